@@ -1,0 +1,231 @@
+//! The one command grammar (clap) and its execution through the core.
+
+pub mod demo;
+pub mod exec;
+pub mod progress;
+pub mod render;
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+/// Top-level command line.
+#[derive(Debug, Parser)]
+#[command(
+    name = "strata",
+    version,
+    about = "Backup console: chains of full, incremental and differential backups you can restore byte for byte."
+)]
+pub struct Cli {
+    /// Home directory (catalog, config, logs); default $STRATA_HOME or the XDG data dir.
+    #[arg(long, global = true, value_name = "DIR")]
+    pub home: Option<PathBuf>,
+    /// Print one JSON document instead of tables (stable field names, sizes in bytes, RFC 3339 UTC times).
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// One-command tour: sample data, a task, a full and an incremental backup, the backup table.
+    Demo,
+    /// Every path Strata uses and its version.
+    Info,
+    /// Manage destinations (where repositories live).
+    #[command(subcommand)]
+    Dest(DestCmd),
+    /// Manage tasks (what is backed up, where, when).
+    #[command(subcommand)]
+    Task(TaskCmd),
+    /// Run, list, inspect, delete and pin backups.
+    #[command(subcommand)]
+    Backup(BackupCmd),
+    /// Restore a backup into a new or empty directory (never overwrites).
+    Restore(RestoreArgs),
+    /// Check backups: structure, and with --read-data every chunk's hash.
+    Verify(VerifyArgs),
+    /// Catalog maintenance.
+    #[command(subcommand)]
+    Catalog(CatalogCmd),
+}
+
+/// `strata dest …`
+#[derive(Debug, Subcommand)]
+pub enum DestCmd {
+    /// Add a destination.
+    Add {
+        /// Name used by tasks.
+        name: String,
+        /// A local directory (created if missing).
+        #[arg(long, value_name = "PATH")]
+        local: PathBuf,
+    },
+    /// List destinations.
+    List,
+    /// Show one destination.
+    Show {
+        /// Name.
+        name: String,
+    },
+    /// Remove a destination definition (its repository data is left untouched).
+    Remove {
+        /// Name.
+        name: String,
+    },
+}
+
+/// `strata task …`
+#[derive(Debug, Subcommand)]
+pub enum TaskCmd {
+    /// Define a task.
+    Add(TaskAddArgs),
+    /// List tasks.
+    List,
+    /// Show one task with its backups' totals.
+    Show {
+        /// Name.
+        name: String,
+    },
+    /// Remove a task.
+    Remove {
+        /// Name.
+        name: String,
+        /// Remove the task even though it has backups; they stay listed and restorable.
+        #[arg(long)]
+        keep_backups: bool,
+    },
+}
+
+/// Arguments of `task add`.
+#[derive(Debug, Args)]
+pub struct TaskAddArgs {
+    /// Task name.
+    pub name: String,
+    /// Directory to back up.
+    #[arg(long, value_name = "PATH")]
+    pub dir: PathBuf,
+    /// Destination name(s), comma separated.
+    #[arg(
+        long,
+        value_name = "NAME[,NAME…]",
+        value_delimiter = ',',
+        required = true
+    )]
+    pub dest: Vec<String>,
+    /// Glob of entries to leave out (repeatable): `*.tmp` any depth, `cache/` directories, `a/b/*` from the root.
+    #[arg(long, value_name = "GLOB")]
+    pub exclude: Vec<String>,
+    /// Cron schedule of full backups (5 fields or @daily…), used by the scheduler.
+    #[arg(long, value_name = "CRON")]
+    pub full: Option<String>,
+    /// Cron schedule of incremental backups.
+    #[arg(long, value_name = "CRON")]
+    pub incremental: Option<String>,
+    /// Cron schedule of differential backups.
+    #[arg(long, value_name = "CRON")]
+    pub differential: Option<String>,
+    /// Keep every backup younger than this (e.g. 14d).
+    #[arg(long, value_name = "DUR")]
+    pub keep_within: Option<String>,
+    /// Keep this many newest chains.
+    #[arg(long, value_name = "N")]
+    pub keep_last_full: Option<u32>,
+    /// zstd level for new data (1-22).
+    #[arg(long, value_name = "LEVEL", default_value_t = 3)]
+    pub compression: i32,
+}
+
+/// `strata backup …`
+#[derive(Debug, Subcommand)]
+pub enum BackupCmd {
+    /// Take a backup now (default: incremental, or a full when the task has none).
+    Run {
+        /// Task name.
+        task: String,
+        /// Take a full backup (starts a new chain).
+        #[arg(long, conflicts_with_all = ["incremental", "differential"])]
+        full: bool,
+        /// Changes since the latest backup of the chain.
+        #[arg(long, conflicts_with = "differential")]
+        incremental: bool,
+        /// Changes since the chain's full.
+        #[arg(long)]
+        differential: bool,
+    },
+    /// List backups with logical, stored and reclaimable sizes.
+    List {
+        /// Only this task's backups.
+        #[arg(long)]
+        task: Option<String>,
+        /// Group by chain (full, then what depends on it).
+        #[arg(long)]
+        chain: bool,
+    },
+    /// Show one backup, including entries that could not be read.
+    Show {
+        /// Backup id (or a unique prefix of at least 4 characters).
+        id: String,
+    },
+    /// Delete a backup; refused while others depend on it unless --cascade.
+    Delete {
+        /// Backup id.
+        id: String,
+        /// Also delete every backup that depends on it.
+        #[arg(long)]
+        cascade: bool,
+    },
+    /// Pin a backup: never expired by retention, refuses deletion.
+    Pin {
+        /// Backup id.
+        id: String,
+    },
+    /// Unpin a backup.
+    Unpin {
+        /// Backup id.
+        id: String,
+    },
+}
+
+/// Arguments of `restore`.
+#[derive(Debug, Args)]
+pub struct RestoreArgs {
+    /// Backup id (or a unique prefix).
+    pub id: String,
+    /// Target directory: must not exist or be empty.
+    #[arg(long, value_name = "DIR")]
+    pub to: PathBuf,
+    /// Only this subtree (a path relative to the source root).
+    #[arg(long, value_name = "SUBPATH")]
+    pub path: Option<String>,
+}
+
+/// Arguments of `verify`.
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// One backup id.
+    #[arg(conflicts_with_all = ["task", "all"])]
+    pub id: Option<String>,
+    /// Every backup of this task.
+    #[arg(long, conflicts_with = "all")]
+    pub task: Option<String>,
+    /// Every backup.
+    #[arg(long)]
+    pub all: bool,
+    /// Also read, decompress and hash every chunk.
+    #[arg(long)]
+    pub read_data: bool,
+}
+
+/// `strata catalog …`
+#[derive(Debug, Subcommand)]
+pub enum CatalogCmd {
+    /// Record every committed backup found in a destination's repository.
+    Rebuild {
+        /// Destination name (add it first with 'strata dest add').
+        #[arg(long, value_name = "DESTINATION")]
+        from: String,
+    },
+}

@@ -1,0 +1,391 @@
+//! Backups as the operator sees them: listing with sizes, deleting safely,
+//! pinning, restoring, verifying, and rebuilding the catalog from a repository.
+
+use super::error::CoreError;
+use super::model::{BackupRecord, DestinationConfig, VerifyMark};
+use super::service::{Core, open_dest};
+use crate::dest::Destination;
+use crate::engine::progress::Progress;
+use crate::engine::restore::{RestoreReport, RestoreRequest};
+use crate::engine::verify::VerifyReport;
+use crate::engine::{EngineError, repo, restore, verify};
+use chrono::Utc;
+use serde::Serialize;
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// A backup with the sizes that depend on its neighbours.
+#[derive(Debug, Clone, Serialize)]
+pub struct BackupRow {
+    /// The catalog record.
+    #[serde(flatten)]
+    pub record: BackupRecord,
+    /// Bytes freed by deleting it now: its stored bytes, or 0 while others depend on it.
+    pub reclaimable_bytes: u64,
+    /// Ids of backups that depend on it directly.
+    pub dependents: Vec<String>,
+}
+
+/// Which backups to verify.
+#[derive(Debug, Clone)]
+pub enum VerifySelection {
+    /// One backup.
+    One(String),
+    /// Every backup of a task.
+    Task(String),
+    /// Every backup.
+    All,
+}
+
+/// Result of a catalog rebuild.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct RebuildReport {
+    /// Backups recorded from commit markers.
+    pub added: Vec<String>,
+    /// Backups the catalog already had.
+    pub present: Vec<String>,
+    /// Tasks recreated from commit markers.
+    pub tasks_added: Vec<String>,
+    /// Directories without a commit marker (incomplete runs), left alone.
+    pub incomplete: Vec<String>,
+}
+
+fn children(all: &[BackupRecord]) -> HashMap<&str, Vec<&str>> {
+    let mut m: HashMap<&str, Vec<&str>> = HashMap::new();
+    for b in all {
+        if let Some(p) = &b.parent {
+            m.entry(p.as_str()).or_default().push(b.id.as_str());
+        }
+    }
+    m
+}
+
+impl Core {
+    /// Backups, oldest first, optionally of one task, with reclaimable sizes.
+    pub fn backups(&self, task: Option<&str>) -> Result<Vec<BackupRow>, CoreError> {
+        if let Some(t) = task
+            && self.catalog.get_task(t)?.is_none()
+            && !self.catalog.list_backups()?.iter().any(|b| b.task == t)
+        {
+            self.task(t)?;
+        }
+        let all = self.catalog.list_backups()?;
+        let kids = children(&all);
+        Ok(all
+            .iter()
+            .filter(|b| task.is_none_or(|t| b.task == t))
+            .map(|b| {
+                let dependents: Vec<String> = kids
+                    .get(b.id.as_str())
+                    .map(|v| v.iter().map(|s| s.to_string()).collect())
+                    .unwrap_or_default();
+                BackupRow {
+                    reclaimable_bytes: if dependents.is_empty() {
+                        b.stored_bytes
+                    } else {
+                        0
+                    },
+                    dependents,
+                    record: b.clone(),
+                }
+            })
+            .collect())
+    }
+
+    /// Resolves an id or a unique prefix of one.
+    pub fn resolve_backup(&self, id: &str) -> Result<BackupRecord, CoreError> {
+        if let Some(b) = self.catalog.get_backup(id)? {
+            return Ok(b);
+        }
+        let matches: Vec<BackupRecord> = if id.len() >= 4 {
+            self.catalog
+                .list_backups()?
+                .into_iter()
+                .filter(|b| b.id.starts_with(id))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        match matches.len() {
+            1 => Ok(matches.into_iter().next().unwrap_or_else(|| unreachable!())),
+            0 => Err(CoreError::NotFound {
+                what: "backup",
+                name: id.to_string(),
+                hint: "list them with 'strata backup list'".into(),
+            }),
+            n => Err(CoreError::Invalid(format!(
+                "backup id prefix {id:?} matches {n} backups; give more characters"
+            ))),
+        }
+    }
+
+    /// One backup with its sizes.
+    pub fn backup(&self, id: &str) -> Result<BackupRow, CoreError> {
+        let rec = self.resolve_backup(id)?;
+        self.backups(None)?
+            .into_iter()
+            .find(|r| r.record.id == rec.id)
+            .ok_or_else(|| CoreError::NotFound {
+                what: "backup",
+                name: id.to_string(),
+                hint: "list them with 'strata backup list'".into(),
+            })
+    }
+
+    /// Every backup that depends on `id`, directly or not, deepest first.
+    pub fn descendants(&self, id: &str) -> Result<Vec<BackupRecord>, CoreError> {
+        let all = self.catalog.list_backups()?;
+        let kids = children(&all);
+        let by_id: HashMap<&str, &BackupRecord> = all.iter().map(|b| (b.id.as_str(), b)).collect();
+        let mut out = Vec::new();
+        let mut stack = vec![id];
+        while let Some(cur) = stack.pop() {
+            for k in kids.get(cur).into_iter().flatten() {
+                out.push((*by_id.get(k).unwrap_or_else(|| unreachable!())).clone());
+                stack.push(k);
+            }
+        }
+        out.sort_by(|a, b| b.started.cmp(&a.started).then(b.id.cmp(&a.id)));
+        Ok(out)
+    }
+
+    /// Deletes a backup (and with `cascade` everything depending on it). Refused
+    /// when dependents exist without `cascade`, or when any of them is pinned.
+    pub fn delete_backup(&self, id: &str, cascade: bool) -> Result<Vec<BackupRecord>, CoreError> {
+        let rec = self.resolve_backup(id)?;
+        let deps = self.descendants(&rec.id)?;
+        if !deps.is_empty() && !cascade {
+            let ids: Vec<&str> = deps.iter().map(|b| b.id.as_str()).collect();
+            return Err(CoreError::Refused(format!(
+                "backup {} has {} dependent backup(s) ({}); deleting it would break them. Pass --cascade to delete all of them",
+                rec.id,
+                deps.len(),
+                ids.join(", ")
+            )));
+        }
+        let mut victims = deps;
+        victims.push(rec);
+        if let Some(p) = victims.iter().find(|b| b.pinned) {
+            return Err(CoreError::Refused(format!(
+                "backup {} is pinned; unpin it first with 'strata backup unpin {}'",
+                p.id, p.id
+            )));
+        }
+        let dest_cfgs: HashMap<String, DestinationConfig> = self
+            .catalog
+            .list_destinations()?
+            .into_iter()
+            .map(|d| (d.name.clone(), d))
+            .collect();
+        // Commit markers go first: a copy interrupted mid-delete must never look complete.
+        for b in &victims {
+            for d in b.destinations.iter().filter_map(|n| dest_cfgs.get(n)) {
+                open_dest(d).delete(&repo::commit_key(&b.id))?;
+            }
+        }
+        let ids: Vec<String> = victims.iter().map(|b| b.id.clone()).collect();
+        self.catalog.remove_backups(&ids)?;
+        for b in &victims {
+            for d in b.destinations.iter().filter_map(|n| dest_cfgs.get(n)) {
+                open_dest(d).delete_prefix(&repo::backup_prefix(&b.id))?;
+            }
+        }
+        Ok(victims)
+    }
+
+    /// Pins or unpins a backup (pinned backups never expire and refuse deletion).
+    pub fn set_pinned(&self, id: &str, pinned: bool) -> Result<BackupRecord, CoreError> {
+        let mut rec = self.resolve_backup(id)?;
+        rec.pinned = pinned;
+        self.catalog.put_backup(&rec)?;
+        Ok(rec)
+    }
+
+    fn readable_dest(&self, rec: &BackupRecord) -> Result<Arc<dyn Destination>, CoreError> {
+        let mut last = None;
+        for name in &rec.destinations {
+            let Some(cfg) = self.catalog.get_destination(name)? else {
+                continue;
+            };
+            let d = open_dest(&cfg);
+            match repo::read_commit(d.as_ref(), &rec.id) {
+                Ok(Some(_)) => return Ok(d),
+                Ok(None) => last = Some(format!("{} has no commit marker for it", d.describe())),
+                Err(e) => last = Some(e.to_string()),
+            }
+        }
+        Err(CoreError::Failed(format!(
+            "backup {} is not readable on any destination ({}); run 'strata verify {}' for details",
+            rec.id,
+            last.unwrap_or_else(|| "none of its destinations is defined".into()),
+            rec.id
+        )))
+    }
+
+    /// Restores a backup into `to`, which must not exist or be empty.
+    pub fn restore(
+        &self,
+        id: &str,
+        to: &Path,
+        subpath: Option<&str>,
+        progress: &Progress,
+    ) -> Result<(BackupRecord, RestoreReport), CoreError> {
+        let rec = self.resolve_backup(id)?;
+        let target: PathBuf = std::path::absolute(to).unwrap_or(to.to_path_buf());
+        match std::fs::symlink_metadata(&target) {
+            Ok(m) if !m.is_dir() => {
+                return Err(EngineError::Target { path: target, reason: "exists and is not a directory; Strata never overwrites, choose a new or empty directory".into() }.into());
+            }
+            Ok(_) => {
+                let mut rd = std::fs::read_dir(&target).map_err(|e| EngineError::Target {
+                    path: target.clone(),
+                    reason: format!("cannot be read ({e})"),
+                })?;
+                if rd.next().is_some() {
+                    return Err(EngineError::Target {
+                        path: target,
+                        reason:
+                            "is not empty; Strata never overwrites, choose a new or empty directory"
+                                .into(),
+                    }
+                    .into());
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => {
+                return Err(EngineError::Target {
+                    path: target,
+                    reason: format!("cannot be checked ({e})"),
+                }
+                .into());
+            }
+        }
+        let sub = match subpath.map(|s| s.trim_matches('/')) {
+            Some("") | None => None,
+            Some(s) if s.split('/').any(|c| c.is_empty() || c == "." || c == "..") => {
+                return Err(CoreError::Invalid(format!(
+                    "--path {s:?} must be a relative path inside the backup without '.' or '..'"
+                )));
+            }
+            Some(s) => Some(s.as_bytes().to_vec()),
+        };
+        let dest = self.readable_dest(&rec)?;
+        let manifest = repo::read_manifest(dest.as_ref(), &rec.id, &rec.manifest_hash)?;
+        let req = RestoreRequest {
+            manifest: &manifest,
+            dest: dest.as_ref(),
+            target: &target,
+            subpath: sub.as_deref(),
+            threads: super::jobs::threads(),
+            restore_owner: rustix::process::geteuid().is_root(),
+        };
+        let report = restore::restore(&req, progress)?;
+        Ok((rec, report))
+    }
+
+    /// Verifies the selected backups on every destination holding them and
+    /// records the outcome on each backup.
+    pub fn verify(
+        &self,
+        sel: &VerifySelection,
+        read_data: bool,
+        progress: &Progress,
+    ) -> Result<Vec<VerifyReport>, CoreError> {
+        let recs: Vec<BackupRecord> = match sel {
+            VerifySelection::One(id) => vec![self.resolve_backup(id)?],
+            VerifySelection::Task(t) => {
+                let rows = self.backups(Some(t))?;
+                rows.into_iter().map(|r| r.record).collect()
+            }
+            VerifySelection::All => self.catalog.list_backups()?,
+        };
+        let mut reports = Vec::new();
+        for mut rec in recs {
+            let mut ok = true;
+            for name in rec.destinations.clone() {
+                let Some(cfg) = self.catalog.get_destination(&name)? else {
+                    ok = false;
+                    reports.push(VerifyReport {
+                        backup: rec.id.clone(),
+                        destination: name.clone(),
+                        read_data,
+                        problems: vec![format!(
+                            "backup {}: destination {name} is not defined in this catalog",
+                            rec.id
+                        )],
+                        ..Default::default()
+                    });
+                    continue;
+                };
+                let r = verify::verify(open_dest(&cfg).as_ref(), &rec, read_data, progress);
+                ok &= r.ok();
+                reports.push(r);
+            }
+            rec.verified = Some(VerifyMark {
+                at: Utc::now(),
+                read_data,
+                ok,
+            });
+            self.catalog.put_backup(&rec)?;
+        }
+        Ok(reports)
+    }
+
+    /// Records every committed backup found on `dest_name` that the catalog lacks,
+    /// and recreates missing tasks from the definitions stored with them.
+    pub fn rebuild(&self, dest_name: &str) -> Result<RebuildReport, CoreError> {
+        let cfg = self.destination(dest_name)?;
+        let d = open_dest(&cfg);
+        repo::open(d.as_ref())?;
+        let mut report = RebuildReport::default();
+        let known: HashSet<String> = self
+            .catalog
+            .list_backups()?
+            .into_iter()
+            .map(|b| b.id)
+            .collect();
+        let running: HashSet<String> = self
+            .catalog
+            .running_runs()?
+            .into_iter()
+            .map(|r| r.backup_id)
+            .collect();
+        for id in d.list(repo::BACKUPS)? {
+            if !super::ids::is_valid_backup_id(&id) {
+                continue;
+            }
+            let Some(marker) = repo::read_commit(d.as_ref(), &id)? else {
+                if !running.contains(&id) {
+                    report.incomplete.push(id);
+                }
+                continue;
+            };
+            if known.contains(&id) {
+                report.present.push(id);
+                continue;
+            }
+            let mut rec = marker.backup;
+            rec.destinations = vec![dest_name.to_string()];
+            rec.verified = None;
+            if self.catalog.get_task(&rec.task)?.is_none() {
+                let mut task = marker.task;
+                let mut dests = Vec::new();
+                for n in &task.destinations {
+                    if self.catalog.get_destination(n)?.is_some() {
+                        dests.push(n.clone());
+                    }
+                }
+                if dests.is_empty() {
+                    dests.push(dest_name.to_string());
+                }
+                task.destinations = dests;
+                self.catalog.put_task(&task)?;
+                report.tasks_added.push(task.name);
+            }
+            self.catalog.put_backup(&rec)?;
+            report.added.push(id);
+        }
+        Ok(report)
+    }
+}

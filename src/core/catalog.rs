@@ -1,0 +1,673 @@
+//! The catalog: an embedded redb database of destinations, tasks, committed backups and
+//! runs. Changes that must stay consistent with each other share one write transaction.
+
+use crate::core::model::{BackupRecord, DestinationConfig, RunRecord, RunStatus, TaskConfig};
+use chrono::{SecondsFormat, Utc};
+use redb::{Database, DatabaseError, ReadableDatabase, ReadableTable, TableDefinition};
+use redb::{TableError, TableHandle, WriteTransaction};
+use serde::{Deserialize, Serialize, de::DeserializeOwned};
+use std::path::{Path, PathBuf};
+
+/// Version of the table layout this build writes and reads.
+pub const SCHEMA_VERSION: u32 = 1;
+
+type StrTable = TableDefinition<'static, &'static str, &'static [u8]>;
+type Result<T> = std::result::Result<T, CatalogError>;
+
+const META: StrTable = TableDefinition::new("meta");
+const DESTINATIONS: StrTable = TableDefinition::new("destinations");
+const TASKS: StrTable = TableDefinition::new("tasks");
+const BACKUPS: StrTable = TableDefinition::new("backups");
+const RUNS: TableDefinition<'static, u64, &'static [u8]> = TableDefinition::new("runs");
+const SCHEMA_KEY: &str = "schema_version";
+const REBUILD: &str = "rebuild it with 'strata catalog rebuild --from DESTINATION'";
+
+/// Why the catalog could not be opened, read or written.
+#[derive(Debug, thiserror::Error)]
+pub enum CatalogError {
+    /// Another handle (usually another strata process) holds the database lock.
+    #[error("catalog {} is in use by {holder}; wait for it to finish or stop it, then retry", path.display())]
+    Locked {
+        /// Catalog file.
+        path: PathBuf,
+        /// Who holds it, as far as the owner file tells.
+        holder: String,
+    },
+    /// Written by a later release whose layout this build cannot interpret.
+    #[error("catalog {} was written by a newer Strata (schema {found}, this build reads {supported}); upgrade strata", path.display())]
+    NewerSchema {
+        /// Catalog file.
+        path: PathBuf,
+        /// Version recorded in the file.
+        found: u32,
+        /// Version this build understands.
+        supported: u32,
+    },
+    /// The file is not a catalog, or a record in it does not decode.
+    #[error("catalog {} is unreadable ({detail}); {REBUILD}", path.display())]
+    Corrupt {
+        /// Catalog file.
+        path: PathBuf,
+        /// What is wrong, naming table and key when one record is at fault.
+        detail: String,
+    },
+    /// The operating system refused a file operation.
+    #[error("catalog {} could not be accessed ({source}); check the path, its permissions and free space, then retry", path.display())]
+    Io {
+        /// Catalog file.
+        path: PathBuf,
+        /// Underlying error.
+        source: std::io::Error,
+    },
+    /// The storage engine failed for a reason that is neither I/O nor damage.
+    #[error("catalog {} could not be used ({detail}); retry, and if it persists {REBUILD}", path.display())]
+    Storage {
+        /// Catalog file.
+        path: PathBuf,
+        /// Engine message.
+        detail: String,
+    },
+}
+
+/// Sorts any redb error into the catalog error a user can act on.
+fn from_redb(path: &Path, e: impl Into<redb::Error>) -> CatalogError {
+    let corrupt = |detail| CatalogError::Corrupt {
+        path: path.to_path_buf(),
+        detail,
+    };
+    match e.into() {
+        redb::Error::Corrupted(detail) => corrupt(detail),
+        // Tables are all created with the catalog, so a missing or retyped one is damage.
+        e @ (redb::Error::TableDoesNotExist(_)
+        | redb::Error::TableTypeMismatch { .. }
+        | redb::Error::TypeDefinitionChanged { .. }
+        | redb::Error::TableIsMultimap(_)) => corrupt(e.to_string()),
+        // Existing bytes that end early or make no sense are damage, not an OS fault.
+        redb::Error::Io(source) => match source.kind() {
+            std::io::ErrorKind::UnexpectedEof | std::io::ErrorKind::InvalidData => {
+                corrupt(source.to_string())
+            }
+            _ => CatalogError::Io {
+                path: path.to_path_buf(),
+                source,
+            },
+        },
+        other => CatalogError::Storage {
+            path: path.to_path_buf(),
+            detail: other.to_string(),
+        },
+    }
+}
+
+/// Attaches the catalog path to redb results, the `map_err` every call needs.
+trait Ctx<T> {
+    fn ctx(self, catalog: &Catalog) -> Result<T>;
+}
+
+impl<T, E: Into<redb::Error>> Ctx<T> for std::result::Result<T, E> {
+    fn ctx(self, catalog: &Catalog) -> Result<T> {
+        self.map_err(|e| from_redb(&catalog.path, e))
+    }
+}
+
+/// Contents of `<catalog>.owner`: redb's lock says only *that* the file is open,
+/// so this sidecar lets a refused user learn *who* holds it.
+#[derive(Serialize, Deserialize)]
+struct Owner {
+    pid: u32,
+    command: String,
+    since: String,
+}
+
+fn owner_path(path: &Path) -> PathBuf {
+    let mut s = path.as_os_str().to_os_string();
+    s.push(".owner");
+    PathBuf::from(s)
+}
+
+fn read_owner(path: &Path) -> Option<Owner> {
+    serde_json::from_slice(&std::fs::read(owner_path(path)).ok()?).ok()
+}
+
+/// The embedded catalog database; redb allows one open handle per file at a time.
+pub struct Catalog {
+    db: Database,
+    path: PathBuf,
+}
+
+impl Catalog {
+    /// Opens the catalog at `path`, creating it if missing. `holder` describes this
+    /// process (e.g. `strata backup run docs`) to anyone refused while it is open.
+    pub fn open(path: &Path, holder: &str) -> Result<Catalog> {
+        // The catalog is small, so a full integrity check is cheap; without it redb
+        // trusts the file and may panic on damage instead of reporting it.
+        let db = match redb::Builder::new()
+            .set_check_integrity_on_open(true)
+            .create(path)
+        {
+            Ok(db) => db,
+            Err(DatabaseError::DatabaseAlreadyOpen) => {
+                let holder = read_owner(path).map_or_else(
+                    || "another process".to_string(),
+                    |o| format!("pid {} ({}) since {}", o.pid, o.command, o.since),
+                );
+                return Err(CatalogError::Locked {
+                    path: path.to_path_buf(),
+                    holder,
+                });
+            }
+            Err(e) => return Err(from_redb(path, e)),
+        };
+        let catalog = Catalog {
+            db,
+            path: path.to_path_buf(),
+        };
+        catalog.init_or_check()?;
+        // Best effort: the owner file only improves another process's error message.
+        let owner = Owner {
+            pid: std::process::id(),
+            command: holder.to_string(),
+            since: Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true),
+        };
+        if let Ok(bytes) = serde_json::to_vec(&owner) {
+            let _ = std::fs::write(owner_path(path), bytes);
+        }
+        Ok(catalog)
+    }
+
+    /// Path of the catalog file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn init_or_check(&self) -> Result<()> {
+        let txn = self.db.begin_read().ctx(self)?;
+        let meta = match txn.open_table(META) {
+            Ok(t) => t,
+            // No tables at all means we just created the file (or its creation crashed
+            // before the first commit); tables without meta mean it is not our catalog.
+            Err(TableError::TableDoesNotExist(_))
+                if txn.list_tables().ctx(self)?.next().is_none() =>
+            {
+                drop(txn);
+                return self.initialize();
+            }
+            Err(e) => return Err(from_redb(&self.path, e)),
+        };
+        let Some(raw) = meta.get(SCHEMA_KEY).ctx(self)? else {
+            return Err(self.corrupt("no schema version recorded".to_string()));
+        };
+        match self.decode::<u32>("meta", SCHEMA_KEY, raw.value())? {
+            SCHEMA_VERSION => Ok(()),
+            found if found > SCHEMA_VERSION => Err(CatalogError::NewerSchema {
+                path: self.path.clone(),
+                found,
+                supported: SCHEMA_VERSION,
+            }),
+            found => Err(self.corrupt(format!("unknown schema version {found}"))),
+        }
+    }
+
+    /// Writes the version and creates every table in one commit, so a crash never
+    /// leaves a half-initialised catalog that would later look corrupt.
+    fn initialize(&self) -> Result<()> {
+        let version = self.encode(&SCHEMA_VERSION)?;
+        self.write(|txn| {
+            txn.open_table(META)
+                .ctx(self)?
+                .insert(SCHEMA_KEY, version.as_slice())
+                .ctx(self)?;
+            for t in [DESTINATIONS, TASKS, BACKUPS] {
+                txn.open_table(t).ctx(self)?;
+            }
+            txn.open_table(RUNS).ctx(self)?;
+            Ok(())
+        })
+    }
+
+    fn corrupt(&self, detail: String) -> CatalogError {
+        CatalogError::Corrupt {
+            path: self.path.clone(),
+            detail,
+        }
+    }
+
+    fn encode<T: Serialize>(&self, value: &T) -> Result<Vec<u8>> {
+        serde_json::to_vec(value).map_err(|e| CatalogError::Storage {
+            path: self.path.clone(),
+            detail: format!("could not encode a record: {e}"),
+        })
+    }
+
+    fn decode<T: DeserializeOwned>(&self, table: &str, key: &str, bytes: &[u8]) -> Result<T> {
+        serde_json::from_slice(bytes).map_err(|e| {
+            self.corrupt(format!(
+                "record {key:?} in table {table} does not decode: {e}"
+            ))
+        })
+    }
+
+    /// Runs `f` in one write transaction and commits only if it succeeded; dropping
+    /// the transaction on error aborts it, so nothing half-applied is ever visible.
+    fn write<R>(&self, f: impl FnOnce(&WriteTransaction) -> Result<R>) -> Result<R> {
+        let txn = self.db.begin_write().ctx(self)?;
+        let out = f(&txn)?;
+        txn.commit().ctx(self)?;
+        Ok(out)
+    }
+
+    fn put_str<T: Serialize>(&self, table: StrTable, key: &str, value: &T) -> Result<()> {
+        let bytes = self.encode(value)?;
+        self.write(|txn| {
+            txn.open_table(table)
+                .ctx(self)?
+                .insert(key, bytes.as_slice())
+                .ctx(self)?;
+            Ok(())
+        })
+    }
+
+    fn get_str<T: DeserializeOwned>(&self, table: StrTable, key: &str) -> Result<Option<T>> {
+        let txn = self.db.begin_read().ctx(self)?;
+        let raw = txn.open_table(table).ctx(self)?.get(key).ctx(self)?;
+        raw.map(|v| self.decode(table.name(), key, v.value()))
+            .transpose()
+    }
+
+    /// redb iterates keys in byte order, which for UTF-8 names is sorted by name.
+    fn list_str<T: DeserializeOwned>(&self, table: StrTable) -> Result<Vec<T>> {
+        let txn = self.db.begin_read().ctx(self)?;
+        let t = txn.open_table(table).ctx(self)?;
+        let mut out = Vec::new();
+        for item in t.iter().ctx(self)? {
+            let (k, v) = item.ctx(self)?;
+            out.push(self.decode(table.name(), k.value(), v.value())?);
+        }
+        Ok(out)
+    }
+
+    fn remove_str(&self, table: StrTable, key: &str) -> Result<bool> {
+        self.write(|txn| {
+            Ok(txn
+                .open_table(table)
+                .ctx(self)?
+                .remove(key)
+                .ctx(self)?
+                .is_some())
+        })
+    }
+
+    /// Adds or replaces a destination.
+    pub fn put_destination(&self, dest: &DestinationConfig) -> Result<()> {
+        self.put_str(DESTINATIONS, &dest.name, dest)
+    }
+
+    /// The destination called `name`, if defined.
+    pub fn get_destination(&self, name: &str) -> Result<Option<DestinationConfig>> {
+        self.get_str(DESTINATIONS, name)
+    }
+
+    /// All destinations, sorted by name.
+    pub fn list_destinations(&self) -> Result<Vec<DestinationConfig>> {
+        self.list_str(DESTINATIONS)
+    }
+
+    /// Removes a destination; `false` when it did not exist.
+    pub fn remove_destination(&self, name: &str) -> Result<bool> {
+        self.remove_str(DESTINATIONS, name)
+    }
+
+    /// Adds or replaces a task.
+    pub fn put_task(&self, task: &TaskConfig) -> Result<()> {
+        self.put_str(TASKS, &task.name, task)
+    }
+
+    /// The task called `name`, if defined.
+    pub fn get_task(&self, name: &str) -> Result<Option<TaskConfig>> {
+        self.get_str(TASKS, name)
+    }
+
+    /// All tasks, sorted by name.
+    pub fn list_tasks(&self) -> Result<Vec<TaskConfig>> {
+        self.list_str(TASKS)
+    }
+
+    /// Removes a task; `false` when it did not exist.
+    pub fn remove_task(&self, name: &str) -> Result<bool> {
+        self.remove_str(TASKS, name)
+    }
+
+    /// Adds or replaces a backup record (e.g. after verification or pinning).
+    pub fn put_backup(&self, backup: &BackupRecord) -> Result<()> {
+        self.put_str(BACKUPS, &backup.id, backup)
+    }
+
+    /// The backup with this id, if known.
+    pub fn get_backup(&self, id: &str) -> Result<Option<BackupRecord>> {
+        self.get_str(BACKUPS, id)
+    }
+
+    /// All backups, oldest first; the id breaks ties so the order is stable.
+    pub fn list_backups(&self) -> Result<Vec<BackupRecord>> {
+        let mut all: Vec<BackupRecord> = self.list_str(BACKUPS)?;
+        all.sort_by(|a, b| a.started.cmp(&b.started).then_with(|| a.id.cmp(&b.id)));
+        Ok(all)
+    }
+
+    /// Forgets these backups in one transaction, so an expiry never half-applies.
+    /// Unknown ids are ignored.
+    pub fn remove_backups(&self, ids: &[String]) -> Result<()> {
+        self.write(|txn| {
+            let mut t = txn.open_table(BACKUPS).ctx(self)?;
+            for id in ids {
+                t.remove(id.as_str()).ctx(self)?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Stores a new run under the next id (ids start at 1) and returns it as stored.
+    /// The id is chosen in the insert's transaction so two runs never share one.
+    pub fn insert_run(&self, mut run: RunRecord) -> Result<RunRecord> {
+        self.write(|txn| {
+            let mut t = txn.open_table(RUNS).ctx(self)?;
+            run.id = t.last().ctx(self)?.map_or(0, |(k, _)| k.value()) + 1;
+            t.insert(run.id, self.encode(&run)?.as_slice()).ctx(self)?;
+            Ok(())
+        })?;
+        Ok(run)
+    }
+
+    /// Replaces the stored run with the same id.
+    pub fn update_run(&self, run: &RunRecord) -> Result<()> {
+        let bytes = self.encode(run)?;
+        self.write(|txn| {
+            txn.open_table(RUNS)
+                .ctx(self)?
+                .insert(run.id, bytes.as_slice())
+                .ctx(self)?;
+            Ok(())
+        })
+    }
+
+    /// Every run, oldest (lowest id) first.
+    pub fn list_runs(&self) -> Result<Vec<RunRecord>> {
+        let txn = self.db.begin_read().ctx(self)?;
+        let t = txn.open_table(RUNS).ctx(self)?;
+        let mut out = Vec::new();
+        for item in t.iter().ctx(self)? {
+            let (k, v) = item.ctx(self)?;
+            out.push(self.decode("runs", &k.value().to_string(), v.value())?);
+        }
+        Ok(out)
+    }
+
+    /// Runs still marked running: after a crash, the ones recovery must clean up.
+    pub fn running_runs(&self) -> Result<Vec<RunRecord>> {
+        let mut runs = self.list_runs()?;
+        runs.retain(|r| r.status == RunStatus::Running);
+        Ok(runs)
+    }
+
+    /// Records a finished backup and its run together. This commit is the moment the
+    /// backup exists: a crash leaves both records or neither, never a backup whose run
+    /// still says running (recovery would delete its data) or the reverse.
+    pub fn commit_backup(&self, backup: &BackupRecord, run: &RunRecord) -> Result<()> {
+        let (backup_bytes, run_bytes) = (self.encode(backup)?, self.encode(run)?);
+        self.write(|txn| {
+            let mut b = txn.open_table(BACKUPS).ctx(self)?;
+            b.insert(backup.id.as_str(), backup_bytes.as_slice())
+                .ctx(self)?;
+            txn.open_table(RUNS)
+                .ctx(self)?
+                .insert(run.id, run_bytes.as_slice())
+                .ctx(self)?;
+            Ok(())
+        })
+    }
+}
+
+impl Drop for Catalog {
+    /// Removes the owner file only if it is still ours: once our lock is released a
+    /// later process may already have written its own.
+    fn drop(&mut self) {
+        if read_owner(&self.path).is_some_and(|o| o.pid == std::process::id()) {
+            let _ = std::fs::remove_file(owner_path(&self.path));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::model::DestinationKind;
+    use serde_json::json;
+
+    fn dest(name: &str) -> DestinationConfig {
+        let path = PathBuf::from(format!("/srv/{name}"));
+        DestinationConfig {
+            name: name.into(),
+            kind: DestinationKind::Local { path },
+        }
+    }
+
+    fn task(name: &str) -> TaskConfig {
+        serde_json::from_value(
+            json!({"name": name, "source": {"kind": "dir", "path": "/home"},
+            "destinations": ["nas"], "full": "0 2 * * 0", "created": "2026-11-22T10:00:00Z"}),
+        )
+        .unwrap()
+    }
+
+    fn backup(id: &str, minute: u32) -> BackupRecord {
+        serde_json::from_value(
+            json!({"id": id, "task": "docs", "kind": "full", "manual": false,
+            "parent": null, "chain": id, "status": "complete",
+            "started": format!("2026-11-22T10:{minute:02}:00Z"), "finished": "2026-11-22T11:00:00Z",
+            "logical_bytes": 10, "stored_bytes": 5, "file_count": 1, "entry_count": 2,
+            "changed_files": 1, "destinations": ["nas"], "manifest_hash": "ab"}),
+        )
+        .unwrap()
+    }
+
+    fn run(backup_id: &str) -> RunRecord {
+        serde_json::from_value(json!({"id": 0, "task": "docs", "requested": "incremental",
+            "kind": "full", "backup_id": backup_id, "destinations": ["nas"], "status": "running",
+            "started": "2026-11-22T10:00:00Z"}))
+        .unwrap()
+    }
+
+    fn temp() -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("catalog.redb");
+        (dir, path)
+    }
+
+    /// Writes raw bytes into a table, bypassing the catalog, to fake damage.
+    fn poke(path: &Path, table: StrTable, key: &str, value: &[u8]) {
+        let db = Database::create(path).unwrap();
+        let txn = db.begin_write().unwrap();
+        txn.open_table(table).unwrap().insert(key, value).unwrap();
+        txn.commit().unwrap();
+    }
+
+    fn names<T>(items: Vec<T>, f: impl Fn(T) -> String) -> Vec<String> {
+        items.into_iter().map(f).collect()
+    }
+
+    #[test]
+    fn every_table_round_trips_across_reopen() {
+        let (_dir, path) = temp();
+        {
+            let c = Catalog::open(&path, "test").unwrap();
+            for d in ["usb", "nas"] {
+                c.put_destination(&dest(d)).unwrap();
+            }
+            c.put_task(&task("docs")).unwrap();
+            c.put_task(&task("code")).unwrap();
+            for (id, minute) in [("b2", 20), ("b1", 10), ("a3", 20)] {
+                c.put_backup(&backup(id, minute)).unwrap();
+            }
+            c.insert_run(run("b1")).unwrap();
+        }
+        let c = Catalog::open(&path, "test").unwrap();
+        assert_eq!(
+            names(c.list_destinations().unwrap(), |d| d.name),
+            ["nas", "usb"]
+        );
+        assert_eq!(c.get_destination("usb").unwrap(), Some(dest("usb")));
+        assert_eq!(c.get_destination("none").unwrap(), None);
+        assert_eq!(names(c.list_tasks().unwrap(), |t| t.name), ["code", "docs"]);
+        assert_eq!(c.get_task("docs").unwrap(), Some(task("docs")));
+        assert_eq!(
+            names(c.list_backups().unwrap(), |b| b.id),
+            ["b1", "a3", "b2"]
+        );
+        assert_eq!(c.get_backup("b1").unwrap(), Some(backup("b1", 10)));
+        assert_eq!(c.list_runs().unwrap(), [RunRecord { id: 1, ..run("b1") }]);
+
+        assert!(c.remove_destination("usb").unwrap() && !c.remove_destination("usb").unwrap());
+        assert!(c.remove_task("code").unwrap() && !c.remove_task("code").unwrap());
+        c.remove_backups(&["b1".into(), "b2".into(), "missing".into()])
+            .unwrap();
+        assert_eq!(names(c.list_backups().unwrap(), |b| b.id), ["a3"]);
+        assert_eq!(names(c.list_destinations().unwrap(), |d| d.name), ["nas"]);
+        assert_eq!(names(c.list_tasks().unwrap(), |t| t.name), ["docs"]);
+    }
+
+    #[test]
+    fn run_ids_start_at_one_and_increase() {
+        let (_dir, path) = temp();
+        let c = Catalog::open(&path, "test").unwrap();
+        let ids: Vec<u64> = (0..3).map(|_| c.insert_run(run("x")).unwrap().id).collect();
+        assert_eq!(ids, [1, 2, 3]);
+        let second = RunRecord {
+            status: RunStatus::Failed,
+            ..c.list_runs().unwrap().remove(1)
+        };
+        c.update_run(&second).unwrap();
+        assert_eq!(
+            names(c.running_runs().unwrap(), |r| r.id.to_string()),
+            ["1", "3"]
+        );
+        assert_eq!(c.list_runs().unwrap()[1], second);
+    }
+
+    #[test]
+    fn committed_backup_and_run_survive_reopen() {
+        let (_dir, path) = temp();
+        {
+            let c = Catalog::open(&path, "test").unwrap();
+            let r = c.insert_run(run("b1")).unwrap();
+            c.commit_backup(
+                &backup("b1", 0),
+                &RunRecord {
+                    status: RunStatus::Complete,
+                    ..r
+                },
+            )
+            .unwrap();
+        }
+        let c = Catalog::open(&path, "test").unwrap();
+        assert_eq!(c.get_backup("b1").unwrap(), Some(backup("b1", 0)));
+        assert!(c.running_runs().unwrap().is_empty());
+        assert_eq!(c.list_runs().unwrap()[0].status, RunStatus::Complete);
+    }
+
+    #[test]
+    fn garbage_file_is_corrupt_and_left_alone() {
+        let (_dir, path) = temp();
+        for len in [10usize, 5000, 70_000] {
+            let bytes: Vec<u8> = (0..len).map(|i| (i * 7 + 13) as u8).collect();
+            std::fs::write(&path, &bytes).unwrap();
+            let err = Catalog::open(&path, "test").err().unwrap();
+            assert!(
+                matches!(err, CatalogError::Corrupt { .. }),
+                "{len}: {err:?}"
+            );
+            let text = err.to_string();
+            assert!(
+                text.contains(&path.display().to_string()) && text.contains(REBUILD),
+                "{text}"
+            );
+            assert_eq!(std::fs::read(&path).unwrap(), bytes);
+        }
+    }
+
+    #[test]
+    fn foreign_database_and_undecodable_record_are_corrupt() {
+        let (_dir, path) = temp();
+        poke(&path, TASKS, "x", b"{}");
+        let err = Catalog::open(&path, "test").err().unwrap();
+        assert!(matches!(err, CatalogError::Corrupt { .. }), "{err:?}");
+
+        std::fs::remove_file(&path).unwrap();
+        drop(Catalog::open(&path, "test").unwrap());
+        poke(&path, TASKS, "bad", b"{");
+        let err = Catalog::open(&path, "test")
+            .unwrap()
+            .list_tasks()
+            .unwrap_err();
+        let text = err.to_string();
+        assert!(matches!(err, CatalogError::Corrupt { .. }), "{err:?}");
+        assert!(
+            text.contains("table tasks") && text.contains("\"bad\""),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn newer_schema_is_refused() {
+        let (_dir, path) = temp();
+        drop(Catalog::open(&path, "test").unwrap());
+        poke(&path, META, SCHEMA_KEY, b"99");
+        match Catalog::open(&path, "test") {
+            Err(
+                e @ CatalogError::NewerSchema {
+                    found: 99,
+                    supported: SCHEMA_VERSION,
+                    ..
+                },
+            ) => {
+                assert!(
+                    e.to_string()
+                        .ends_with("this build reads 1); upgrade strata"),
+                    "{e}"
+                );
+            }
+            other => panic!("expected NewerSchema, got {:?}", other.err()),
+        }
+    }
+
+    #[test]
+    fn second_open_is_locked_and_names_the_holder() {
+        let (_dir, path) = temp();
+        let first = Catalog::open(&path, "strata backup run docs").unwrap();
+        let owner = read_owner(&path).unwrap();
+        assert_eq!(owner.pid, std::process::id());
+        let expected = format!(
+            "pid {} (strata backup run docs) since {}",
+            owner.pid, owner.since
+        );
+        match Catalog::open(&path, "strata status") {
+            Err(e @ CatalogError::Locked { .. }) => {
+                let text = e.to_string();
+                assert!(
+                    text.contains(&expected) && text.contains(&path.display().to_string()),
+                    "{text}"
+                );
+            }
+            other => panic!("expected Locked, got {:?}", other.err()),
+        }
+        std::fs::remove_file(owner_path(&path)).unwrap();
+        match Catalog::open(&path, "strata status") {
+            Err(CatalogError::Locked { holder, .. }) => assert_eq!(holder, "another process"),
+            other => panic!("expected Locked, got {:?}", other.err()),
+        }
+        drop(first);
+        let second = Catalog::open(&path, "strata status").unwrap();
+        assert_eq!(read_owner(&path).unwrap().command, "strata status");
+        drop(second);
+        assert!(!owner_path(&path).exists());
+    }
+}

@@ -1,0 +1,60 @@
+//! Errors of core operations, with the exit code each maps to (design.md §3):
+//! 0 success, 1 failed, 2 usage/config, 3 not found, 4 refused, 5 busy.
+
+use super::catalog::CatalogError;
+use crate::engine::EngineError;
+use thiserror::Error;
+
+/// Why a core action failed. Every message names the thing and the fix.
+#[derive(Debug, Error)]
+pub enum CoreError {
+    /// Catalog trouble (locked, newer, corrupt, I/O).
+    #[error(transparent)]
+    Catalog(#[from] CatalogError),
+    /// Engine trouble (source, destination, damaged data).
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    /// A named thing does not exist.
+    #[error("{what} {name:?} does not exist; {hint}")]
+    NotFound {
+        /// Kind of thing ("task", "backup", "destination").
+        what: &'static str,
+        /// The name given.
+        name: String,
+        /// How to find valid names.
+        hint: String,
+    },
+    /// Bad arguments or configuration.
+    #[error("{0}")]
+    Invalid(String),
+    /// Refused by policy (never overwrite, dependents, pins, roles).
+    #[error("{0}")]
+    Refused(String),
+    /// The operation ran and failed.
+    #[error("{0}")]
+    Failed(String),
+}
+
+impl CoreError {
+    /// Process exit code for this error.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            CoreError::Catalog(CatalogError::Locked { .. }) => 5,
+            CoreError::Catalog(_) => 1,
+            CoreError::Engine(EngineError::Target { .. }) => 4,
+            CoreError::Engine(EngineError::UnsafePath { .. }) => 4,
+            CoreError::Engine(EngineError::Source { .. }) => 1,
+            CoreError::Engine(_) => 1,
+            CoreError::NotFound { .. } => 3,
+            CoreError::Invalid(_) => 2,
+            CoreError::Refused(_) => 4,
+            CoreError::Failed(_) => 1,
+        }
+    }
+}
+
+impl From<crate::dest::DestError> for CoreError {
+    fn from(e: crate::dest::DestError) -> Self {
+        CoreError::Engine(EngineError::Dest(e))
+    }
+}

@@ -1,0 +1,65 @@
+//! The home directory: where the catalog, configuration and logs live.
+
+use std::path::{Path, PathBuf};
+
+/// Environment variable selecting the home.
+pub const ENV: &str = "STRATA_HOME";
+
+/// Resolved home directory and the paths inside it.
+#[derive(Debug, Clone)]
+pub struct Home {
+    root: PathBuf,
+}
+
+impl Home {
+    /// `--home`, else `$STRATA_HOME`, else the XDG data directory.
+    pub fn resolve(flag: Option<PathBuf>) -> Home {
+        let root = flag
+            .or_else(|| {
+                std::env::var_os(ENV)
+                    .filter(|v| !v.is_empty())
+                    .map(PathBuf::from)
+            })
+            .or_else(|| {
+                directories::ProjectDirs::from("", "", "strata").map(|d| d.data_dir().to_path_buf())
+            })
+            .unwrap_or_else(|| PathBuf::from(".strata"));
+        let root = std::path::absolute(&root).unwrap_or(root);
+        Home { root }
+    }
+
+    /// Uses `root` as is.
+    pub fn at(root: impl Into<PathBuf>) -> Home {
+        Home { root: root.into() }
+    }
+
+    /// The home directory.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// `catalog.redb`.
+    pub fn catalog(&self) -> PathBuf {
+        self.root.join("catalog.redb")
+    }
+
+    /// `strata.toml`.
+    pub fn config(&self) -> PathBuf {
+        self.root.join("strata.toml")
+    }
+
+    /// `logs/`.
+    pub fn logs(&self) -> PathBuf {
+        self.root.join("logs")
+    }
+
+    /// Creates the home (owner-only) if needed.
+    pub fn ensure(&self) -> std::io::Result<()> {
+        use std::os::unix::fs::PermissionsExt;
+        if !self.root.exists() {
+            std::fs::create_dir_all(&self.root)?;
+            std::fs::set_permissions(&self.root, std::fs::Permissions::from_mode(0o700))?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,237 @@
+//! Running backups and recovering from runs a crash interrupted.
+
+use super::error::CoreError;
+use super::ids::new_backup_id;
+use super::model::{BackupKind, BackupRecord, BackupStatus, RunRecord, RunStatus, TaskConfig};
+use super::service::{Core, open_dest};
+use crate::dest::NamedDest;
+use crate::engine::backup::{self, BackupPlan};
+use crate::engine::progress::Progress;
+use crate::engine::{EngineError, repo, stop};
+use chrono::Utc;
+
+/// What a finished run produced.
+#[derive(Debug, Clone)]
+pub struct RunOutcome {
+    /// The committed backup.
+    pub backup: BackupRecord,
+    /// The run record.
+    pub run: RunRecord,
+    /// A note for the operator (e.g. an incremental that became a full).
+    pub note: Option<String>,
+}
+
+/// What recovery found at open.
+#[derive(Debug, Clone, Default)]
+pub struct Recovery {
+    /// Runs whose partial data was removed.
+    pub interrupted: Vec<String>,
+    /// Runs that had committed on the destination before the crash, now recorded.
+    pub adopted: Vec<String>,
+}
+
+/// Effective kind, parent backup, and a note when the request was changed.
+pub type KindPlan = (BackupKind, Option<BackupRecord>, Option<String>);
+
+/// Worker threads for engine jobs.
+pub fn threads() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2)
+}
+
+impl Core {
+    pub(crate) fn task_dests(&self, task: &TaskConfig) -> Result<Vec<NamedDest>, CoreError> {
+        task.destinations
+            .iter()
+            .map(|n| Ok((n.clone(), open_dest(&self.destination(n)?))))
+            .collect()
+    }
+
+    /// Picks the effective kind and parent for a request, per the chain rules:
+    /// a full depends on nothing, an incremental on the newest backup of the newest
+    /// chain, a differential on that chain's full.
+    pub fn plan_kind(
+        &self,
+        task: &str,
+        requested: BackupKind,
+    ) -> Result<(BackupKind, Option<BackupRecord>, Option<String>), CoreError> {
+        let backups: Vec<BackupRecord> = self
+            .catalog
+            .list_backups()?
+            .into_iter()
+            .filter(|b| b.task == task)
+            .collect();
+        let newest_full = backups
+            .iter()
+            .filter(|b| b.kind == BackupKind::Full)
+            .max_by_key(|b| (b.finished, b.id.clone()));
+        match (requested, newest_full) {
+            (BackupKind::Full, _) => Ok((BackupKind::Full, None, None)),
+            (k, None) => Ok((
+                BackupKind::Full,
+                None,
+                Some(format!(
+                    "task {task} has no full backup yet, so this {k} backup was taken as a full"
+                )),
+            )),
+            (BackupKind::Differential, Some(full)) => {
+                Ok((BackupKind::Differential, Some(full.clone()), None))
+            }
+            (BackupKind::Incremental, Some(full)) => {
+                let newest = backups
+                    .iter()
+                    .filter(|b| b.chain == full.id)
+                    .max_by_key(|b| (b.finished, b.id.clone()))
+                    .unwrap_or(full);
+                Ok((BackupKind::Incremental, Some(newest.clone()), None))
+            }
+        }
+    }
+
+    /// Runs one backup of `task` now and commits it to the catalog.
+    pub fn run_backup(
+        &self,
+        task_name: &str,
+        requested: BackupKind,
+        manual: bool,
+        progress: &Progress,
+    ) -> Result<RunOutcome, CoreError> {
+        let task = self.task(task_name)?;
+        let dests = self.task_dests(&task)?;
+        let mut chunker = None;
+        for (name, d) in &dests {
+            let cfg = repo::open_or_init(d.as_ref())?;
+            match chunker {
+                None => chunker = Some(cfg.chunker),
+                Some(c) if c != cfg.chunker => {
+                    return Err(CoreError::Invalid(format!(
+                        "destination {name} uses different chunker settings from {}; a task's destinations must agree",
+                        dests[0].0
+                    )));
+                }
+                Some(_) => {}
+            }
+        }
+        let chunker = chunker.unwrap_or_default();
+        let (kind, parent, note) = self.plan_kind(task_name, requested)?;
+        let parent_manifest = match &parent {
+            Some(p) => {
+                let (_, d) = &dests[0];
+                Some(repo::read_manifest(d.as_ref(), &p.id, &p.manifest_hash).map_err(|e| {
+                    CoreError::Failed(format!(
+                        "cannot take a {kind} backup of task {task_name}: its parent {} is unreadable ({e}); run 'strata backup run {task_name} --full' to start a new chain",
+                        p.id
+                    ))
+                })?)
+            }
+            None => None,
+        };
+        let started = Utc::now();
+        // The run is recorded before any data is written, so a crash at any
+        // later point leaves a record that recovery can clean up after.
+        let run = self.catalog.insert_run(RunRecord {
+            id: 0,
+            task: task_name.to_string(),
+            requested,
+            kind,
+            backup_id: new_backup_id(started),
+            destinations: task.destinations.clone(),
+            status: RunStatus::Running,
+            started,
+            finished: None,
+            message: note.clone(),
+        })?;
+        stop::point("after-run-record");
+        let plan = BackupPlan {
+            backup_id: run.backup_id.clone(),
+            task: &task,
+            kind,
+            parent: parent.as_ref().zip(parent_manifest.as_ref()),
+            manual,
+            started,
+            dests,
+            chunker,
+            threads: threads(),
+        };
+        match backup::run(&plan, progress) {
+            Ok(record) => {
+                let mut run = run;
+                run.status = match record.status {
+                    BackupStatus::Complete => RunStatus::Complete,
+                    BackupStatus::Partial => RunStatus::Partial,
+                };
+                run.finished = Some(record.finished);
+                self.catalog.commit_backup(&record, &run)?;
+                Ok(RunOutcome {
+                    backup: record,
+                    run,
+                    note,
+                })
+            }
+            Err(e) => {
+                let mut run = run;
+                run.status = if matches!(e, EngineError::Cancelled) {
+                    RunStatus::Interrupted
+                } else {
+                    RunStatus::Failed
+                };
+                run.finished = Some(Utc::now());
+                run.message = Some(e.to_string());
+                self.catalog.update_run(&run)?;
+                Err(e.into())
+            }
+        }
+    }
+
+    /// Finishes runs a crash left as running: data that reached its commit
+    /// marker is recorded (it is complete), anything else is removed.
+    pub fn recover(&self) -> Result<Recovery, CoreError> {
+        let mut out = Recovery::default();
+        for mut run in self.catalog.running_runs()? {
+            let mut dests = Vec::new();
+            for name in &run.destinations {
+                if let Some(cfg) = self.catalog.get_destination(name)? {
+                    dests.push(open_dest(&cfg));
+                }
+            }
+            let mut committed = None;
+            for d in &dests {
+                if let Ok(Some(marker)) = repo::read_commit(d.as_ref(), &run.backup_id)
+                    && repo::read_manifest(d.as_ref(), &run.backup_id, &marker.manifest_hash)
+                        .is_ok()
+                {
+                    committed = Some(marker);
+                    break;
+                }
+            }
+            run.finished = Some(Utc::now());
+            match committed {
+                Some(marker) if marker.backup.destinations.len() == dests.len() => {
+                    run.status = match marker.backup.status {
+                        BackupStatus::Complete => RunStatus::Complete,
+                        BackupStatus::Partial => RunStatus::Partial,
+                    };
+                    run.message = Some("recorded after an interruption: the backup had committed on every destination".into());
+                    self.catalog.commit_backup(&marker.backup, &run)?;
+                    out.adopted.push(run.backup_id.clone());
+                }
+                _ => {
+                    for d in &dests {
+                        // The commit marker goes first, so a half-deleted copy never looks complete.
+                        let _ = d.delete(&repo::commit_key(&run.backup_id));
+                        d.delete_prefix(&repo::backup_prefix(&run.backup_id))?;
+                    }
+                    run.status = RunStatus::Interrupted;
+                    run.message = Some(
+                        "interrupted (the process stopped mid-run); its partial data was removed"
+                            .into(),
+                    );
+                    self.catalog.update_run(&run)?;
+                    out.interrupted.push(run.backup_id.clone());
+                }
+            }
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,269 @@
+//! Plain data records stored in the catalog and published to front ends.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::path::PathBuf;
+
+/// What a backup depends on: nothing (full), the previous backup (incremental) or the chain's full (differential).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BackupKind {
+    /// Depends on nothing.
+    Full,
+    /// Changes since the latest backup of the chain.
+    Incremental,
+    /// Changes since the chain's full.
+    Differential,
+}
+
+impl BackupKind {
+    /// Lower-case name used in tables, JSON and the repository format.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BackupKind::Full => "full",
+            BackupKind::Incremental => "incremental",
+            BackupKind::Differential => "differential",
+        }
+    }
+
+    /// Parses the lower-case name.
+    pub fn parse(s: &str) -> Option<BackupKind> {
+        match s {
+            "full" => Some(BackupKind::Full),
+            "incremental" => Some(BackupKind::Incremental),
+            "differential" => Some(BackupKind::Differential),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for BackupKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// State of a committed backup.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BackupStatus {
+    /// Every scanned entry was stored.
+    Complete,
+    /// Committed, but some entries could not be read (see `errors`).
+    Partial,
+}
+
+impl BackupStatus {
+    /// Lower-case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BackupStatus::Complete => "complete",
+            BackupStatus::Partial => "partial",
+        }
+    }
+}
+
+/// State of one run of a task.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RunStatus {
+    /// Started and not finished (or the process died; see recovery).
+    Running,
+    /// Finished and committed a complete backup.
+    Complete,
+    /// Finished and committed a backup with unreadable entries.
+    Partial,
+    /// Finished without a backup; `error` says why.
+    Failed,
+    /// The process died mid-run; partial data was removed at the next start.
+    Interrupted,
+}
+
+impl RunStatus {
+    /// Lower-case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunStatus::Running => "running",
+            RunStatus::Complete => "complete",
+            RunStatus::Partial => "partial",
+            RunStatus::Failed => "failed",
+            RunStatus::Interrupted => "interrupted",
+        }
+    }
+}
+
+/// Where a destination keeps its repository.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum DestinationKind {
+    /// A directory on this machine.
+    Local {
+        /// Absolute path of the repository directory.
+        path: PathBuf,
+    },
+}
+
+/// A named place backups are written to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DestinationConfig {
+    /// Unique name.
+    pub name: String,
+    /// Kind and location.
+    #[serde(flatten)]
+    pub kind: DestinationKind,
+}
+
+/// What a task backs up.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum SourceConfig {
+    /// A directory tree.
+    Dir {
+        /// Absolute path of the tree's root.
+        path: PathBuf,
+        /// Glob patterns of entries to leave out.
+        #[serde(default)]
+        exclude: Vec<String>,
+    },
+}
+
+/// Retention rules (evaluated by the retention issue; stored now).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RetentionPolicy {
+    /// Keep every backup younger than this duration, e.g. `14d`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keep_within: Option<String>,
+    /// Keep this many newest chains.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keep_last_full: Option<u32>,
+}
+
+/// A named backup job.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskConfig {
+    /// Unique name.
+    pub name: String,
+    /// What is backed up.
+    pub source: SourceConfig,
+    /// Names of destinations, in write order.
+    pub destinations: Vec<String>,
+    /// Cron schedule of full backups (5-field, as the user wrote it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub full: Option<String>,
+    /// Cron schedule of incremental backups.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub incremental: Option<String>,
+    /// Cron schedule of differential backups.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub differential: Option<String>,
+    /// Retention rules.
+    #[serde(default)]
+    pub retention: RetentionPolicy,
+    /// zstd level used for new data.
+    #[serde(default = "default_compression")]
+    pub compression_level: i32,
+    /// Paused tasks are not run by the scheduler.
+    #[serde(default)]
+    pub paused: bool,
+    /// When the task was defined.
+    pub created: DateTime<Utc>,
+}
+
+/// Default zstd level.
+pub fn default_compression() -> i32 {
+    3
+}
+
+/// One entry that could not be backed up.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EntryError {
+    /// Path relative to the source root.
+    pub path: String,
+    /// What went wrong.
+    pub error: String,
+}
+
+/// Outcome of the last verification of a backup.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VerifyMark {
+    /// When it ran.
+    pub at: DateTime<Utc>,
+    /// Whether chunk data was read and hashed (`--read-data`).
+    pub read_data: bool,
+    /// Whether every check passed.
+    pub ok: bool,
+}
+
+/// A committed backup, as the catalog knows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BackupRecord {
+    /// Globally unique id, e.g. `20261122-103000-a3f9`.
+    pub id: String,
+    /// Task that made it.
+    pub task: String,
+    /// Full, incremental or differential.
+    pub kind: BackupKind,
+    /// Made by "backup now" rather than a schedule.
+    pub manual: bool,
+    /// Backup this one depends on directly.
+    pub parent: Option<String>,
+    /// Id of the chain's full (its own id for a full).
+    pub chain: String,
+    /// Complete or partial.
+    pub status: BackupStatus,
+    /// Run start.
+    pub started: DateTime<Utc>,
+    /// Commit time.
+    pub finished: DateTime<Utc>,
+    /// Bytes a restore writes (sum of regular file sizes).
+    pub logical_bytes: u64,
+    /// Bytes this backup wrote to one destination (packs + manifest + commit).
+    pub stored_bytes: u64,
+    /// Regular files in the backup.
+    pub file_count: u64,
+    /// Entries of every kind in the backup.
+    pub entry_count: u64,
+    /// Files whose content was read (new or changed).
+    pub changed_files: u64,
+    /// Entries that could not be read.
+    #[serde(default)]
+    pub errors: Vec<EntryError>,
+    /// Destinations holding a copy.
+    pub destinations: Vec<String>,
+    /// BLAKE3 of the manifest file, hex.
+    pub manifest_hash: String,
+    /// Pinned backups never expire by rule.
+    #[serde(default)]
+    pub pinned: bool,
+    /// Last verification.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verified: Option<VerifyMark>,
+}
+
+/// One execution of a task.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunRecord {
+    /// Monotonic id.
+    pub id: u64,
+    /// Task name.
+    pub task: String,
+    /// Kind the caller asked for.
+    pub requested: BackupKind,
+    /// Kind actually taken (a request without a full becomes a full).
+    pub kind: BackupKind,
+    /// Backup id reserved for this run; its data lives under this id until committed.
+    pub backup_id: String,
+    /// Destinations the run writes to.
+    pub destinations: Vec<String>,
+    /// State.
+    pub status: RunStatus,
+    /// Start time.
+    pub started: DateTime<Utc>,
+    /// End time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finished: Option<DateTime<Utc>>,
+    /// Why it failed, or a note (e.g. "incremental requested; no full yet, took a full").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}

@@ -1,0 +1,242 @@
+//! `Core`: the one door every front end goes through. It owns the catalog and
+//! turns actions (add a task, run a backup, delete, restore…) into engine and
+//! catalog work. Configuration actions live here; backups in `jobs`/`backups`.
+
+use super::catalog::Catalog;
+use super::error::CoreError;
+use super::home::Home;
+use super::model::{DestinationConfig, DestinationKind, SourceConfig, TaskConfig};
+use crate::dest::Destination;
+use crate::dest::local::LocalDest;
+use crate::engine::repo;
+use crate::engine::scan::Excludes;
+use std::sync::Arc;
+
+/// The core service for one home.
+pub struct Core {
+    pub(crate) home: Home,
+    pub(crate) catalog: Catalog,
+}
+
+/// Names must be usable in paths, shells and tables.
+pub fn check_name(what: &str, name: &str) -> Result<(), CoreError> {
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
+        && !name.starts_with('.')
+        && !name.starts_with('-');
+    if ok {
+        Ok(())
+    } else {
+        Err(CoreError::Invalid(format!(
+            "{what} name {name:?} is not valid; use 1-64 letters, digits, '-', '_' or '.', not starting with '.' or '-'"
+        )))
+    }
+}
+
+/// Opens the storage behind a destination definition.
+pub fn open_dest(cfg: &DestinationConfig) -> Arc<dyn Destination> {
+    match &cfg.kind {
+        DestinationKind::Local { path } => Arc::new(LocalDest::new(path)),
+    }
+}
+
+impl Core {
+    /// Opens (creating if needed) the catalog of `home` and recovers from any
+    /// run a crash interrupted. `holder` describes this process for lock messages.
+    pub fn open(home: Home, holder: &str) -> Result<Core, CoreError> {
+        home.ensure().map_err(|e| {
+            CoreError::Failed(format!(
+                "cannot create the Strata home {}: {e}; choose another with --home or STRATA_HOME",
+                home.root().display()
+            ))
+        })?;
+        let catalog = Catalog::open(&home.catalog(), holder)?;
+        let core = Core { home, catalog };
+        core.recover()?;
+        Ok(core)
+    }
+
+    /// The home this core uses.
+    pub fn home(&self) -> &Home {
+        &self.home
+    }
+
+    /// The catalog (read access for front ends' read models).
+    pub fn catalog(&self) -> &Catalog {
+        &self.catalog
+    }
+
+    /// Adds a destination and initialises its repository.
+    pub fn add_destination(&self, cfg: DestinationConfig) -> Result<DestinationConfig, CoreError> {
+        check_name("destination", &cfg.name)?;
+        if self.catalog.get_destination(&cfg.name)?.is_some() {
+            return Err(CoreError::Refused(format!(
+                "destination {:?} already exists; remove it first or choose another name",
+                cfg.name
+            )));
+        }
+        let cfg = match cfg.kind {
+            DestinationKind::Local { path } => {
+                let path = std::path::absolute(&path).unwrap_or(path);
+                std::fs::create_dir_all(&path).map_err(|e| {
+                    CoreError::Failed(format!(
+                        "cannot create destination directory {}: {e}; check the path and its permissions",
+                        path.display()
+                    ))
+                })?;
+                DestinationConfig {
+                    name: cfg.name,
+                    kind: DestinationKind::Local { path },
+                }
+            }
+        };
+        repo::open_or_init(open_dest(&cfg).as_ref())?;
+        self.catalog.put_destination(&cfg)?;
+        Ok(cfg)
+    }
+
+    /// All destinations, by name.
+    pub fn destinations(&self) -> Result<Vec<DestinationConfig>, CoreError> {
+        Ok(self.catalog.list_destinations()?)
+    }
+
+    /// One destination.
+    pub fn destination(&self, name: &str) -> Result<DestinationConfig, CoreError> {
+        self.catalog
+            .get_destination(name)?
+            .ok_or_else(|| CoreError::NotFound {
+                what: "destination",
+                name: name.to_string(),
+                hint: "list them with 'strata dest list'".into(),
+            })
+    }
+
+    /// Removes a destination definition; refused while tasks or backups use it.
+    /// The repository data itself is never touched.
+    pub fn remove_destination(&self, name: &str) -> Result<(), CoreError> {
+        self.destination(name)?;
+        let users: Vec<String> = self
+            .catalog
+            .list_tasks()?
+            .into_iter()
+            .filter(|t| t.destinations.iter().any(|d| d == name))
+            .map(|t| t.name)
+            .collect();
+        if !users.is_empty() {
+            return Err(CoreError::Refused(format!(
+                "destination {name:?} is used by task(s) {}; remove or edit them first",
+                users.join(", ")
+            )));
+        }
+        let held = self
+            .catalog
+            .list_backups()?
+            .iter()
+            .filter(|b| b.destinations.iter().any(|d| d == name))
+            .count();
+        if held > 0 {
+            return Err(CoreError::Refused(format!(
+                "destination {name:?} holds {held} backup(s) in the catalog; delete them first"
+            )));
+        }
+        self.catalog.remove_destination(name)?;
+        Ok(())
+    }
+
+    /// Validates and stores a new task.
+    pub fn add_task(&self, task: TaskConfig) -> Result<TaskConfig, CoreError> {
+        check_name("task", &task.name)?;
+        if self.catalog.get_task(&task.name)?.is_some() {
+            return Err(CoreError::Refused(format!(
+                "task {:?} already exists; remove it first or choose another name",
+                task.name
+            )));
+        }
+        let task = self.validate_task(task)?;
+        self.catalog.put_task(&task)?;
+        Ok(task)
+    }
+
+    fn validate_task(&self, mut task: TaskConfig) -> Result<TaskConfig, CoreError> {
+        if task.destinations.is_empty() {
+            return Err(CoreError::Invalid(format!(
+                "task {:?} needs at least one destination (--dest NAME)",
+                task.name
+            )));
+        }
+        for d in &task.destinations {
+            self.catalog.get_destination(d)?.ok_or_else(|| CoreError::NotFound {
+                what: "destination",
+                name: d.clone(),
+                hint: "add it with 'strata dest add NAME --local PATH' or list them with 'strata dest list'".into(),
+            })?;
+        }
+        if !(1..=22).contains(&task.compression_level) {
+            return Err(CoreError::Invalid(format!(
+                "compression level {} is out of range; use 1 to 22 (default 3)",
+                task.compression_level
+            )));
+        }
+        match &mut task.source {
+            SourceConfig::Dir { path, exclude } => {
+                let abs = std::path::absolute(&*path).unwrap_or(path.clone());
+                match std::fs::metadata(&abs) {
+                    Ok(m) if m.is_dir() => {}
+                    Ok(_) => {
+                        return Err(CoreError::Invalid(format!(
+                            "source {} is not a directory; --dir takes a directory",
+                            abs.display()
+                        )));
+                    }
+                    Err(e) => {
+                        return Err(CoreError::Invalid(format!(
+                            "source {} cannot be read ({e}); check the path",
+                            abs.display()
+                        )));
+                    }
+                }
+                *path = abs;
+                Excludes::new(exclude).map_err(|e| CoreError::Invalid(e.to_string()))?;
+            }
+        }
+        Ok(task)
+    }
+
+    /// All tasks, by name.
+    pub fn tasks(&self) -> Result<Vec<TaskConfig>, CoreError> {
+        Ok(self.catalog.list_tasks()?)
+    }
+
+    /// One task.
+    pub fn task(&self, name: &str) -> Result<TaskConfig, CoreError> {
+        self.catalog
+            .get_task(name)?
+            .ok_or_else(|| CoreError::NotFound {
+                what: "task",
+                name: name.to_string(),
+                hint: "list them with 'strata task list'".into(),
+            })
+    }
+
+    /// Removes a task. Its backups stay restorable; without `keep_backups` the
+    /// removal is refused while it has any, so nothing is orphaned by accident.
+    pub fn remove_task(&self, name: &str, keep_backups: bool) -> Result<usize, CoreError> {
+        self.task(name)?;
+        let n = self
+            .catalog
+            .list_backups()?
+            .iter()
+            .filter(|b| b.task == name)
+            .count();
+        if n > 0 && !keep_backups {
+            return Err(CoreError::Refused(format!(
+                "task {name:?} has {n} backup(s); delete them first, or pass --keep-backups to remove only the task (its backups stay listed and restorable)"
+            )));
+        }
+        self.catalog.remove_task(name)?;
+        Ok(n)
+    }
+}

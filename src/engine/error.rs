@@ -1,0 +1,68 @@
+//! Errors of engine operations, each naming the thing that failed.
+
+use crate::dest::DestError;
+use std::path::PathBuf;
+use thiserror::Error;
+
+/// Why an engine operation failed.
+#[derive(Debug, Error)]
+pub enum EngineError {
+    /// The destination failed.
+    #[error(transparent)]
+    Dest(#[from] DestError),
+    /// The repository description is missing, newer or malformed.
+    #[error("repository at {dest}: {detail}")]
+    Repo {
+        /// Destination.
+        dest: String,
+        /// What is wrong.
+        detail: String,
+    },
+    /// The source root cannot be read.
+    #[error("source {path} cannot be read: {source}; check that it exists and is readable")]
+    Source {
+        /// Source root.
+        path: PathBuf,
+        /// Cause.
+        source: std::io::Error,
+    },
+    /// Stored data of a backup is damaged or missing.
+    #[error("backup {backup}: {what}")]
+    Damaged {
+        /// Backup id.
+        backup: String,
+        /// What is damaged, naming files.
+        what: String,
+    },
+    /// The restore target is not usable.
+    #[error("restore target {path}: {reason}")]
+    Target {
+        /// Target directory.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
+    /// A manifest path would leave the restore target.
+    #[error("backup {backup}: refusing unsafe path {path:?} in the manifest ({reason})")]
+    UnsafePath {
+        /// Backup id.
+        backup: String,
+        /// The path.
+        path: String,
+        /// Why it is unsafe.
+        reason: &'static str,
+    },
+    /// A local file operation failed.
+    #[error("{op} {path} failed: {source}")]
+    Io {
+        /// Operation.
+        op: &'static str,
+        /// Path.
+        path: PathBuf,
+        /// Cause.
+        source: std::io::Error,
+    },
+    /// The job was cancelled; nothing partial remains.
+    #[error("cancelled")]
+    Cancelled,
+}

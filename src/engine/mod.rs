@@ -1,0 +1,18 @@
+//! The backup engine: scan → chunk → hash → compress → pack → manifest → commit,
+//! and the reverse paths (restore, verify). No catalog or UI code lives here.
+
+pub mod backup;
+pub mod chunk;
+pub mod codec;
+pub mod error;
+pub mod frame;
+pub mod manifest;
+pub mod pack;
+pub mod progress;
+pub mod repo;
+pub mod restore;
+pub mod scan;
+pub mod stop;
+pub mod verify;
+
+pub use error::EngineError;

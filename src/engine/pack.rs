@@ -1,0 +1,56 @@
+//! Pack files: a header and frames back to back, bounded in size, owned by the
+//! backup that wrote them.
+
+/// First bytes of every pack.
+pub const PACK_MAGIC: &[u8; 8] = b"STRATAPK";
+/// Pack format version.
+pub const PACK_VERSION: u32 = 1;
+/// Bytes before the first frame.
+pub const PACK_HEADER: usize = 12;
+/// A pack is closed once it reaches this size (a single frame may overshoot it).
+pub const PACK_TARGET: usize = 16 << 20;
+
+/// A pack being filled in memory (bounded by `PACK_TARGET` plus one frame).
+pub struct PackBuilder {
+    buf: Vec<u8>,
+}
+
+impl Default for PackBuilder {
+    fn default() -> Self {
+        let mut buf = Vec::with_capacity(PACK_TARGET + (1 << 20));
+        buf.extend_from_slice(PACK_MAGIC);
+        buf.extend_from_slice(&PACK_VERSION.to_le_bytes());
+        PackBuilder { buf }
+    }
+}
+
+impl PackBuilder {
+    /// Appends an encoded frame; returns its offset in the pack.
+    pub fn push(&mut self, frame: &[u8]) -> u64 {
+        let off = self.buf.len() as u64;
+        self.buf.extend_from_slice(frame);
+        off
+    }
+
+    /// Whether no frame has been added.
+    pub fn is_empty(&self) -> bool {
+        self.buf.len() == PACK_HEADER
+    }
+
+    /// Whether the pack reached its target size.
+    pub fn is_full(&self) -> bool {
+        self.buf.len() >= PACK_TARGET
+    }
+
+    /// The finished pack bytes.
+    pub fn into_bytes(self) -> Vec<u8> {
+        self.buf
+    }
+}
+
+/// Whether `head` starts like a pack of a version this build reads.
+pub fn check_header(head: &[u8]) -> bool {
+    head.len() >= PACK_HEADER
+        && &head[..8] == PACK_MAGIC
+        && u32::from_le_bytes([head[8], head[9], head[10], head[11]]) == PACK_VERSION
+}

@@ -1,0 +1,197 @@
+//! Repository layout inside one destination: `strata-repo.toml` and
+//! `backups/<id>/{packs/NNNNNN.pack, manifest, COMMIT}` (docs/format.md).
+
+use super::chunk::ChunkerParams;
+use super::error::EngineError;
+use crate::core::model::{BackupRecord, TaskConfig};
+use crate::dest::{DestError, Destination};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// Key of the repository description.
+pub const CONFIG_KEY: &str = "strata-repo.toml";
+/// Repository format version written by this build.
+pub const REPO_FORMAT: u32 = 1;
+/// Prefix of all backups.
+pub const BACKUPS: &str = "backups";
+
+/// `strata-repo.toml`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct RepoConfig {
+    /// Format version; a reader refuses newer versions.
+    pub format: u32,
+    /// Random id of this repository.
+    pub id: String,
+    /// Creation time.
+    pub created: DateTime<Utc>,
+    /// Chunk compression (`zstd`).
+    pub compression: String,
+    /// `none` (encryption arrives in a later format revision as a new value here).
+    pub encryption: String,
+    /// Chunker sizes used by every backup in this repository.
+    pub chunker: ChunkerParams,
+}
+
+/// `backups/<id>`.
+pub fn backup_prefix(id: &str) -> String {
+    format!("{BACKUPS}/{id}")
+}
+
+/// `backups/<id>/manifest`.
+pub fn manifest_key(id: &str) -> String {
+    format!("{BACKUPS}/{id}/manifest")
+}
+
+/// `backups/<id>/COMMIT`.
+pub fn commit_key(id: &str) -> String {
+    format!("{BACKUPS}/{id}/COMMIT")
+}
+
+/// `backups/<id>/packs/<n>.pack` (six digits, zero padded).
+pub fn pack_key(id: &str, n: u32) -> String {
+    format!("{BACKUPS}/{id}/packs/{n:06}.pack")
+}
+
+/// One pack a backup wrote.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct PackInfo {
+    /// Number.
+    pub number: u32,
+    /// Size in bytes.
+    pub size: u64,
+}
+
+/// The commit marker, written last: its presence means the backup is complete.
+/// It carries everything a catalog rebuild needs.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct CommitMarker {
+    /// Repository format version.
+    pub format: u32,
+    /// The catalog record of the backup.
+    pub backup: BackupRecord,
+    /// The task definition when the backup was taken.
+    pub task: TaskConfig,
+    /// BLAKE3 of the manifest file, hex.
+    pub manifest_hash: String,
+    /// Size of the manifest file.
+    pub manifest_size: u64,
+    /// Packs written by this backup.
+    pub packs: Vec<PackInfo>,
+}
+
+/// Reads the repository description, creating it in an empty destination.
+pub fn open_or_init(dest: &dyn Destination) -> Result<RepoConfig, EngineError> {
+    match dest.get(CONFIG_KEY) {
+        Ok(bytes) => parse_config(dest, &bytes),
+        Err(DestError::NotFound { .. }) => {
+            let now = Utc::now();
+            let id = blake3::hash(format!("{now:?}{}", std::process::id()).as_bytes()).to_hex()
+                [..16]
+                .to_string();
+            let cfg = RepoConfig {
+                format: REPO_FORMAT,
+                id,
+                created: now,
+                compression: "zstd".into(),
+                encryption: "none".into(),
+                chunker: ChunkerParams::default(),
+            };
+            let text = toml::to_string(&cfg).map_err(|e| EngineError::Repo {
+                dest: dest.describe(),
+                detail: e.to_string(),
+            })?;
+            match dest.put(CONFIG_KEY, text.as_bytes()) {
+                Ok(()) => Ok(cfg),
+                // Another writer initialised it first: use theirs.
+                Err(_) if dest.size(CONFIG_KEY)?.is_some() => {
+                    parse_config(dest, &dest.get(CONFIG_KEY)?)
+                }
+                Err(e) => Err(e.into()),
+            }
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Reads an existing repository description.
+pub fn open(dest: &dyn Destination) -> Result<RepoConfig, EngineError> {
+    let bytes = dest.get(CONFIG_KEY)?;
+    parse_config(dest, &bytes)
+}
+
+fn parse_config(dest: &dyn Destination, bytes: &[u8]) -> Result<RepoConfig, EngineError> {
+    let text = std::str::from_utf8(bytes).map_err(|_| EngineError::Repo {
+        dest: dest.describe(),
+        detail: format!("{CONFIG_KEY} is not UTF-8"),
+    })?;
+    let cfg: RepoConfig = toml::from_str(text).map_err(|e| EngineError::Repo {
+        dest: dest.describe(),
+        detail: format!("{CONFIG_KEY} does not parse: {}", e.message()),
+    })?;
+    if cfg.format > REPO_FORMAT {
+        return Err(EngineError::Repo {
+            dest: dest.describe(),
+            detail: format!(
+                "repository format {} is newer than this build reads ({REPO_FORMAT}); upgrade strata",
+                cfg.format
+            ),
+        });
+    }
+    if cfg.compression != "zstd" || cfg.encryption != "none" || !cfg.chunker.is_valid() {
+        return Err(EngineError::Repo {
+            dest: dest.describe(),
+            detail: format!(
+                "unsupported repository settings (compression {}, encryption {})",
+                cfg.compression, cfg.encryption
+            ),
+        });
+    }
+    Ok(cfg)
+}
+
+/// Reads and parses a backup's commit marker; `Ok(None)` when it has none.
+pub fn read_commit(dest: &dyn Destination, id: &str) -> Result<Option<CommitMarker>, EngineError> {
+    let bytes = match dest.get(&commit_key(id)) {
+        Ok(b) => b,
+        Err(DestError::NotFound { .. }) => return Ok(None),
+        Err(e) => return Err(e.into()),
+    };
+    serde_json::from_slice(&bytes)
+        .map(Some)
+        .map_err(|e| EngineError::Damaged {
+            backup: id.to_string(),
+            what: format!("commit marker on {} does not parse ({e})", dest.describe()),
+        })
+}
+
+/// Reads a backup's manifest and checks it against the hash the catalog or
+/// commit marker recorded, so a damaged manifest is named, never half-used.
+pub fn read_manifest(
+    dest: &dyn Destination,
+    id: &str,
+    expected_hash: &str,
+) -> Result<super::manifest::Manifest, EngineError> {
+    let bytes = dest.get(&manifest_key(id)).map_err(|e| match e {
+        DestError::NotFound { .. } => EngineError::Damaged {
+            backup: id.to_string(),
+            what: format!("manifest is missing on {}", dest.describe()),
+        },
+        other => other.into(),
+    })?;
+    let hash = blake3::hash(&bytes).to_hex().to_string();
+    if hash != expected_hash {
+        return Err(EngineError::Damaged {
+            backup: id.to_string(),
+            what: format!(
+                "manifest on {} is damaged (BLAKE3 {} but {} was committed); restore from another destination or delete this backup",
+                dest.describe(),
+                &hash[..16],
+                &expected_hash[..expected_hash.len().min(16)]
+            ),
+        });
+    }
+    super::manifest::Manifest::decode(&bytes).map_err(|e| EngineError::Damaged {
+        backup: id.to_string(),
+        what: format!("manifest on {} cannot be read: {e}", dest.describe()),
+    })
+}

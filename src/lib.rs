@@ -1,0 +1,12 @@
+//! Strata: a backup console for operations engineers.
+//!
+//! Layout: `core` (model, catalog, service API), `engine` (scan, chunk, pack,
+//! restore, verify), `dest` (where repositories live), `source` (what is backed
+//! up), `command` (the one command grammar and its rendering).
+#![forbid(unsafe_code)]
+
+pub mod command;
+pub mod core;
+pub mod dest;
+pub mod engine;
+pub mod source;

@@ -1,0 +1,1 @@
+//! Sources: what a task backs up. `dir` trees are scanned by `engine::scan`.
