@@ -118,6 +118,7 @@ fn run_inner(plan: &BackupPlan<'_>, progress: &Progress) -> Result<BackupRecord,
     let scanned = scan::scan(root, &excludes);
     let mut errors = scanned.errors;
     let entries = scanned.entries;
+    stop::point("after-scan");
 
     let empty = Manifest {
         backup_id: String::new(),
