@@ -447,22 +447,29 @@ fn worker(
     tx: SyncSender<FrameMsg>,
 ) -> Result<Vec<(usize, FileResult)>, EngineError> {
     let (root, _) = source_root(sh.plan.task);
-    let level = sh.plan.task.compression_level;
+    let mut encoder =
+        frame::Encoder::new(sh.plan.task.compression_level).map_err(|e| EngineError::Io {
+            op: "set up compression for",
+            path: root.to_path_buf(),
+            source: e,
+        })?;
     let mut results = Vec::new();
     let mut buf = Vec::new();
     let mut frame_raw: Vec<u8> = Vec::with_capacity(FRAME_TARGET + (1 << 20));
     let mut frame_chunks: Vec<(ChunkId, u32, u32)> = Vec::new();
-    let send =
+    let mut send =
         |raw: &mut Vec<u8>, chunks: &mut Vec<(ChunkId, u32, u32)>| -> Result<bool, EngineError> {
             if raw.is_empty() {
                 return Ok(true);
             }
             let mut bytes = Vec::with_capacity(raw.len() / 2 + 64);
-            frame::encode(raw, level, &mut bytes).map_err(|e| EngineError::Io {
-                op: "compress data of",
-                path: root.to_path_buf(),
-                source: e,
-            })?;
+            encoder
+                .encode(raw, &mut bytes)
+                .map_err(|e| EngineError::Io {
+                    op: "compress data of",
+                    path: root.to_path_buf(),
+                    source: e,
+                })?;
             raw.clear();
             let msg = FrameMsg {
                 bytes,
@@ -533,35 +540,39 @@ fn worker(
 
 type PackOutput = (HashMap<ChunkId, NewLoc>, Vec<PackInfo>);
 
-/// Appends frames to bounded packs and stores each full pack on every destination.
+/// Appends frames to bounded packs; finished packs go to an uploader thread so
+/// compression keeps running while a pack is written and synced.
 fn pack_writer(
     plan: &BackupPlan<'_>,
     rx: Receiver<FrameMsg>,
     progress: &Progress,
     abort: &AtomicBool,
 ) -> Result<PackOutput, EngineError> {
-    let mut locs = HashMap::new();
-    let mut written = Vec::new();
-    let mut pack = PackBuilder::default();
-    let mut number = 0u32;
-    let flush =
-        |pack: PackBuilder, number: u32, written: &mut Vec<PackInfo>| -> Result<(), EngineError> {
-            let bytes = pack.into_bytes();
-            for (_, d) in &plan.dests {
-                d.put(&repo::pack_key(&plan.backup_id, number), &bytes)?;
+    let (up_tx, up_rx) = sync_channel::<(u32, Vec<u8>)>(1);
+    std::thread::scope(|s| {
+        let uploader = s.spawn(move || -> Result<Vec<PackInfo>, EngineError> {
+            let mut written = Vec::new();
+            for (number, bytes) in up_rx.iter() {
+                for (_, d) in &plan.dests {
+                    d.put(&repo::pack_key(&plan.backup_id, number), &bytes)?;
+                }
+                Progress::add(&progress.stored, bytes.len() as u64);
+                written.push(PackInfo {
+                    number,
+                    size: bytes.len() as u64,
+                });
+                stop::point("after-pack");
             }
-            Progress::add(&progress.stored, bytes.len() as u64);
-            written.push(PackInfo {
-                number,
-                size: bytes.len() as u64,
-            });
-            stop::point("after-pack");
-            Ok(())
-        };
-    let result: Result<(), EngineError> = (|| {
+            Ok(written)
+        });
+        let mut locs = HashMap::new();
+        let mut pack = PackBuilder::default();
+        let mut number = 0u32;
+        let mut failed = false;
         for msg in rx.iter() {
             if progress.cancelled() {
-                return Err(EngineError::Cancelled);
+                failed = true;
+                break;
             }
             let off = pack.push(&msg.bytes);
             for (id, o, l) in msg.chunks {
@@ -577,20 +588,39 @@ fn pack_writer(
                 );
             }
             if pack.is_full() {
-                flush(std::mem::take(&mut pack), number, &mut written)?;
+                if up_tx
+                    .send((number, std::mem::take(&mut pack).into_bytes()))
+                    .is_err()
+                {
+                    failed = true;
+                    break;
+                }
                 number += 1;
             }
         }
-        if !pack.is_empty() {
-            flush(std::mem::take(&mut pack), number, &mut written)?;
+        if !failed && !pack.is_empty() {
+            let _ = up_tx.send((number, pack.into_bytes()));
         }
-        Ok(())
-    })();
-    if let Err(e) = result {
-        // Dropping the receiver makes every blocked worker's send fail, so they stop.
-        abort.store(true, Ordering::Relaxed);
-        drop(rx);
-        return Err(e);
-    }
-    Ok((locs, written))
+        drop(up_tx);
+        if failed {
+            // Dropping the receiver makes every blocked worker's send fail, so they stop.
+            abort.store(true, Ordering::Relaxed);
+            drop(rx);
+        }
+        let written = uploader.join().unwrap_or_else(|_| {
+            Err(EngineError::Io {
+                op: "write packs of",
+                path: std::path::PathBuf::from(&plan.backup_id),
+                source: std::io::Error::other("pack uploader panicked"),
+            })
+        });
+        match written {
+            Err(e) => {
+                abort.store(true, Ordering::Relaxed);
+                Err(e)
+            }
+            Ok(_) if progress.cancelled() => Err(EngineError::Cancelled),
+            Ok(w) => Ok((locs, w)),
+        }
+    })
 }

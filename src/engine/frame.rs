@@ -26,26 +26,78 @@ pub enum FrameError {
     Decompress(String),
 }
 
-/// Encodes `raw` (the concatenated chunks) as a frame, compressing when it pays.
+/// Reusable compression state of one worker: a zstd context allocates
+/// megabytes of tables, which must not happen again for every frame.
+pub struct Encoder {
+    main: zstd::bulk::Compressor<'static>,
+    probe: zstd::bulk::Compressor<'static>,
+}
+
+impl Encoder {
+    /// Contexts for `level` (and level 1 for the compressibility probe).
+    pub fn new(level: i32) -> std::io::Result<Encoder> {
+        Ok(Encoder {
+            main: zstd::bulk::Compressor::new(level)?,
+            probe: zstd::bulk::Compressor::new(1)?,
+        })
+    }
+
+    /// Encodes `raw` (the concatenated chunks) as a frame, compressing when it pays.
+    pub fn encode(&mut self, raw: &[u8], out: &mut Vec<u8>) -> std::io::Result<()> {
+        // Incompressible data (media, archives, random) is stored raw so neither
+        // backup nor restore pays for a compression that saves nothing. A fast
+        // probe of a sample from the middle decides for large frames.
+        let compressed = if self.looks_incompressible(raw)? {
+            None
+        } else {
+            Some(self.main.compress(raw)?)
+        };
+        write_frame(raw, compressed.as_deref(), out);
+        Ok(())
+    }
+
+    /// Whether a level-1 probe of 32 KiB from the middle saves less than 3 %.
+    fn looks_incompressible(&mut self, raw: &[u8]) -> std::io::Result<bool> {
+        const PROBE: usize = 32 * 1024;
+        if raw.len() < 4 * PROBE {
+            return Ok(false);
+        }
+        let mid = raw.len() / 2;
+        let sample = &raw[mid - PROBE / 2..mid + PROBE / 2];
+        let c = self.probe.compress(sample)?;
+        Ok(c.len() * 100 >= sample.len() * 97)
+    }
+}
+
+/// Encodes with a one-off context (tests and small callers).
 pub fn encode(raw: &[u8], level: i32, out: &mut Vec<u8>) -> std::io::Result<()> {
-    let compressed = zstd::bulk::compress(raw, level)?;
-    // Incompressible data (media, archives, random) is stored raw so restore
-    // does not pay for a decompression that saves nothing.
-    let (codec, payload): (u8, &[u8]) = if compressed.len() + compressed.len() / 64 < raw.len() {
-        (CODEC_ZSTD, &compressed)
-    } else {
-        (CODEC_RAW, raw)
+    Encoder::new(level)?.encode(raw, out)
+}
+
+fn write_frame(raw: &[u8], compressed: Option<&[u8]>, out: &mut Vec<u8>) {
+    let (codec, payload): (u8, &[u8]) = match compressed {
+        Some(c) if c.len() + c.len() / 64 < raw.len() => (CODEC_ZSTD, c),
+        _ => (CODEC_RAW, raw),
     };
     out.push(codec);
     out.extend_from_slice(&[0, 0, 0]);
     out.extend_from_slice(&(payload.len() as u32).to_le_bytes());
     out.extend_from_slice(&(raw.len() as u32).to_le_bytes());
     out.extend_from_slice(payload);
-    Ok(())
 }
 
 /// Decodes a whole frame (header and payload) into its raw bytes.
 pub fn decode(frame: &[u8]) -> Result<Vec<u8>, FrameError> {
+    let mut d =
+        zstd::bulk::Decompressor::new().map_err(|e| FrameError::Decompress(e.to_string()))?;
+    decode_with(&mut d, frame)
+}
+
+/// Like [`decode`], reusing a decompression context.
+pub fn decode_with(
+    dctx: &mut zstd::bulk::Decompressor<'static>,
+    frame: &[u8],
+) -> Result<Vec<u8>, FrameError> {
     if frame.len() < FRAME_HEADER {
         return Err(FrameError::Header(format!("{} bytes", frame.len())));
     }
@@ -71,7 +123,8 @@ pub fn decode(frame: &[u8]) -> Result<Vec<u8>, FrameError> {
         CODEC_RAW if payload.len() == raw_len as usize => Ok(payload.to_vec()),
         CODEC_RAW => Err(FrameError::Header("raw frame length mismatch".into())),
         CODEC_ZSTD => {
-            let out = zstd::bulk::decompress(payload, raw_len as usize)
+            let out = dctx
+                .decompress(payload, raw_len as usize)
                 .map_err(|e| FrameError::Decompress(e.to_string()))?;
             if out.len() != raw_len as usize {
                 return Err(FrameError::Decompress(format!(

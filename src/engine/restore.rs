@@ -154,6 +154,16 @@ type FrameKey = (u32, u64);
 /// Small per-worker cache of decoded frames: neighbouring small files share frames.
 struct FrameCache {
     slots: Vec<(FrameKey, Arc<Vec<u8>>)>,
+    dctx: Option<zstd::bulk::Decompressor<'static>>,
+}
+
+impl FrameCache {
+    fn new() -> FrameCache {
+        FrameCache {
+            slots: Vec::new(),
+            dctx: zstd::bulk::Decompressor::new().ok(),
+        }
+    }
 }
 
 impl FrameCache {
@@ -170,7 +180,7 @@ impl FrameCache {
             self.slots.push(slot);
             return Ok(data);
         }
-        let data = Arc::new(read_frame(m, dest, c)?);
+        let data = Arc::new(read_frame_with(self.dctx.as_mut(), m, dest, c)?);
         if self.slots.len() >= 8 {
             self.slots.remove(0);
         }
@@ -181,6 +191,15 @@ impl FrameCache {
 
 /// Reads and decodes the frame holding `c`; the error text names the pack.
 pub fn read_frame(m: &Manifest, dest: &dyn Destination, c: &ChunkRef) -> Result<Vec<u8>, String> {
+    read_frame_with(None, m, dest, c)
+}
+
+fn read_frame_with(
+    dctx: Option<&mut zstd::bulk::Decompressor<'static>>,
+    m: &Manifest,
+    dest: &dyn Destination,
+    c: &ChunkRef,
+) -> Result<Vec<u8>, String> {
     let p = m
         .packs
         .get(c.pack as usize)
@@ -189,11 +208,19 @@ pub fn read_frame(m: &Manifest, dest: &dyn Destination, c: &ChunkRef) -> Result<
     let bytes = dest
         .get_range(&key, c.frame_offset, u64::from(c.frame_len))
         .map_err(|e| format!("{e}"))?;
-    frame::decode(&bytes).map_err(|e| format!("{key} at offset {}: {e}", c.frame_offset))
+    let decoded = match dctx {
+        Some(d) => frame::decode_with(d, &bytes),
+        None => frame::decode(&bytes),
+    };
+    decoded.map_err(|e| format!("{key} at offset {}: {e}", c.frame_offset))
 }
 
 /// Fetches one chunk and checks its hash.
-pub fn read_chunk(cache_frame: &[u8], m: &Manifest, c: &ChunkRef) -> Result<Vec<u8>, String> {
+pub fn read_chunk<'f>(
+    cache_frame: &'f [u8],
+    m: &Manifest,
+    c: &ChunkRef,
+) -> Result<&'f [u8], String> {
     let end = c.offset as usize + c.len as usize;
     let data = cache_frame.get(c.offset as usize..end).ok_or_else(|| {
         let p = &m.packs[c.pack as usize];
@@ -211,7 +238,7 @@ pub fn read_chunk(cache_frame: &[u8], m: &Manifest, c: &ChunkRef) -> Result<Vec<
             repo::pack_key(&p.backup, p.number)
         ));
     }
-    Ok(data.to_vec())
+    Ok(data)
 }
 
 fn write_file(
@@ -337,24 +364,38 @@ pub fn restore(
         report.dirs += 1;
     }
 
+    // Batches never span directories (up to 64 files each), so parallel workers
+    // mostly create files in different directories and do not contend on one
+    // directory's lock, while a batch still reuses its frames from the cache.
+    let mut batches: Vec<(usize, usize)> = Vec::new();
+    let mut start = 0;
+    for i in 1..=files.len() {
+        if i == files.len()
+            || i - start >= 64
+            || parent_of(&files[i].path) != parent_of(&files[start].path)
+        {
+            batches.push((start, i));
+            start = i;
+        }
+    }
     let next = AtomicUsize::new(0);
     let threads = req.threads.max(1);
     let results: Vec<WorkerTally> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..threads)
             .map(|_| {
                 s.spawn(|| {
-                    let mut cache = FrameCache { slots: Vec::new() };
+                    let mut cache = FrameCache::new();
                     let mut errors = Vec::new();
                     let (mut n, mut bytes) = (0u64, 0u64);
                     loop {
                         if progress.cancelled() {
                             break;
                         }
-                        let start = next.fetch_add(16, Ordering::Relaxed);
-                        if start >= files.len() {
+                        let b = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(&(from, to)) = batches.get(b) else {
                             break;
-                        }
-                        for e in &files[start..(start + 16).min(files.len())] {
+                        };
+                        for e in &files[from..to] {
                             let EntryKind::File { chunks } = &e.kind else {
                                 continue;
                             };
@@ -437,7 +478,7 @@ pub fn restore(
                 let EntryKind::File { chunks } = &first.kind else {
                     continue;
                 };
-                let mut cache = FrameCache { slots: Vec::new() };
+                let mut cache = FrameCache::new();
                 match write_file(req, first, chunks, &p, &mut cache, progress) {
                     Ok(b) => {
                         report.files += 1;

@@ -1,0 +1,36 @@
+# Gates and everyday commands. `just --list` shows them.
+
+bench_data := env_var_or_default("BENCH_DATA", "/tmp/strata-bench/data")
+bench_work := env_var_or_default("BENCH_WORK", "/tmp/strata-bench/work")
+shared := env_var_or_default("STRATA_SHARED", "../shared")
+
+# Build the debug binary.
+build:
+    cargo build
+
+# Run the whole test suite (the README's command).
+test:
+    cargo test
+
+# Formatting and lints, as CI checks them.
+lint:
+    cargo fmt --all -- --check
+    cargo clippy --all-targets -- -D warnings
+
+# Everything CI runs.
+ci:
+    bash .ci/run
+
+# The one-command tour: sample data, a task, backups, the backup table.
+demo:
+    cargo run --release -- demo
+
+# Strata vs tar+zstd and restic on the shared scale-1 data set, one repetition, ratios vs targets.
+bench:
+    cargo build --release
+    test -d {{bench_data}} || python3 {{shared}}/bench/gen-dataset.py {{bench_data}} --scale 1
+    rm -rf {{bench_work}}
+    STRATA_BIN={{justfile_directory()}}/target/release/strata EXTRA={{justfile_directory()}}/tests/bench/strata-peer.sh \
+      TOOLS="${BENCH_TOOLS:-ref tar restic strata}" REPS="${BENCH_REPS:-1}" \
+      bash {{shared}}/bench/peers.sh {{bench_data}} {{bench_work}}
+    python3 tests/bench/ratios.py {{bench_work}}
