@@ -265,7 +265,7 @@ fn write_file(
             .ok_or("chunk index out of range")?;
         let frame = cache.get(m, req.dest, c)?;
         let data = read_chunk(&frame, m, c)?;
-        f.write_all(&data)
+        f.write_all(data)
             .map_err(|err| format!("cannot write: {err}"))?;
         written += data.len() as u64;
         Progress::add(&progress.bytes_done, data.len() as u64);
