@@ -107,14 +107,16 @@ impl Core {
         } else {
             Vec::new()
         };
-        match matches.len() {
-            1 => Ok(matches.into_iter().next().unwrap_or_else(|| unreachable!())),
-            0 => Err(CoreError::NotFound {
+        let n = matches.len();
+        let mut it = matches.into_iter();
+        match (it.next(), n) {
+            (Some(one), 1) => Ok(one),
+            (None, _) => Err(CoreError::NotFound {
                 what: "backup",
                 name: id.to_string(),
                 hint: "list them with 'strata backup list'".into(),
             }),
-            n => Err(CoreError::Invalid(format!(
+            _ => Err(CoreError::Invalid(format!(
                 "backup id prefix {id:?} matches {n} backups; give more characters"
             ))),
         }
@@ -142,7 +144,9 @@ impl Core {
         let mut stack = vec![id];
         while let Some(cur) = stack.pop() {
             for k in kids.get(cur).into_iter().flatten() {
-                out.push((*by_id.get(k).unwrap_or_else(|| unreachable!())).clone());
+                if let Some(b) = by_id.get(k) {
+                    out.push((*b).clone());
+                }
                 stack.push(k);
             }
         }

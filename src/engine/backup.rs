@@ -116,6 +116,13 @@ fn run_inner(plan: &BackupPlan<'_>, progress: &Progress) -> Result<BackupRecord,
     })?;
     progress.set_phase(Phase::Scan);
     let scanned = scan::scan(root, &excludes);
+    // An unreadable root is not a partial backup of something: it is nothing.
+    if let Some(e) = scanned.errors.iter().find(|e| e.path.is_empty()) {
+        return Err(EngineError::Source {
+            path: root.to_path_buf(),
+            source: std::io::Error::other(e.error.clone()),
+        });
+    }
     let mut errors = scanned.errors;
     let entries = scanned.entries;
     stop::point("after-scan");
