@@ -543,6 +543,9 @@ fn backup(core: &Core, c: BackupCmd, j: bool, io: &mut Io<'_>) -> Result<u8, Cor
                     t0.elapsed().as_secs_f64()
                 );
             }
+            for w in b.warnings.iter().take(20) {
+                note!(io, "strata: warning: {}: {}", w.path, w.error);
+            }
             if !b.errors.is_empty() {
                 for e in b.errors.iter().take(20) {
                     note!(io, "strata: {}: {}", e.path, e.error);
@@ -671,6 +674,12 @@ fn backup(core: &Core, c: BackupCmd, j: bool, io: &mut Io<'_>) -> Result<u8, Cor
                     if v.ok { "ok" } else { "PROBLEMS" }
                 ),
                 None => say!(io, "verified      never"),
+            }
+            if !b.warnings.is_empty() {
+                say!(io, "warnings      {} entries:", b.warnings.len());
+                for e in &b.warnings {
+                    say!(io, "  {}: {}", e.path, e.error);
+                }
             }
             if !b.errors.is_empty() {
                 say!(io, "unreadable    {} entries:", b.errors.len());

@@ -229,6 +229,9 @@ pub struct BackupRecord {
     /// Entries that could not be read.
     #[serde(default)]
     pub errors: Vec<EntryError>,
+    /// Entries stored, but with a caveat (e.g. changed while being read).
+    #[serde(default)]
+    pub warnings: Vec<EntryError>,
     /// Destinations holding a copy.
     pub destinations: Vec<String>,
     /// BLAKE3 of the manifest file, hex.

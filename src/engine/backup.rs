@@ -18,6 +18,7 @@ use chrono::{DateTime, Utc};
 use std::collections::{HashMap, HashSet};
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -65,7 +66,11 @@ struct NewLoc {
 }
 
 enum FileResult {
-    Stored { chunks: Vec<ChunkId>, size: u64 },
+    Stored {
+        chunks: Vec<ChunkId>,
+        size: u64,
+        changed: bool,
+    },
     Failed(String),
 }
 
@@ -295,6 +300,7 @@ fn run_inner(plan: &BackupPlan<'_>, progress: &Progress) -> Result<BackupRecord,
         Ok(i)
     };
 
+    let mut warnings = Vec::new();
     let mut out_entries = Vec::with_capacity(entries.len());
     let mut stored_paths: HashSet<&[u8]> = HashSet::new();
     let mut file_count = 0u64;
@@ -318,7 +324,19 @@ fn run_inner(plan: &BackupPlan<'_>, progress: &Progress) -> Result<BackupRecord,
                     (ids, e.size)
                 } else {
                     match file_results.get(&i) {
-                        Some(FileResult::Stored { chunks, size }) => (chunks.clone(), *size),
+                        Some(FileResult::Stored {
+                            chunks,
+                            size,
+                            changed,
+                        }) => {
+                            if *changed {
+                                warnings.push(EntryError {
+                                    path: display_path(&e.path),
+                                    error: "changed while it was being read; the stored copy may mix old and new content (stop writers or use a consistent snapshot)".into(),
+                                });
+                            }
+                            (chunks.clone(), *size)
+                        }
                         Some(FileResult::Failed(msg)) => {
                             errors.push(EntryError {
                                 path: display_path(&e.path),
@@ -419,6 +437,7 @@ fn run_inner(plan: &BackupPlan<'_>, progress: &Progress) -> Result<BackupRecord,
         entry_count,
         changed_files: jobs.len() as u64,
         errors,
+        warnings,
         destinations: plan.dests.iter().map(|(n, _)| n.clone()).collect(),
         manifest_hash: manifest_hash.clone(),
         pinned: false,
@@ -500,7 +519,7 @@ fn worker(
             let path = root.join(OsStr::from_bytes(&e.path));
             let mut ids = Vec::new();
             let outcome = std::fs::File::open(&path).and_then(|f| {
-                stream_chunks(&sh.plan.chunker, f, &mut buf, |chunk| {
+                let n = stream_chunks(&sh.plan.chunker, &f, &mut buf, |chunk| {
                     let id = chunk_id(chunk);
                     ids.push(id);
                     Progress::add(&sh.progress.bytes_done, chunk.len() as u64);
@@ -526,11 +545,22 @@ fn worker(
                         }
                     }
                     Ok(())
-                })
+                })?;
+                // Compare with the scan: a file written to while we read it may
+                // be stored torn, and the operator must hear about it.
+                let md = f.metadata()?;
+                let changed = md.len() != e.size
+                    || md.mtime().saturating_mul(1_000_000_000) + md.mtime_nsec() != e.mtime_ns
+                    || n != e.size;
+                Ok((n, changed))
             });
             Progress::add(&sh.progress.files_done, 1);
             let r = match outcome {
-                Ok(size) => FileResult::Stored { chunks: ids, size },
+                Ok((size, changed)) => FileResult::Stored {
+                    chunks: ids,
+                    size,
+                    changed,
+                },
                 Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
                     FileResult::Failed("vanished during the backup".into())
                 }
