@@ -20,9 +20,10 @@ fn main() -> anyhow::Result<ExitCode> {
         }
     };
     let stdout = std::io::stdout();
-    let stderr = std::io::stderr();
     let mut out = stdout.lock();
-    let mut err = stderr.lock();
+    // Never hold the stderr lock for the whole command: the progress bar and
+    // engine threads write to stderr too, and would block forever on it.
+    let mut err = std::io::stderr();
     let code = execute(
         cli,
         &mut Io {
