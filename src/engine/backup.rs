@@ -1,33 +1,22 @@
 //! Taking one backup: scan, reuse unchanged files from the parent, read and
 //! chunk the rest on a worker pool, write packs, then manifest, then COMMIT.
 
-use super::chunk::{ChunkerParams, chunk_id, stream_chunks};
+use super::chunk::ChunkerParams;
 use super::error::EngineError;
-use super::frame;
 use super::manifest::{ChunkId, ChunkRef, Entry, EntryKind, Manifest, PackRef};
-use super::pack::PackBuilder;
 use super::progress::{Phase, Progress};
-use super::repo::{self, CommitMarker, PackInfo};
-use super::scan::{self, Excludes, ScanEntry, ScanKind, display_path};
+use super::repo::{self, CommitMarker};
+use super::scan::{self, Excludes, ScanKind, display_path};
 use super::stop;
+use super::store::{self, FileResult};
 use crate::core::model::{
     BackupKind, BackupRecord, BackupStatus, EntryError, SourceConfig, TaskConfig,
 };
 use crate::dest::NamedDest;
 use chrono::{DateTime, Utc};
 use std::collections::{HashMap, HashSet};
-use std::ffi::OsStr;
-use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::MetadataExt;
 use std::path::Path;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
-
-/// Raw bytes gathered into one compression frame before it is sealed.
-const FRAME_TARGET: usize = 1 << 20;
-/// Files a worker claims at once, so one frame holds neighbouring files.
-const BATCH: usize = 32;
+use std::sync::atomic::Ordering;
 
 /// Everything needed to take one backup.
 pub struct BackupPlan<'a> {
@@ -51,40 +40,6 @@ pub struct BackupPlan<'a> {
     pub threads: usize,
 }
 
-struct FrameMsg {
-    bytes: Vec<u8>,
-    chunks: Vec<(ChunkId, u32, u32)>,
-}
-
-#[derive(Clone, Copy)]
-struct NewLoc {
-    pack: u32,
-    frame_offset: u64,
-    frame_len: u32,
-    offset: u32,
-    len: u32,
-}
-
-enum FileResult {
-    Stored {
-        chunks: Vec<ChunkId>,
-        size: u64,
-        changed: bool,
-    },
-    Failed(String),
-}
-
-struct Shared<'a> {
-    plan: &'a BackupPlan<'a>,
-    entries: &'a [ScanEntry],
-    jobs: &'a [usize],
-    next: AtomicUsize,
-    parent_chunks: &'a HashMap<ChunkId, usize>,
-    claimed: Mutex<HashSet<ChunkId>>,
-    abort: AtomicBool,
-    progress: &'a Progress,
-}
-
 /// Takes the backup described by `plan`. On failure or cancellation every
 /// object written under the backup id is removed again.
 pub fn run(plan: &BackupPlan<'_>, progress: &Progress) -> Result<BackupRecord, EngineError> {
@@ -97,7 +52,7 @@ pub fn run(plan: &BackupPlan<'_>, progress: &Progress) -> Result<BackupRecord, E
     result
 }
 
-fn source_root(task: &TaskConfig) -> (&Path, &[String]) {
+pub(super) fn source_root(task: &TaskConfig) -> (&Path, &[String]) {
     match &task.source {
         SourceConfig::Dir { path, exclude } => (path.as_path(), exclude.as_slice()),
     }
@@ -191,56 +146,8 @@ fn run_inner(plan: &BackupPlan<'_>, progress: &Progress) -> Result<BackupRecord,
     progress.bytes_total.store(bytes_total, Ordering::Relaxed);
     progress.set_phase(Phase::Store);
 
-    let shared = Shared {
-        plan,
-        entries: &entries,
-        jobs: &jobs,
-        next: AtomicUsize::new(0),
-        parent_chunks: &parent_chunks,
-        claimed: Mutex::new(HashSet::new()),
-        abort: AtomicBool::new(false),
-        progress,
-    };
-    let threads = plan.threads.max(1);
-    let (tx, rx) = sync_channel::<FrameMsg>(threads * 2);
-    let (file_results, pack_result) = std::thread::scope(|s| {
-        let packer = s.spawn(|| pack_writer(plan, rx, progress, &shared.abort));
-        let mut workers = Vec::new();
-        for _ in 0..threads {
-            let tx = tx.clone();
-            let shared = &shared;
-            workers.push(s.spawn(move || worker(shared, tx)));
-        }
-        drop(tx);
-        let mut results: Vec<(usize, FileResult)> = Vec::new();
-        let mut worker_err = None;
-        for w in workers {
-            match w.join() {
-                Ok(Ok(r)) => results.extend(r),
-                Ok(Err(e)) => worker_err = Some(e),
-                Err(_) => {
-                    worker_err = Some(EngineError::Io {
-                        op: "run worker for",
-                        path: root.to_path_buf(),
-                        source: std::io::Error::other("worker thread panicked"),
-                    })
-                }
-            }
-        }
-        let packed = packer.join().unwrap_or_else(|_| {
-            Err(EngineError::Io {
-                op: "write packs for",
-                path: root.to_path_buf(),
-                source: std::io::Error::other("pack writer panicked"),
-            })
-        });
-        match worker_err {
-            Some(e) => (Err(e), packed),
-            None => (Ok(results), packed),
-        }
-    });
-    let (new_locs, packs_written) = pack_result?;
-    let file_results: HashMap<usize, FileResult> = file_results?.into_iter().collect();
+    let stored = store::store(plan, &entries, &jobs, &parent_chunks, progress)?;
+    let (new_locs, packs_written, file_results) = (stored.locs, stored.packs, stored.files);
     if progress.cancelled() {
         return Err(EngineError::Cancelled);
     }
@@ -465,199 +372,4 @@ fn run_inner(plan: &BackupPlan<'_>, progress: &Progress) -> Result<BackupRecord,
     stop::point("after-commit-marker");
     progress.set_phase(Phase::Done);
     Ok(record)
-}
-
-/// Reads, chunks and hashes files; new chunks go into frames sent to the pack writer.
-fn worker(
-    sh: &Shared<'_>,
-    tx: SyncSender<FrameMsg>,
-) -> Result<Vec<(usize, FileResult)>, EngineError> {
-    let (root, _) = source_root(sh.plan.task);
-    let mut encoder =
-        frame::Encoder::new(sh.plan.task.compression_level).map_err(|e| EngineError::Io {
-            op: "set up compression for",
-            path: root.to_path_buf(),
-            source: e,
-        })?;
-    let mut results = Vec::new();
-    let mut buf = Vec::new();
-    let mut frame_raw: Vec<u8> = Vec::with_capacity(FRAME_TARGET + (1 << 20));
-    let mut frame_chunks: Vec<(ChunkId, u32, u32)> = Vec::new();
-    let mut send =
-        |raw: &mut Vec<u8>, chunks: &mut Vec<(ChunkId, u32, u32)>| -> Result<bool, EngineError> {
-            if raw.is_empty() {
-                return Ok(true);
-            }
-            let mut bytes = Vec::with_capacity(raw.len() / 2 + 64);
-            encoder
-                .encode(raw, &mut bytes)
-                .map_err(|e| EngineError::Io {
-                    op: "compress data of",
-                    path: root.to_path_buf(),
-                    source: e,
-                })?;
-            raw.clear();
-            let msg = FrameMsg {
-                bytes,
-                chunks: std::mem::take(chunks),
-            };
-            // The bounded channel is the back-pressure: workers wait while the pack
-            // writer is behind, so memory stays bounded whatever the data size.
-            Ok(tx.send(msg).is_ok())
-        };
-    loop {
-        if sh.abort.load(Ordering::Relaxed) || sh.progress.cancelled() {
-            break;
-        }
-        let start = sh.next.fetch_add(BATCH, Ordering::Relaxed);
-        if start >= sh.jobs.len() {
-            break;
-        }
-        let end = (start + BATCH).min(sh.jobs.len());
-        for &idx in &sh.jobs[start..end] {
-            let e = &sh.entries[idx];
-            let path = root.join(OsStr::from_bytes(&e.path));
-            let mut ids = Vec::new();
-            let outcome = std::fs::File::open(&path).and_then(|f| {
-                let n = stream_chunks(&sh.plan.chunker, &f, &mut buf, |chunk| {
-                    let id = chunk_id(chunk);
-                    ids.push(id);
-                    Progress::add(&sh.progress.bytes_done, chunk.len() as u64);
-                    if sh.parent_chunks.contains_key(&id) {
-                        return Ok(());
-                    }
-                    let fresh = match sh.claimed.lock() {
-                        Ok(mut set) => set.insert(id),
-                        Err(p) => p.into_inner().insert(id),
-                    };
-                    if fresh {
-                        let off = frame_raw.len() as u32;
-                        frame_raw.extend_from_slice(chunk);
-                        frame_chunks.push((id, off, chunk.len() as u32));
-                        if frame_raw.len() >= FRAME_TARGET {
-                            match send(&mut frame_raw, &mut frame_chunks) {
-                                Ok(true) => {}
-                                Ok(false) => {
-                                    return Err(std::io::Error::other("pack writer stopped"));
-                                }
-                                Err(e) => return Err(std::io::Error::other(e.to_string())),
-                            }
-                        }
-                    }
-                    Ok(())
-                })?;
-                // Compare with the scan: a file written to while we read it may
-                // be stored torn, and the operator must hear about it.
-                let md = f.metadata()?;
-                let changed = md.len() != e.size
-                    || md.mtime().saturating_mul(1_000_000_000) + md.mtime_nsec() != e.mtime_ns
-                    || n != e.size;
-                Ok((n, changed))
-            });
-            Progress::add(&sh.progress.files_done, 1);
-            let r = match outcome {
-                Ok((size, changed)) => FileResult::Stored {
-                    chunks: ids,
-                    size,
-                    changed,
-                },
-                Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
-                    FileResult::Failed("vanished during the backup".into())
-                }
-                Err(err) => FileResult::Failed(format!("cannot read: {err}")),
-            };
-            results.push((idx, r));
-        }
-    }
-    if !send(&mut frame_raw, &mut frame_chunks)? {
-        sh.abort.store(true, Ordering::Relaxed);
-    }
-    Ok(results)
-}
-
-type PackOutput = (HashMap<ChunkId, NewLoc>, Vec<PackInfo>);
-
-/// Appends frames to bounded packs; finished packs go to an uploader thread so
-/// compression keeps running while a pack is written and synced.
-fn pack_writer(
-    plan: &BackupPlan<'_>,
-    rx: Receiver<FrameMsg>,
-    progress: &Progress,
-    abort: &AtomicBool,
-) -> Result<PackOutput, EngineError> {
-    let (up_tx, up_rx) = sync_channel::<(u32, Vec<u8>)>(1);
-    std::thread::scope(|s| {
-        let uploader = s.spawn(move || -> Result<Vec<PackInfo>, EngineError> {
-            let mut written = Vec::new();
-            for (number, bytes) in up_rx.iter() {
-                for (_, d) in &plan.dests {
-                    d.put(&repo::pack_key(&plan.backup_id, number), &bytes)?;
-                }
-                Progress::add(&progress.stored, bytes.len() as u64);
-                written.push(PackInfo {
-                    number,
-                    size: bytes.len() as u64,
-                });
-                stop::point("after-pack");
-            }
-            Ok(written)
-        });
-        let mut locs = HashMap::new();
-        let mut pack = PackBuilder::default();
-        let mut number = 0u32;
-        let mut failed = false;
-        for msg in rx.iter() {
-            if progress.cancelled() {
-                failed = true;
-                break;
-            }
-            let off = pack.push(&msg.bytes);
-            for (id, o, l) in msg.chunks {
-                locs.insert(
-                    id,
-                    NewLoc {
-                        pack: number,
-                        frame_offset: off,
-                        frame_len: msg.bytes.len() as u32,
-                        offset: o,
-                        len: l,
-                    },
-                );
-            }
-            if pack.is_full() {
-                if up_tx
-                    .send((number, std::mem::take(&mut pack).into_bytes()))
-                    .is_err()
-                {
-                    failed = true;
-                    break;
-                }
-                number += 1;
-            }
-        }
-        if !failed && !pack.is_empty() {
-            let _ = up_tx.send((number, pack.into_bytes()));
-        }
-        drop(up_tx);
-        if failed {
-            // Dropping the receiver makes every blocked worker's send fail, so they stop.
-            abort.store(true, Ordering::Relaxed);
-            drop(rx);
-        }
-        let written = uploader.join().unwrap_or_else(|_| {
-            Err(EngineError::Io {
-                op: "write packs of",
-                path: std::path::PathBuf::from(&plan.backup_id),
-                source: std::io::Error::other("pack uploader panicked"),
-            })
-        });
-        match written {
-            Err(e) => {
-                abort.store(true, Ordering::Relaxed);
-                Err(e)
-            }
-            Ok(_) if progress.cancelled() => Err(EngineError::Cancelled),
-            Ok(w) => Ok((locs, w)),
-        }
-    })
 }

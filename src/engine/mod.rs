@@ -13,6 +13,7 @@ pub mod repo;
 pub mod restore;
 pub mod scan;
 pub mod stop;
+pub mod store;
 pub mod verify;
 
 pub use error::EngineError;
