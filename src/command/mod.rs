@@ -1,5 +1,16 @@
 //! The one command grammar (clap) and its execution through the core.
 
+/// Writes a result line, failing the command if stdout is gone.
+macro_rules! say {
+    ($io:expr, $($arg:tt)*) => { writeln!($io.out, $($arg)*).map_err($crate::command::exec::write_err)? };
+}
+/// Writes a note to stderr (best effort).
+macro_rules! note {
+    ($io:expr, $($arg:tt)*) => { let _ = writeln!($io.err, $($arg)*); };
+}
+
+pub mod backup_cmds;
+pub mod config_cmds;
 pub mod demo;
 pub mod exec;
 pub mod progress;

@@ -5,6 +5,7 @@ pub mod backup;
 pub mod chunk;
 pub mod codec;
 pub mod error;
+pub mod fetch;
 pub mod frame;
 pub mod manifest;
 pub mod pack;

@@ -1,11 +1,11 @@
 //! Verification: structure (commit marker, manifest, packs, chain) and, with
 //! `read_data`, decoding and hashing every chunk a restore would need.
 
+use super::fetch::{read_chunk, read_frame};
 use super::manifest::{EntryKind, Manifest};
 use super::pack;
 use super::progress::{Phase, Progress};
 use super::repo;
-use super::restore::{read_chunk, read_frame};
 use super::scan::display_path;
 use crate::core::model::BackupRecord;
 use crate::dest::{DestError, Destination};

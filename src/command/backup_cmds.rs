@@ -1,0 +1,297 @@
+//! `strata backup …`: run, list, show, delete, pin and unpin backups.
+
+use super::BackupCmd;
+use super::exec::{Io, json, write_err};
+use super::progress::Bar;
+use super::render::{Table, size, time};
+use crate::core::backups::BackupRow;
+use crate::core::model::BackupKind;
+use crate::core::{Core, CoreError};
+use crate::engine::progress::Progress;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+fn flags(r: &BackupRow) -> String {
+    let mut f = Vec::new();
+    if r.record.manual {
+        f.push("manual")
+    }
+    if r.record.pinned {
+        f.push("pinned")
+    }
+    match &r.record.verified {
+        Some(v) if v.ok => f.push("verified"),
+        Some(_) => f.push("DAMAGED"),
+        None => {}
+    }
+    f.join(",")
+}
+
+fn backup_table(rows: &[&BackupRow], chain: bool) -> String {
+    let mut t = Table::new(&[
+        "ID",
+        "TASK",
+        "KIND",
+        "STATUS",
+        "STARTED (UTC)",
+        ">FILES",
+        ">LOGICAL",
+        ">STORED",
+        ">RECLAIMABLE",
+        "FLAGS",
+    ]);
+    for r in rows {
+        let b = &r.record;
+        let kind = if chain && b.kind != BackupKind::Full {
+            format!("└ {}", b.kind)
+        } else {
+            b.kind.to_string()
+        };
+        t.row(vec![
+            b.id.clone(),
+            b.task.clone(),
+            kind,
+            b.status.as_str().into(),
+            time(&b.started),
+            b.file_count.to_string(),
+            size(b.logical_bytes),
+            size(b.stored_bytes),
+            size(r.reclaimable_bytes),
+            flags(r),
+        ]);
+    }
+    t.render()
+}
+
+pub(super) fn backup(core: &Core, c: BackupCmd, j: bool, io: &mut Io<'_>) -> Result<u8, CoreError> {
+    match c {
+        BackupCmd::Run {
+            task,
+            full,
+            incremental: _,
+            differential,
+        } => {
+            let kind = if full {
+                BackupKind::Full
+            } else if differential {
+                BackupKind::Differential
+            } else {
+                BackupKind::Incremental
+            };
+            let progress = Arc::new(Progress::default());
+            let t0 = Instant::now();
+            let outcome = {
+                let _bar = Bar::start(progress.clone(), j);
+                core.run_backup(&task, kind, true, &progress)?
+            };
+            let b = &outcome.backup;
+            if let Some(n) = &outcome.note {
+                note!(io, "strata: note: {n}");
+            }
+            if j {
+                json(
+                    io,
+                    &serde_json::json!({"backup": b, "run": outcome.run, "note": outcome.note}),
+                )?;
+            } else {
+                say!(
+                    io,
+                    "backup {} of {}: {}, {}, {} files ({} read), logical {}, stored {}, {:.1} s",
+                    b.id,
+                    b.task,
+                    b.kind,
+                    b.status.as_str(),
+                    b.file_count,
+                    b.changed_files,
+                    size(b.logical_bytes),
+                    size(b.stored_bytes),
+                    t0.elapsed().as_secs_f64()
+                );
+            }
+            for w in b.warnings.iter().take(20) {
+                note!(io, "strata: warning: {}: {}", w.path, w.error);
+            }
+            if !b.errors.is_empty() {
+                for e in b.errors.iter().take(20) {
+                    note!(io, "strata: {}: {}", e.path, e.error);
+                }
+                note!(
+                    io,
+                    "strata: backup {} is PARTIAL: {} entries could not be read; see 'strata backup show {}'",
+                    b.id,
+                    b.errors.len(),
+                    b.id
+                );
+                return Ok(1);
+            }
+        }
+        BackupCmd::List { task, chain } => {
+            let rows = core.backups(task.as_deref())?;
+            if j {
+                json(io, &rows)?;
+                return Ok(0);
+            }
+            let mut ordered: Vec<&BackupRow> = Vec::new();
+            if chain {
+                let mut chains: BTreeMap<(String, String), Vec<&BackupRow>> = BTreeMap::new();
+                for r in &rows {
+                    let full_started = rows
+                        .iter()
+                        .find(|x| x.record.id == r.record.chain)
+                        .map(|x| x.record.started.to_rfc3339())
+                        .unwrap_or_default();
+                    chains
+                        .entry((full_started, r.record.chain.clone()))
+                        .or_default()
+                        .push(r);
+                }
+                for (_, mut members) in chains {
+                    members.sort_by_key(|r| (r.record.kind != BackupKind::Full, r.record.started));
+                    ordered.extend(members);
+                }
+            } else {
+                ordered = rows.iter().collect();
+            }
+            write!(io.out, "{}", backup_table(&ordered, chain)).map_err(write_err)?;
+            let mut totals: BTreeMap<&str, (usize, u64, u64)> = BTreeMap::new();
+            for r in &rows {
+                let e = totals.entry(&r.record.task).or_default();
+                e.0 += 1;
+                e.1 += r.record.stored_bytes;
+                e.2 += r.reclaimable_bytes;
+            }
+            for (t, (n, stored, recl)) in totals {
+                say!(
+                    io,
+                    "total {t}: {n} backup(s), stored {}, reclaimable now {}",
+                    size(stored),
+                    size(recl)
+                );
+            }
+        }
+        BackupCmd::Show { id } => {
+            let r = core.backup(&id)?;
+            if j {
+                json(io, &r)?;
+                return Ok(0);
+            }
+            let b = &r.record;
+            say!(io, "backup        {}", b.id);
+            say!(io, "task          {}", b.task);
+            say!(
+                io,
+                "kind          {}{}",
+                b.kind,
+                if b.manual { " (manual)" } else { "" }
+            );
+            say!(io, "status        {}", b.status.as_str());
+            say!(
+                io,
+                "parent        {}",
+                b.parent
+                    .as_deref()
+                    .unwrap_or("none (a full depends on nothing)")
+            );
+            say!(io, "chain         {}", b.chain);
+            say!(io, "started       {} UTC", time(&b.started));
+            say!(io, "finished      {} UTC", time(&b.finished));
+            say!(
+                io,
+                "files         {} ({} entries, {} read this run)",
+                b.file_count,
+                b.entry_count,
+                b.changed_files
+            );
+            say!(
+                io,
+                "logical       {} ({} bytes)",
+                size(b.logical_bytes),
+                b.logical_bytes
+            );
+            say!(
+                io,
+                "stored        {} ({} bytes)",
+                size(b.stored_bytes),
+                b.stored_bytes
+            );
+            say!(
+                io,
+                "reclaimable   {}{}",
+                size(r.reclaimable_bytes),
+                if r.dependents.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (depended on by {})", r.dependents.join(", "))
+                }
+            );
+            say!(io, "destinations  {}", b.destinations.join(", "));
+            say!(io, "pinned        {}", if b.pinned { "yes" } else { "no" });
+            match &b.verified {
+                Some(v) => say!(
+                    io,
+                    "verified      {} UTC, {}, {}",
+                    time(&v.at),
+                    if v.read_data {
+                        "read-data"
+                    } else {
+                        "structure"
+                    },
+                    if v.ok { "ok" } else { "PROBLEMS" }
+                ),
+                None => say!(io, "verified      never"),
+            }
+            if !b.warnings.is_empty() {
+                say!(io, "warnings      {} entries:", b.warnings.len());
+                for e in &b.warnings {
+                    say!(io, "  {}: {}", e.path, e.error);
+                }
+            }
+            if !b.errors.is_empty() {
+                say!(io, "unreadable    {} entries:", b.errors.len());
+                for e in &b.errors {
+                    say!(io, "  {}: {}", e.path, e.error);
+                }
+            }
+        }
+        BackupCmd::Delete { id, cascade } => {
+            let gone = core.delete_backup(&id, cascade)?;
+            let freed: u64 = gone.iter().map(|b| b.stored_bytes).sum();
+            if j {
+                json(
+                    io,
+                    &serde_json::json!({"deleted": gone.iter().map(|b| &b.id).collect::<Vec<_>>(), "freed_bytes": freed}),
+                )?;
+            } else {
+                for b in &gone {
+                    say!(
+                        io,
+                        "deleted backup {} ({} {}, {})",
+                        b.id,
+                        b.task,
+                        b.kind,
+                        size(b.stored_bytes)
+                    );
+                }
+                say!(io, "freed {}", size(freed));
+            }
+        }
+        BackupCmd::Pin { id } => {
+            let b = core.set_pinned(&id, true)?;
+            if j {
+                json(io, &b)?
+            } else {
+                say!(io, "pinned backup {}", b.id)
+            }
+        }
+        BackupCmd::Unpin { id } => {
+            let b = core.set_pinned(&id, false)?;
+            if j {
+                json(io, &b)?
+            } else {
+                say!(io, "unpinned backup {}", b.id)
+            }
+        }
+    }
+    Ok(0)
+}
