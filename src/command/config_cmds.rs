@@ -24,6 +24,7 @@ pub(super) fn dest(core: &Core, c: DestCmd, j: bool, io: &mut Io<'_>) -> Result<
             let d = core.add_destination(DestinationConfig {
                 name,
                 kind: DestinationKind::Local { path: local },
+                repo_id: None,
             })?;
             if j {
                 json(io, &d)?

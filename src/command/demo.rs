@@ -137,6 +137,7 @@ pub fn run(home: Option<PathBuf>, json: bool, io: &mut Io<'_>) -> Result<u8, Cor
             kind: DestinationKind::Local {
                 path: root.join("repository"),
             },
+            repo_id: None,
         })?;
         core.add_task(TaskConfig {
             name: "demo-files".into(),

@@ -58,6 +58,18 @@ fn run(cli: Cli, io: &mut Io<'_>) -> Result<u8, CoreError> {
         return info(&home, j, io);
     }
     let core = Core::open(home, &holder())?;
+    for id in &core.recovered.interrupted {
+        let _ = writeln!(
+            io.err,
+            "strata: note: the run that was writing backup {id} was interrupted (the process stopped); its partial data was removed"
+        );
+    }
+    for id in &core.recovered.adopted {
+        let _ = writeln!(
+            io.err,
+            "strata: note: backup {id} had fully committed before its process stopped; it is now recorded"
+        );
+    }
     match cli.command {
         Command::Demo | Command::Info => Ok(0),
         Command::Dest(c) => super::config_cmds::dest(&core, c, j, io),

@@ -5,6 +5,7 @@ use super::error::CoreError;
 use super::model::{BackupRecord, DestinationConfig, VerifyMark};
 use super::service::{Core, open_dest};
 use crate::dest::Destination;
+use crate::engine::manifest::Manifest;
 use crate::engine::progress::Progress;
 use crate::engine::restore::{RestoreReport, RestoreRequest};
 use crate::engine::verify::VerifyReport;
@@ -81,7 +82,8 @@ impl Core {
                     .map(|v| v.iter().map(|s| s.to_string()).collect())
                     .unwrap_or_default();
                 BackupRow {
-                    reclaimable_bytes: if dependents.is_empty() {
+                    // Deleting is refused for pinned backups, so nothing is reclaimable.
+                    reclaimable_bytes: if dependents.is_empty() && !b.pinned {
                         b.stored_bytes
                     } else {
                         0
@@ -206,7 +208,12 @@ impl Core {
         Ok(rec)
     }
 
-    fn readable_dest(&self, rec: &BackupRecord) -> Result<Arc<dyn Destination>, CoreError> {
+    /// The first destination whose copy has its commit marker and an intact
+    /// manifest; a damaged copy falls through to the next destination.
+    fn readable_copy(
+        &self,
+        rec: &BackupRecord,
+    ) -> Result<(Arc<dyn Destination>, Manifest), CoreError> {
         let mut last = None;
         for name in &rec.destinations {
             let Some(cfg) = self.catalog.get_destination(name)? else {
@@ -214,7 +221,10 @@ impl Core {
             };
             let d = open_dest(&cfg);
             match repo::read_commit(d.as_ref(), &rec.id) {
-                Ok(Some(_)) => return Ok(d),
+                Ok(Some(_)) => match repo::read_manifest(d.as_ref(), &rec.id, &rec.manifest_hash) {
+                    Ok(m) => return Ok((d, m)),
+                    Err(e) => last = Some(e.to_string()),
+                },
                 Ok(None) => last = Some(format!("{} has no commit marker for it", d.describe())),
                 Err(e) => last = Some(e.to_string()),
             }
@@ -274,8 +284,19 @@ impl Core {
             }
             Some(s) => Some(s.as_bytes().to_vec()),
         };
-        let dest = self.readable_dest(&rec)?;
-        let manifest = repo::read_manifest(dest.as_ref(), &rec.id, &rec.manifest_hash)?;
+        let (dest, manifest) = self.readable_copy(&rec)?;
+        if let Some(s) = &sub
+            && !manifest.entries.iter().any(|e| &e.path == s)
+        {
+            return Err(CoreError::NotFound {
+                what: "path",
+                name: String::from_utf8_lossy(s).into_owned(),
+                hint: format!(
+                    "backup {} has no such entry; paths are relative to the task's source root",
+                    rec.id
+                ),
+            });
+        }
         let req = RestoreRequest {
             manifest: &manifest,
             dest: dest.as_ref(),
@@ -340,8 +361,7 @@ impl Core {
     /// and recreates missing tasks from the definitions stored with them.
     pub fn rebuild(&self, dest_name: &str) -> Result<RebuildReport, CoreError> {
         let cfg = self.destination(dest_name)?;
-        let d = open_dest(&cfg);
-        repo::open(d.as_ref())?;
+        let (d, _) = self.open_repo(&cfg)?;
         let mut report = RebuildReport::default();
         let known: HashSet<String> = self
             .catalog
@@ -355,7 +375,8 @@ impl Core {
             .into_iter()
             .map(|r| r.backup_id)
             .collect();
-        for id in d.list(repo::BACKUPS)? {
+        // Newest first, so a recreated task takes its newest definition.
+        for id in d.list(repo::BACKUPS)?.into_iter().rev() {
             if !super::ids::is_valid_backup_id(&id) {
                 continue;
             }

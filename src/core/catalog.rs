@@ -20,7 +20,7 @@ const TASKS: StrTable = TableDefinition::new("tasks");
 const BACKUPS: StrTable = TableDefinition::new("backups");
 const RUNS: TableDefinition<'static, u64, &'static [u8]> = TableDefinition::new("runs");
 const SCHEMA_KEY: &str = "schema_version";
-const REBUILD: &str = "rebuild it with 'strata catalog rebuild --from DESTINATION'";
+const REBUILD: &str = "move it aside (mv catalog.redb catalog.redb.bad), re-add each destination with 'strata dest add', then run 'strata catalog rebuild --from DESTINATION'";
 
 /// Why the catalog could not be opened, read or written.
 #[derive(Debug, thiserror::Error)]

@@ -8,6 +8,7 @@ fn dest(name: &str) -> DestinationConfig {
     DestinationConfig {
         name: name.into(),
         kind: DestinationKind::Local { path },
+        repo_id: Some("r1".into()),
     }
 }
 

@@ -44,7 +44,7 @@ impl Core {
     pub(crate) fn task_dests(&self, task: &TaskConfig) -> Result<Vec<NamedDest>, CoreError> {
         task.destinations
             .iter()
-            .map(|n| Ok((n.clone(), open_dest(&self.destination(n)?))))
+            .map(|n| Ok((n.clone(), self.open_repo(&self.destination(n)?)?.0)))
             .collect()
     }
 
@@ -101,7 +101,7 @@ impl Core {
         let dests = self.task_dests(&task)?;
         let mut chunker = None;
         for (name, d) in &dests {
-            let cfg = repo::open_or_init(d.as_ref())?;
+            let cfg = repo::open(d.as_ref())?;
             match chunker {
                 None => chunker = Some(cfg.chunker),
                 Some(c) if c != cfg.chunker => {
@@ -195,19 +195,31 @@ impl Core {
                     dests.push(open_dest(&cfg));
                 }
             }
+            // Adopt only a backup that committed on every destination of the run;
+            // a copy on some of them is removed everywhere instead.
             let mut committed = None;
+            let mut everywhere = dests.len() == run.destinations.len() && !dests.is_empty();
             for d in &dests {
-                if let Ok(Some(marker)) = repo::read_commit(d.as_ref(), &run.backup_id)
-                    && repo::read_manifest(d.as_ref(), &run.backup_id, &marker.manifest_hash)
-                        .is_ok()
-                {
-                    committed = Some(marker);
-                    break;
+                match repo::read_commit(d.as_ref(), &run.backup_id) {
+                    Ok(Some(marker))
+                        if repo::read_manifest(
+                            d.as_ref(),
+                            &run.backup_id,
+                            &marker.manifest_hash,
+                        )
+                        .is_ok() =>
+                    {
+                        committed.get_or_insert(marker);
+                    }
+                    _ => everywhere = false,
                 }
+            }
+            if !everywhere {
+                committed = None;
             }
             run.finished = Some(Utc::now());
             match committed {
-                Some(marker) if marker.backup.destinations.len() == dests.len() => {
+                Some(marker) => {
                     run.status = match marker.backup.status {
                         BackupStatus::Complete => RunStatus::Complete,
                         BackupStatus::Partial => RunStatus::Partial,

@@ -8,6 +8,7 @@ pub mod home;
 pub mod ids;
 pub mod jobs;
 pub mod model;
+pub mod schedule;
 pub mod service;
 
 pub use error::CoreError;

@@ -112,6 +112,11 @@ pub struct DestinationConfig {
     /// Kind and location.
     #[serde(flatten)]
     pub kind: DestinationKind,
+    /// Id of the repository found there when the destination was added; a
+    /// different (or missing) repository at that place is refused, never
+    /// silently replaced (think of an unmounted disk).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repo_id: Option<String>,
 }
 
 /// What a task backs up.
@@ -218,7 +223,7 @@ pub struct BackupRecord {
     pub finished: DateTime<Utc>,
     /// Bytes a restore writes (sum of regular file sizes).
     pub logical_bytes: u64,
-    /// Bytes this backup wrote to one destination (packs + manifest + commit).
+    /// Bytes this backup wrote to one destination (packs + manifest).
     pub stored_bytes: u64,
     /// Regular files in the backup.
     pub file_count: u64,

@@ -16,6 +16,8 @@ use std::sync::Arc;
 pub struct Core {
     pub(crate) home: Home,
     pub(crate) catalog: Catalog,
+    /// What recovery did when this core opened (interrupted runs cleaned up).
+    pub recovered: super::jobs::Recovery,
 }
 
 /// Names must be usable in paths, shells and tables.
@@ -54,8 +56,12 @@ impl Core {
             ))
         })?;
         let catalog = Catalog::open(&home.catalog(), holder)?;
-        let core = Core { home, catalog };
-        core.recover()?;
+        let mut core = Core {
+            home,
+            catalog,
+            recovered: Default::default(),
+        };
+        core.recovered = core.recover()?;
         Ok(core)
     }
 
@@ -78,7 +84,7 @@ impl Core {
                 cfg.name
             )));
         }
-        let cfg = match cfg.kind {
+        let mut cfg = match cfg.kind {
             DestinationKind::Local { path } => {
                 let path = std::path::absolute(&path).unwrap_or(path);
                 std::fs::create_dir_all(&path).map_err(|e| {
@@ -90,12 +96,49 @@ impl Core {
                 DestinationConfig {
                     name: cfg.name,
                     kind: DestinationKind::Local { path },
+                    repo_id: None,
                 }
             }
         };
-        repo::open_or_init(open_dest(&cfg).as_ref())?;
+        // An existing repository is adopted as is (catalog rebuild relies on it).
+        let repo = repo::open_or_init(open_dest(&cfg).as_ref())?;
+        cfg.repo_id = Some(repo.id);
         self.catalog.put_destination(&cfg)?;
         Ok(cfg)
+    }
+
+    /// Opens the repository of a destination, refusing to create one: an empty
+    /// or different directory at that place (an unmounted disk, a wrong mount)
+    /// must stop the run rather than start a new repository there.
+    pub fn open_repo(
+        &self,
+        cfg: &DestinationConfig,
+    ) -> Result<(Arc<dyn Destination>, repo::RepoConfig), CoreError> {
+        let d = open_dest(cfg);
+        let r = match repo::open(d.as_ref()) {
+            Ok(r) => r,
+            Err(crate::engine::EngineError::Dest(crate::dest::DestError::NotFound { .. })) => {
+                return Err(CoreError::Failed(format!(
+                    "destination {} ({}) holds no Strata repository ({} is missing); if it is a mount point, mount it and retry; to start over there, remove and re-add the destination",
+                    cfg.name,
+                    d.describe(),
+                    repo::CONFIG_KEY
+                )));
+            }
+            Err(e) => return Err(e.into()),
+        };
+        if let Some(want) = &cfg.repo_id
+            && *want != r.id
+        {
+            return Err(CoreError::Failed(format!(
+                "destination {} ({}) holds repository {}, not {} that this catalog uses; check what is mounted there",
+                cfg.name,
+                d.describe(),
+                r.id,
+                want
+            )));
+        }
+        Ok((d, r))
     }
 
     /// All destinations, by name.
@@ -201,6 +244,25 @@ impl Core {
                 *path = abs;
                 Excludes::new(exclude).map_err(|e| CoreError::Invalid(e.to_string()))?;
             }
+        }
+        for (flag, expr) in [
+            ("--full", &task.full),
+            ("--incremental", &task.incremental),
+            ("--differential", &task.differential),
+        ] {
+            if let Some(e) = expr {
+                super::schedule::parse_cron(e)
+                    .map_err(|why| CoreError::Invalid(format!("{flag}: {why}")))?;
+            }
+        }
+        if let Some(d) = &task.retention.keep_within {
+            super::schedule::parse_duration(d)
+                .map_err(|why| CoreError::Invalid(format!("--keep-within: {why}")))?;
+        }
+        if task.retention.keep_last_full == Some(0) {
+            return Err(CoreError::Invalid(
+                "--keep-last-full must be at least 1 (the newest full is always kept)".into(),
+            ));
         }
         Ok(task)
     }

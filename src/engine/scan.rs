@@ -1,7 +1,7 @@
 //! Parallel walk of a source tree: metadata only, no file data.
 
 use crate::core::model::EntryError;
-use globset::{Glob, GlobSet, GlobSetBuilder};
+use globset::{GlobSet, GlobSetBuilder};
 use rayon::prelude::*;
 use std::collections::HashMap;
 use std::ffi::OsStr;
@@ -83,10 +83,15 @@ impl Excludes {
             let dir_only = p.ends_with('/');
             let body = p.trim_end_matches('/').trim_start_matches('/');
             let anchored = body.contains('/') || p.starts_with('/');
-            let glob = Glob::new(body).map_err(|e| BadPattern {
-                pattern: p.clone(),
-                reason: e.kind().to_string(),
-            })?;
+            // In a pattern anchored at the root, `*` stays within one path
+            // component (`data/*.csv` does not reach `data/sub/x.csv`; `**` does).
+            let glob = globset::GlobBuilder::new(body)
+                .literal_separator(anchored)
+                .build()
+                .map_err(|e| BadPattern {
+                    pattern: p.clone(),
+                    reason: e.kind().to_string(),
+                })?;
             let idx = match (dir_only, anchored) {
                 (false, false) => 0,
                 (false, true) => 1,
@@ -290,6 +295,12 @@ mod tests {
         let ex = Excludes::new(&["a/*.log".into()]).unwrap();
         assert!(ex.excluded(b"a/x.log", b"x.log", false));
         assert!(!ex.excluded(b"b/a/x.log", b"x.log", false));
+        assert!(
+            !ex.excluded(b"a/sub/x.log", b"x.log", false),
+            "* stays in one component"
+        );
+        let deep = Excludes::new(&["a/**/*.log".into()]).unwrap();
+        assert!(deep.excluded(b"a/sub/x.log", b"x.log", false));
         assert!(Excludes::new(&["[".into()]).is_err());
     }
 }
