@@ -33,11 +33,18 @@ pub struct Recovery {
 /// Effective kind, parent backup, and a note when the request was changed.
 pub type KindPlan = (BackupKind, Option<BackupRecord>, Option<String>);
 
-/// Worker threads for engine jobs.
+/// Worker threads for engine jobs: `STRATA_THREADS` if set (to leave cores
+/// to other work on the host), else one per core.
 pub fn threads() -> usize {
-    std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(2)
+    std::env::var("STRATA_THREADS")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(2)
+        })
 }
 
 impl Core {

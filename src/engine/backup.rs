@@ -3,18 +3,20 @@
 
 use super::chunk::ChunkerParams;
 use super::error::EngineError;
-use super::manifest::{ChunkId, ChunkRef, Entry, EntryKind, Manifest, PackRef};
+use super::manifest::{ChunkId, Entry, EntryKind, Manifest};
 use super::progress::{Phase, Progress};
 use super::repo::{self, CommitMarker};
 use super::scan::{self, Excludes, ScanKind, display_path};
 use super::stop;
 use super::store::{self, FileResult};
+use super::table::TableBuilder;
 use crate::core::model::{
     BackupKind, BackupRecord, BackupStatus, EntryError, SourceConfig, TaskConfig,
 };
 use crate::dest::NamedDest;
 use chrono::{DateTime, Utc};
-use std::collections::{HashMap, HashSet};
+use rustc_hash::FxHashMap;
+use std::collections::HashSet;
 use std::path::Path;
 use std::sync::atomic::Ordering;
 
@@ -100,53 +102,52 @@ fn run_inner(plan: &BackupPlan<'_>, progress: &Progress) -> Result<BackupRecord,
         entries: vec![],
     };
     let parent = plan.parent.map(|(_, m)| m).unwrap_or(&empty);
-    let parent_by_path: HashMap<&[u8], &Entry> = parent
-        .entries
-        .iter()
-        .map(|e| (e.path.as_slice(), e))
-        .collect();
-    let parent_chunks: HashMap<ChunkId, usize> = parent
-        .chunks
-        .iter()
-        .enumerate()
-        .map(|(i, c)| (c.id, i))
-        .collect();
-
     // Unchanged files (same size, mtime, ctime and inode) reuse the parent's
-    // chunk list without being read.
-    let mut reused: HashMap<usize, Vec<ChunkId>> = HashMap::new();
+    // chunk list without being read. Both lists are sorted by path, so one
+    // merge pass pairs them without hashing 50,000 paths.
+    let mut reused: Vec<u32> = vec![u32::MAX; entries.len()];
     let mut jobs = Vec::new();
     let mut bytes_total = 0u64;
+    let mut pi = 0usize;
     for (i, e) in entries.iter().enumerate() {
+        while pi < parent.entries.len() && parent.entries[pi].path < e.path {
+            pi += 1;
+        }
         if e.kind != ScanKind::File {
             continue;
         }
-        if let Some(p) = parent_by_path.get(e.path.as_slice())
-            && let EntryKind::File { chunks } = &p.kind
+        if let Some(p) = parent.entries.get(pi)
+            && p.path == e.path
+            && matches!(p.kind, EntryKind::File { .. })
             && p.size == e.size
             && p.mtime_ns == e.mtime_ns
             && p.ctime_ns == e.ctime_ns
             && p.inode == e.inode
         {
-            reused.insert(
-                i,
-                chunks
-                    .iter()
-                    .map(|&c| parent.chunks[c as usize].id)
-                    .collect(),
-            );
+            reused[i] = pi as u32;
             continue;
         }
         jobs.push(i);
         bytes_total += e.size;
     }
+    // The id index of the parent's chunks is only needed to deduplicate new data.
+    let parent_ids: FxHashMap<ChunkId, usize> = if jobs.is_empty() {
+        FxHashMap::default()
+    } else {
+        parent
+            .chunks
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.id, i))
+            .collect()
+    };
     progress
         .files_total
         .store(jobs.len() as u64, Ordering::Relaxed);
     progress.bytes_total.store(bytes_total, Ordering::Relaxed);
     progress.set_phase(Phase::Store);
 
-    let stored = store::store(plan, &entries, &jobs, &parent_chunks, progress)?;
+    let stored = store::store(plan, &entries, &jobs, &parent_ids, progress)?;
     let (new_locs, packs_written, file_results) = (stored.locs, stored.packs, stored.files);
     if progress.cancelled() {
         return Err(EngineError::Cancelled);
@@ -154,61 +155,24 @@ fn run_inner(plan: &BackupPlan<'_>, progress: &Progress) -> Result<BackupRecord,
 
     progress.set_phase(Phase::Commit);
     // Assemble the manifest: entries in path order, chunk table in first-use order.
-    let mut packs: Vec<PackRef> = Vec::new();
-    let mut pack_index: HashMap<(String, u32), u32> = HashMap::new();
-    let mut table: Vec<ChunkRef> = Vec::new();
-    let mut table_index: HashMap<ChunkId, u32> = HashMap::new();
-    let own_sizes: HashMap<u32, u64> = packs_written.iter().map(|p| (p.number, p.size)).collect();
-    let mut locate = |id: ChunkId| -> Result<u32, EngineError> {
-        if let Some(&i) = table_index.get(&id) {
-            return Ok(i);
-        }
-        let (owner, number, size, c) = if let Some(l) = new_locs.get(&id) {
-            let r = ChunkRef {
-                id,
-                pack: 0,
-                frame_offset: l.frame_offset,
-                frame_len: l.frame_len,
-                offset: l.offset,
-                len: l.len,
-            };
-            let size = own_sizes.get(&l.pack).copied().unwrap_or(0);
-            (plan.backup_id.clone(), l.pack, size, r)
-        } else if let Some(&pi) = parent_chunks.get(&id) {
-            let c = parent.chunks[pi];
-            let p = &parent.packs[c.pack as usize];
-            (p.backup.clone(), p.number, p.size, c)
-        } else {
-            return Err(EngineError::Damaged {
-                backup: plan.backup_id.clone(),
-                what: format!(
-                    "internal error: chunk {} has no stored copy",
-                    super::chunk::hex(&id)
-                ),
-            });
-        };
-        let key = (owner, number);
-        let pack = match pack_index.get(&key) {
-            Some(&p) => p,
-            None => {
-                let p = packs.len() as u32;
-                packs.push(PackRef {
-                    backup: key.0.clone(),
-                    number,
-                    size,
-                });
-                pack_index.insert(key, p);
-                p
-            }
-        };
-        let i = table.len() as u32;
-        table.push(ChunkRef { pack, ..c });
-        table_index.insert(id, i);
-        Ok(i)
-    };
+    let mut tb = TableBuilder::new(
+        &plan.backup_id,
+        parent,
+        &parent_ids,
+        &new_locs,
+        &packs_written,
+    );
 
     let mut warnings = Vec::new();
     let mut out_entries = Vec::with_capacity(entries.len());
+    // Only names that other entries hard-link to need tracking (usually none).
+    let link_targets: HashSet<&[u8]> = entries
+        .iter()
+        .filter_map(|e| match &e.kind {
+            ScanKind::HardLink(t) => Some(t.as_slice()),
+            _ => None,
+        })
+        .collect();
     let mut stored_paths: HashSet<&[u8]> = HashSet::new();
     let mut file_count = 0u64;
     let mut logical = 0u64;
@@ -227,8 +191,16 @@ fn run_inner(plan: &BackupPlan<'_>, progress: &Progress) -> Result<BackupRecord,
                 EntryKind::HardLink { target: t.clone() }
             }
             ScanKind::File => {
-                let (ids, size) = if let Some(ids) = reused.remove(&i) {
-                    (ids, e.size)
+                let (list, size) = if reused[i] != u32::MAX {
+                    let EntryKind::File { chunks } = &parent.entries[reused[i] as usize].kind
+                    else {
+                        continue;
+                    };
+                    let mut list = Vec::with_capacity(chunks.len());
+                    for &c in chunks {
+                        list.push(tb.from_parent(c as usize)?);
+                    }
+                    (list, e.size)
                 } else {
                     match file_results.get(&i) {
                         Some(FileResult::Stored {
@@ -242,7 +214,11 @@ fn run_inner(plan: &BackupPlan<'_>, progress: &Progress) -> Result<BackupRecord,
                                     error: "changed while it was being read; the stored copy may mix old and new content (stop writers or use a consistent snapshot)".into(),
                                 });
                             }
-                            (chunks.clone(), *size)
+                            let mut list = Vec::with_capacity(chunks.len());
+                            for id in chunks {
+                                list.push(tb.by_id(*id)?);
+                            }
+                            (list, *size)
                         }
                         Some(FileResult::Failed(msg)) => {
                             errors.push(EntryError {
@@ -260,11 +236,9 @@ fn run_inner(plan: &BackupPlan<'_>, progress: &Progress) -> Result<BackupRecord,
                         }
                     }
                 };
-                let mut list = Vec::with_capacity(ids.len());
-                for id in ids {
-                    list.push(locate(id)?);
+                if link_targets.contains(e.path.as_slice()) {
+                    stored_paths.insert(&e.path);
                 }
-                stored_paths.insert(&e.path);
                 file_count += 1;
                 logical += size;
                 out_entries.push(Entry {
@@ -307,12 +281,14 @@ fn run_inner(plan: &BackupPlan<'_>, progress: &Progress) -> Result<BackupRecord,
         chain: chain.clone(),
         created: plan.started.timestamp(),
         source: root.display().to_string(),
-        packs,
-        chunks: table,
+        packs: tb.packs,
+        chunks: tb.table,
         entries: out_entries,
     };
     let entry_count = manifest.entries.len() as u64;
-    let bytes = manifest.encode(3).map_err(|e| EngineError::Io {
+    // Level 1: manifests are mostly hashes and paths, where higher levels buy
+    // little and cost the no-change backup its time budget.
+    let bytes = manifest.encode(1).map_err(|e| EngineError::Io {
         op: "compress manifest of",
         path: root.to_path_buf(),
         source: e,

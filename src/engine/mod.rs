@@ -15,6 +15,7 @@ pub mod restore;
 pub mod scan;
 pub mod stop;
 pub mod store;
+pub mod table;
 pub mod verify;
 
 pub use error::EngineError;

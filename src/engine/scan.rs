@@ -191,7 +191,8 @@ fn scan_dir(root: &Path, rel: &[u8], ex: &Excludes) -> (Vec<ScanEntry>, Vec<Entr
         };
         let name = de.file_name();
         let child = join(rel, name.as_bytes());
-        let md = match fs::symlink_metadata(de.path()) {
+        // Relative to the open directory (fstatat): no path walk from the root per entry.
+        let md = match de.metadata() {
             Ok(md) => md,
             // Vanished between readdir and lstat: it is simply not part of this backup.
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,

@@ -13,7 +13,8 @@ use super::progress::Progress;
 use super::repo::{self, PackInfo};
 use super::scan::ScanEntry;
 use super::stop;
-use std::collections::{HashMap, HashSet};
+use rustc_hash::{FxHashMap, FxHashSet};
+use std::collections::HashMap;
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
@@ -57,8 +58,8 @@ struct Shared<'a> {
     entries: &'a [ScanEntry],
     jobs: &'a [usize],
     next: AtomicUsize,
-    parent_chunks: &'a HashMap<ChunkId, usize>,
-    claimed: Mutex<HashSet<ChunkId>>,
+    parent_chunks: &'a FxHashMap<ChunkId, usize>,
+    claimed: Mutex<FxHashSet<ChunkId>>,
     abort: AtomicBool,
     progress: &'a Progress,
 }
@@ -67,7 +68,7 @@ struct Shared<'a> {
 /// chunk lives, and the packs written.
 pub(super) struct StoreOutput {
     pub(super) files: HashMap<usize, FileResult>,
-    pub(super) locs: HashMap<ChunkId, NewLoc>,
+    pub(super) locs: FxHashMap<ChunkId, NewLoc>,
     pub(super) packs: Vec<PackInfo>,
 }
 
@@ -77,7 +78,7 @@ pub(super) fn store(
     plan: &BackupPlan<'_>,
     entries: &[ScanEntry],
     jobs: &[usize],
-    parent_chunks: &HashMap<ChunkId, usize>,
+    parent_chunks: &FxHashMap<ChunkId, usize>,
     progress: &Progress,
 ) -> Result<StoreOutput, EngineError> {
     let (root, _) = source_root(plan.task);
@@ -87,7 +88,7 @@ pub(super) fn store(
         jobs,
         next: AtomicUsize::new(0),
         parent_chunks,
-        claimed: Mutex::new(HashSet::new()),
+        claimed: Mutex::new(FxHashSet::default()),
         abort: AtomicBool::new(false),
         progress,
     };
@@ -242,7 +243,7 @@ fn worker(
     Ok(results)
 }
 
-type PackOutput = (HashMap<ChunkId, NewLoc>, Vec<PackInfo>);
+type PackOutput = (FxHashMap<ChunkId, NewLoc>, Vec<PackInfo>);
 
 /// Appends frames to bounded packs; finished packs go to an uploader thread so
 /// compression keeps running while a pack is written and synced.
@@ -269,7 +270,7 @@ fn pack_writer(
             }
             Ok(written)
         });
-        let mut locs = HashMap::new();
+        let mut locs = FxHashMap::default();
         let mut pack = PackBuilder::default();
         let mut number = 0u32;
         let mut failed = false;
