@@ -198,7 +198,7 @@ fn run_inner(plan: &BackupPlan<'_>, progress: &Progress) -> Result<BackupRecord,
                     };
                     let mut list = Vec::with_capacity(chunks.len());
                     for &c in chunks {
-                        list.push(tb.from_parent(c as usize)?);
+                        list.push(tb.inherited(c as usize)?);
                     }
                     (list, e.size)
                 } else {

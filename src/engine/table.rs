@@ -52,7 +52,7 @@ impl<'a> TableBuilder<'a> {
     }
 
     /// Index of the parent's chunk `pc` in the new table.
-    pub(super) fn from_parent(&mut self, pc: usize) -> Result<u32, EngineError> {
+    pub(super) fn inherited(&mut self, pc: usize) -> Result<u32, EngineError> {
         if let Some(&i) = self.parent_map.get(pc)
             && i != NONE
         {
@@ -110,7 +110,7 @@ impl<'a> TableBuilder<'a> {
             return Ok(i);
         }
         match self.parent_ids.get(&id).copied() {
-            Some(pc) => self.from_parent(pc),
+            Some(pc) => self.inherited(pc),
             None => Err(self.internal(&format!(
                 "chunk {} has no stored copy",
                 super::chunk::hex(&id)
