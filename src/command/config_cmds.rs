@@ -5,7 +5,8 @@ use super::render::{Table, size};
 use super::{DestCmd, TaskCmd};
 use crate::core::backups::BackupRow;
 use crate::core::model::{
-    BackupKind, DestinationConfig, DestinationKind, RetentionPolicy, SourceConfig, TaskConfig,
+    BackupKind, CatchUp, DestinationConfig, DestinationKind, Hooks, RetentionPolicy, SourceConfig,
+    TaskConfig,
 };
 use crate::core::{Core, CoreError};
 use serde::Serialize;
@@ -136,9 +137,24 @@ pub(super) fn task(core: &Core, c: TaskCmd, j: bool, io: &mut Io<'_>) -> Result<
                 full: a.full,
                 incremental: a.incremental,
                 differential: a.differential,
+                timezone: a.timezone,
+                catch_up: if a.catch_up == "skip" {
+                    CatchUp::Skip
+                } else {
+                    CatchUp::Once
+                },
                 retention: RetentionPolicy {
                     keep_within: a.keep_within,
                     keep_last_full: a.keep_last_full,
+                    keep_daily: a.keep_daily,
+                    keep_weekly: a.keep_weekly,
+                    keep_monthly: a.keep_monthly,
+                    keep_yearly: a.keep_yearly,
+                },
+                hooks: Hooks {
+                    before: a.before,
+                    after: a.after,
+                    timeout_secs: None,
                 },
                 compression_level: a.compression,
                 paused: false,

@@ -149,10 +149,14 @@ pub fn run(home: Option<PathBuf>, json: bool, io: &mut Io<'_>) -> Result<u8, Cor
             full: Some("0 3 * * 0".into()),
             incremental: Some("0 * * * *".into()),
             differential: None,
+            timezone: None,
+            catch_up: Default::default(),
             retention: RetentionPolicy {
                 keep_within: Some("14d".into()),
                 keep_last_full: Some(2),
+                ..Default::default()
             },
+            hooks: Default::default(),
             compression_level: 3,
             paused: false,
             created: chrono::Utc::now(),

@@ -92,7 +92,7 @@ pub enum DestCmd {
 #[derive(Debug, Subcommand)]
 pub enum TaskCmd {
     /// Define a task.
-    Add(TaskAddArgs),
+    Add(Box<TaskAddArgs>),
     /// List tasks.
     List,
     /// Show one task with its backups' totals.
@@ -144,6 +144,30 @@ pub struct TaskAddArgs {
     /// Keep this many newest chains.
     #[arg(long, value_name = "N")]
     pub keep_last_full: Option<u32>,
+    /// Keep the newest backup of each of the last N days.
+    #[arg(long, value_name = "N")]
+    pub keep_daily: Option<u32>,
+    /// Keep the newest backup of each of the last N weeks.
+    #[arg(long, value_name = "N")]
+    pub keep_weekly: Option<u32>,
+    /// Keep the newest backup of each of the last N months.
+    #[arg(long, value_name = "N")]
+    pub keep_monthly: Option<u32>,
+    /// Keep the newest backup of each of the last N years.
+    #[arg(long, value_name = "N")]
+    pub keep_yearly: Option<u32>,
+    /// IANA time zone of the schedules (default: the host's), e.g. Europe/Berlin.
+    #[arg(long, value_name = "TZ")]
+    pub timezone: Option<String>,
+    /// Missed runs while Strata was down: `once` (run once at start) or `skip`.
+    #[arg(long, value_name = "POLICY", default_value = "once", value_parser = ["once", "skip"])]
+    pub catch_up: String,
+    /// Command run before each backup; a non-zero exit aborts the run.
+    #[arg(long, value_name = "CMD")]
+    pub before: Option<String>,
+    /// Command run after each backup, whatever its outcome.
+    #[arg(long, value_name = "CMD")]
+    pub after: Option<String>,
     /// zstd level for new data (1-22).
     #[arg(long, value_name = "LEVEL", default_value_t = 3)]
     pub compression: i32,

@@ -142,6 +142,62 @@ pub struct RetentionPolicy {
     /// Keep this many newest chains.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub keep_last_full: Option<u32>,
+    /// Keep the newest backup of each of the last N days that have backups.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keep_daily: Option<u32>,
+    /// Keep the newest backup of each of the last N ISO weeks that have backups.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keep_weekly: Option<u32>,
+    /// Keep the newest backup of each of the last N months that have backups.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keep_monthly: Option<u32>,
+    /// Keep the newest backup of each of the last N years that have backups.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keep_yearly: Option<u32>,
+}
+
+impl RetentionPolicy {
+    /// Whether no rule is set (then nothing ever expires).
+    pub fn is_empty(&self) -> bool {
+        self.keep_within.is_none()
+            && self.keep_last_full.is_none()
+            && self.keep_daily.is_none()
+            && self.keep_weekly.is_none()
+            && self.keep_monthly.is_none()
+            && self.keep_yearly.is_none()
+    }
+}
+
+/// What the scheduler does about runs missed while Strata was not running.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CatchUp {
+    /// Forget missed runs; wait for the next scheduled time.
+    Skip,
+    /// Run once at start for everything missed (the latest missed kind wins).
+    #[default]
+    Once,
+}
+
+/// Commands run around a task's backups.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Hooks {
+    /// Run before the backup; a non-zero exit aborts the run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub before: Option<String>,
+    /// Run after the backup, whatever its outcome.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<String>,
+    /// Seconds a hook may run before it is killed (default 300).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_secs: Option<u64>,
+}
+
+impl Hooks {
+    /// Whether no hook is set.
+    pub fn is_empty(&self) -> bool {
+        self.before.is_none() && self.after.is_none()
+    }
 }
 
 /// A named backup job.
@@ -162,9 +218,18 @@ pub struct TaskConfig {
     /// Cron schedule of differential backups.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub differential: Option<String>,
+    /// IANA time zone the schedules are evaluated in (default: the host's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timezone: Option<String>,
+    /// Missed-run policy.
+    #[serde(default)]
+    pub catch_up: CatchUp,
     /// Retention rules.
     #[serde(default)]
     pub retention: RetentionPolicy,
+    /// Hooks around each backup.
+    #[serde(default, skip_serializing_if = "Hooks::is_empty")]
+    pub hooks: Hooks,
     /// zstd level used for new data.
     #[serde(default = "default_compression")]
     pub compression_level: i32,
