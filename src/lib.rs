@@ -7,6 +7,7 @@
 
 pub mod command;
 pub mod core;
+pub mod daemon;
 pub mod dest;
 pub mod engine;
 pub mod source;

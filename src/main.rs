@@ -1,15 +1,49 @@
-//! The `strata` binary: parse the command line, run it, exit with its code.
+//! The `strata` binary: parse the command line, hand it to a running daemon if
+//! one serves this home, otherwise run it here; exit with its code.
 
 use clap::Parser;
 use std::process::ExitCode;
-use strata::command::Cli;
 use strata::command::exec::{Io, execute};
+use strata::command::{Cli, Command};
+use strata::core::access::{Caller, Role};
+use strata::core::home::Home;
 
-fn main() -> anyhow::Result<ExitCode> {
+fn init_logging(cli: &Cli, home: &Home) {
+    use tracing_subscriber::fmt::writer::MakeWriterExt;
+    let filter = || {
+        let default = if matches!(cli.command, Command::Serve { .. }) {
+            "info"
+        } else {
+            "off"
+        };
+        tracing_subscriber::EnvFilter::try_from_env("STRATA_LOG")
+            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default))
+    };
+    if matches!(cli.command, Command::Serve { .. }) {
+        // The daemon logs to stderr and to a file in the home, for later reading.
+        let _ = home.ensure();
+        let _ = std::fs::create_dir_all(home.logs());
+        if let Ok(file) = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(home.logs().join("strata.log"))
+        {
+            let file = std::sync::Mutex::new(file);
+            tracing_subscriber::fmt()
+                .with_env_filter(filter())
+                .with_ansi(false)
+                .with_writer(std::io::stderr.and(file))
+                .init();
+            return;
+        }
+    }
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_env("STRATA_LOG"))
+        .with_env_filter(filter())
         .with_writer(std::io::stderr)
         .init();
+}
+
+fn main() -> anyhow::Result<ExitCode> {
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
@@ -19,11 +53,33 @@ fn main() -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(code));
         }
     };
+    let home = Home::resolve(cli.home.clone());
+    init_logging(&cli, &home);
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     // Never hold the stderr lock for the whole command: the progress bar and
     // engine threads write to stderr too, and would block forever on it.
     let mut err = std::io::stderr();
+
+    let local_only = matches!(
+        cli.command,
+        Command::Demo | Command::Info | Command::Serve { .. }
+    );
+    if !local_only {
+        // Arguments that are not UTF-8 cannot travel in the JSON request: run here.
+        let argv: Option<Vec<String>> = std::env::args_os()
+            .skip(1)
+            .map(|a| a.into_string().ok())
+            .collect();
+        if let Some(argv) = argv {
+            let caller = Caller::local(cli.role.as_deref().and_then(Role::parse));
+            if let Some(code) =
+                strata::daemon::client::try_forward(&home, argv, caller, &mut out, &mut err)
+            {
+                return Ok(ExitCode::from(code));
+            }
+        }
+    }
     let code = execute(
         cli,
         &mut Io {

@@ -83,7 +83,8 @@ pub(super) fn backup(core: &Core, c: BackupCmd, j: bool, io: &mut Io<'_>) -> Res
             let t0 = Instant::now();
             let outcome = {
                 let _bar = Bar::start(progress.clone(), j);
-                core.run_backup(&task, kind, true, &progress)?
+                let _signals = super::interrupt::CancelOnSignal::install(progress.clone());
+                core.run_backup_job(&task, kind, true, progress.clone())?
             };
             let b = &outcome.backup;
             if let Some(n) = &outcome.note {

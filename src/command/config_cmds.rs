@@ -3,13 +3,10 @@
 use super::exec::{Io, json, write_err};
 use super::render::{Table, size};
 use super::{DestCmd, TaskCmd};
-use crate::core::backups::BackupRow;
 use crate::core::model::{
-    BackupKind, CatchUp, DestinationConfig, DestinationKind, Hooks, RetentionPolicy, SourceConfig,
-    TaskConfig,
+    CatchUp, DestinationConfig, DestinationKind, Hooks, RetentionPolicy, SourceConfig, TaskConfig,
 };
 use crate::core::{Core, CoreError};
-use serde::Serialize;
 
 fn dest_row(d: &DestinationConfig) -> Vec<String> {
     match &d.kind {
@@ -97,30 +94,31 @@ fn source_text(t: &TaskConfig) -> String {
     }
 }
 
-#[derive(Serialize)]
-struct TaskView<'a> {
-    #[serde(flatten)]
-    task: &'a TaskConfig,
-    backups: usize,
-    logical_bytes_latest: u64,
-    stored_bytes: u64,
-    last_full: Option<String>,
-    last_backup: Option<String>,
+fn when(t: Option<chrono::DateTime<chrono::Utc>>) -> String {
+    t.map(|t| super::render::time(&t))
+        .unwrap_or_else(|| "-".into())
 }
 
-fn task_view<'a>(t: &'a TaskConfig, rows: &[BackupRow]) -> TaskView<'a> {
-    let mine: Vec<&BackupRow> = rows.iter().filter(|r| r.record.task == t.name).collect();
-    TaskView {
-        task: t,
-        backups: mine.len(),
-        logical_bytes_latest: mine.last().map(|r| r.record.logical_bytes).unwrap_or(0),
-        stored_bytes: mine.iter().map(|r| r.record.stored_bytes).sum(),
-        last_full: mine
-            .iter()
-            .rev()
-            .find(|r| r.record.kind == BackupKind::Full)
-            .map(|r| r.record.id.clone()),
-        last_backup: mine.last().map(|r| r.record.id.clone()),
+fn retention_text(r: &crate::core::model::RetentionPolicy) -> String {
+    let mut p = Vec::new();
+    if let Some(v) = &r.keep_within {
+        p.push(format!("keep_within={v}"))
+    }
+    for (k, v) in [
+        ("keep_last_full", r.keep_last_full),
+        ("keep_daily", r.keep_daily),
+        ("keep_weekly", r.keep_weekly),
+        ("keep_monthly", r.keep_monthly),
+        ("keep_yearly", r.keep_yearly),
+    ] {
+        if let Some(v) = v {
+            p.push(format!("{k}={v}"))
+        }
+    }
+    if p.is_empty() {
+        "none (nothing expires)".into()
+    } else {
+        p.join(" ")
     }
 }
 
@@ -173,72 +171,137 @@ pub(super) fn task(core: &Core, c: TaskCmd, j: bool, io: &mut Io<'_>) -> Result<
             }
         }
         TaskCmd::List => {
-            let tasks = core.tasks()?;
-            let rows = core.backups(None)?;
-            let views: Vec<TaskView> = tasks.iter().map(|t| task_view(t, &rows)).collect();
+            let rows = core.task_rows()?;
             if j {
-                json(io, &views)?;
+                json(io, &rows)?;
             } else {
                 let mut tb = Table::new(&[
                     "NAME",
+                    "STATUS",
                     "SOURCE",
-                    "DESTINATIONS",
                     "SCHEDULE",
+                    "LAST FULL",
+                    "LAST INCR",
+                    "NEXT",
                     ">BACKUPS",
-                    "LAST BACKUP",
                     ">STORED",
                 ]);
-                for v in &views {
+                for r in &rows {
+                    let next = match r.next {
+                        Some((t, k)) => format!("{} {k}", super::render::time(&t)),
+                        None if r.schedule_error.is_some() => "BAD SCHEDULE".into(),
+                        None => "-".into(),
+                    };
                     tb.row(vec![
-                        v.task.name.clone(),
-                        source_text(v.task),
-                        v.task.destinations.join(","),
-                        schedule_text(v.task),
-                        v.backups.to_string(),
-                        v.last_backup.clone().unwrap_or_else(|| "-".into()),
-                        size(v.stored_bytes),
+                        r.task.name.clone(),
+                        format!("{:?}", r.status).to_lowercase(),
+                        source_text(&r.task),
+                        schedule_text(&r.task),
+                        when(r.last_full),
+                        when(r.last_incremental),
+                        next,
+                        r.backups.to_string(),
+                        size(r.stored_bytes),
                     ]);
                 }
                 write!(io.out, "{}", tb.render()).map_err(write_err)?;
             }
         }
         TaskCmd::Show { name } => {
-            let t = core.task(&name)?;
-            let rows = core.backups(Some(&name))?;
-            let v = task_view(&t, &rows);
+            core.task(&name)?;
+            let rows = core.task_rows()?;
+            let Some(r) = rows.into_iter().find(|r| r.task.name == name) else {
+                return Err(CoreError::NotFound {
+                    what: "task",
+                    name,
+                    hint: "list them with 'strata task list'".into(),
+                });
+            };
             if j {
-                json(io, &v)?;
+                json(io, &r)?;
             } else {
+                let t = &r.task;
                 say!(io, "task          {}", t.name);
-                say!(io, "source        {}", source_text(&t));
+                say!(
+                    io,
+                    "status        {}",
+                    format!("{:?}", r.status).to_lowercase()
+                );
+                say!(io, "source        {}", source_text(t));
                 if let SourceConfig::Dir { exclude, .. } = &t.source
                     && !exclude.is_empty()
                 {
                     say!(io, "exclude       {}", exclude.join(" "));
                 }
                 say!(io, "destinations  {}", t.destinations.join(", "));
-                say!(io, "schedule      {}", schedule_text(&t));
                 say!(
                     io,
-                    "retention     keep_within={} keep_last_full={}",
-                    t.retention.keep_within.as_deref().unwrap_or("-"),
-                    t.retention
-                        .keep_last_full
-                        .map(|n| n.to_string())
+                    "schedule      {}{}",
+                    schedule_text(t),
+                    t.timezone
+                        .as_deref()
+                        .map(|z| format!(" ({z})"))
+                        .unwrap_or_default()
+                );
+                if let Some(e) = &r.schedule_error {
+                    say!(io, "              schedule error: {e}");
+                }
+                say!(
+                    io,
+                    "next backup   {}",
+                    r.next
+                        .map(|(w, k)| format!("{} UTC, {k}", super::render::time(&w)))
                         .unwrap_or_else(|| "-".into())
                 );
+                say!(
+                    io,
+                    "catch-up      {}",
+                    if t.catch_up == CatchUp::Skip {
+                        "skip"
+                    } else {
+                        "once"
+                    }
+                );
+                say!(io, "retention     {}", retention_text(&t.retention));
+                if let Some(b) = &t.hooks.before {
+                    say!(io, "before hook   {b}")
+                }
+                if let Some(a) = &t.hooks.after {
+                    say!(io, "after hook    {a}")
+                }
                 say!(io, "compression   zstd {}", t.compression_level);
                 say!(
                     io,
                     "backups       {} (stored {})",
-                    v.backups,
-                    size(v.stored_bytes)
+                    r.backups,
+                    size(r.stored_bytes)
                 );
+                say!(io, "last full     {}", when(r.last_full));
+                say!(io, "last incr     {}", when(r.last_incremental));
                 say!(
                     io,
-                    "last full     {}",
-                    v.last_full.as_deref().unwrap_or("none")
+                    "last result   {}",
+                    r.last_result.as_deref().unwrap_or("-")
                 );
+            }
+        }
+        TaskCmd::Pause { name } => {
+            let t = core.set_paused(&name, true)?;
+            if j {
+                json(io, &t)?
+            } else {
+                say!(
+                    io,
+                    "paused task {name}: the scheduler leaves it alone until 'strata task resume {name}'"
+                )
+            }
+        }
+        TaskCmd::Resume { name } => {
+            let t = core.set_paused(&name, false)?;
+            if j {
+                json(io, &t)?
+            } else {
+                say!(io, "resumed task {name}")
             }
         }
         TaskCmd::Remove { name, keep_backups } => {

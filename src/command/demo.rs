@@ -179,6 +179,7 @@ pub fn run(home: Option<PathBuf>, json: bool, io: &mut Io<'_>) -> Result<u8, Cor
     }
     let code = super::exec::execute(
         Cli {
+            role: None,
             home: Some(root.clone()),
             json,
             command: Command::Backup(BackupCmd::List {

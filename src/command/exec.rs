@@ -3,6 +3,7 @@
 use super::progress::Bar;
 use super::render::{Table, size};
 use super::{CatalogCmd, Cli, Command};
+use crate::core::access::{Caller, Role};
 use crate::core::backups::VerifySelection;
 use crate::core::home::Home;
 use crate::core::{Core, CoreError};
@@ -57,6 +58,9 @@ fn run(cli: Cli, io: &mut Io<'_>) -> Result<u8, CoreError> {
     if let Command::Info = cli.command {
         return info(&home, j, io);
     }
+    if let Command::Serve { .. } = cli.command {
+        return crate::daemon::server::serve(home, io);
+    }
     let core = Core::open(home, &holder())?;
     for id in &core.recovered.interrupted {
         let _ = writeln!(
@@ -70,135 +74,250 @@ fn run(cli: Cli, io: &mut Io<'_>) -> Result<u8, CoreError> {
             "strata: note: backup {id} had fully committed before its process stopped; it is now recorded"
         );
     }
-    match cli.command {
-        Command::Demo | Command::Info => Ok(0),
-        Command::Dest(c) => super::config_cmds::dest(&core, c, j, io),
-        Command::Task(c) => super::config_cmds::task(&core, c, j, io),
-        Command::Backup(c) => super::backup_cmds::backup(&core, c, j, io),
-        Command::Restore(a) => {
-            let progress = Arc::new(Progress::default());
-            let t0 = Instant::now();
-            let (rec, report) = {
-                let _bar = Bar::start(progress.clone(), j);
-                core.restore(&a.id, &a.to, a.path.as_deref(), &progress)?
-            };
-            if j {
-                json(
-                    io,
-                    &serde_json::json!({"backup": rec.id, "target": a.to, "report": report}),
-                )?;
-            } else {
-                say!(
-                    io,
-                    "restored backup {} of {} into {}: {} files, {} dirs, {} symlinks, {} hard links, {} in {:.1} s",
-                    rec.id,
-                    rec.task,
-                    a.to.display(),
-                    report.files,
-                    report.dirs,
-                    report.symlinks,
-                    report.hardlinks,
-                    size(report.bytes),
-                    t0.elapsed().as_secs_f64()
-                );
-            }
-            for e in &report.errors {
-                note!(io, "strata: {}: {}", e.path, e.error);
-            }
-            if report.errors.is_empty() {
-                Ok(0)
-            } else {
-                note!(
-                    io,
-                    "strata: {} entries of backup {} could not be restored (listed above); run 'strata verify {} --read-data'",
-                    report.errors.len(),
-                    rec.id,
-                    rec.id
-                );
-                Ok(1)
-            }
-        }
-        Command::Verify(a) => {
-            let sel = match (a.id, a.task, a.all) {
-                (Some(id), _, _) => VerifySelection::One(id),
-                (None, Some(t), _) => VerifySelection::Task(t),
-                (None, None, true) => VerifySelection::All,
-                (None, None, false) => {
-                    return Err(CoreError::Invalid(
-                        "verify needs a backup ID, --task TASK or --all".into(),
-                    ));
-                }
-            };
-            let progress = Arc::new(Progress::default());
-            let reports = {
-                let _bar = Bar::start(progress.clone(), j);
-                core.verify(&sel, a.read_data, &progress)?
-            };
-            let bad = reports.iter().filter(|r| !r.ok()).count();
-            if j {
-                json(io, &reports)?;
-            } else {
-                let mut t = Table::new(&[
-                    "BACKUP",
-                    "DESTINATION",
-                    "CHECK",
-                    ">CHUNKS",
-                    ">DATA",
-                    "RESULT",
-                ]);
-                for r in &reports {
-                    t.row(vec![
-                        r.backup.clone(),
-                        r.destination.clone(),
-                        if r.read_data {
-                            "read-data".into()
-                        } else {
-                            "structure".into()
-                        },
-                        r.chunks_checked.to_string(),
-                        size(r.bytes_checked),
-                        if r.ok() {
-                            "ok".into()
-                        } else {
-                            format!("{} problem(s)", r.problems.len())
-                        },
+    let caller = Caller::local(cli.role.as_deref().and_then(Role::parse));
+    run_with_core(&core, cli, &caller, io)
+}
+
+/// Runs a parsed command on an open core for `caller`: the role check and the
+/// audit record wrap every command, whichever front end (shell, daemon socket)
+/// it came from.
+pub fn run_with_core(
+    core: &Core,
+    cli: Cli,
+    caller: &Caller,
+    io: &mut Io<'_>,
+) -> Result<u8, CoreError> {
+    let j = cli.json;
+    let req = super::requirements::of(&cli.command);
+    core.authorize(caller, &req)?;
+    let core_ref = core;
+    let result = (|| -> Result<u8, CoreError> {
+        let core = core_ref;
+        match cli.command {
+            Command::Demo | Command::Info | Command::Serve { .. } => Ok(0),
+            Command::Jobs { cmd: None } => {
+                let jobs = core.jobs.list();
+                if j {
+                    json(io, &jobs)?;
+                } else if jobs.is_empty() {
+                    say!(io, "no jobs running or queued");
+                } else {
+                    let mut t = Table::new(&[
+                        "JOB",
+                        "TASK",
+                        "KIND",
+                        "PHASE",
+                        ">FILES",
+                        ">DATA",
+                        "STARTED (UTC)",
+                        "BY",
                     ]);
+                    for v in &jobs {
+                        t.row(vec![
+                            v.id.to_string(),
+                            v.task.clone(),
+                            v.kind.to_string(),
+                            v.phase.clone(),
+                            format!("{}/{}", v.files_done, v.files_total),
+                            format!("{}/{}", size(v.bytes_done), size(v.bytes_total)),
+                            super::render::time(&v.started),
+                            if v.manual {
+                                "manual".into()
+                            } else {
+                                "schedule".into()
+                            },
+                        ]);
+                    }
+                    write!(io.out, "{}", t.render()).map_err(write_err)?;
                 }
-                write!(io.out, "{}", t.render()).map_err(write_err)?;
+                Ok(0)
             }
-            for r in &reports {
-                for p in &r.problems {
-                    note!(io, "strata: {p}");
+            Command::Jobs {
+                cmd: Some(super::JobsCmd::Cancel { id }),
+            } => {
+                let task = core.jobs.cancel(id)?;
+                if j {
+                    json(io, &serde_json::json!({"cancelled": id, "task": task}))?;
+                } else {
+                    say!(
+                        io,
+                        "cancelling job {id} ({task}); it stops at its next safe point and leaves nothing partial"
+                    );
+                }
+                Ok(0)
+            }
+            Command::Audit { since } => {
+                let since = match since {
+                    Some(d) => Some(
+                        chrono::Utc::now()
+                            - crate::core::schedule::parse_duration(&d)
+                                .map_err(|e| CoreError::Invalid(format!("--since: {e}")))?,
+                    ),
+                    None => None,
+                };
+                let entries = core.audit_log(since)?;
+                if j {
+                    json(io, &entries)?;
+                } else {
+                    let mut t = Table::new(&[
+                        "WHEN (UTC)",
+                        "WHO",
+                        "ROLE",
+                        "FROM",
+                        "ACTION",
+                        "TARGET",
+                        "OUTCOME",
+                    ]);
+                    for e in &entries {
+                        t.row(vec![
+                            super::render::time(&e.at),
+                            e.who.clone(),
+                            e.role.clone(),
+                            e.origin.clone(),
+                            e.action.clone(),
+                            e.target.clone(),
+                            e.outcome.clone(),
+                        ]);
+                    }
+                    write!(io.out, "{}", t.render()).map_err(write_err)?;
+                }
+                Ok(0)
+            }
+            Command::Dest(c) => super::config_cmds::dest(&core, c, j, io),
+            Command::Task(c) => super::config_cmds::task(&core, c, j, io),
+            Command::Apply { file, dry_run } => {
+                super::apply_cmds::apply(&core, &file, dry_run, j, io)
+            }
+            Command::Export => super::apply_cmds::export(&core, j, io),
+            Command::Backup(c) => super::backup_cmds::backup(&core, c, j, io),
+            Command::Restore(a) => {
+                let progress = Arc::new(Progress::default());
+                let t0 = Instant::now();
+                let (rec, report) = {
+                    let _bar = Bar::start(progress.clone(), j);
+                    core.restore(&a.id, &a.to, a.path.as_deref(), &progress)?
+                };
+                if j {
+                    json(
+                        io,
+                        &serde_json::json!({"backup": rec.id, "target": a.to, "report": report}),
+                    )?;
+                } else {
+                    say!(
+                        io,
+                        "restored backup {} of {} into {}: {} files, {} dirs, {} symlinks, {} hard links, {} in {:.1} s",
+                        rec.id,
+                        rec.task,
+                        a.to.display(),
+                        report.files,
+                        report.dirs,
+                        report.symlinks,
+                        report.hardlinks,
+                        size(report.bytes),
+                        t0.elapsed().as_secs_f64()
+                    );
+                }
+                for e in &report.errors {
+                    note!(io, "strata: {}: {}", e.path, e.error);
+                }
+                if report.errors.is_empty() {
+                    Ok(0)
+                } else {
+                    note!(
+                        io,
+                        "strata: {} entries of backup {} could not be restored (listed above); run 'strata verify {} --read-data'",
+                        report.errors.len(),
+                        rec.id,
+                        rec.id
+                    );
+                    Ok(1)
                 }
             }
-            if bad > 0 {
-                note!(
-                    io,
-                    "strata: {bad} of {} verification(s) found problems (listed above)",
-                    reports.len()
-                );
-                Ok(1)
-            } else {
+            Command::Verify(a) => {
+                let sel = match (a.id, a.task, a.all) {
+                    (Some(id), _, _) => VerifySelection::One(id),
+                    (None, Some(t), _) => VerifySelection::Task(t),
+                    (None, None, true) => VerifySelection::All,
+                    (None, None, false) => {
+                        return Err(CoreError::Invalid(
+                            "verify needs a backup ID, --task TASK or --all".into(),
+                        ));
+                    }
+                };
+                let progress = Arc::new(Progress::default());
+                let reports = {
+                    let _bar = Bar::start(progress.clone(), j);
+                    core.verify(&sel, a.read_data, &progress)?
+                };
+                let bad = reports.iter().filter(|r| !r.ok()).count();
+                if j {
+                    json(io, &reports)?;
+                } else {
+                    let mut t = Table::new(&[
+                        "BACKUP",
+                        "DESTINATION",
+                        "CHECK",
+                        ">CHUNKS",
+                        ">DATA",
+                        "RESULT",
+                    ]);
+                    for r in &reports {
+                        t.row(vec![
+                            r.backup.clone(),
+                            r.destination.clone(),
+                            if r.read_data {
+                                "read-data".into()
+                            } else {
+                                "structure".into()
+                            },
+                            r.chunks_checked.to_string(),
+                            size(r.bytes_checked),
+                            if r.ok() {
+                                "ok".into()
+                            } else {
+                                format!("{} problem(s)", r.problems.len())
+                            },
+                        ]);
+                    }
+                    write!(io.out, "{}", t.render()).map_err(write_err)?;
+                }
+                for r in &reports {
+                    for p in &r.problems {
+                        note!(io, "strata: {p}");
+                    }
+                }
+                if bad > 0 {
+                    note!(
+                        io,
+                        "strata: {bad} of {} verification(s) found problems (listed above)",
+                        reports.len()
+                    );
+                    Ok(1)
+                } else {
+                    Ok(0)
+                }
+            }
+            Command::Prune(a) => super::prune_cmds::prune(core, a, j, io),
+            Command::Catalog(CatalogCmd::Rebuild { from }) => {
+                let r = core.rebuild(&from)?;
+                if j {
+                    json(io, &r)?;
+                } else {
+                    say!(
+                        io,
+                        "catalog rebuilt from {from}: {} backup(s) added, {} already present, {} task(s) recreated, {} incomplete run(s) ignored",
+                        r.added.len(),
+                        r.present.len(),
+                        r.tasks_added.len(),
+                        r.incomplete.len()
+                    );
+                }
                 Ok(0)
             }
         }
-        Command::Catalog(CatalogCmd::Rebuild { from }) => {
-            let r = core.rebuild(&from)?;
-            if j {
-                json(io, &r)?;
-            } else {
-                say!(
-                    io,
-                    "catalog rebuilt from {from}: {} backup(s) added, {} already present, {} task(s) recreated, {} incomplete run(s) ignored",
-                    r.added.len(),
-                    r.present.len(),
-                    r.tasks_added.len(),
-                    r.incomplete.len()
-                );
-            }
-            Ok(0)
-        }
-    }
+    })();
+    core.record(caller, &req, &result);
+    result
 }
 
 fn info(home: &Home, j: bool, io: &mut Io<'_>) -> Result<u8, CoreError> {

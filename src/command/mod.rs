@@ -9,12 +9,16 @@ macro_rules! note {
     ($io:expr, $($arg:tt)*) => { let _ = writeln!($io.err, $($arg)*); };
 }
 
+pub mod apply_cmds;
 pub mod backup_cmds;
 pub mod config_cmds;
 pub mod demo;
 pub mod exec;
+pub mod interrupt;
 pub mod progress;
+pub mod prune_cmds;
 pub mod render;
+pub mod requirements;
 
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
@@ -30,12 +34,34 @@ pub struct Cli {
     /// Home directory (catalog, config, logs); default $STRATA_HOME or the XDG data dir.
     #[arg(long, global = true, value_name = "DIR")]
     pub home: Option<PathBuf>,
+    /// Act with a lower role than your own (viewer, operator), e.g. for a read-only session.
+    #[arg(long, global = true, value_name = "ROLE", value_parser = ["viewer", "operator", "admin"])]
+    pub role: Option<String>,
     /// Print one JSON document instead of tables (stable field names, sizes in bytes, RFC 3339 UTC times).
     #[arg(long, global = true)]
     pub json: bool,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
+}
+
+impl Cli {
+    /// Resolves relative path arguments against `cwd`: the daemon runs commands
+    /// for clients whose working directory is not its own.
+    pub fn absolutize(&mut self, cwd: &std::path::Path) {
+        let fix = |p: &mut PathBuf| {
+            if p.is_relative() {
+                *p = cwd.join(&*p);
+            }
+        };
+        match &mut self.command {
+            Command::Dest(DestCmd::Add { local, .. }) => fix(local),
+            Command::Task(TaskCmd::Add(a)) => fix(&mut a.dir),
+            Command::Restore(a) => fix(&mut a.to),
+            Command::Apply { file, .. } => fix(file),
+            _ => {}
+        }
+    }
 }
 
 /// Commands.
@@ -45,12 +71,41 @@ pub enum Command {
     Demo,
     /// Every path Strata uses and its version.
     Info,
+    /// Run the daemon: scheduler, jobs and the local control socket (foreground).
+    Serve {
+        /// SSH listen address (the SSH server arrives in a later release).
+        #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:2222")]
+        listen: String,
+    },
+    /// Running and queued jobs with progress; `jobs cancel ID` stops one.
+    Jobs {
+        /// What to do with jobs (default: list them).
+        #[command(subcommand)]
+        cmd: Option<JobsCmd>,
+    },
+    /// The audit log: who did what, when, from where.
+    Audit {
+        /// Only entries newer than this (e.g. 24h, 7d).
+        #[arg(long, value_name = "DUR")]
+        since: Option<String>,
+    },
     /// Manage destinations (where repositories live).
     #[command(subcommand)]
     Dest(DestCmd),
     /// Manage tasks (what is backed up, where, when).
     #[command(subcommand)]
     Task(TaskCmd),
+    /// Declarative upsert of destinations and tasks from a TOML file; prints the diff.
+    Apply {
+        /// TOML file of [[destination]] and [[task]] tables (what `strata export` writes).
+        #[arg(short = 'f', long = "file", value_name = "FILE")]
+        file: PathBuf,
+        /// Show what would change without changing anything.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Print the current destinations and tasks as TOML (what `strata apply` reads).
+    Export,
     /// Run, list, inspect, delete and pin backups.
     #[command(subcommand)]
     Backup(BackupCmd),
@@ -58,9 +113,21 @@ pub enum Command {
     Restore(RestoreArgs),
     /// Check backups: structure, and with --read-data every chunk's hash.
     Verify(VerifyArgs),
+    /// Apply retention now: expire backups no rule keeps (chain-aware); --dry-run shows what would go.
+    Prune(prune_cmds::PruneArgs),
     /// Catalog maintenance.
     #[command(subcommand)]
     Catalog(CatalogCmd),
+}
+
+/// `strata jobs …`
+#[derive(Debug, Subcommand)]
+pub enum JobsCmd {
+    /// Cancel a queued or running job; nothing partial is left behind.
+    Cancel {
+        /// Job id from `strata jobs`.
+        id: u64,
+    },
 }
 
 /// `strata dest …`
@@ -97,6 +164,16 @@ pub enum TaskCmd {
     List,
     /// Show one task with its backups' totals.
     Show {
+        /// Name.
+        name: String,
+    },
+    /// Pause a task: the scheduler leaves it alone (manual runs still work).
+    Pause {
+        /// Name.
+        name: String,
+    },
+    /// Resume a paused task.
+    Resume {
         /// Name.
         name: String,
     },

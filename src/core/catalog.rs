@@ -1,7 +1,9 @@
 //! The catalog: an embedded redb database of destinations, tasks, committed backups and
 //! runs. Changes that must stay consistent with each other share one write transaction.
 
-use crate::core::model::{BackupRecord, DestinationConfig, RunRecord, RunStatus, TaskConfig};
+use crate::core::model::{
+    AuditEntry, BackupRecord, DestinationConfig, RunRecord, RunStatus, TaskConfig,
+};
 use chrono::{SecondsFormat, Utc};
 use redb::{Database, DatabaseError, ReadableDatabase, ReadableTable, TableDefinition};
 use redb::{TableError, TableHandle, WriteTransaction};
@@ -9,7 +11,7 @@ use serde::{Deserialize, Serialize, de::DeserializeOwned};
 use std::path::{Path, PathBuf};
 
 /// Version of the table layout this build writes and reads.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 type StrTable = TableDefinition<'static, &'static str, &'static [u8]>;
 type Result<T> = std::result::Result<T, CatalogError>;
@@ -19,6 +21,7 @@ const DESTINATIONS: StrTable = TableDefinition::new("destinations");
 const TASKS: StrTable = TableDefinition::new("tasks");
 const BACKUPS: StrTable = TableDefinition::new("backups");
 const RUNS: TableDefinition<'static, u64, &'static [u8]> = TableDefinition::new("runs");
+const AUDIT: TableDefinition<'static, u64, &'static [u8]> = TableDefinition::new("audit");
 const SCHEMA_KEY: &str = "schema_version";
 const REBUILD: &str = "move it aside (mv catalog.redb catalog.redb.bad), re-add each destination with 'strata dest add', then run 'strata catalog rebuild --from DESTINATION'";
 
@@ -197,8 +200,14 @@ impl Catalog {
         let Some(raw) = meta.get(SCHEMA_KEY).ctx(self)? else {
             return Err(self.corrupt("no schema version recorded".to_string()));
         };
-        match self.decode::<u32>("meta", SCHEMA_KEY, raw.value())? {
+        let version = self.decode::<u32>("meta", SCHEMA_KEY, raw.value())?;
+        // Every read handle must be gone before a migration writes.
+        drop(raw);
+        drop(meta);
+        drop(txn);
+        match version {
             SCHEMA_VERSION => Ok(()),
+            1 => self.migrate_v1(),
             found if found > SCHEMA_VERSION => Err(CatalogError::NewerSchema {
                 path: self.path.clone(),
                 found,
@@ -221,6 +230,20 @@ impl Catalog {
                 txn.open_table(t).ctx(self)?;
             }
             txn.open_table(RUNS).ctx(self)?;
+            txn.open_table(AUDIT).ctx(self)?;
+            Ok(())
+        })
+    }
+
+    /// Schema 1 → 2: adds the audit table, in one commit with the new version.
+    fn migrate_v1(&self) -> Result<()> {
+        let version = self.encode(&SCHEMA_VERSION)?;
+        self.write(|txn| {
+            txn.open_table(AUDIT).ctx(self)?;
+            txn.open_table(META)
+                .ctx(self)?
+                .insert(SCHEMA_KEY, version.as_slice())
+                .ctx(self)?;
             Ok(())
         })
     }
@@ -409,6 +432,30 @@ impl Catalog {
         Ok(runs)
     }
 
+    /// Appends an audit entry under the next id and returns it as stored.
+    pub fn append_audit(&self, mut entry: AuditEntry) -> Result<AuditEntry> {
+        self.write(|txn| {
+            let mut t = txn.open_table(AUDIT).ctx(self)?;
+            entry.id = t.last().ctx(self)?.map_or(0, |(k, _)| k.value()) + 1;
+            t.insert(entry.id, self.encode(&entry)?.as_slice())
+                .ctx(self)?;
+            Ok(())
+        })?;
+        Ok(entry)
+    }
+
+    /// Audit entries, oldest first.
+    pub fn list_audit(&self) -> Result<Vec<AuditEntry>> {
+        let txn = self.db.begin_read().ctx(self)?;
+        let t = txn.open_table(AUDIT).ctx(self)?;
+        let mut out = Vec::new();
+        for item in t.iter().ctx(self)? {
+            let (k, v) = item.ctx(self)?;
+            out.push(self.decode("audit", &k.value().to_string(), v.value())?);
+        }
+        Ok(out)
+    }
+
     /// Records a finished backup and its run together. This commit is the moment the
     /// backup exists: a crash leaves both records or neither, never a backup whose run
     /// still says running (recovery would delete its data) or the reverse.
@@ -422,6 +469,28 @@ impl Catalog {
                 .ctx(self)?
                 .insert(run.id, run_bytes.as_slice())
                 .ctx(self)?;
+            Ok(())
+        })
+    }
+
+    /// Adds or replaces these destinations and tasks in one transaction, so a
+    /// declarative apply lands completely or not at all.
+    pub fn put_config(&self, dests: &[DestinationConfig], tasks: &[TaskConfig]) -> Result<()> {
+        let dests = dests
+            .iter()
+            .map(|d| Ok((d.name.as_str(), self.encode(d)?)))
+            .collect::<Result<Vec<_>>>()?;
+        let tasks = tasks
+            .iter()
+            .map(|t| Ok((t.name.as_str(), self.encode(t)?)))
+            .collect::<Result<Vec<_>>>()?;
+        self.write(|txn| {
+            for (table, records) in [(DESTINATIONS, &dests), (TASKS, &tasks)] {
+                let mut t = txn.open_table(table).ctx(self)?;
+                for (key, bytes) in records {
+                    t.insert(*key, bytes.as_slice()).ctx(self)?;
+                }
+            }
             Ok(())
         })
     }

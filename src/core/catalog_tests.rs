@@ -191,8 +191,9 @@ fn newer_schema_is_refused() {
             },
         ) => {
             assert!(
-                e.to_string()
-                    .ends_with("this build reads 1); upgrade strata"),
+                e.to_string().ends_with(&format!(
+                    "this build reads {SCHEMA_VERSION}); upgrade strata"
+                )),
                 "{e}"
             );
         }
@@ -230,4 +231,37 @@ fn second_open_is_locked_and_names_the_holder() {
     assert_eq!(read_owner(&path).unwrap().command, "strata status");
     drop(second);
     assert!(!owner_path(&path).exists());
+}
+
+#[test]
+fn schema_1_catalog_is_migrated_with_its_records() {
+    let (_dir, path) = temp();
+    {
+        let c = Catalog::open(&path, "test").unwrap();
+        c.put_task(&task("kept")).unwrap();
+    }
+    // Turn it back into a schema-1 catalog: no audit table, version 1.
+    {
+        let db = Database::create(&path).unwrap();
+        let txn = db.begin_write().unwrap();
+        assert!(txn.delete_table(AUDIT).unwrap());
+        txn.commit().unwrap();
+    }
+    poke(&path, META, SCHEMA_KEY, b"1");
+    let c = Catalog::open(&path, "test").unwrap();
+    assert_eq!(names(c.list_tasks().unwrap(), |t| t.name), ["kept"]);
+    let e = c
+        .append_audit(AuditEntry {
+            id: 0,
+            at: Utc::now(),
+            who: "ops".into(),
+            role: "admin".into(),
+            origin: "local".into(),
+            action: "backup delete".into(),
+            target: "x".into(),
+            outcome: "ok".into(),
+        })
+        .unwrap();
+    assert_eq!(e.id, 1);
+    assert_eq!(c.list_audit().unwrap(), vec![e]);
 }

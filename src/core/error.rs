@@ -33,6 +33,9 @@ pub enum CoreError {
     /// The operation ran and failed.
     #[error("{0}")]
     Failed(String),
+    /// Something else holds what this needs (a task's running job).
+    #[error("{0}")]
+    Busy(String),
 }
 
 impl CoreError {
@@ -49,6 +52,7 @@ impl CoreError {
             CoreError::Invalid(_) => 2,
             CoreError::Refused(_) => 4,
             CoreError::Failed(_) => 1,
+            CoreError::Busy(_) => 5,
         }
     }
 }

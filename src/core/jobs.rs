@@ -96,7 +96,25 @@ impl Core {
         }
     }
 
-    /// Runs one backup of `task` now and commits it to the catalog.
+    /// Runs a backup as a registered job: refused (exit 5) while the task has
+    /// another job, queued while the parallel-job limit is reached, listed by
+    /// `strata jobs` and cancellable meanwhile.
+    pub fn run_backup_job(
+        &self,
+        task_name: &str,
+        requested: BackupKind,
+        manual: bool,
+        progress: std::sync::Arc<Progress>,
+    ) -> Result<RunOutcome, CoreError> {
+        self.task(task_name)?;
+        let _job = self
+            .jobs
+            .start(task_name, requested, manual, progress.clone())?;
+        self.run_backup(task_name, requested, manual, &progress)
+    }
+
+    /// Runs one backup of `task` now and commits it to the catalog (unregistered:
+    /// callers go through [`Core::run_backup_job`] unless they own the process).
     pub fn run_backup(
         &self,
         task_name: &str,
@@ -150,6 +168,32 @@ impl Core {
             message: note.clone(),
         })?;
         stop::point("after-run-record");
+        let hook_env = |status: &str| {
+            vec![
+                ("STRATA_TASK", task.name.clone()),
+                ("STRATA_KIND", kind.as_str().to_string()),
+                ("STRATA_BACKUP_ID", run.backup_id.clone()),
+                ("STRATA_STATUS", status.to_string()),
+            ]
+        };
+        let timeout = std::time::Duration::from_secs(
+            task.hooks
+                .timeout_secs
+                .unwrap_or(super::hooks::DEFAULT_TIMEOUT),
+        );
+        if let Some(cmd) = &task.hooks.before
+            && let Err(f) = super::hooks::run("before", cmd, &hook_env("starting"), timeout)
+        {
+            let mut run = run;
+            run.status = RunStatus::Failed;
+            run.finished = Some(Utc::now());
+            run.message = Some(format!("{}; the backup was not taken", f.message));
+            self.catalog.update_run(&run)?;
+            return Err(CoreError::Failed(format!(
+                "task {task_name}: {}; the backup was not taken",
+                f.message
+            )));
+        }
         let plan = BackupPlan {
             backup_id: run.backup_id.clone(),
             task: &task,
@@ -161,7 +205,21 @@ impl Core {
             chunker,
             threads: threads(),
         };
-        match backup::run(&plan, progress) {
+        let outcome = backup::run(&plan, progress);
+        let after_note = task.hooks.after.as_ref().and_then(|cmd| {
+            let status = match &outcome {
+                Ok(r) => r.status.as_str(),
+                Err(_) => "failed",
+            };
+            super::hooks::run("after", cmd, &hook_env(status), timeout)
+                .err()
+                .map(|f| f.message)
+        });
+        let note = match (note, after_note) {
+            (Some(a), Some(b)) => Some(format!("{a}; {b}")),
+            (a, b) => a.or(b),
+        };
+        match outcome {
             Ok(record) => {
                 let mut run = run;
                 run.status = match record.status {
@@ -169,6 +227,9 @@ impl Core {
                     BackupStatus::Partial => RunStatus::Partial,
                 };
                 run.finished = Some(record.finished);
+                if note.is_some() {
+                    run.message = note.clone();
+                }
                 self.catalog.commit_backup(&record, &run)?;
                 Ok(RunOutcome {
                     backup: record,

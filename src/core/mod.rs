@@ -1,14 +1,23 @@
 //! The core: data model, catalog and the service API every front end uses.
 //! Nothing here imports UI code.
 
+pub mod access;
 pub mod backups;
 pub mod catalog;
+pub mod clock;
+pub mod declarative;
 pub mod error;
 pub mod home;
+pub mod hooks;
 pub mod ids;
 pub mod jobs;
 pub mod model;
+pub mod prune;
+pub mod registry;
+pub mod retention;
+pub mod rows;
 pub mod schedule;
+pub mod scheduler;
 pub mod service;
 
 pub use error::CoreError;

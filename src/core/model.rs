@@ -78,6 +78,8 @@ pub enum RunStatus {
     Failed,
     /// The process died mid-run; partial data was removed at the next start.
     Interrupted,
+    /// A scheduled run that did not happen (Strata was down, catch_up = skip).
+    Missed,
 }
 
 impl RunStatus {
@@ -89,6 +91,7 @@ impl RunStatus {
             RunStatus::Partial => "partial",
             RunStatus::Failed => "failed",
             RunStatus::Interrupted => "interrupted",
+            RunStatus::Missed => "missed",
         }
     }
 }
@@ -312,6 +315,27 @@ pub struct BackupRecord {
     /// Last verification.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub verified: Option<VerifyMark>,
+}
+
+/// One entry of the audit log: who did what, from where, and how it ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    /// Monotonic id.
+    pub id: u64,
+    /// When the action was decided.
+    pub at: DateTime<Utc>,
+    /// Caller name (OS user locally, key name over SSH).
+    pub who: String,
+    /// Caller's role.
+    pub role: String,
+    /// Where the caller came from (`local`, `ssh 203.0.113.7`).
+    pub origin: String,
+    /// The action, e.g. `backup delete`.
+    pub action: String,
+    /// What it acted on (task, backup id, …).
+    pub target: String,
+    /// `ok`, `refused: …` or `failed: …`.
+    pub outcome: String,
 }
 
 /// One execution of a task.

@@ -18,6 +18,8 @@ pub struct Core {
     pub(crate) catalog: Catalog,
     /// What recovery did when this core opened (interrupted runs cleaned up).
     pub recovered: super::jobs::Recovery,
+    /// Jobs queued and running in this process.
+    pub jobs: super::registry::Registry,
 }
 
 /// Names must be usable in paths, shells and tables.
@@ -60,6 +62,7 @@ impl Core {
             home,
             catalog,
             recovered: Default::default(),
+            jobs: Default::default(),
         };
         core.recovered = core.recover()?;
         Ok(core)

@@ -63,6 +63,6 @@ pub enum EngineError {
         source: std::io::Error,
     },
     /// The job was cancelled; nothing partial remains.
-    #[error("cancelled")]
+    #[error("cancelled; the partial data of this run was removed")]
     Cancelled,
 }

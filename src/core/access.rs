@@ -1,0 +1,179 @@
+//! Who may do what. Every front end passes a `Caller`; the core checks the role
+//! an action needs and writes the audit log, so no front end can skip either.
+
+use super::error::CoreError;
+use super::model::AuditEntry;
+use super::service::Core;
+use chrono::Utc;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// Roles, ordered: each includes everything the ones before it may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Read only.
+    Viewer,
+    /// Run, pause/resume, cancel, verify, restore.
+    Operator,
+    /// Everything: delete backups, edit tasks and retention, manage keys.
+    Admin,
+}
+
+impl Role {
+    /// Lower-case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Viewer => "viewer",
+            Role::Operator => "operator",
+            Role::Admin => "admin",
+        }
+    }
+
+    /// Parses a lower-case name.
+    pub fn parse(s: &str) -> Option<Role> {
+        match s {
+            "viewer" => Some(Role::Viewer),
+            "operator" => Some(Role::Operator),
+            "admin" => Some(Role::Admin),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The identity an action is performed for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Caller {
+    /// OS user locally, key name over SSH.
+    pub name: String,
+    /// Role.
+    pub role: Role,
+    /// `local`, or `ssh ADDRESS`.
+    pub origin: String,
+}
+
+impl Caller {
+    /// The local user: whoever can open the home owns it, so the default role
+    /// is admin; `role` may only lower it (e.g. a read-only session).
+    pub fn local(role: Option<Role>) -> Caller {
+        let name = std::env::var("USER")
+            .or_else(|_| std::env::var("LOGNAME"))
+            .unwrap_or_else(|_| format!("uid {}", rustix::process::getuid().as_raw()));
+        Caller {
+            name,
+            role: role.unwrap_or(Role::Admin).min(Role::Admin),
+            origin: "local".into(),
+        }
+    }
+}
+
+/// What an action needs and how it is named in the audit log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Requirement {
+    /// Minimum role.
+    pub role: Role,
+    /// Action name, e.g. `backup delete`.
+    pub action: &'static str,
+    /// What it acts on.
+    pub target: String,
+}
+
+impl Requirement {
+    /// A read-only action (never audited).
+    pub fn read(action: &'static str) -> Requirement {
+        Requirement {
+            role: Role::Viewer,
+            action,
+            target: String::new(),
+        }
+    }
+
+    /// A mutating action needing `role`, on `target`.
+    pub fn write(role: Role, action: &'static str, target: impl Into<String>) -> Requirement {
+        Requirement {
+            role,
+            action,
+            target: target.into(),
+        }
+    }
+
+    /// Whether the action changes anything (and so is audited).
+    pub fn mutates(&self) -> bool {
+        self.role > Role::Viewer
+    }
+}
+
+impl Core {
+    fn audit(&self, caller: &Caller, req: &Requirement, outcome: String) -> Result<(), CoreError> {
+        self.catalog.append_audit(AuditEntry {
+            id: 0,
+            at: Utc::now(),
+            who: caller.name.clone(),
+            role: caller.role.as_str().into(),
+            origin: caller.origin.clone(),
+            action: req.action.into(),
+            target: req.target.clone(),
+            outcome,
+        })?;
+        Ok(())
+    }
+
+    /// Checks the caller's role; a refusal is audited and returned (exit 4).
+    pub fn authorize(&self, caller: &Caller, req: &Requirement) -> Result<(), CoreError> {
+        if caller.role >= req.role {
+            return Ok(());
+        }
+        let why = format!(
+            "{} requires the {} role; {} is {}",
+            req.action, req.role, caller.name, caller.role
+        );
+        self.audit(caller, req, format!("refused: {why}"))?;
+        Err(CoreError::Refused(format!("refused: {why}")))
+    }
+
+    /// Records how an authorised mutating action ended.
+    pub fn record<T>(&self, caller: &Caller, req: &Requirement, result: &Result<T, CoreError>) {
+        if !req.mutates() {
+            return;
+        }
+        let outcome = match result {
+            Ok(_) => "ok".to_string(),
+            Err(e) => format!("failed: {e}"),
+        };
+        // The action already happened; failing to log it must not turn it into an error.
+        if let Err(e) = self.audit(caller, req, outcome) {
+            tracing::warn!("could not write the audit log: {e}");
+        }
+    }
+
+    /// Checks, runs and audits one action: the one door every mutation goes through.
+    pub fn perform<T>(
+        &self,
+        caller: &Caller,
+        req: &Requirement,
+        f: impl FnOnce(&Core) -> Result<T, CoreError>,
+    ) -> Result<T, CoreError> {
+        self.authorize(caller, req)?;
+        let r = f(self);
+        self.record(caller, req, &r);
+        r
+    }
+
+    /// Audit entries newer than `since` (all when `None`), oldest first.
+    pub fn audit_log(
+        &self,
+        since: Option<chrono::DateTime<Utc>>,
+    ) -> Result<Vec<AuditEntry>, CoreError> {
+        let mut all = self.catalog.list_audit()?;
+        if let Some(t) = since {
+            all.retain(|e| e.at >= t);
+        }
+        Ok(all)
+    }
+}

@@ -1,0 +1,275 @@
+//! Running jobs: at most one backup per task, a global limit on parallel jobs,
+//! live progress for `strata jobs`, and cancellation.
+
+use super::error::CoreError;
+use super::model::BackupKind;
+use crate::engine::progress::{Phase, Progress};
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Condvar, Mutex};
+
+/// Default number of jobs that may run at once.
+pub const DEFAULT_MAX_PARALLEL: usize = 2;
+
+struct Job {
+    task: String,
+    kind: BackupKind,
+    manual: bool,
+    started: DateTime<Utc>,
+    running: bool,
+    progress: Arc<Progress>,
+}
+
+#[derive(Default)]
+struct State {
+    next_id: u64,
+    jobs: BTreeMap<u64, Job>,
+}
+
+/// Registry of jobs in this process.
+pub struct Registry {
+    state: Mutex<State>,
+    slots: Condvar,
+    max_parallel: usize,
+}
+
+/// A job as front ends see it.
+#[derive(Debug, Clone, Serialize)]
+pub struct JobView {
+    /// Job id (per process).
+    pub id: u64,
+    /// Task.
+    pub task: String,
+    /// Kind requested.
+    pub kind: BackupKind,
+    /// Started by a person rather than the scheduler.
+    pub manual: bool,
+    /// `queued`, `scan`, `store`, `commit`, …
+    pub phase: String,
+    /// When it was requested.
+    pub started: DateTime<Utc>,
+    /// Files processed / to process.
+    pub files_done: u64,
+    /// Files to process.
+    pub files_total: u64,
+    /// Bytes read / to read.
+    pub bytes_done: u64,
+    /// Bytes to read.
+    pub bytes_total: u64,
+}
+
+/// Holds a job's place; dropping it frees the slot and the task.
+pub struct JobGuard<'a> {
+    registry: &'a Registry,
+    id: u64,
+}
+
+impl Drop for JobGuard<'_> {
+    fn drop(&mut self) {
+        let mut st = match self.registry.state.lock() {
+            Ok(s) => s,
+            Err(p) => p.into_inner(),
+        };
+        st.jobs.remove(&self.id);
+        self.registry.slots.notify_all();
+    }
+}
+
+impl Default for Registry {
+    fn default() -> Self {
+        Registry::new(DEFAULT_MAX_PARALLEL)
+    }
+}
+
+impl Registry {
+    /// A registry allowing `max_parallel` running jobs.
+    pub fn new(max_parallel: usize) -> Registry {
+        Registry {
+            state: Mutex::new(State::default()),
+            slots: Condvar::new(),
+            max_parallel: max_parallel.max(1),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        match self.state.lock() {
+            Ok(s) => s,
+            Err(p) => p.into_inner(),
+        }
+    }
+
+    /// Registers a backup job of `task`, refusing a second one for the same
+    /// task, then waits (queued) until a slot is free.
+    pub fn start(
+        &self,
+        task: &str,
+        kind: BackupKind,
+        manual: bool,
+        progress: Arc<Progress>,
+    ) -> Result<JobGuard<'_>, CoreError> {
+        let mut st = self.lock();
+        if let Some((id, _)) = st.jobs.iter().find(|(_, j)| j.task == task) {
+            return Err(CoreError::Busy(format!(
+                "task {task} already has a backup job (job {id}); wait for it to finish or cancel it with 'strata jobs cancel {id}'"
+            )));
+        }
+        st.next_id += 1;
+        let id = st.next_id;
+        st.jobs.insert(
+            id,
+            Job {
+                task: task.to_string(),
+                kind,
+                manual,
+                started: Utc::now(),
+                running: false,
+                progress,
+            },
+        );
+        let guard = JobGuard { registry: self, id };
+        loop {
+            let running = st.jobs.values().filter(|j| j.running).count();
+            let cancelled = st.jobs.get(&id).is_some_and(|j| j.progress.cancelled());
+            if cancelled {
+                drop(st);
+                return Err(CoreError::Failed(format!(
+                    "job {id} of task {task} was cancelled while queued"
+                )));
+            }
+            if running < self.max_parallel {
+                if let Some(j) = st.jobs.get_mut(&id) {
+                    j.running = true;
+                }
+                break;
+            }
+            st = match self.slots.wait(st) {
+                Ok(s) => s,
+                Err(p) => p.into_inner(),
+            };
+        }
+        Ok(guard)
+    }
+
+    /// Whether `task` has a job queued or running.
+    pub fn is_busy(&self, task: &str) -> bool {
+        self.lock().jobs.values().any(|j| j.task == task)
+    }
+
+    /// Asks a job to stop; a running backup stops at its next safe point and
+    /// leaves nothing partial behind.
+    pub fn cancel(&self, id: u64) -> Result<String, CoreError> {
+        let st = self.lock();
+        let Some(j) = st.jobs.get(&id) else {
+            return Err(CoreError::NotFound {
+                what: "job",
+                name: id.to_string(),
+                hint: "list them with 'strata jobs'".into(),
+            });
+        };
+        j.progress.cancel.store(true, Ordering::Relaxed);
+        self.slots.notify_all();
+        Ok(j.task.clone())
+    }
+
+    /// Cancels every job (shutdown).
+    pub fn cancel_all(&self) {
+        for j in self.lock().jobs.values() {
+            j.progress.cancel.store(true, Ordering::Relaxed);
+        }
+        self.slots.notify_all();
+    }
+
+    /// Number of jobs queued or running.
+    pub fn len(&self) -> usize {
+        self.lock().jobs.len()
+    }
+
+    /// Whether no job exists.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Every job with its live progress.
+    pub fn list(&self) -> Vec<JobView> {
+        self.lock()
+            .jobs
+            .iter()
+            .map(|(id, j)| JobView {
+                id: *id,
+                task: j.task.clone(),
+                kind: j.kind,
+                manual: j.manual,
+                phase: if j.running {
+                    match j.progress.phase() {
+                        Phase::Done => "finishing".into(),
+                        p => p.as_str().into(),
+                    }
+                } else {
+                    "queued".into()
+                },
+                started: j.started,
+                files_done: Progress::get(&j.progress.files_done),
+                files_total: Progress::get(&j.progress.files_total),
+                bytes_done: Progress::get(&j.progress.bytes_done),
+                bytes_total: Progress::get(&j.progress.bytes_total),
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_job_per_task_and_a_parallel_limit() {
+        let r = Arc::new(Registry::new(1));
+        let a = r
+            .start("a", BackupKind::Full, true, Arc::default())
+            .unwrap();
+        assert!(matches!(
+            r.start("a", BackupKind::Full, true, Arc::default()),
+            Err(CoreError::Busy(_))
+        ));
+        let r2 = r.clone();
+        let waiter = std::thread::spawn(move || {
+            r2.start("b", BackupKind::Full, true, Arc::default())
+                .map(|_| ())
+                .is_ok()
+        });
+        while r.len() < 2 {
+            std::thread::yield_now();
+        }
+        assert_eq!(
+            r.list().iter().filter(|j| j.phase == "queued").count(),
+            1,
+            "b waits for a slot"
+        );
+        drop(a);
+        assert!(waiter.join().unwrap());
+        assert!(r.is_empty());
+    }
+
+    #[test]
+    fn a_queued_job_can_be_cancelled() {
+        let r = Arc::new(Registry::new(1));
+        let _a = r
+            .start("a", BackupKind::Full, true, Arc::default())
+            .unwrap();
+        let r2 = r.clone();
+        let waiter = std::thread::spawn(move || {
+            r2.start("b", BackupKind::Full, true, Arc::default())
+                .map(|_| ())
+        });
+        let id = loop {
+            if let Some(j) = r.list().into_iter().find(|j| j.task == "b") {
+                break j.id;
+            }
+            std::thread::yield_now();
+        };
+        r.cancel(id).unwrap();
+        assert!(waiter.join().unwrap().is_err());
+    }
+}

@@ -1,0 +1,117 @@
+//! Read models front ends render: plain data computed by the core, so the
+//! CLI, the TUI and SSH sessions all show the same truth.
+
+use super::error::CoreError;
+use super::model::{BackupKind, RunStatus, TaskConfig};
+use super::scheduler::{TaskSchedule, host_tz};
+use super::service::Core;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+/// Status of a task at a glance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TaskStatus {
+    /// Scheduled (or manual) and healthy.
+    Active,
+    /// Paused: the scheduler leaves it alone.
+    Paused,
+    /// A backup job is queued or running.
+    Running,
+    /// The last run failed.
+    Failed,
+    /// The last scheduled run did not happen.
+    Missed,
+}
+
+/// One task as the console shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct TaskRow {
+    /// The definition.
+    #[serde(flatten)]
+    pub task: TaskConfig,
+    /// At-a-glance status.
+    pub status: TaskStatus,
+    /// Number of backups.
+    pub backups: usize,
+    /// Sum of stored bytes of its backups.
+    pub stored_bytes: u64,
+    /// Newest full backup.
+    pub last_full: Option<DateTime<Utc>>,
+    /// Newest incremental or differential backup.
+    pub last_incremental: Option<DateTime<Utc>>,
+    /// Newest backup id.
+    pub last_backup: Option<String>,
+    /// Next scheduled backup (time, kind), if scheduled and not paused.
+    pub next: Option<(DateTime<Utc>, BackupKind)>,
+    /// Status and message of the last run.
+    pub last_result: Option<String>,
+    /// Why the schedule cannot be used, if so.
+    pub schedule_error: Option<String>,
+}
+
+impl Core {
+    /// Every task with its status, sizes and next backup.
+    pub fn task_rows(&self) -> Result<Vec<TaskRow>, CoreError> {
+        let now = Utc::now();
+        let backups = self.catalog.list_backups()?;
+        let runs = self.catalog.list_runs()?;
+        let host = host_tz();
+        let mut rows = Vec::new();
+        for task in self.catalog.list_tasks()? {
+            let mine: Vec<_> = backups.iter().filter(|b| b.task == task.name).collect();
+            let last_run = runs.iter().rev().find(|r| r.task == task.name);
+            let (next, schedule_error) = match TaskSchedule::from_task(&task, host) {
+                Ok(s) if !task.paused => (s.next_after(now), None),
+                Ok(_) => (None, None),
+                Err(e) => (None, Some(e)),
+            };
+            let status = if self.jobs.is_busy(&task.name) {
+                TaskStatus::Running
+            } else if task.paused {
+                TaskStatus::Paused
+            } else {
+                match last_run.map(|r| r.status) {
+                    Some(RunStatus::Failed) => TaskStatus::Failed,
+                    Some(RunStatus::Missed) => TaskStatus::Missed,
+                    _ => TaskStatus::Active,
+                }
+            };
+            rows.push(TaskRow {
+                status,
+                backups: mine.len(),
+                stored_bytes: mine.iter().map(|b| b.stored_bytes).sum(),
+                last_full: mine
+                    .iter()
+                    .filter(|b| b.kind == BackupKind::Full)
+                    .map(|b| b.finished)
+                    .max(),
+                last_incremental: mine
+                    .iter()
+                    .filter(|b| b.kind != BackupKind::Full)
+                    .map(|b| b.finished)
+                    .max(),
+                last_backup: mine
+                    .iter()
+                    .max_by_key(|b| (b.finished, b.id.clone()))
+                    .map(|b| b.id.clone()),
+                next,
+                last_result: last_run.map(|r| match &r.message {
+                    Some(m) => format!("{}: {m}", r.status.as_str()),
+                    None => r.status.as_str().to_string(),
+                }),
+                schedule_error,
+                task,
+            });
+        }
+        Ok(rows)
+    }
+
+    /// Pauses or resumes a task (the scheduler skips paused tasks).
+    pub fn set_paused(&self, name: &str, paused: bool) -> Result<TaskConfig, CoreError> {
+        let mut t = self.task(name)?;
+        t.paused = paused;
+        self.catalog.put_task(&t)?;
+        Ok(t)
+    }
+}

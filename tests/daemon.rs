@@ -1,0 +1,291 @@
+//! The daemon with real processes: commands through the control socket behave
+//! like local ones, one daemon per home, roles are enforced and audited, a
+//! scheduled backup fires, cancel leaves nothing partial, SIGTERM is clean.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+struct Env {
+    _tmp: tempfile::TempDir,
+    root: PathBuf,
+}
+
+struct Daemon(Child);
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Env {
+    fn new() -> Env {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().to_path_buf();
+        std::fs::create_dir_all(root.join("src/d")).unwrap();
+        std::fs::write(root.join("src/a.txt"), "alpha").unwrap();
+        std::fs::write(root.join("src/d/b.txt"), "beta").unwrap();
+        Env { _tmp: tmp, root }
+    }
+    fn home(&self) -> PathBuf {
+        self.root.join("home")
+    }
+    fn run_env(&self, args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
+        let out = Command::new(env!("CARGO_BIN_EXE_strata"))
+            .arg("--home")
+            .arg(self.home())
+            .args(args)
+            .envs(env.iter().copied())
+            .output()
+            .unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+    fn run(&self, args: &[&str]) -> (i32, String, String) {
+        self.run_env(args, &[])
+    }
+    fn ok(&self, args: &[&str]) -> String {
+        let (c, o, e) = self.run(args);
+        assert_eq!(c, 0, "{args:?}: {e}");
+        o
+    }
+    fn setup(&self, extra: &[&str]) {
+        self.ok(&[
+            "dest",
+            "add",
+            "d",
+            "--local",
+            self.root.join("repo").to_str().unwrap(),
+        ]);
+        let mut a = vec![
+            "task",
+            "add",
+            "t",
+            "--dir",
+            self.root.join("src").to_str().unwrap().to_string().leak(),
+            "--dest",
+            "d",
+        ];
+        a.extend_from_slice(extra);
+        self.ok(&a);
+    }
+    fn serve(&self, env: &[(&str, &str)]) -> Daemon {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_strata"))
+            .arg("--home")
+            .arg(self.home())
+            .arg("serve")
+            .envs(env.iter().copied())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut err = BufReader::new(child.stderr.take().unwrap());
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let mut line = String::new();
+        while !line.contains("serving") {
+            assert!(Instant::now() < deadline, "daemon did not start");
+            line.clear();
+            if err.read_line(&mut line).unwrap() == 0 {
+                panic!("daemon exited early");
+            }
+        }
+        // Keep draining its log so it never blocks on a full pipe.
+        std::thread::spawn(move || for _ in err.lines() {});
+        Daemon(child)
+    }
+    fn backups(&self) -> Vec<serde_json::Value> {
+        serde_json::from_str::<serde_json::Value>(&self.ok(&["backup", "list", "--json"]))
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .clone()
+    }
+}
+
+fn wait_for(what: &str, secs: u64, mut f: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while !f() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn dirs(p: &Path) -> usize {
+    std::fs::read_dir(p).map(|d| d.count()).unwrap_or(0)
+}
+
+#[test]
+fn commands_through_the_socket_match_local_ones() {
+    let e = Env::new();
+    e.setup(&[]);
+    e.ok(&["backup", "run", "t", "--full"]);
+    let local_list = e.ok(&["backup", "list", "--json"]);
+    let local_unknown = e.run(&["backup", "show", "nope"]);
+    let _d = e.serve(&[]);
+    assert!(e.home().join("strata.sock").exists());
+    assert_eq!(
+        e.ok(&["backup", "list", "--json"]),
+        local_list,
+        "same output through the daemon"
+    );
+    let remote_unknown = e.run(&["backup", "show", "nope"]);
+    assert_eq!(
+        (remote_unknown.0, &remote_unknown.2),
+        (local_unknown.0, &local_unknown.2)
+    );
+    assert_eq!(e.run(&["backup", "run"]).0, 2, "usage errors keep exit 2");
+    // A relative path is the client's, not the daemon's.
+    let id = e.backups()[0]["id"].as_str().unwrap().to_string();
+    let out = Command::new(env!("CARGO_BIN_EXE_strata"))
+        .current_dir(&e.root)
+        .args([
+            "--home",
+            e.home().to_str().unwrap(),
+            "restore",
+            &id,
+            "--to",
+            "restored-here",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        std::fs::read_to_string(e.root.join("restored-here/d/b.txt")).unwrap(),
+        "beta"
+    );
+    e.ok(&["backup", "run", "t"]);
+    assert_eq!(e.backups().len(), 2);
+}
+
+#[test]
+fn one_daemon_per_home_and_a_clean_sigterm() {
+    let e = Env::new();
+    e.setup(&[]);
+    let d = e.serve(&[]);
+    let (code, _, err) = e.run(&["serve"]);
+    assert_eq!(code, 5, "{err}");
+    assert!(
+        err.contains("in use by") && err.contains("strata serve"),
+        "{err}"
+    );
+    let pid = d.0.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let mut d = d;
+    let status = d.0.wait().unwrap();
+    assert_eq!(status.code(), Some(0));
+    assert!(
+        !e.home().join("strata.sock").exists(),
+        "socket removed at shutdown"
+    );
+    e.ok(&["backup", "list"]);
+}
+
+#[test]
+fn a_viewer_is_refused_and_audited() {
+    let e = Env::new();
+    e.setup(&[]);
+    let _d = e.serve(&[]);
+    let out = e.ok(&["backup", "run", "t", "--json"]);
+    let id = serde_json::from_str::<serde_json::Value>(&out).unwrap()["backup"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (code, _, err) = e.run(&["--role", "viewer", "backup", "delete", &id]);
+    assert_eq!(code, 4, "{err}");
+    assert!(err.contains("requires the admin role"), "{err}");
+    assert_eq!(e.backups().len(), 1, "nothing deleted");
+    let (code, _, _) = e.run(&["--role", "viewer", "backup", "list"]);
+    assert_eq!(code, 0, "viewers read");
+    let audit: serde_json::Value = serde_json::from_str(&e.ok(&["audit", "--json"])).unwrap();
+    let entries = audit.as_array().unwrap();
+    assert!(
+        entries.iter().any(|a| a["action"] == "backup delete"
+            && a["role"] == "viewer"
+            && a["outcome"].as_str().unwrap().starts_with("refused")),
+        "{audit:#}"
+    );
+    assert!(
+        entries
+            .iter()
+            .any(|a| a["action"] == "backup run" && a["outcome"] == "ok")
+    );
+    assert!(
+        !entries.iter().any(|a| a["action"] == "backup"),
+        "reads are not audited"
+    );
+}
+
+#[test]
+fn cancel_of_a_running_backup_leaves_nothing_partial() {
+    let e = Env::new();
+    e.setup(&[]);
+    let go = e.root.join("go");
+    let stop = format!("after-scan:{}", go.display());
+    let _d = e.serve(&[("STRATA_TEST_STOP_AT", stop.as_str())]);
+    let home = e.home();
+    let runner = std::thread::spawn(move || {
+        let out = Command::new(env!("CARGO_BIN_EXE_strata"))
+            .arg("--home")
+            .arg(home)
+            .args(["backup", "run", "t", "--full"])
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    });
+    let mut job = None;
+    wait_for("the job to show in `strata jobs`", 30, || {
+        let v: serde_json::Value = serde_json::from_str(&e.ok(&["jobs", "--json"])).unwrap();
+        job = v
+            .as_array()
+            .and_then(|a| a.first())
+            .and_then(|j| j["id"].as_u64());
+        job.is_some()
+    });
+    let id = job.unwrap().to_string();
+    let (code, _, err) = e.run(&["backup", "run", "t"]);
+    assert_eq!(
+        code, 5,
+        "a second backup of the same task is refused while one runs: {err}"
+    );
+    e.ok(&["jobs", "cancel", &id]);
+    std::fs::write(&go, "").unwrap();
+    let (code, err) = runner.join().unwrap();
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("cancelled"), "{err}");
+    assert!(e.backups().is_empty());
+    assert_eq!(dirs(&e.root.join("repo/backups")), 0, "no partial data");
+    wait_for("the job to leave the list", 10, || {
+        e.ok(&["jobs", "--json"]).trim() == "[]"
+    });
+}
+
+#[test]
+fn the_daemon_runs_a_scheduled_backup() {
+    let e = Env::new();
+    e.setup(&["--full", "* * * * *", "--timezone", "UTC"]);
+    let _d = e.serve(&[]);
+    // The next minute boundary is at most 60 s away.
+    wait_for("a scheduled backup", 90, || !e.backups().is_empty());
+    let b = &e.backups()[0];
+    assert_eq!(b["manual"], false, "made by the schedule, not by hand");
+    assert_eq!(b["kind"], "full");
+}
