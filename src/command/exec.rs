@@ -183,13 +183,13 @@ pub fn run_with_core(
                 }
                 Ok(0)
             }
-            Command::Dest(c) => super::config_cmds::dest(&core, c, j, io),
-            Command::Task(c) => super::config_cmds::task(&core, c, j, io),
+            Command::Dest(c) => super::config_cmds::dest(core, c, j, io),
+            Command::Task(c) => super::config_cmds::task(core, c, j, io),
             Command::Apply { file, dry_run } => {
-                super::apply_cmds::apply(&core, &file, dry_run, j, io)
+                super::apply_cmds::apply(core, &file, dry_run, j, io)
             }
-            Command::Export => super::apply_cmds::export(&core, j, io),
-            Command::Backup(c) => super::backup_cmds::backup(&core, c, j, io),
+            Command::Export => super::apply_cmds::export(core, j, io),
+            Command::Backup(c) => super::backup_cmds::backup(core, c, j, io),
             Command::Restore(a) => {
                 let progress = Arc::new(Progress::default());
                 let t0 = Instant::now();

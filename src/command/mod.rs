@@ -15,6 +15,7 @@ pub mod config_cmds;
 pub mod demo;
 pub mod exec;
 pub mod interrupt;
+pub mod line;
 pub mod progress;
 pub mod prune_cmds;
 pub mod render;

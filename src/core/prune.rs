@@ -2,7 +2,7 @@
 
 use super::error::CoreError;
 use super::model::{BackupRecord, TaskConfig};
-use super::retention::{Decision, evaluate};
+use super::retention::{Decision, evaluate_in};
 use super::service::Core;
 use chrono::Utc;
 use serde::Serialize;
@@ -52,7 +52,12 @@ impl Core {
         for t in &tasks {
             let mine: Vec<BackupRecord> =
                 all.iter().filter(|b| b.task == t.name).cloned().collect();
-            let ds = evaluate(&mine, &t.retention, now).map_err(|e| {
+            // Calendar rules (keep_daily…) count days in the task's own zone.
+            let tz = match &t.timezone {
+                Some(z) => super::scheduler::parse_tz(z).map_err(CoreError::Invalid)?,
+                None => super::scheduler::host_tz(),
+            };
+            let ds = evaluate_in(&mine, &t.retention, now, &tz).map_err(|e| {
                 CoreError::Invalid(format!(
                     "task {}: retention policy cannot be applied: {e}; fix it in the task definition",
                     t.name
