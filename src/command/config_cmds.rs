@@ -283,6 +283,30 @@ pub(super) fn task(core: &Core, c: TaskCmd, j: bool, io: &mut Io<'_>) -> Result<
                     "last result   {}",
                     r.last_result.as_deref().unwrap_or("-")
                 );
+                let runs = core.runs(Some(&t.name), 5)?;
+                if !runs.is_empty() {
+                    say!(io, "recent runs");
+                    for run in &runs {
+                        let id = if run.backup_id.is_empty() {
+                            "-"
+                        } else {
+                            run.backup_id.as_str()
+                        };
+                        let msg = run
+                            .message
+                            .as_deref()
+                            .map(|m| format!("  {m}"))
+                            .unwrap_or_default();
+                        say!(
+                            io,
+                            "  #{:<4} {}  {:<12} {:<11} {id}{msg}",
+                            run.id,
+                            super::render::time(&run.started),
+                            run.kind.as_str(),
+                            run.status.as_str()
+                        );
+                    }
+                }
             }
         }
         TaskCmd::Pause { name } => {

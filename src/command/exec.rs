@@ -321,21 +321,46 @@ pub fn run_with_core(
 }
 
 fn info(home: &Home, j: bool, io: &mut Io<'_>) -> Result<u8, CoreError> {
-    let v = serde_json::json!({
-        "version": env!("CARGO_PKG_VERSION"),
-        "home": home.root(),
-        "config": home.config(),
-        "catalog": home.catalog(),
-        "logs": home.logs(),
-    });
+    let sock = crate::daemon::socket_path(home);
+    let daemon = std::os::unix::net::UnixStream::connect(&sock).is_ok();
+    let paths = [
+        ("home", home.root().to_path_buf()),
+        ("config", home.config()),
+        ("catalog", home.catalog()),
+        ("socket", sock),
+        ("logs", home.logs()),
+        ("log file", home.logs().join("strata.log")),
+        ("scheduler", home.root().join("scheduler-state.json")),
+    ];
+    let tz = crate::core::scheduler::host_tz();
     if j {
-        json(io, &v)?;
+        let mut m = serde_json::Map::new();
+        m.insert("version".into(), env!("CARGO_PKG_VERSION").into());
+        for (k, p) in &paths {
+            m.insert(
+                k.replace(' ', "_"),
+                serde_json::Value::String(p.display().to_string()),
+            );
+        }
+        m.insert("daemon_running".into(), daemon.into());
+        m.insert("host_timezone".into(), tz.name().into());
+        json(io, &m)?;
     } else {
         say!(io, "strata {}", env!("CARGO_PKG_VERSION"));
-        say!(io, "home     {}", home.root().display());
-        say!(io, "config   {}", home.config().display());
-        say!(io, "catalog  {}", home.catalog().display());
-        say!(io, "logs     {}", home.logs().display());
+        for (k, p) in &paths {
+            say!(io, "{k:<10} {}", p.display());
+        }
+        say!(
+            io,
+            "{:<10} {}",
+            "daemon",
+            if daemon {
+                "running (commands go through it)"
+            } else {
+                "not running (commands open the catalog themselves)"
+            }
+        );
+        say!(io, "{:<10} {}", "time zone", tz.name());
     }
     Ok(0)
 }

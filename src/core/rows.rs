@@ -107,6 +107,19 @@ impl Core {
         Ok(rows)
     }
 
+    /// Runs of a task (or all), newest first, at most `limit`.
+    pub fn runs(
+        &self,
+        task: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<super::model::RunRecord>, CoreError> {
+        let mut runs = self.catalog.list_runs()?;
+        runs.retain(|r| task.is_none_or(|t| r.task == t));
+        runs.reverse();
+        runs.truncate(limit);
+        Ok(runs)
+    }
+
     /// Pauses or resumes a task (the scheduler skips paused tasks).
     pub fn set_paused(&self, name: &str, paused: bool) -> Result<TaskConfig, CoreError> {
         let mut t = self.task(name)?;
