@@ -177,7 +177,7 @@ impl RetentionPolicy {
 pub enum CatchUp {
     /// Forget missed runs; wait for the next scheduled time.
     Skip,
-    /// Run once at start for everything missed (the latest missed kind wins).
+    /// Run once at start for everything missed (the strongest missed kind wins).
     #[default]
     Once,
 }
