@@ -422,6 +422,12 @@ fn relative_paths_and_bad_values_are_refused() {
     let text = config(&w, "0 3 * * 0").replace("\"14d\"", "\"14 days\"");
     w.apply("t.toml", &text, &[])
         .refused(2, &["keep_within", "14 days"], "bad duration");
+    let text = config(&w, "0 3 * * 0").replace("\"UTC\"", "\"Mars/Olympus\"");
+    w.apply("t.toml", &text, &[]).refused(
+        2,
+        &["app", "timezone", "Mars/Olympus"],
+        "unknown time zone",
+    );
     let text = config(&w, "0 3 * * 0").replace("/src/db", "/src/none");
     w.apply("t.toml", &text, &[])
         .refused(2, &["db", "src/none"], "missing source");

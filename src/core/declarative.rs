@@ -22,6 +22,7 @@ use super::model::{
     default_compression,
 };
 use super::schedule::{parse_cron, parse_duration};
+use super::scheduler::parse_tz;
 use super::service::{Core, check_name, open_dest};
 use crate::engine::repo;
 use crate::engine::scan::Excludes;
@@ -764,10 +765,8 @@ impl Core {
                 parse_cron(e).map_err(|why| bad(format!("{key}: {why}")))?;
             }
         }
-        if timezone.as_deref().is_some_and(|z| z.trim().is_empty()) {
-            return Err(bad(
-                "timezone is empty; name an IANA zone such as \"UTC\" or leave the key out for the host's".into(),
-            ));
+        if let Some(z) = timezone {
+            parse_tz(z).map_err(|why| bad(format!("timezone: {why}")))?;
         }
         let compression_level = compression_level.unwrap_or_else(default_compression);
         if !(1..=22).contains(&compression_level) {
