@@ -230,6 +230,8 @@ fn malformed_schedules_and_durations_are_refused_up_front() {
         (vec!["--full", "0 3 * * 9"], "day-of-week"),
         (vec!["--keep-within", "fortnight"], "--keep-within"),
         (vec!["--keep-last-full", "0"], "--keep-last-full"),
+        (vec!["--timezone", "Mars/Olympus_Mons"], "--timezone"),
+        (vec!["--before", "  "], "--before"),
     ] {
         let mut a = vec!["task", "add", "t", "--dir", src, "--dest", "a"];
         a.extend(args.iter().copied());

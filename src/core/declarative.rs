@@ -21,11 +21,8 @@ use super::model::{
     CatchUp, DestinationConfig, DestinationKind, Hooks, RetentionPolicy, SourceConfig, TaskConfig,
     default_compression,
 };
-use super::schedule::{parse_cron, parse_duration};
-use super::scheduler::parse_tz;
-use super::service::{Core, check_name, open_dest};
+use super::service::{Core, check_name, check_settings, open_dest};
 use crate::engine::repo;
-use crate::engine::scan::Excludes;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeSet;
@@ -755,47 +752,7 @@ impl Core {
                 )));
             }
         }
-        Excludes::new(&source.exclude).map_err(|e| bad(format!("source.exclude: {e}")))?;
-        for (key, expr) in [
-            ("full", full),
-            ("incremental", incremental),
-            ("differential", differential),
-        ] {
-            if let Some(e) = expr {
-                parse_cron(e).map_err(|why| bad(format!("{key}: {why}")))?;
-            }
-        }
-        if let Some(z) = timezone {
-            parse_tz(z).map_err(|why| bad(format!("timezone: {why}")))?;
-        }
         let compression_level = compression_level.unwrap_or_else(default_compression);
-        if !(1..=22).contains(&compression_level) {
-            return Err(bad(format!(
-                "compression_level {compression_level} is out of range; use 1 to 22 (default 3)"
-            )));
-        }
-        if let Some(d) = &retention.keep_within {
-            parse_duration(d).map_err(|why| bad(format!("retention.keep_within: {why}")))?;
-        }
-        if retention.keep_last_full == Some(0) {
-            return Err(bad(
-                "retention.keep_last_full must be at least 1 (the newest full is always kept)"
-                    .into(),
-            ));
-        }
-        for (key, cmd) in [
-            ("hooks.before", &hooks.before),
-            ("hooks.after", &hooks.after),
-        ] {
-            if cmd.as_deref().is_some_and(|c| c.trim().is_empty()) {
-                return Err(bad(format!(
-                    "{key} is empty; give a command or leave the key out"
-                )));
-            }
-        }
-        if hooks.timeout_secs == Some(0) {
-            return Err(bad("hooks.timeout_secs must be at least 1".into()));
-        }
         let RetentionDoc {
             keep_within,
             keep_last_full,
@@ -809,7 +766,7 @@ impl Core {
             after,
             timeout_secs,
         } = hooks.clone();
-        Ok(TaskConfig {
+        let task = TaskConfig {
             name: name.clone(),
             source: SourceConfig::Dir {
                 path,
@@ -837,7 +794,9 @@ impl Core {
             compression_level,
             paused: paused.unwrap_or(false),
             created: chrono::Utc::now(),
-        })
+        };
+        check_settings(&task).map_err(|(key, why)| bad(format!("{key}: {why}")))?;
+        Ok(task)
     }
 }
 

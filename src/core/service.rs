@@ -40,6 +40,60 @@ pub fn check_name(what: &str, name: &str) -> Result<(), CoreError> {
     }
 }
 
+/// The settings rules every way of defining a task shares (`task add`,
+/// `apply`): schedules, time zone, retention, hooks, excludes, compression.
+/// Errors carry the field's file key (`retention.keep_within`) so each front
+/// end can name it in its own vocabulary (a flag, a TOML key).
+pub(crate) fn check_settings(task: &TaskConfig) -> Result<(), (&'static str, String)> {
+    if !(1..=22).contains(&task.compression_level) {
+        return Err((
+            "compression_level",
+            format!(
+                "{} is out of range; use 1 to 22 (default 3)",
+                task.compression_level
+            ),
+        ));
+    }
+    for (key, expr) in [
+        ("full", &task.full),
+        ("incremental", &task.incremental),
+        ("differential", &task.differential),
+    ] {
+        if let Some(e) = expr {
+            super::schedule::parse_cron(e).map_err(|why| (key, why.replace('\n', " ")))?;
+        }
+    }
+    if let Some(z) = &task.timezone {
+        super::scheduler::parse_tz(z).map_err(|why| ("timezone", why))?;
+    }
+    if let Some(d) = &task.retention.keep_within {
+        super::schedule::parse_duration(d).map_err(|why| ("retention.keep_within", why))?;
+    }
+    if task.retention.keep_last_full == Some(0) {
+        return Err((
+            "retention.keep_last_full",
+            "must be at least 1 (the newest full is always kept)".into(),
+        ));
+    }
+    for (key, cmd) in [
+        ("hooks.before", &task.hooks.before),
+        ("hooks.after", &task.hooks.after),
+    ] {
+        if cmd.as_deref().is_some_and(|c| c.trim().is_empty()) {
+            return Err((key, "is empty; give a command or leave it out".into()));
+        }
+    }
+    if task.hooks.timeout_secs == Some(0) {
+        return Err(("hooks.timeout_secs", "must be at least 1".into()));
+    }
+    match &task.source {
+        SourceConfig::Dir { exclude, .. } => {
+            Excludes::new(exclude).map_err(|e| ("source.exclude", e.to_string()))?;
+        }
+    }
+    Ok(())
+}
+
 /// Opens the storage behind a destination definition.
 pub fn open_dest(cfg: &DestinationConfig) -> Arc<dyn Destination> {
     match &cfg.kind {
@@ -220,14 +274,8 @@ impl Core {
                 hint: "add it with 'strata dest add NAME --local PATH' or list them with 'strata dest list'".into(),
             })?;
         }
-        if !(1..=22).contains(&task.compression_level) {
-            return Err(CoreError::Invalid(format!(
-                "compression level {} is out of range; use 1 to 22 (default 3)",
-                task.compression_level
-            )));
-        }
         match &mut task.source {
-            SourceConfig::Dir { path, exclude } => {
+            SourceConfig::Dir { path, .. } => {
                 let abs = std::path::absolute(&*path).unwrap_or(path.clone());
                 match std::fs::metadata(&abs) {
                     Ok(m) if m.is_dir() => {}
@@ -245,28 +293,24 @@ impl Core {
                     }
                 }
                 *path = abs;
-                Excludes::new(exclude).map_err(|e| CoreError::Invalid(e.to_string()))?;
             }
         }
-        for (flag, expr) in [
-            ("--full", &task.full),
-            ("--incremental", &task.incremental),
-            ("--differential", &task.differential),
-        ] {
-            if let Some(e) = expr {
-                super::schedule::parse_cron(e)
-                    .map_err(|why| CoreError::Invalid(format!("{flag}: {why}")))?;
-            }
-        }
-        if let Some(d) = &task.retention.keep_within {
-            super::schedule::parse_duration(d)
-                .map_err(|why| CoreError::Invalid(format!("--keep-within: {why}")))?;
-        }
-        if task.retention.keep_last_full == Some(0) {
-            return Err(CoreError::Invalid(
-                "--keep-last-full must be at least 1 (the newest full is always kept)".into(),
-            ));
-        }
+        check_settings(&task).map_err(|(key, why)| {
+            let flag = match key {
+                "full" => "--full",
+                "incremental" => "--incremental",
+                "differential" => "--differential",
+                "timezone" => "--timezone",
+                "compression_level" => "--compression",
+                "retention.keep_within" => "--keep-within",
+                "retention.keep_last_full" => "--keep-last-full",
+                "hooks.before" => "--before",
+                "hooks.after" => "--after",
+                "source.exclude" => "--exclude",
+                other => other,
+            };
+            CoreError::Invalid(format!("{flag}: {why}"))
+        })?;
         Ok(task)
     }
 
