@@ -146,6 +146,11 @@ impl Core {
             Ok(_) => "ok".to_string(),
             Err(e) => format!("failed: {e}"),
         };
+        self.events.publish(super::events::Event::Changed {
+            action: req.action.to_string(),
+            target: req.target.clone(),
+            ok: result.is_ok(),
+        });
         // The action already happened; failing to log it must not turn it into an error.
         if let Err(e) = self.audit(caller, req, outcome) {
             tracing::warn!("could not write the audit log: {e}");

@@ -107,10 +107,26 @@ impl Core {
         progress: std::sync::Arc<Progress>,
     ) -> Result<RunOutcome, CoreError> {
         self.task(task_name)?;
-        let _job = self
+        self.events.publish(super::events::Event::JobQueued {
+            task: task_name.to_string(),
+        });
+        let result = match self
             .jobs
-            .start(task_name, requested, manual, progress.clone())?;
-        self.run_backup(task_name, requested, manual, &progress)
+            .start(task_name, requested, manual, progress.clone())
+        {
+            Ok(_job) => self.run_backup(task_name, requested, manual, &progress),
+            Err(e) => Err(e),
+        };
+        self.events.publish(super::events::Event::JobFinished {
+            task: task_name.to_string(),
+            backup: result.as_ref().ok().map(|o| o.backup.id.clone()),
+            status: match &result {
+                Ok(o) => o.run.status.as_str().to_string(),
+                Err(CoreError::Engine(EngineError::Cancelled)) => "interrupted".into(),
+                Err(_) => "failed".into(),
+            },
+        });
+        result
     }
 
     /// Runs one backup of `task` now and commits it to the catalog (unregistered:

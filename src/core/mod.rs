@@ -7,6 +7,7 @@ pub mod catalog;
 pub mod clock;
 pub mod declarative;
 pub mod error;
+pub mod events;
 pub mod home;
 pub mod hooks;
 pub mod ids;

@@ -20,6 +20,8 @@ pub struct Core {
     pub recovered: super::jobs::Recovery,
     /// Jobs queued and running in this process.
     pub jobs: super::registry::Registry,
+    /// Change notifications for front ends.
+    pub events: super::events::Bus,
 }
 
 /// Names must be usable in paths, shells and tables.
@@ -117,6 +119,7 @@ impl Core {
             catalog,
             recovered: Default::default(),
             jobs: Default::default(),
+            events: Default::default(),
         };
         core.recovered = core.recover()?;
         Ok(core)
