@@ -289,3 +289,29 @@ fn the_daemon_runs_a_scheduled_backup() {
     assert_eq!(b["manual"], false, "made by the schedule, not by hand");
     assert_eq!(b["kind"], "full");
 }
+
+#[test]
+fn detach_needs_a_daemon_and_returns_at_once_with_one() {
+    let e = Env::new();
+    e.setup(&[]);
+    let (code, _, err) = e.run(&["backup", "run", "t", "--detach"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("strata serve"), "{err}");
+    let _d = e.serve(&[]);
+    let out = e.ok(&["backup", "run", "t", "--detach", "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap_or(serde_json::Value::Null);
+    assert!(
+        v["job"].as_u64().is_some() || out.contains("started"),
+        "{out}"
+    );
+    wait_for("the detached backup", 30, || e.backups().len() == 1);
+    let audit: serde_json::Value = serde_json::from_str(&e.ok(&["audit", "--json"])).unwrap();
+    assert!(
+        audit
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["action"] == "backup run" && a["outcome"] == "ok"),
+        "{audit:#}"
+    );
+}

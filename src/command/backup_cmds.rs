@@ -71,7 +71,13 @@ pub(super) fn backup(core: &Core, c: BackupCmd, j: bool, io: &mut Io<'_>) -> Res
             full,
             incremental: _,
             differential,
+            detach,
         } => {
+            if detach {
+                return Err(CoreError::Invalid(
+                    "--detach needs a running daemon to keep the job going (start one with 'strata serve'); without one, run the backup without --detach".into(),
+                ));
+            }
             let kind = if full {
                 BackupKind::Full
             } else if differential {

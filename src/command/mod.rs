@@ -267,6 +267,9 @@ pub enum BackupCmd {
         /// Changes since the chain's full.
         #[arg(long)]
         differential: bool,
+        /// Start the job in the daemon and print its id instead of waiting.
+        #[arg(long)]
+        detach: bool,
     },
     /// List backups with logical, stored and reclaimable sizes.
     List {

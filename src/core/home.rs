@@ -63,3 +63,33 @@ impl Home {
         Ok(())
     }
 }
+
+/// Settings of a home, from `strata.toml` (all optional).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HomeConfig {
+    /// Jobs that may run at once (default 2).
+    pub max_parallel_jobs: Option<usize>,
+}
+
+impl Home {
+    /// Reads `strata.toml`; a missing file means defaults, a malformed one is an
+    /// error naming the file, line and key.
+    pub fn settings(&self) -> Result<HomeConfig, String> {
+        let path = self.config();
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(HomeConfig::default()),
+            Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
+        };
+        let cfg: HomeConfig = toml::from_str(&text)
+            .map_err(|e| format!("{}: {}", path.display(), e.to_string().replace('\n', " ")))?;
+        if cfg.max_parallel_jobs == Some(0) {
+            return Err(format!(
+                "{}: max_parallel_jobs must be at least 1",
+                path.display()
+            ));
+        }
+        Ok(cfg)
+    }
+}

@@ -113,12 +113,17 @@ impl Core {
                 home.root().display()
             ))
         })?;
+        let settings = home.settings().map_err(CoreError::Invalid)?;
         let catalog = Catalog::open(&home.catalog(), holder)?;
         let mut core = Core {
             home,
             catalog,
             recovered: Default::default(),
-            jobs: Default::default(),
+            jobs: super::registry::Registry::new(
+                settings
+                    .max_parallel_jobs
+                    .unwrap_or(super::registry::DEFAULT_MAX_PARALLEL),
+            ),
             events: Default::default(),
         };
         core.recovered = core.recover()?;

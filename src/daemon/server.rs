@@ -120,7 +120,7 @@ pub fn serve(home: Home, io: &mut Io<'_>) -> Result<u8, CoreError> {
 }
 
 /// Executes one client's command and streams its output back.
-fn handle(core: &Core, stream: UnixStream) -> std::io::Result<()> {
+fn handle(core: &Arc<Core>, stream: UnixStream) -> std::io::Result<()> {
     stream.set_nonblocking(false)?;
     let mut reader = BufReader::new(stream.try_clone()?);
     let mut tx = stream.try_clone()?;
@@ -166,6 +166,17 @@ fn handle(core: &Core, stream: UnixStream) -> std::io::Result<()> {
             )?;
             4
         }
+        Ok(cli)
+            if matches!(
+                cli.command,
+                crate::command::Command::Backup(crate::command::BackupCmd::Run {
+                    detach: true,
+                    ..
+                })
+            ) =>
+        {
+            detach(core, cli, &req, &mut tx)?
+        }
         Ok(mut cli) => {
             cli.absolutize(&req.cwd);
             tracing::info!(who = %req.caller.name, argv = ?req.argv, "command");
@@ -191,6 +202,81 @@ fn handle(core: &Core, stream: UnixStream) -> std::io::Result<()> {
         }
     };
     protocol::send(&mut tx, &Frame::Exit { code })
+}
+
+/// `backup run --detach`: starts the job in the daemon and answers with its id
+/// at once; the outcome lands in the run history, the audit log and the log.
+fn detach(core: &Arc<Core>, cli: Cli, req: &Request, tx: &mut UnixStream) -> std::io::Result<u8> {
+    let crate::command::Command::Backup(crate::command::BackupCmd::Run {
+        task,
+        full,
+        differential,
+        ..
+    }) = &cli.command
+    else {
+        return Ok(2);
+    };
+    let kind = if *full {
+        crate::core::model::BackupKind::Full
+    } else if *differential {
+        crate::core::model::BackupKind::Differential
+    } else {
+        crate::core::model::BackupKind::Incremental
+    };
+    let need = crate::command::requirements::of(&cli.command);
+    let refuse = |tx: &mut UnixStream, e: CoreError| -> std::io::Result<u8> {
+        protocol::send(
+            tx,
+            &Frame::Err {
+                s: format!("strata: {e}\n"),
+            },
+        )?;
+        Ok(e.exit_code())
+    };
+    if let Err(e) = core
+        .task(task)
+        .and_then(|_| core.authorize(&req.caller, &need))
+    {
+        return refuse(tx, e);
+    }
+    if core.jobs.is_busy(task) {
+        return refuse(
+            tx,
+            CoreError::Busy(format!(
+                "task {task} already has a backup job; see 'strata jobs'"
+            )),
+        );
+    }
+    let (c, t, caller) = (core.clone(), task.clone(), req.caller.clone());
+    std::thread::spawn(move || {
+        let r = c.run_backup_job(&t, kind, true, Arc::new(Progress::default()));
+        c.record(&caller, &need, &r);
+        match r {
+            Ok(o) => tracing::info!(task = %t, backup = %o.backup.id, "detached backup committed"),
+            Err(e) => tracing::error!(task = %t, "detached backup failed: {e}"),
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let id = loop {
+        if let Some(j) = core.jobs.list().into_iter().find(|j| &j.task == task) {
+            break Some(j.id);
+        }
+        if Instant::now() > deadline {
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let text = match (id, cli.json) {
+        (Some(id), true) => format!("{{\"job\": {id}, \"task\": {task:?}}}\n"),
+        (Some(id), false) => {
+            format!("started job {id} (backup of {task}); follow it with 'strata jobs'\n")
+        }
+        (None, _) => format!(
+            "started the backup of {task}; it already finished or is starting, see 'strata jobs' and 'strata task show {task}'\n"
+        ),
+    };
+    protocol::send(tx, &Frame::Out { s: text })?;
+    Ok(0)
 }
 
 /// Fires due backups, records missed ones, applies retention after each
