@@ -257,3 +257,52 @@ fn malformed_schedules_and_durations_are_refused_up_front() {
         "14d",
     ]);
 }
+
+#[test]
+fn operators_restore_only_under_restore_roots() {
+    let t = T::new();
+    t.setup(&["a"]);
+    let id = t.full();
+    let target = t.p("restores/one");
+    let (code, _, err) = t.run(&[
+        "--role",
+        "operator",
+        "restore",
+        &id,
+        "--to",
+        target.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 4, "{err}");
+    assert!(err.contains("none are configured"), "{err}");
+    std::fs::write(
+        t.p("home/strata.toml"),
+        format!(
+            "restore_roots = [{:?}]\n",
+            t.p("restores").to_str().unwrap()
+        ),
+    )
+    .unwrap();
+    t.ok(&[
+        "--role",
+        "operator",
+        "restore",
+        &id,
+        "--to",
+        target.to_str().unwrap(),
+    ]);
+    assert!(target.join("a.txt").exists());
+    let escape = format!("{}/../escaped", t.p("restores").display());
+    let (code, _, err) = t.run(&["--role", "operator", "restore", &id, "--to", &escape]);
+    assert_eq!(code, 4, "`..` must not leave the root: {err}");
+    assert!(!t.p("escaped").exists());
+    t.ok(&["restore", &id, "--to", t.p("anywhere").to_str().unwrap()]);
+    let audit: serde_json::Value = serde_json::from_str(&t.ok(&["audit", "--json"])).unwrap();
+    assert!(
+        audit
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["role"] == "operator"
+                && a["outcome"].as_str().unwrap().starts_with("refused"))
+    );
+}

@@ -90,6 +90,9 @@ pub fn run_with_core(
     let j = cli.json;
     let req = super::requirements::of(&cli.command);
     core.authorize(caller, &req)?;
+    if let Command::Restore(a) = &cli.command {
+        core.check_restore_target(caller, &a.to)?;
+    }
     let core_ref = core;
     let result = (|| -> Result<u8, CoreError> {
         let core = core_ref;

@@ -170,6 +170,64 @@ impl Core {
         r
     }
 
+    /// Operators restore only under the configured restore roots (none
+    /// configured: operators cannot restore); admins restore anywhere.
+    pub fn check_restore_target(
+        &self,
+        caller: &Caller,
+        target: &std::path::Path,
+    ) -> Result<(), CoreError> {
+        if caller.role >= Role::Admin {
+            return Ok(());
+        }
+        let target = std::path::absolute(target).unwrap_or_else(|_| target.to_path_buf());
+        // Compare lexically normalised paths so `root/../etc` cannot pass as under `root`.
+        let norm = |p: &std::path::Path| -> std::path::PathBuf {
+            let mut out = std::path::PathBuf::new();
+            for c in p.components() {
+                match c {
+                    std::path::Component::ParentDir => {
+                        out.pop();
+                    }
+                    std::path::Component::CurDir => {}
+                    other => out.push(other),
+                }
+            }
+            out
+        };
+        let t = norm(&target);
+        if self
+            .settings
+            .restore_roots
+            .iter()
+            .any(|r| t.starts_with(norm(r)) && t != norm(r))
+        {
+            return Ok(());
+        }
+        let roots: Vec<String> = self
+            .settings
+            .restore_roots
+            .iter()
+            .map(|r| r.display().to_string())
+            .collect();
+        let why = if roots.is_empty() {
+            format!(
+                "{} may restore only into restore roots, and none are configured (restore_roots in {})",
+                caller.role,
+                self.home.config().display()
+            )
+        } else {
+            format!(
+                "{} may restore only into a new directory under {}",
+                caller.role,
+                roots.join(", ")
+            )
+        };
+        let req = Requirement::write(Role::Admin, "restore", target.display().to_string());
+        self.audit(caller, &req, format!("refused: {why}"))?;
+        Err(CoreError::Refused(format!("refused: {why}")))
+    }
+
     /// Audit entries newer than `since` (all when `None`), oldest first.
     pub fn audit_log(
         &self,

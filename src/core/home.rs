@@ -70,6 +70,9 @@ impl Home {
 pub struct HomeConfig {
     /// Jobs that may run at once (default 2).
     pub max_parallel_jobs: Option<usize>,
+    /// Directories operators may restore into (admins may restore anywhere).
+    #[serde(default)]
+    pub restore_roots: Vec<std::path::PathBuf>,
 }
 
 impl Home {

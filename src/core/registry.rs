@@ -19,6 +19,7 @@ struct Job {
     manual: bool,
     started: DateTime<Utc>,
     running: bool,
+    running_since: Option<std::time::Instant>,
     progress: Arc<Progress>,
 }
 
@@ -58,6 +59,10 @@ pub struct JobView {
     pub bytes_done: u64,
     /// Bytes to read.
     pub bytes_total: u64,
+    /// Average read rate since the job started running, bytes per second.
+    pub rate_bytes_per_sec: u64,
+    /// Estimated seconds left at that rate (unknown while scanning).
+    pub eta_secs: Option<u64>,
 }
 
 /// Holds a job's place; dropping it frees the slot and the task.
@@ -125,6 +130,7 @@ impl Registry {
                 manual,
                 started: Utc::now(),
                 running: false,
+                running_since: None,
                 progress,
             },
         );
@@ -141,6 +147,7 @@ impl Registry {
             if running < self.max_parallel {
                 if let Some(j) = st.jobs.get_mut(&id) {
                     j.running = true;
+                    j.running_since = Some(std::time::Instant::now());
                 }
                 break;
             }
@@ -214,9 +221,30 @@ impl Registry {
                 files_total: Progress::get(&j.progress.files_total),
                 bytes_done: Progress::get(&j.progress.bytes_done),
                 bytes_total: Progress::get(&j.progress.bytes_total),
+                rate_bytes_per_sec: rate(j),
+                eta_secs: {
+                    let (done, total, r) = (
+                        Progress::get(&j.progress.bytes_done),
+                        Progress::get(&j.progress.bytes_total),
+                        rate(j),
+                    );
+                    (r > 0 && total >= done && j.progress.phase() != Phase::Scan)
+                        .then(|| (total - done) / r)
+                },
             })
             .collect()
     }
+}
+
+fn rate(j: &Job) -> u64 {
+    let secs = j
+        .running_since
+        .map(|t| t.elapsed().as_secs_f64())
+        .unwrap_or(0.0);
+    if secs < 0.1 {
+        return 0;
+    }
+    (Progress::get(&j.progress.bytes_done) as f64 / secs) as u64
 }
 
 #[cfg(test)]

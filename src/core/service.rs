@@ -20,6 +20,8 @@ pub struct Core {
     pub recovered: super::jobs::Recovery,
     /// Jobs queued and running in this process.
     pub jobs: super::registry::Registry,
+    /// Settings from the home's `strata.toml`.
+    pub settings: super::home::HomeConfig,
     /// Change notifications for front ends.
     pub events: super::events::Bus,
 }
@@ -125,6 +127,7 @@ impl Core {
                     .unwrap_or(super::registry::DEFAULT_MAX_PARALLEL),
             ),
             events: Default::default(),
+            settings,
         };
         core.recovered = core.recover()?;
         Ok(core)
