@@ -1,0 +1,222 @@
+//! Validation: every destination and task of a document checked, and turned
+//! into what the catalog would store, before anything is written.
+
+use crate::core::error::CoreError;
+use crate::core::model::{
+    DestinationConfig, DestinationKind, Hooks, RetentionPolicy, SourceConfig, TaskConfig,
+    default_compression,
+};
+use crate::core::service::{Core, check_name, check_settings};
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use super::doc::{Config, DestDoc, HooksDoc, RetentionDoc, TaskDoc};
+
+/// `path` without `.` components or a trailing slash, the form stored and compared.
+pub(super) fn normal(path: &Path) -> PathBuf {
+    path.components().collect()
+}
+
+/// An absolute path from the file, or why not.
+fn absolute(
+    what: &str,
+    key: &str,
+    path: Option<&PathBuf>,
+    example: &str,
+) -> Result<PathBuf, CoreError> {
+    let Some(path) = path else {
+        return Err(CoreError::Invalid(format!(
+            "{what} needs {key} = \"{example}\""
+        )));
+    };
+    if !path.is_absolute() {
+        return Err(CoreError::Invalid(format!(
+            "{what}: {key} {:?} is relative; write it absolute so the file means the same from any directory",
+            path.display().to_string()
+        )));
+    }
+    Ok(normal(path))
+}
+
+/// `msg` on one line: some parser messages (the cron crate's) draw a caret
+/// under the expression on extra lines, and errors are one line each.
+fn one_line(msg: &str) -> String {
+    msg.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && l.chars().any(|c| c != '^'))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The first name that occurs a second time, for one clear error.
+fn first_duplicate<'a>(names: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let mut seen = BTreeSet::new();
+    names.into_iter().find(|n| !seen.insert(*n))
+}
+
+impl Core {
+    /// Checks the whole document: names unique per kind, every destination and
+    /// every task valid. Returns them as they would be stored, in file order.
+    pub(super) fn check_doc(
+        &self,
+        doc: &Config,
+    ) -> Result<(Vec<DestinationConfig>, Vec<TaskConfig>), CoreError> {
+        if let Some(n) = first_duplicate(doc.destination.iter().map(|d| d.name.as_str())) {
+            return Err(CoreError::Invalid(format!(
+                "destination {n:?} is defined more than once; keep one [[destination]] table per name"
+            )));
+        }
+        if let Some(n) = first_duplicate(doc.task.iter().map(|t| t.name.as_str())) {
+            return Err(CoreError::Invalid(format!(
+                "task {n:?} is defined more than once; keep one [[task]] table per name"
+            )));
+        }
+        let dests = doc
+            .destination
+            .iter()
+            .map(check_dest)
+            .collect::<Result<Vec<_>, _>>()?;
+        let in_file: BTreeSet<&str> = dests.iter().map(|d| d.name.as_str()).collect();
+        let tasks = doc
+            .task
+            .iter()
+            .map(|t| self.check_task(t, &in_file))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok((dests, tasks))
+    }
+
+    /// Checks one task of the file and returns it as it would be stored (a new
+    /// task: created now, active unless the file says paused). The same rules as
+    /// `task add`, except that destinations may be defined in the same file and
+    /// messages name the file's keys rather than command-line flags.
+    fn check_task(&self, doc: &TaskDoc, in_file: &BTreeSet<&str>) -> Result<TaskConfig, CoreError> {
+        let TaskDoc {
+            name,
+            source,
+            destinations,
+            full,
+            incremental,
+            differential,
+            timezone,
+            catch_up,
+            retention,
+            hooks,
+            compression_level,
+            paused,
+        } = doc;
+        check_name("task", name)?;
+        let what = format!("task {name:?}");
+        let bad = |msg: String| CoreError::Invalid(format!("{what}: {}", one_line(&msg)));
+        if destinations.is_empty() {
+            return Err(bad(
+                "needs at least one destination, e.g. destinations = [\"local\"]".into(),
+            ));
+        }
+        if let Some(d) = first_duplicate(destinations.iter().map(String::as_str)) {
+            return Err(bad(format!("destinations lists {d:?} twice")));
+        }
+        for d in destinations {
+            if !in_file.contains(d.as_str()) && self.catalog.get_destination(d)?.is_none() {
+                return Err(CoreError::NotFound {
+                    what: "destination",
+                    name: d.clone(),
+                    hint: format!(
+                        "{what} writes to it; define it in the file with a [[destination]] table or add it with 'strata dest add {d} --local PATH'"
+                    ),
+                });
+            }
+        }
+        if source.kind != "dir" {
+            return Err(bad(format!(
+                "source kind {:?} is not supported; use source = {{ kind = \"dir\", path = \"/abs/dir\" }}",
+                source.kind
+            )));
+        }
+        let path = absolute(&what, "source.path", source.path.as_ref(), "/abs/dir")?;
+        match std::fs::metadata(&path) {
+            Ok(m) if m.is_dir() => {}
+            Ok(_) => {
+                return Err(bad(format!(
+                    "source {} is not a directory; a dir source takes a directory",
+                    path.display()
+                )));
+            }
+            Err(e) => {
+                return Err(bad(format!(
+                    "source {} cannot be read ({e}); check the path",
+                    path.display()
+                )));
+            }
+        }
+        let compression_level = compression_level.unwrap_or_else(default_compression);
+        let RetentionDoc {
+            keep_within,
+            keep_last_full,
+            keep_daily,
+            keep_weekly,
+            keep_monthly,
+            keep_yearly,
+        } = retention.clone();
+        let HooksDoc {
+            before,
+            after,
+            timeout_secs,
+        } = hooks.clone();
+        let task = TaskConfig {
+            name: name.clone(),
+            source: SourceConfig::Dir {
+                path,
+                exclude: source.exclude.clone(),
+            },
+            destinations: destinations.clone(),
+            full: full.clone(),
+            incremental: incremental.clone(),
+            differential: differential.clone(),
+            timezone: timezone.clone(),
+            catch_up: catch_up.unwrap_or_default(),
+            retention: RetentionPolicy {
+                keep_within,
+                keep_last_full,
+                keep_daily,
+                keep_weekly,
+                keep_monthly,
+                keep_yearly,
+            },
+            hooks: Hooks {
+                before,
+                after,
+                timeout_secs,
+            },
+            compression_level,
+            paused: paused.unwrap_or(false),
+            created: chrono::Utc::now(),
+        };
+        check_settings(&task).map_err(|(key, why)| bad(format!("{key}: {why}")))?;
+        Ok(task)
+    }
+}
+
+/// Checks one destination of the file and returns it as it would be stored
+/// (without a repository id until its repository is opened).
+fn check_dest(doc: &DestDoc) -> Result<DestinationConfig, CoreError> {
+    let DestDoc { name, kind, path } = doc;
+    check_name("destination", name)?;
+    let what = format!("destination {name:?}");
+    if kind != "local" {
+        return Err(CoreError::Invalid(format!(
+            "{what}: kind {kind:?} is not supported by this build; use kind = \"local\" with path = \"/abs/dir\""
+        )));
+    }
+    let path = absolute(&what, "path", path.as_ref(), "/abs/dir")?;
+    if path.exists() && !path.is_dir() {
+        return Err(CoreError::Invalid(format!(
+            "{what}: {} exists and is not a directory; a local destination is a directory",
+            path.display()
+        )));
+    }
+    Ok(DestinationConfig {
+        name: name.clone(),
+        kind: DestinationKind::Local { path },
+        repo_id: None,
+    })
+}

@@ -1,0 +1,308 @@
+//! The document: TOML types of `[[destination]]` and `[[task]]`, parsing,
+//! rendering, and conversion of the catalog's model into them.
+
+use crate::core::error::CoreError;
+use crate::core::model::{
+    CatchUp, DestinationConfig, DestinationKind, Hooks, RetentionPolicy, SourceConfig, TaskConfig,
+};
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+
+/// The whole document: `[[destination]]` and `[[task]]` tables.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Destinations, in file order.
+    #[serde(default)]
+    pub destination: Vec<DestDoc>,
+    /// Tasks, in file order.
+    #[serde(default)]
+    pub task: Vec<TaskDoc>,
+}
+
+/// One `[[destination]]` table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DestDoc {
+    /// Unique name.
+    pub name: String,
+    /// `local` (the only kind this build supports).
+    pub kind: String,
+    /// Absolute directory of a `local` destination.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<PathBuf>,
+}
+
+/// A task's `source = { … }`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SourceDoc {
+    /// `dir` (the only kind this build supports).
+    pub kind: String,
+    /// Absolute directory of a `dir` source.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<PathBuf>,
+    /// Glob patterns of entries to leave out.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exclude: Vec<String>,
+}
+
+/// A task's `retention = { … }`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetentionDoc {
+    /// Keep every backup younger than this, e.g. `14d`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keep_within: Option<String>,
+    /// Keep this many newest chains.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keep_last_full: Option<u32>,
+    /// Keep the newest backup of each of the last N days.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keep_daily: Option<u32>,
+    /// Keep the newest backup of each of the last N ISO weeks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keep_weekly: Option<u32>,
+    /// Keep the newest backup of each of the last N months.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keep_monthly: Option<u32>,
+    /// Keep the newest backup of each of the last N years.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keep_yearly: Option<u32>,
+}
+
+/// A task's `hooks = { … }`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HooksDoc {
+    /// Run before each backup; a non-zero exit aborts the run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub before: Option<String>,
+    /// Run after each backup, whatever its outcome.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<String>,
+    /// Seconds a hook may run before it is killed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_secs: Option<u64>,
+}
+
+/// One `[[task]]` table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TaskDoc {
+    /// Unique name.
+    pub name: String,
+    /// What is backed up.
+    pub source: SourceDoc,
+    /// Destination names, in write order.
+    #[serde(default)]
+    pub destinations: Vec<String>,
+    /// Cron schedule of full backups.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub full: Option<String>,
+    /// Cron schedule of incremental backups.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub incremental: Option<String>,
+    /// Cron schedule of differential backups.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub differential: Option<String>,
+    /// IANA time zone of the schedules (default: the host's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timezone: Option<String>,
+    /// `once` (default) or `skip`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub catch_up: Option<CatchUp>,
+    /// Retention rules; none set means nothing expires.
+    #[serde(default, skip_serializing_if = "RetentionDoc::is_empty")]
+    pub retention: RetentionDoc,
+    /// Hooks around each backup.
+    #[serde(default, skip_serializing_if = "HooksDoc::is_empty")]
+    pub hooks: HooksDoc,
+    /// zstd level for new data, 1-22 (default 3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compression_level: Option<i32>,
+    /// Absent: a new task is active and an existing one keeps its state.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paused: Option<bool>,
+}
+
+impl RetentionDoc {
+    fn is_empty(&self) -> bool {
+        *self == RetentionDoc::default()
+    }
+}
+
+impl HooksDoc {
+    fn is_empty(&self) -> bool {
+        *self == HooksDoc::default()
+    }
+}
+
+impl From<&DestinationConfig> for DestDoc {
+    fn from(d: &DestinationConfig) -> DestDoc {
+        match &d.kind {
+            DestinationKind::Local { path } => DestDoc {
+                name: d.name.clone(),
+                kind: "local".into(),
+                path: Some(path.clone()),
+            },
+        }
+    }
+}
+
+impl From<&TaskConfig> for TaskDoc {
+    fn from(t: &TaskConfig) -> TaskDoc {
+        // Exhaustive on purpose: a new field must be decided on here.
+        let TaskConfig {
+            name,
+            source,
+            destinations,
+            full,
+            incremental,
+            differential,
+            timezone,
+            catch_up,
+            retention,
+            hooks,
+            compression_level,
+            paused,
+            created: _,
+        } = t;
+        let SourceConfig::Dir { path, exclude } = source;
+        let RetentionPolicy {
+            keep_within,
+            keep_last_full,
+            keep_daily,
+            keep_weekly,
+            keep_monthly,
+            keep_yearly,
+        } = retention;
+        let Hooks {
+            before,
+            after,
+            timeout_secs,
+        } = hooks;
+        TaskDoc {
+            name: name.clone(),
+            source: SourceDoc {
+                kind: "dir".into(),
+                path: Some(path.clone()),
+                exclude: exclude.clone(),
+            },
+            destinations: destinations.clone(),
+            full: full.clone(),
+            incremental: incremental.clone(),
+            differential: differential.clone(),
+            timezone: timezone.clone(),
+            catch_up: Some(*catch_up),
+            retention: RetentionDoc {
+                keep_within: keep_within.clone(),
+                keep_last_full: *keep_last_full,
+                keep_daily: *keep_daily,
+                keep_weekly: *keep_weekly,
+                keep_monthly: *keep_monthly,
+                keep_yearly: *keep_yearly,
+            },
+            hooks: HooksDoc {
+                before: before.clone(),
+                after: after.clone(),
+                timeout_secs: *timeout_secs,
+            },
+            compression_level: Some(*compression_level),
+            // Written only when set, so an exported file does not resume tasks.
+            paused: paused.then_some(true),
+        }
+    }
+}
+
+/// Parses a document; a syntax error or unknown key names its line and column.
+pub fn parse(text: &str) -> Result<Config, CoreError> {
+    toml::from_str(text).map_err(|e| {
+        let msg = e.message().trim().replace('\n', "; ");
+        match e.span() {
+            Some(span) => {
+                let (line, column) = line_column(text, span.start);
+                CoreError::Invalid(format!("line {line}, column {column}: {msg}"))
+            }
+            None => CoreError::Invalid(msg),
+        }
+    })
+}
+
+/// 1-based line and column (in characters) of byte `offset` of `text`.
+fn line_column(text: &str, offset: usize) -> (usize, usize) {
+    let before = text.get(..offset).unwrap_or(text);
+    let line = before.matches('\n').count() + 1;
+    let start = before.rfind('\n').map_or(0, |i| i + 1);
+    (line, before[start..].chars().count() + 1)
+}
+
+/// Writes a document as TOML in the layout of design.md §3 (inline tables for
+/// `source`, `retention` and `hooks`; unset keys left out).
+pub fn render(doc: &Config) -> Result<String, CoreError> {
+    let mut out = String::from(
+        "# Strata destinations and tasks (strata export).\n\
+         # Apply with: strata apply -f FILE --dry-run, then without --dry-run.\n",
+    );
+    for d in &doc.destination {
+        let DestDoc { name, kind, path } = d;
+        out.push_str("\n[[destination]]\n");
+        kv(&mut out, "name", name)?;
+        kv(&mut out, "kind", kind)?;
+        opt(&mut out, "path", path)?;
+    }
+    for t in &doc.task {
+        let TaskDoc {
+            name,
+            source,
+            destinations,
+            full,
+            incremental,
+            differential,
+            timezone,
+            catch_up,
+            retention,
+            hooks,
+            compression_level,
+            paused,
+        } = t;
+        out.push_str("\n[[task]]\n");
+        kv(&mut out, "name", name)?;
+        kv(&mut out, "source", source)?;
+        kv(&mut out, "destinations", destinations)?;
+        opt(&mut out, "full", full)?;
+        opt(&mut out, "incremental", incremental)?;
+        opt(&mut out, "differential", differential)?;
+        opt(&mut out, "timezone", timezone)?;
+        opt(&mut out, "catch_up", catch_up)?;
+        if !retention.is_empty() {
+            kv(&mut out, "retention", retention)?;
+        }
+        if !hooks.is_empty() {
+            kv(&mut out, "hooks", hooks)?;
+        }
+        opt(&mut out, "compression_level", compression_level)?;
+        opt(&mut out, "paused", paused)?;
+    }
+    Ok(out)
+}
+
+/// Appends `key = value` with the value as inline TOML.
+fn kv<T: Serialize + ?Sized>(out: &mut String, key: &str, value: &T) -> Result<(), CoreError> {
+    let mut s = String::new();
+    value
+        .serialize(toml::ser::ValueSerializer::new(&mut s))
+        .map_err(|e| CoreError::Failed(format!("cannot write {key} as TOML: {e}")))?;
+    out.push_str(key);
+    out.push_str(" = ");
+    out.push_str(&s);
+    out.push('\n');
+    Ok(())
+}
+
+fn opt<T: Serialize>(out: &mut String, key: &str, value: &Option<T>) -> Result<(), CoreError> {
+    match value {
+        Some(v) => kv(out, key, v),
+        None => Ok(()),
+    }
+}

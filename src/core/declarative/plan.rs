@@ -1,0 +1,293 @@
+//! The plan: how a checked document differs from the catalog, field by field.
+
+use crate::core::error::CoreError;
+use crate::core::model::{
+    CatchUp, DestinationConfig, DestinationKind, Hooks, RetentionPolicy, SourceConfig, TaskConfig,
+};
+use crate::core::service::Core;
+use serde::Serialize;
+use serde_json::Value;
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use super::check::normal;
+use super::doc::Config;
+
+/// Which kind of thing a plan line is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Item {
+    /// A `[[destination]]`.
+    Destination,
+    /// A `[[task]]`.
+    Task,
+}
+
+impl Item {
+    /// Lower-case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Item::Destination => "destination",
+            Item::Task => "task",
+        }
+    }
+}
+
+/// One field whose value the file changes.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FieldChange {
+    /// Key as written in the file, dotted inside inline tables (`retention.keep_within`).
+    pub field: String,
+    /// Value in the catalog; `null` when unset.
+    pub old: Value,
+    /// Value in the file; `null` when unset.
+    pub new: Value,
+}
+
+/// What apply does to one item of the file.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "action", rename_all = "lowercase")]
+pub enum Action {
+    /// Not in the catalog yet.
+    Add,
+    /// In the catalog with different values.
+    Change {
+        /// Every differing field, in file order.
+        fields: Vec<FieldChange>,
+    },
+    /// In the catalog exactly as the file says.
+    Unchanged,
+}
+
+/// One item of the file and what apply does to it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PlanItem {
+    /// Destination or task.
+    pub item: Item,
+    /// Its name.
+    pub name: String,
+    /// One-line description, e.g. `local /mnt/nas` or `dir /srv/app → nas`.
+    pub summary: String,
+    /// Add, change or unchanged.
+    #[serde(flatten)]
+    pub action: Action,
+}
+
+/// Something in the catalog the file does not mention (left as is).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NotInFile {
+    /// Destination or task.
+    pub item: Item,
+    /// Its name.
+    pub name: String,
+}
+
+/// The difference between a document and the catalog, and whether it was written.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ApplyPlan {
+    /// Nothing was written.
+    pub dry_run: bool,
+    /// Number of items added or changed (written unless `dry_run`).
+    pub changes: usize,
+    /// Every item of the file: destinations first, each in file order.
+    pub items: Vec<PlanItem>,
+    /// Catalog items the file does not mention, by name; apply never removes them.
+    pub not_in_file: Vec<NotInFile>,
+}
+
+fn path_value(path: &Path) -> Value {
+    Value::from(normal(path).to_string_lossy().into_owned())
+}
+
+fn catch_up_str(c: CatchUp) -> &'static str {
+    match c {
+        CatchUp::Skip => "skip",
+        CatchUp::Once => "once",
+    }
+}
+
+/// Every field of a task as the file names it, in file order, for diffs.
+fn task_fields(t: &TaskConfig) -> Vec<(&'static str, Value)> {
+    // Exhaustive on purpose: a new field must be decided on here.
+    let TaskConfig {
+        name: _,
+        source,
+        destinations,
+        full,
+        incremental,
+        differential,
+        timezone,
+        catch_up,
+        retention,
+        hooks,
+        compression_level,
+        paused,
+        created: _,
+    } = t;
+    let SourceConfig::Dir { path, exclude } = source;
+    let RetentionPolicy {
+        keep_within,
+        keep_last_full,
+        keep_daily,
+        keep_weekly,
+        keep_monthly,
+        keep_yearly,
+    } = retention;
+    let Hooks {
+        before,
+        after,
+        timeout_secs,
+    } = hooks;
+    vec![
+        ("source.kind", Value::from("dir")),
+        ("source.path", path_value(path)),
+        ("source.exclude", Value::from(exclude.clone())),
+        ("destinations", Value::from(destinations.clone())),
+        ("full", Value::from(full.clone())),
+        ("incremental", Value::from(incremental.clone())),
+        ("differential", Value::from(differential.clone())),
+        ("timezone", Value::from(timezone.clone())),
+        ("catch_up", Value::from(catch_up_str(*catch_up))),
+        ("retention.keep_within", Value::from(keep_within.clone())),
+        ("retention.keep_last_full", Value::from(*keep_last_full)),
+        ("retention.keep_daily", Value::from(*keep_daily)),
+        ("retention.keep_weekly", Value::from(*keep_weekly)),
+        ("retention.keep_monthly", Value::from(*keep_monthly)),
+        ("retention.keep_yearly", Value::from(*keep_yearly)),
+        ("hooks.before", Value::from(before.clone())),
+        ("hooks.after", Value::from(after.clone())),
+        ("hooks.timeout_secs", Value::from(*timeout_secs)),
+        ("compression_level", Value::from(*compression_level)),
+        ("paused", Value::from(*paused)),
+    ]
+}
+
+fn dest_summary(d: &DestinationConfig) -> String {
+    match &d.kind {
+        DestinationKind::Local { path } => format!("local {}", path.display()),
+    }
+}
+
+fn task_summary(t: &TaskConfig) -> String {
+    match &t.source {
+        SourceConfig::Dir { path, .. } => {
+            format!("dir {} → {}", path.display(), t.destinations.join(", "))
+        }
+    }
+}
+
+/// A plan and what applying it writes.
+pub(super) struct Planned {
+    /// What the caller is shown.
+    pub(super) plan: ApplyPlan,
+    /// Destinations to add, without repository ids yet.
+    pub(super) new_dests: Vec<DestinationConfig>,
+    /// Tasks to add or change, as they will be stored.
+    pub(super) put_tasks: Vec<TaskConfig>,
+}
+
+impl Core {
+    /// Compares checked destinations and tasks (`check_doc` of `doc`) with the
+    /// catalog. A destination the file repoints is refused; an existing task
+    /// keeps its creation time, and its pause state unless the file sets it.
+    pub(super) fn plan(
+        &self,
+        doc: &Config,
+        dests: Vec<DestinationConfig>,
+        tasks: Vec<TaskConfig>,
+        dry_run: bool,
+    ) -> Result<Planned, CoreError> {
+        let mut items = Vec::new();
+        let mut new_dests = Vec::new();
+        for d in dests {
+            let action = match self.catalog.get_destination(&d.name)? {
+                None => Action::Add,
+                Some(old) if old.kind == d.kind => Action::Unchanged,
+                Some(old) => {
+                    return Err(CoreError::Refused(format!(
+                        "destination {} already exists at {}; the file says {} — remove it first ('strata dest remove {}') or use another name",
+                        d.name,
+                        dest_summary(&old),
+                        dest_summary(&d),
+                        d.name
+                    )));
+                }
+            };
+            items.push(PlanItem {
+                item: Item::Destination,
+                name: d.name.clone(),
+                summary: dest_summary(&d),
+                action: action.clone(),
+            });
+            if action == Action::Add {
+                new_dests.push(d);
+            }
+        }
+        let mut put_tasks = Vec::new();
+        for (mut t, doc) in tasks.into_iter().zip(&doc.task) {
+            let action = match self.catalog.get_task(&t.name)? {
+                None => Action::Add,
+                Some(old) => {
+                    t.created = old.created;
+                    if doc.paused.is_none() {
+                        t.paused = old.paused;
+                    }
+                    let fields: Vec<FieldChange> = task_fields(&old)
+                        .into_iter()
+                        .zip(task_fields(&t))
+                        .filter(|((_, a), (_, b))| a != b)
+                        .map(|((field, old), (_, new))| FieldChange {
+                            field: field.to_string(),
+                            old,
+                            new,
+                        })
+                        .collect();
+                    if fields.is_empty() {
+                        Action::Unchanged
+                    } else {
+                        Action::Change { fields }
+                    }
+                }
+            };
+            items.push(PlanItem {
+                item: Item::Task,
+                name: t.name.clone(),
+                summary: task_summary(&t),
+                action: action.clone(),
+            });
+            if action != Action::Unchanged {
+                put_tasks.push(t);
+            }
+        }
+        let named: BTreeSet<(Item, &str)> =
+            items.iter().map(|i| (i.item, i.name.as_str())).collect();
+        let mut not_in_file = Vec::new();
+        for d in self.catalog.list_destinations()? {
+            if !named.contains(&(Item::Destination, d.name.as_str())) {
+                not_in_file.push(NotInFile {
+                    item: Item::Destination,
+                    name: d.name,
+                });
+            }
+        }
+        for t in self.catalog.list_tasks()? {
+            if !named.contains(&(Item::Task, t.name.as_str())) {
+                not_in_file.push(NotInFile {
+                    item: Item::Task,
+                    name: t.name,
+                });
+            }
+        }
+        let plan = ApplyPlan {
+            dry_run,
+            changes: new_dests.len() + put_tasks.len(),
+            items,
+            not_in_file,
+        };
+        Ok(Planned {
+            plan,
+            new_dests,
+            put_tasks,
+        })
+    }
+}
