@@ -83,6 +83,7 @@ fn main() -> anyhow::Result<ExitCode> {
     let code = execute(
         cli,
         &mut Io {
+            local: true,
             out: &mut out,
             err: &mut err,
         },

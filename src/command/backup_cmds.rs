@@ -88,8 +88,10 @@ pub(super) fn backup(core: &Core, c: BackupCmd, j: bool, io: &mut Io<'_>) -> Res
             let progress = Arc::new(Progress::default());
             let t0 = Instant::now();
             let outcome = {
-                let _bar = Bar::start(progress.clone(), j);
-                let _signals = super::interrupt::CancelOnSignal::install(progress.clone());
+                let _bar = Bar::start(progress.clone(), j || !io.local);
+                let _signals = io
+                    .local
+                    .then(|| super::interrupt::CancelOnSignal::install(progress.clone()));
                 core.run_backup_job(&task, kind, true, progress.clone())?
             };
             let b = &outcome.backup;

@@ -19,6 +19,10 @@ pub struct Io<'a> {
     pub out: &'a mut dyn Write,
     /// Notes, warnings and errors.
     pub err: &'a mut dyn Write,
+    /// Whether this is a person's own terminal session (not the daemon running
+    /// a client's command, not the console): only then are progress bars drawn
+    /// and Ctrl-C handlers installed.
+    pub local: bool,
 }
 
 pub(super) fn json<T: Serialize>(io: &mut Io<'_>, v: &T) -> Result<(), CoreError> {
@@ -197,7 +201,7 @@ pub fn run_with_core(
                 let progress = Arc::new(Progress::default());
                 let t0 = Instant::now();
                 let (rec, report) = {
-                    let _bar = Bar::start(progress.clone(), j);
+                    let _bar = Bar::start(progress.clone(), j || !io.local);
                     core.restore(&a.id, &a.to, a.path.as_deref(), &progress)?
                 };
                 if j {
@@ -249,7 +253,7 @@ pub fn run_with_core(
                 };
                 let progress = Arc::new(Progress::default());
                 let reports = {
-                    let _bar = Bar::start(progress.clone(), j);
+                    let _bar = Bar::start(progress.clone(), j || !io.local);
                     core.verify(&sel, a.read_data, &progress)?
                 };
                 let bad = reports.iter().filter(|r| !r.ok()).count();

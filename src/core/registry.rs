@@ -37,7 +37,7 @@ pub struct Registry {
 }
 
 /// A job as front ends see it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct JobView {
     /// Job id (per process).
     pub id: u64,

@@ -6,10 +6,10 @@ use super::model::{BackupKind, RunStatus, TaskConfig};
 use super::scheduler::{TaskSchedule, host_tz};
 use super::service::Core;
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Status of a task at a glance.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum TaskStatus {
     /// Scheduled (or manual) and healthy.
@@ -25,7 +25,7 @@ pub enum TaskStatus {
 }
 
 /// One task as the console shows it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct TaskRow {
     /// The definition.
     #[serde(flatten)]

@@ -189,6 +189,7 @@ fn handle(core: &Arc<Core>, stream: UnixStream) -> std::io::Result<()> {
                 stdout: false,
             };
             let mut io = Io {
+                local: false,
                 out: &mut out,
                 err: &mut err,
             };
