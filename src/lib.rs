@@ -11,3 +11,4 @@ pub mod daemon;
 pub mod dest;
 pub mod engine;
 pub mod source;
+pub mod tui;

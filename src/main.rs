@@ -63,7 +63,7 @@ fn main() -> anyhow::Result<ExitCode> {
 
     let local_only = matches!(
         cli.command,
-        Command::Demo | Command::Info | Command::Serve { .. }
+        Command::Demo | Command::Info | Command::Serve { .. } | Command::Tui { .. }
     );
     if !local_only {
         // Arguments that are not UTF-8 cannot travel in the JSON request: run here.

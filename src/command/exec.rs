@@ -65,6 +65,13 @@ fn run(cli: Cli, io: &mut Io<'_>) -> Result<u8, CoreError> {
     if let Command::Serve { .. } = cli.command {
         return crate::daemon::server::serve(home, io);
     }
+    if let Command::Tui { theme } = &cli.command {
+        return crate::tui::run(
+            home,
+            cli.role.as_deref().and_then(Role::parse),
+            theme.as_deref(),
+        );
+    }
     let core = Core::open(home, &holder())?;
     for id in &core.recovered.interrupted {
         let _ = writeln!(
@@ -101,7 +108,7 @@ pub fn run_with_core(
     let result = (|| -> Result<u8, CoreError> {
         let core = core_ref;
         match cli.command {
-            Command::Demo | Command::Info | Command::Serve { .. } => Ok(0),
+            Command::Demo | Command::Info | Command::Serve { .. } | Command::Tui { .. } => Ok(0),
             Command::Jobs { cmd: None } => {
                 let jobs = core.jobs.list();
                 if j {

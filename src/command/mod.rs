@@ -72,6 +72,12 @@ pub enum Command {
     Demo,
     /// Every path Strata uses and its version.
     Info,
+    /// The console on this terminal (through the daemon when one runs).
+    Tui {
+        /// Theme: default, light, high-contrast, mono, or a file in <home>/themes.
+        #[arg(long, value_name = "NAME")]
+        theme: Option<String>,
+    },
     /// Run the daemon: scheduler, jobs and the local control socket (foreground).
     Serve {
         /// SSH listen address (the SSH server arrives in a later release).

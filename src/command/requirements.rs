@@ -8,7 +8,9 @@ use crate::core::access::{Requirement, Role};
 pub fn of(cmd: &Command) -> Requirement {
     use Requirement as R;
     match cmd {
-        Command::Demo | Command::Info | Command::Serve { .. } => R::read("local"),
+        Command::Demo | Command::Info | Command::Serve { .. } | Command::Tui { .. } => {
+            R::read("local")
+        }
         Command::Jobs { cmd: None } => R::read("jobs"),
         Command::Jobs {
             cmd: Some(JobsCmd::Cancel { id }),

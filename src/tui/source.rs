@@ -1,0 +1,224 @@
+//! Where the console's data comes from: the core in this process, or the
+//! daemon over its control socket. Both run commands of the one grammar and
+//! produce the same `Snapshot`, so the console never knows the difference.
+
+use crate::command::exec::{Io, run_with_core};
+use crate::command::line::parse_line;
+use crate::core::Core;
+use crate::core::access::{Caller, Role};
+use crate::core::backups::BackupRow;
+use crate::core::home::Home;
+use crate::core::model::{AuditEntry, RunRecord};
+use crate::core::registry::JobView;
+use crate::core::rows::TaskRow;
+use chrono::{DateTime, Utc};
+use std::sync::Arc;
+
+/// Everything the console shows, taken at one moment.
+#[derive(Debug, Clone, Default)]
+pub struct Snapshot {
+    /// Tasks with status and next backup.
+    pub tasks: Vec<TaskRow>,
+    /// Backups with sizes, oldest first.
+    pub backups: Vec<BackupRow>,
+    /// Running and queued jobs.
+    pub jobs: Vec<JobView>,
+    /// Recent runs, newest first.
+    pub runs: Vec<RunRecord>,
+    /// Audit log, oldest first.
+    pub audit: Vec<AuditEntry>,
+    /// When it was taken.
+    pub taken: Option<DateTime<Utc>>,
+}
+
+/// Output of one command run from the console.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    /// Exit code (design.md §3).
+    pub code: u8,
+    /// What it printed.
+    pub stdout: String,
+    /// Its notes and errors.
+    pub stderr: String,
+}
+
+/// A data source for the console.
+pub trait Source: Send + Sync {
+    /// Reads the current state.
+    fn snapshot(&self) -> Result<Snapshot, String>;
+    /// Runs one command line of the grammar (as the `:` line does).
+    fn execute(&self, line: &str) -> Outcome;
+    /// Who the console acts as.
+    fn caller(&self) -> &Caller;
+    /// Where the data lives (for the header).
+    fn describe(&self) -> String;
+}
+
+/// The core in this process (no daemon running).
+pub struct LocalSource {
+    core: Arc<Core>,
+    caller: Caller,
+}
+
+impl LocalSource {
+    /// Wraps an open core.
+    pub fn new(core: Arc<Core>, caller: Caller) -> LocalSource {
+        LocalSource { core, caller }
+    }
+}
+
+fn run_line(
+    line: &str,
+    f: impl FnOnce(crate::command::Cli, &mut Io<'_>) -> Result<u8, crate::core::CoreError>,
+) -> Outcome {
+    let cli = match parse_line(line) {
+        Ok(c) => c,
+        Err(e) => {
+            return Outcome {
+                code: 2,
+                stdout: String::new(),
+                stderr: e.to_string(),
+            };
+        }
+    };
+    if matches!(
+        cli.command,
+        crate::command::Command::Serve { .. }
+            | crate::command::Command::Demo
+            | crate::command::Command::Tui { .. }
+    ) {
+        return Outcome {
+            code: 2,
+            stdout: String::new(),
+            stderr: "that command cannot run inside the console".into(),
+        };
+    }
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    let code = {
+        let mut io = Io {
+            out: &mut out,
+            err: &mut err,
+            local: false,
+        };
+        match f(cli, &mut io) {
+            Ok(c) => c,
+            Err(e) => {
+                let _ = std::io::Write::write_all(io.err, format!("strata: {e}\n").as_bytes());
+                e.exit_code()
+            }
+        }
+    };
+    Outcome {
+        code,
+        stdout: String::from_utf8_lossy(&out).into_owned(),
+        stderr: String::from_utf8_lossy(&err).into_owned(),
+    }
+}
+
+impl Source for LocalSource {
+    fn snapshot(&self) -> Result<Snapshot, String> {
+        let c = &self.core;
+        Ok(Snapshot {
+            tasks: c.task_rows().map_err(|e| e.to_string())?,
+            backups: c.backups(None).map_err(|e| e.to_string())?,
+            jobs: c.jobs.list(),
+            runs: c.runs(None, 200).map_err(|e| e.to_string())?,
+            audit: c.audit_log(None).map_err(|e| e.to_string())?,
+            taken: Some(Utc::now()),
+        })
+    }
+
+    fn execute(&self, line: &str) -> Outcome {
+        run_line(line, |cli, io| {
+            run_with_core(&self.core, cli, &self.caller, io)
+        })
+    }
+
+    fn caller(&self) -> &Caller {
+        &self.caller
+    }
+
+    fn describe(&self) -> String {
+        self.core.home().root().display().to_string()
+    }
+}
+
+/// The daemon of a home, through its control socket.
+pub struct RemoteSource {
+    home: Home,
+    caller: Caller,
+}
+
+impl RemoteSource {
+    /// Talks to the daemon serving `home`.
+    pub fn new(home: Home, caller: Caller) -> RemoteSource {
+        RemoteSource { home, caller }
+    }
+
+    fn json<T: serde::de::DeserializeOwned>(&self, line: &str) -> Result<T, String> {
+        let o = self.execute(&format!("{line} --json"));
+        if o.code != 0 {
+            return Err(o.stderr.trim().to_string());
+        }
+        serde_json::from_str(&o.stdout).map_err(|e| format!("unexpected reply to '{line}': {e}"))
+    }
+}
+
+impl Source for RemoteSource {
+    fn snapshot(&self) -> Result<Snapshot, String> {
+        // Runs have no command of their own yet; task rows carry the last result.
+        Ok(Snapshot {
+            tasks: self.json("task list")?,
+            backups: self.json("backup list")?,
+            jobs: self.json("jobs")?,
+            runs: Vec::new(),
+            audit: self.json("audit").unwrap_or_default(),
+            taken: Some(Utc::now()),
+        })
+    }
+
+    fn execute(&self, line: &str) -> Outcome {
+        let words = match shlex::split(line) {
+            Some(w) => w,
+            None => {
+                return Outcome {
+                    code: 2,
+                    stdout: String::new(),
+                    stderr: "unbalanced quotes".into(),
+                };
+            }
+        };
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        match crate::daemon::client::try_forward(
+            &self.home,
+            words,
+            self.caller.clone(),
+            &mut out,
+            &mut err,
+        ) {
+            Some(code) => Outcome {
+                code,
+                stdout: String::from_utf8_lossy(&out).into_owned(),
+                stderr: String::from_utf8_lossy(&err).into_owned(),
+            },
+            None => Outcome {
+                code: 1,
+                stdout: String::new(),
+                stderr: "the daemon is no longer running; restart the console".into(),
+            },
+        }
+    }
+
+    fn caller(&self) -> &Caller {
+        &self.caller
+    }
+
+    fn describe(&self) -> String {
+        format!("{} (via daemon)", self.home.root().display())
+    }
+}
+
+/// The role a console session has, for showing disabled actions.
+pub fn role_of(source: &dyn Source) -> Role {
+    source.caller().role
+}
