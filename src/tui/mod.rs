@@ -117,6 +117,9 @@ pub fn run(home: Home, role: Option<Role>, theme_flag: Option<&str>) -> Result<u
     };
     let mut app = App::new(caller.role, keymap);
     let place = source.describe();
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_else(|_| "localhost".into());
     let mut terminal = ratatui::try_init()
         .map_err(|e| CoreError::Failed(format!("cannot use this terminal: {e}")))?;
     let result = (|| -> Result<(), CoreError> {
@@ -131,6 +134,7 @@ pub fn run(home: Home, role: Option<Role>, theme_flag: Option<&str>) -> Result<u
                 theme: &theme,
                 now: chrono::Utc::now(),
                 place: &place,
+                host: &host,
             };
             terminal
                 .draw(|f| render::draw(f, &ctx))

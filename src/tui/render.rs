@@ -29,6 +29,8 @@ pub struct Ctx<'a> {
     pub now: DateTime<Utc>,
     /// Header text: where the data lives.
     pub place: &'a str,
+    /// Host name for the header.
+    pub host: &'a str,
 }
 
 /// `in 4m` / `3h ago` / `-`.
@@ -125,12 +127,9 @@ pub fn draw(f: &mut Frame<'_>, c: &Ctx<'_>) {
 fn draw_header(f: &mut Frame<'_>, area: Rect, c: &Ctx<'_>) {
     let running = c.snap.jobs.iter().filter(|j| j.phase != "queued").count();
     let queued = c.snap.jobs.len() - running;
-    let host = std::env::var("HOSTNAME")
-        .ok()
-        .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| "localhost".into());
     let text = format!(
-        " strata · {host} · {} · {} · jobs {running} running, {queued} queued · {} UTC",
+        " strata · {} · {} · {} · jobs {running} running, {queued} queued · {} UTC",
+        c.host,
         c.place,
         c.app.role,
         c.now.format("%Y-%m-%d %H:%M:%S")
