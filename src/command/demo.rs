@@ -130,29 +130,30 @@ pub fn run(home: Option<PathBuf>, json: bool, io: &mut Io<'_>) -> Result<u8, Cor
         root.display(),
         data.display()
     );
-    {
-        let core = Core::open(Home::at(&root), "strata demo")?;
-        core.add_destination(DestinationConfig {
-            name: "demo-local".into(),
-            kind: DestinationKind::Local {
-                path: root.join("repository"),
-            },
-            repo_id: None,
-        })?;
-        core.add_task(TaskConfig {
-            name: "demo-files".into(),
+    let home = Home::at(&root);
+    let core = std::sync::Arc::new(Core::open(home.clone(), "strata demo")?);
+    core.add_destination(DestinationConfig {
+        name: "demo-local".into(),
+        kind: DestinationKind::Local {
+            path: root.join("repository"),
+        },
+        repo_id: None,
+    })?;
+    let task = |name: &str, path: PathBuf, full: &str, incr: Option<&str>, diff: Option<&str>| {
+        TaskConfig {
+            name: name.into(),
             source: SourceConfig::Dir {
-                path: data.clone(),
+                path,
                 exclude: vec!["*.tmp".into()],
             },
             destinations: vec!["demo-local".into()],
-            full: Some("0 3 * * 0".into()),
-            incremental: Some("0 * * * *".into()),
-            differential: None,
-            timezone: None,
+            full: Some(full.into()),
+            incremental: incr.map(Into::into),
+            differential: diff.map(Into::into),
+            timezone: Some("UTC".into()),
             catch_up: Default::default(),
+            // Short rules, so retention visibly expires old chains within minutes.
             retention: RetentionPolicy {
-                keep_within: Some("14d".into()),
                 keep_last_full: Some(2),
                 ..Default::default()
             },
@@ -160,23 +161,45 @@ pub fn run(home: Option<PathBuf>, json: bool, io: &mut Io<'_>) -> Result<u8, Cor
             compression_level: 3,
             paused: false,
             created: chrono::Utc::now(),
-        })?;
-        let p = Progress::default();
-        let full = core.run_backup("demo-files", crate::core::model::BackupKind::Full, true, &p)?;
-        let _ = writeln!(io.err, "took full backup {}", full.backup.id);
-        mutate_sample(&data).map_err(|e| fail("change sample data in", &data, e))?;
-        let inc = core.run_backup(
-            "demo-files",
-            crate::core::model::BackupKind::Incremental,
-            true,
-            &p,
-        )?;
-        let _ = writeln!(
-            io.err,
-            "changed a few files, took incremental backup {}",
-            inc.backup.id
-        );
+        }
+    };
+    // Schedules of a minute or so, so a newcomer sees gauges move and backups appear.
+    core.add_task(task(
+        "demo-files",
+        data.clone(),
+        "*/3 * * * *",
+        Some("* * * * *"),
+        None,
+    ))?;
+    core.add_task(task(
+        "demo-docs",
+        data.join("app/docs"),
+        "*/5 * * * *",
+        None,
+        Some("*/2 * * * *"),
+    ))?;
+    let p = Progress::default();
+    let full = core.run_backup("demo-files", crate::core::model::BackupKind::Full, true, &p)?;
+    let _ = writeln!(io.err, "took full backup {}", full.backup.id);
+    mutate_sample(&data).map_err(|e| fail("change sample data in", &data, e))?;
+    let inc = core.run_backup(
+        "demo-files",
+        crate::core::model::BackupKind::Incremental,
+        true,
+        &p,
+    )?;
+    let _ = writeln!(
+        io.err,
+        "changed a few files, took incremental backup {}",
+        inc.backup.id
+    );
+    core.run_backup("demo-docs", crate::core::model::BackupKind::Full, true, &p)?;
+
+    use std::io::IsTerminal;
+    if !json && std::io::stdout().is_terminal() && std::io::stdin().is_terminal() {
+        return tour(core, &home, &data, io);
     }
+    drop(core);
     let code = super::exec::execute(
         Cli {
             role: None,
@@ -199,4 +222,45 @@ pub fn run(home: Option<PathBuf>, json: bool, io: &mut Io<'_>) -> Result<u8, Cor
         let _ = writeln!(io.err, "      strata --home {h} verify --all --read-data");
     }
     Ok(code)
+}
+
+/// The interactive part: the scheduler runs in this process, a thread keeps
+/// changing the sample data, and the console opens on the same core.
+fn tour(
+    core: std::sync::Arc<Core>,
+    home: &Home,
+    data: &Path,
+    io: &mut Io<'_>,
+) -> Result<u8, CoreError> {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let stop = std::sync::Arc::new(AtomicBool::new(false));
+    let sched = {
+        let (c, s, h) = (core.clone(), stop.clone(), home.clone());
+        std::thread::spawn(move || crate::daemon::server::scheduler_loop(&c, &s, &h))
+    };
+    let changer = {
+        let (s, d) = (stop.clone(), data.to_path_buf());
+        std::thread::spawn(move || {
+            let mut ticks = 0u32;
+            while !s.load(Ordering::Relaxed) {
+                std::thread::sleep(std::time::Duration::from_millis(250));
+                ticks += 1;
+                if ticks % 80 == 0 {
+                    let _ = mutate_sample(&d);
+                }
+            }
+        })
+    };
+    let caller = crate::core::access::Caller::local(None);
+    let source = std::sync::Arc::new(crate::tui::source::LocalSource::new(core, caller));
+    let r = crate::tui::run_on(source, false, home, None);
+    stop.store(true, Ordering::Relaxed);
+    let _ = sched.join();
+    let _ = changer.join();
+    let h = home.root().display();
+    let _ = writeln!(
+        io.err,
+        "demo home kept at {h}: 'strata --home {h} tui' reopens the console, 'strata --home {h} serve' keeps the schedules running"
+    );
+    r
 }

@@ -282,7 +282,7 @@ fn detach(core: &Arc<Core>, cli: Cli, req: &Request, tx: &mut UnixStream) -> std
 
 /// Fires due backups, records missed ones, applies retention after each
 /// scheduled backup, and persists how far the schedule was handled.
-fn scheduler_loop(core: &Arc<Core>, stop: &AtomicBool, home: &Home) {
+pub fn scheduler_loop(core: &Arc<Core>, stop: &AtomicBool, home: &Home) {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let mut sched = Scheduler::new(clock.clone());
     let host = host_tz();

@@ -94,8 +94,9 @@ fn run_command(
 
 /// Opens the console on this terminal; returns the exit code.
 pub fn run(home: Home, role: Option<Role>, theme_flag: Option<&str>) -> Result<u8, CoreError> {
-    let keymap = load_keymap(&home)?;
-    let theme = Theme::choose(theme_flag, home.root()).map_err(CoreError::Invalid)?;
+    // Check settings before taking the terminal, so errors print normally.
+    load_keymap(&home)?;
+    Theme::choose(theme_flag, home.root()).map_err(CoreError::Invalid)?;
     let caller = Caller::local(role);
     let sock = crate::daemon::socket_path(&home);
     let remote = std::os::unix::net::UnixStream::connect(&sock).is_ok();
@@ -107,6 +108,19 @@ pub fn run(home: Home, role: Option<Role>, theme_flag: Option<&str>) -> Result<u
             caller.clone(),
         ))
     };
+    run_on(source, remote, &home, theme_flag)
+}
+
+/// Opens the console over an existing source (the demo shares its core).
+pub fn run_on(
+    source: Arc<dyn Source>,
+    remote: bool,
+    home: &Home,
+    theme_flag: Option<&str>,
+) -> Result<u8, CoreError> {
+    let keymap = load_keymap(home)?;
+    let theme = Theme::choose(theme_flag, home.root()).map_err(CoreError::Invalid)?;
+    let caller = source.caller().clone();
     let first = source.snapshot().map_err(CoreError::Failed)?;
     let latest: Latest = Arc::new(Mutex::new(Arc::new(first)));
     let (ntx, nrx) = channel::<(String, bool)>();
