@@ -346,6 +346,27 @@ impl App {
                     && self.allowed(b.needs, "delete")
                 {
                     let deps = all_dependents(s, &r.record.id);
+                    let pinned: Vec<&str> = std::iter::once(&r.record)
+                        .chain(
+                            s.backups
+                                .iter()
+                                .map(|x| &x.record)
+                                .filter(|x| deps.contains(&x.id)),
+                        )
+                        .filter(|x| x.pinned)
+                        .map(|x| x.id.as_str())
+                        .collect();
+                    if !pinned.is_empty() {
+                        // The core would refuse after the question; say so before asking.
+                        self.notice(
+                            format!(
+                                "cannot delete: {} pinned; unpin with P first",
+                                pinned.join(", ")
+                            ),
+                            true,
+                        );
+                        return Vec::new();
+                    }
                     let prompt = if deps.is_empty() {
                         format!(
                             "Delete backup {} of {} ({} {}, frees {})? y/N",
@@ -360,7 +381,11 @@ impl App {
                             "Delete backup {} AND the {} backup(s) that depend on it ({})? y/N",
                             r.record.id,
                             deps.len(),
-                            deps.join(", ")
+                            if deps.len() > 4 {
+                                format!("{} and {} more", deps[..4].join(", "), deps.len() - 4)
+                            } else {
+                                deps.join(", ")
+                            }
                         )
                     };
                     let line = if deps.is_empty() {

@@ -127,14 +127,25 @@ pub fn draw(f: &mut Frame<'_>, c: &Ctx<'_>) {
 fn draw_header(f: &mut Frame<'_>, area: Rect, c: &Ctx<'_>) {
     let running = c.snap.jobs.iter().filter(|j| j.phase != "queued").count();
     let queued = c.snap.jobs.len() - running;
-    let text = format!(
-        " strata · {} · {} · {} · jobs {running} running, {queued} queued · {} UTC",
-        c.host,
-        c.place,
-        c.app.role,
+    // The clock and job counts get their own right-aligned area so they are
+    // never the part a narrow terminal cuts off.
+    let right = format!(
+        "jobs {running}▶ {queued}… · {} UTC ",
         c.now.format("%Y-%m-%d %H:%M:%S")
     );
-    f.render_widget(Paragraph::new(text).style(c.theme.header), area);
+    let [left_area, right_area] = Layout::horizontal([
+        Constraint::Fill(1),
+        Constraint::Length(right.chars().count() as u16),
+    ])
+    .areas(area);
+    let left = format!(" strata · {} · {} · {}", c.host, c.place, c.app.role);
+    f.render_widget(Paragraph::new(left).style(c.theme.header), left_area);
+    f.render_widget(
+        Paragraph::new(right)
+            .style(c.theme.header)
+            .alignment(ratatui::layout::Alignment::Right),
+        right_area,
+    );
 }
 
 fn draw_tabs(f: &mut Frame<'_>, area: Rect, c: &Ctx<'_>) {
@@ -228,6 +239,7 @@ fn draw_tasks(f: &mut Frame<'_>, area: Rect, c: &Ctx<'_>) {
     let tasks = c.app.tasks(c.snap);
     let sel = c.app.selection(c.snap);
     let (from, to) = window(sel, tasks.len(), area.height.saturating_sub(2) as usize);
+    let wide = area.width >= 100;
     let rows: Vec<Row> = tasks[from..to]
         .iter()
         .map(|r| {
@@ -253,7 +265,7 @@ fn draw_tasks(f: &mut Frame<'_>, area: Rect, c: &Ctx<'_>) {
                 .next()
                 .unwrap_or("-")
                 .to_string();
-            Row::new(vec![
+            let mut cells = vec![
                 Cell::from(r.task.name.clone()),
                 status_cell(c, r),
                 Cell::from(if sched.is_empty() {
@@ -270,23 +282,39 @@ fn draw_tasks(f: &mut Frame<'_>, area: Rect, c: &Ctx<'_>) {
                     c.theme.text
                 }),
                 Cell::from(size(r.stored_bytes)),
-            ])
+            ];
+            if !wide {
+                cells.remove(6);
+                cells.remove(4);
+            }
+            Row::new(cells)
         })
         .collect();
     let title = format!(" Tasks ({}) ", tasks.len());
-    let widths = [
-        Constraint::Min(10),
-        Constraint::Length(16),
-        Constraint::Min(14),
-        Constraint::Length(9),
-        Constraint::Length(9),
-        Constraint::Length(16),
-        Constraint::Length(11),
-        Constraint::Length(9),
-    ];
-    let t = table(
-        c,
-        title,
+    // Below 100 columns the least important columns go, rather than every
+    // column being cut to nonsense.
+    let widths: Vec<Constraint> = if wide {
+        vec![
+            Constraint::Max(24),
+            Constraint::Length(16),
+            Constraint::Fill(1),
+            Constraint::Length(10),
+            Constraint::Length(10),
+            Constraint::Length(15),
+            Constraint::Length(11),
+            Constraint::Length(10),
+        ]
+    } else {
+        vec![
+            Constraint::Max(16),
+            Constraint::Length(16),
+            Constraint::Fill(1),
+            Constraint::Length(10),
+            Constraint::Length(15),
+            Constraint::Length(10),
+        ]
+    };
+    let header: &[&str] = if wide {
         &[
             "NAME",
             "STATUS",
@@ -296,10 +324,11 @@ fn draw_tasks(f: &mut Frame<'_>, area: Rect, c: &Ctx<'_>) {
             "NEXT",
             "LAST RESULT",
             "STORED",
-        ],
-        &widths,
-        rows,
-    );
+        ]
+    } else {
+        &["NAME", "STATUS", "SCHEDULE", "LAST FULL", "NEXT", "STORED"]
+    };
+    let t = table(c, title, header, &widths, rows);
     if tasks.is_empty() {
         let p =
             Paragraph::new("No tasks yet. Press : and type  task add NAME --dir PATH --dest DEST")
@@ -320,6 +349,7 @@ fn draw_backups(f: &mut Frame<'_>, area: Rect, c: &Ctx<'_>) {
     let rows_all = c.app.backups(c.snap);
     let sel = c.app.selection(c.snap);
     let (from, to) = window(sel, rows_all.len(), area.height.saturating_sub(2) as usize);
+    let wide = area.width >= 100;
     let rows: Vec<Row> = rows_all[from..to]
         .iter()
         .map(|r| {
@@ -346,7 +376,7 @@ fn draw_backups(f: &mut Frame<'_>, area: Rect, c: &Ctx<'_>) {
             } else {
                 c.theme.text
             };
-            Row::new(vec![
+            let mut cells = vec![
                 Cell::from(b.id.clone()),
                 Cell::from(b.task.clone()),
                 Cell::from(kind),
@@ -360,7 +390,12 @@ fn draw_backups(f: &mut Frame<'_>, area: Rect, c: &Ctx<'_>) {
                 } else {
                     c.theme.muted
                 }),
-            ])
+            ];
+            if !wide {
+                cells.remove(7);
+                cells.remove(5);
+            }
+            Row::new(cells)
         })
         .collect();
     let stored: u64 = rows_all.iter().map(|r| r.record.stored_bytes).sum();
@@ -371,20 +406,31 @@ fn draw_backups(f: &mut Frame<'_>, area: Rect, c: &Ctx<'_>) {
         size(stored),
         size(recl)
     );
-    let widths = [
-        Constraint::Length(20),
-        Constraint::Min(8),
-        Constraint::Length(14),
-        Constraint::Length(8),
-        Constraint::Length(9),
-        Constraint::Length(9),
-        Constraint::Length(9),
-        Constraint::Length(11),
-        Constraint::Min(6),
-    ];
-    let t = table(
-        c,
-        title,
+    let widths: Vec<Constraint> = if wide {
+        vec![
+            Constraint::Length(20),
+            Constraint::Fill(1),
+            Constraint::Length(14),
+            Constraint::Length(8),
+            Constraint::Length(10),
+            Constraint::Length(9),
+            Constraint::Length(9),
+            Constraint::Length(11),
+            Constraint::Fill(1),
+        ]
+    } else {
+        // The id is what an operator types next: it never shrinks.
+        vec![
+            Constraint::Length(20),
+            Constraint::Fill(1),
+            Constraint::Length(14),
+            Constraint::Length(8),
+            Constraint::Length(10),
+            Constraint::Length(9),
+            Constraint::Fill(1),
+        ]
+    };
+    let header: &[&str] = if wide {
         &[
             "ID",
             "TASK",
@@ -395,10 +441,11 @@ fn draw_backups(f: &mut Frame<'_>, area: Rect, c: &Ctx<'_>) {
             "STORED",
             "RECLAIMABLE",
             "FLAGS",
-        ],
-        &widths,
-        rows,
-    );
+        ]
+    } else {
+        &["ID", "TASK", "KIND", "STATUS", "AGE", "STORED", "FLAGS"]
+    };
+    let t = table(c, title, header, &widths, rows);
     draw_rows(f, area, c, t, (!rows_all.is_empty()).then_some(sel - from));
 }
 
@@ -484,13 +531,13 @@ fn draw_audit(f: &mut Frame<'_>, area: Rect, c: &Ctx<'_>) {
         })
         .collect();
     let widths = [
-        Constraint::Length(9),
+        Constraint::Length(10),
         Constraint::Length(8),
         Constraint::Length(8),
-        Constraint::Length(7),
+        Constraint::Length(15),
         Constraint::Length(14),
-        Constraint::Min(10),
-        Constraint::Min(10),
+        Constraint::Max(24),
+        Constraint::Fill(1),
     ];
     let t = table(
         c,
@@ -517,8 +564,13 @@ fn draw_footer(f: &mut Frame<'_>, area: Rect, c: &Ctx<'_>) {
         );
         return;
     }
+    // The view's own actions first, then global keys; only whole bindings
+    // are shown, so what is visible is always usable.
+    let mut bindings = c.app.keymap.for_view(c.app.view);
+    bindings.sort_by_key(|b| b.scope == super::keymap::Scope::Global);
     let mut spans = Vec::new();
-    for b in c.app.keymap.for_view(c.app.view) {
+    let mut used = 0usize;
+    for b in bindings {
         if matches!(
             b.action.name(),
             "prev_view"
@@ -533,6 +585,11 @@ fn draw_footer(f: &mut Frame<'_>, area: Rect, c: &Ctx<'_>) {
             continue;
         }
         let key = b.keys.first().cloned().unwrap_or_default();
+        let piece = format!("{key} {}  ", b.help);
+        if used + piece.chars().count() > area.width as usize {
+            break;
+        }
+        used += piece.chars().count();
         let enabled = c.app.role >= b.needs;
         let (ks, hs) = if enabled {
             (c.theme.accent, c.theme.text)
@@ -560,7 +617,9 @@ fn centered(area: Rect, w: u16, h: u16) -> Rect {
 }
 
 fn draw_box(f: &mut Frame<'_>, area: Rect, c: &Ctx<'_>, title: &str, text: &str, style: Style) {
-    let r = centered(area, 64, 6);
+    // Tall enough for the whole question, so "y/N" is never cut off.
+    let lines = (text.chars().count() as u16).div_ceil(60) + 2;
+    let r = centered(area, 64, lines.max(4));
     f.render_widget(Clear, r);
     f.render_widget(
         Paragraph::new(text.to_string())
