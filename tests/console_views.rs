@@ -1170,3 +1170,49 @@ fn a_pinned_backup_is_not_offered_for_deletion() {
         "{n:?}"
     );
 }
+
+#[test]
+fn the_selection_follows_its_item_when_rows_shift() {
+    let snap = fixture();
+    let mut app = admin();
+    press(&mut app, &snap, &[key('1'), key('j')]);
+    let chosen = app.tasks(&snap)[app.selection(&snap)].task.name.clone();
+    // A new task that sorts first appears in the next refresh.
+    let mut next = snap.clone();
+    let mut extra = next.tasks[0].clone();
+    extra.task.name = "aaa-new".into();
+    next.tasks.insert(0, extra);
+    app.follow(&next);
+    assert_eq!(
+        app.tasks(&next)[app.selection(&next)].task.name,
+        chosen,
+        "the same task stays selected"
+    );
+    let lines = press(&mut app, &next, &[key('p')]);
+    assert!(lines[0].ends_with(&format!(" {chosen}")), "{lines:?}");
+}
+
+#[test]
+fn quitting_with_local_jobs_asks_first() {
+    let snap = fixture();
+    assert!(!snap.jobs.is_empty());
+    let mut app = admin();
+    app.jobs_die_with_console = true;
+    press(&mut app, &snap, &[key('q')]);
+    assert!(!app.quit);
+    let Mode::Confirm { prompt, .. } = app.mode.clone() else {
+        panic!("{:?}", app.mode)
+    };
+    assert!(prompt.contains("cancels them"), "{prompt}");
+    press(&mut app, &snap, &[key('n')]);
+    assert!(!app.quit);
+    assert!(
+        press(&mut app, &snap, &[key('q'), key('y')]).is_empty(),
+        "the quit marker is never sent to the core"
+    );
+    assert!(app.quit);
+    // Through the daemon jobs keep running, so q quits at once.
+    let mut remote = admin();
+    press(&mut remote, &snap, &[key('q')]);
+    assert!(remote.quit);
+}

@@ -63,15 +63,27 @@ pub struct App {
     pub keymap: Keymap,
     /// Set when the user quits.
     pub quit: bool,
+    /// The item (task name, backup id, job id) selected per view, so the
+    /// selection stays on it when rows above it appear or go.
+    anchor: [Option<String>; 4],
+    /// Whether quitting would cancel jobs running in this process.
+    pub jobs_die_with_console: bool,
 }
 
 fn idx(v: View) -> usize {
     View::ALL.iter().position(|x| *x == v).unwrap_or(0)
 }
 
+/// Case-insensitive substring match without allocating: it runs for every
+/// row of a 10,000-backup catalog on every frame.
 fn matches(filter: &str, fields: &[&str]) -> bool {
-    let f = filter.to_lowercase();
-    f.is_empty() || fields.iter().any(|s| s.to_lowercase().contains(&f))
+    let n = filter.as_bytes();
+    n.is_empty()
+        || fields.iter().any(|s| {
+            s.as_bytes()
+                .windows(n.len())
+                .any(|w| w.eq_ignore_ascii_case(n))
+        })
 }
 
 impl App {
@@ -87,7 +99,41 @@ impl App {
             role,
             keymap,
             quit: false,
+            anchor: Default::default(),
+            jobs_die_with_console: false,
         }
+    }
+
+    fn key_of(&self, s: &Snapshot, view: View, i: usize) -> Option<String> {
+        match view {
+            View::Tasks => self.tasks(s).get(i).map(|t| t.task.name.clone()),
+            View::Backups => self.backups(s).get(i).map(|b| b.record.id.clone()),
+            View::Jobs => s.jobs.get(i).map(|j| j.id.to_string()),
+            View::Audit => s.audit.iter().rev().nth(i).map(|e| e.id.to_string()),
+        }
+    }
+
+    /// Call with each new snapshot: keeps every view's selection on its item.
+    pub fn follow(&mut self, s: &Snapshot) {
+        let current = self.view;
+        for v in View::ALL {
+            let Some(want) = self.anchor[idx(v)].clone() else {
+                continue;
+            };
+            self.view = v;
+            let n = self.rows(s);
+            if let Some(i) =
+                (0..n).find(|&i| self.key_of(s, v, i).as_deref() == Some(want.as_str()))
+            {
+                self.selected[idx(v)] = i;
+            }
+        }
+        self.view = current;
+    }
+
+    fn remember(&mut self, s: &Snapshot) {
+        let i = self.selection(s);
+        self.anchor[idx(self.view)] = self.key_of(s, self.view, i);
     }
 
     /// Adds a notice (keeps the last few).
@@ -178,6 +224,12 @@ impl App {
 
     /// Handles one key; returns command lines to run.
     pub fn handle_key(&mut self, key: KeyEvent, s: &Snapshot) -> Vec<String> {
+        let out = self.handle(key, s);
+        self.remember(s);
+        out
+    }
+
+    fn handle(&mut self, key: KeyEvent, s: &Snapshot) -> Vec<String> {
         match std::mem::replace(&mut self.mode, Mode::Normal) {
             Mode::Command(mut text) => {
                 match key.code {
@@ -234,6 +286,10 @@ impl App {
             }
             Mode::Confirm { line, .. } => {
                 if matches!(key.code, KeyCode::Char('y') | KeyCode::Char('Y')) {
+                    if line == QUIT {
+                        self.quit = true;
+                        return Vec::new();
+                    }
                     return vec![line];
                 }
                 self.notice("cancelled; nothing was changed", false);
@@ -264,6 +320,17 @@ impl App {
         };
         let v = idx(self.view);
         match b.action {
+            Action::Quit if self.jobs_die_with_console && !s.jobs.is_empty() => {
+                let tasks: Vec<&str> = s.jobs.iter().map(|j| j.task.as_str()).collect();
+                self.mode = Mode::Confirm {
+                    prompt: format!(
+                        "{} job(s) run in this console ({}); quitting cancels them and removes their partial data. Quit? y/N",
+                        s.jobs.len(),
+                        tasks.join(", ")
+                    ),
+                    line: QUIT.into(),
+                };
+            }
             Action::Quit => self.quit = true,
             Action::Help => self.mode = Mode::Help(String::new()),
             Action::CommandLine => self.mode = Mode::Command(String::new()),
@@ -410,6 +477,9 @@ impl App {
         Vec::new()
     }
 }
+
+/// Marker line of the quit confirmation (never sent to the core).
+const QUIT: &str = "\u{0}quit";
 
 /// Every backup that depends on `id`, directly or not.
 pub fn all_dependents(s: &Snapshot, id: &str) -> Vec<String> {

@@ -141,6 +141,7 @@ const TASKS: &[View] = &[View::Tasks];
 const BACKUPS: &[View] = &[View::Backups];
 const LISTS: &[View] = &[View::Tasks, View::Backups, View::Jobs, View::Audit];
 const JOBS: &[View] = &[View::Jobs];
+const FILTERED: &[View] = &[View::Tasks, View::Backups];
 
 fn b(keys: &[&str], action: Action, scope: Scope, help: &'static str, needs: Role) -> Binding {
     Binding {
@@ -161,7 +162,7 @@ pub fn defaults() -> Vec<Binding> {
         b(&["q"], Quit, Global, "quit", Viewer),
         b(&["?"], Help, Global, "help", Viewer),
         b(&[":"], CommandLine, Global, "command", Viewer),
-        b(&["/"], Filter, Views(LISTS), "filter", Viewer),
+        b(&["/"], Filter, Views(FILTERED), "filter", Viewer),
         b(&["Tab"], NextView, Global, "next view", Viewer),
         b(&["BackTab"], PrevView, Global, "previous view", Viewer),
         b(&["1"], ViewTasks, Global, "tasks", Viewer),

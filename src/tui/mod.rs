@@ -130,6 +130,7 @@ pub fn run_on(
         std::thread::spawn(move || refresher(s, l, n, st))
     };
     let mut app = App::new(caller.role, keymap);
+    app.jobs_die_with_console = !remote;
     let place = source.describe();
     let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
         .map(|h| h.trim().to_string())
@@ -139,6 +140,7 @@ pub fn run_on(
     let result = (|| -> Result<(), CoreError> {
         while !app.quit {
             let snap = latest.lock().map(|l| l.clone()).unwrap_or_default();
+            app.follow(&snap);
             for (text, error) in nrx.try_iter() {
                 app.notice(text, error);
             }
@@ -173,6 +175,11 @@ pub fn run_on(
         Ok(())
     })();
     ratatui::restore();
+    // Local jobs live in this process: cancel them so they clean up after
+    // themselves instead of leaving work for the next start's recovery.
+    if !remote {
+        source.cancel_all_and_wait();
+    }
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     let _ = bg.join();
     result.map(|_| 0)

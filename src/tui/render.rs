@@ -239,7 +239,8 @@ fn draw_tasks(f: &mut Frame<'_>, area: Rect, c: &Ctx<'_>) {
     let tasks = c.app.tasks(c.snap);
     let sel = c.app.selection(c.snap);
     let (from, to) = window(sel, tasks.len(), area.height.saturating_sub(2) as usize);
-    let wide = area.width >= 100;
+    // Wide layout only when SCHEDULE still gets room of its own.
+    let wide = area.width >= 118;
     let rows: Vec<Row> = tasks[from..to]
         .iter()
         .map(|r| {

@@ -52,6 +52,8 @@ pub trait Source: Send + Sync {
     fn caller(&self) -> &Caller;
     /// Where the data lives (for the header).
     fn describe(&self) -> String;
+    /// Cancels jobs running in this process and waits for their cleanup.
+    fn cancel_all_and_wait(&self) {}
 }
 
 /// The core in this process (no daemon running).
@@ -140,6 +142,14 @@ impl Source for LocalSource {
 
     fn describe(&self) -> String {
         self.core.home().root().display().to_string()
+    }
+
+    fn cancel_all_and_wait(&self) {
+        self.core.jobs.cancel_all();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while !self.core.jobs.is_empty() && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
     }
 }
 
