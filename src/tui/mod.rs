@@ -7,6 +7,7 @@ pub mod keymap;
 pub mod render;
 pub mod source;
 pub mod theme;
+pub mod views;
 
 use crate::core::access::{Caller, Role};
 use crate::core::home::Home;

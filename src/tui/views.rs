@@ -1,0 +1,397 @@
+//! The four list views (Tasks, Backups, Jobs, Audit): columns, narrow
+//! layouts and the visible-rows window. Frame layout, header, footer and
+//! overlays live in `render`.
+
+use super::render::{Ctx, relative};
+use crate::command::render::size;
+use crate::core::rows::TaskStatus;
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Rect};
+use ratatui::style::Modifier;
+use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table};
+
+fn bar(done: u64, total: u64, width: usize) -> String {
+    let frac = if total == 0 {
+        0.0
+    } else {
+        (done as f64 / total as f64).clamp(0.0, 1.0)
+    };
+    let full = (frac * width as f64).round() as usize;
+    format!(
+        "[{}{}] {:>3.0}%",
+        "█".repeat(full),
+        "·".repeat(width - full),
+        frac * 100.0
+    )
+}
+
+/// Rows `[offset, offset + height)` keeping `selected` visible.
+fn window(selected: usize, len: usize, height: usize) -> (usize, usize) {
+    if height == 0 || len <= height {
+        return (0, len);
+    }
+    let offset = selected.saturating_sub(height - 1).min(len - height);
+    (offset, offset + height)
+}
+
+fn table<'a>(
+    c: &Ctx<'_>,
+    title: String,
+    header: &[&'a str],
+    widths: &[Constraint],
+    rows: Vec<Row<'a>>,
+) -> Table<'a> {
+    Table::new(rows, widths.to_vec())
+        .header(Row::new(header.to_vec()).style(c.theme.accent.add_modifier(Modifier::BOLD)))
+        .block(
+            Block::default()
+                .borders(Borders::TOP)
+                .title(title)
+                .border_style(c.theme.muted),
+        )
+        .column_spacing(1)
+}
+
+fn draw_rows(f: &mut Frame<'_>, area: Rect, c: &Ctx<'_>, t: Table<'_>, selected: Option<usize>) {
+    let mut state = ratatui::widgets::TableState::default();
+    state.select(selected);
+    f.render_stateful_widget(
+        t.row_highlight_style(c.theme.selection)
+            .highlight_symbol("▶ "),
+        area,
+        &mut state,
+    );
+}
+
+fn status_cell(c: &Ctx<'_>, r: &crate::core::rows::TaskRow) -> Cell<'static> {
+    if let Some(j) = c.snap.jobs.iter().find(|j| j.task == r.task.name) {
+        let text = if j.phase == "queued" {
+            "queued".to_string()
+        } else {
+            bar(j.bytes_done, j.bytes_total, 8)
+        };
+        return Cell::from(text).style(c.theme.gauge);
+    }
+    match r.status {
+        TaskStatus::Active => Cell::from("● active").style(c.theme.ok),
+        TaskStatus::Paused => Cell::from("‖ paused").style(c.theme.muted),
+        TaskStatus::Running => Cell::from("▶ running").style(c.theme.gauge),
+        TaskStatus::Failed => Cell::from("✗ failed").style(c.theme.error),
+        TaskStatus::Missed => Cell::from("! missed").style(c.theme.warn),
+    }
+}
+
+pub(super) fn draw_tasks(f: &mut Frame<'_>, area: Rect, c: &Ctx<'_>) {
+    let tasks = c.app.tasks(c.snap);
+    let sel = c.app.selection(c.snap);
+    let (from, to) = window(sel, tasks.len(), area.height.saturating_sub(2) as usize);
+    // Wide layout only when SCHEDULE still gets room of its own.
+    let wide = area.width >= 118;
+    let rows: Vec<Row> = tasks[from..to]
+        .iter()
+        .map(|r| {
+            let sched = [
+                ("full", &r.task.full),
+                ("incr", &r.task.incremental),
+                ("diff", &r.task.differential),
+            ]
+            .iter()
+            .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k} {v}")))
+            .collect::<Vec<_>>()
+            .join(" · ");
+            let next = match (&r.next, &r.schedule_error) {
+                (Some((t, k)), _) => format!("{} {}", relative(Some(*t), c.now), &k.as_str()[..4]),
+                (None, Some(_)) => "bad schedule".into(),
+                (None, None) => "-".into(),
+            };
+            let result = r
+                .last_result
+                .as_deref()
+                .unwrap_or("-")
+                .split(':')
+                .next()
+                .unwrap_or("-")
+                .to_string();
+            let mut cells = vec![
+                Cell::from(r.task.name.clone()),
+                status_cell(c, r),
+                Cell::from(if sched.is_empty() {
+                    "manual".into()
+                } else {
+                    sched
+                }),
+                Cell::from(relative(r.last_full, c.now)),
+                Cell::from(relative(r.last_incremental, c.now)),
+                Cell::from(next),
+                Cell::from(result.clone()).style(if result.starts_with("failed") {
+                    c.theme.error
+                } else {
+                    c.theme.text
+                }),
+                Cell::from(size(r.stored_bytes)),
+            ];
+            if !wide {
+                cells.remove(6);
+                cells.remove(4);
+            }
+            Row::new(cells)
+        })
+        .collect();
+    let title = format!(" Tasks ({}) ", tasks.len());
+    // Below 100 columns the least important columns go, rather than every
+    // column being cut to nonsense.
+    let widths: Vec<Constraint> = if wide {
+        vec![
+            Constraint::Max(24),
+            Constraint::Length(16),
+            Constraint::Fill(1),
+            Constraint::Length(10),
+            Constraint::Length(10),
+            Constraint::Length(15),
+            Constraint::Length(11),
+            Constraint::Length(10),
+        ]
+    } else {
+        vec![
+            Constraint::Max(16),
+            Constraint::Length(16),
+            Constraint::Fill(1),
+            Constraint::Length(10),
+            Constraint::Length(15),
+            Constraint::Length(10),
+        ]
+    };
+    let header: &[&str] = if wide {
+        &[
+            "NAME",
+            "STATUS",
+            "SCHEDULE",
+            "LAST FULL",
+            "LAST INCR",
+            "NEXT",
+            "LAST RESULT",
+            "STORED",
+        ]
+    } else {
+        &["NAME", "STATUS", "SCHEDULE", "LAST FULL", "NEXT", "STORED"]
+    };
+    let t = table(c, title, header, &widths, rows);
+    if tasks.is_empty() {
+        let p =
+            Paragraph::new("No tasks yet. Press : and type  task add NAME --dir PATH --dest DEST")
+                .style(c.theme.muted);
+        f.render_widget(t, area);
+        let inner = Rect {
+            y: area.y + 2,
+            height: area.height.saturating_sub(2),
+            ..area
+        };
+        f.render_widget(p, inner);
+        return;
+    }
+    draw_rows(f, area, c, t, Some(sel - from));
+}
+
+pub(super) fn draw_backups(f: &mut Frame<'_>, area: Rect, c: &Ctx<'_>) {
+    let rows_all = c.app.backups(c.snap);
+    let sel = c.app.selection(c.snap);
+    let (from, to) = window(sel, rows_all.len(), area.height.saturating_sub(2) as usize);
+    let wide = area.width >= 100;
+    let rows: Vec<Row> = rows_all[from..to]
+        .iter()
+        .map(|r| {
+            let b = &r.record;
+            let mut flags = Vec::new();
+            if b.manual {
+                flags.push("manual");
+            }
+            if b.pinned {
+                flags.push("pinned");
+            }
+            match &b.verified {
+                Some(v) if v.ok => flags.push("verified"),
+                Some(_) => flags.push("DAMAGED"),
+                None => {}
+            }
+            let kind = if b.kind == crate::core::model::BackupKind::Full {
+                "full".to_string()
+            } else {
+                format!("└ {}", b.kind.as_str())
+            };
+            let status_style = if b.status == crate::core::model::BackupStatus::Partial {
+                c.theme.warn
+            } else {
+                c.theme.text
+            };
+            let mut cells = vec![
+                Cell::from(b.id.clone()),
+                Cell::from(b.task.clone()),
+                Cell::from(kind),
+                Cell::from(b.status.as_str()).style(status_style),
+                Cell::from(relative(Some(b.finished), c.now)),
+                Cell::from(size(b.logical_bytes)),
+                Cell::from(size(b.stored_bytes)),
+                Cell::from(size(r.reclaimable_bytes)),
+                Cell::from(flags.join(",")).style(if flags.contains(&"DAMAGED") {
+                    c.theme.error
+                } else {
+                    c.theme.muted
+                }),
+            ];
+            if !wide {
+                cells.remove(7);
+                cells.remove(5);
+            }
+            Row::new(cells)
+        })
+        .collect();
+    let stored: u64 = rows_all.iter().map(|r| r.record.stored_bytes).sum();
+    let recl: u64 = rows_all.iter().map(|r| r.reclaimable_bytes).sum();
+    let title = format!(
+        " Backups ({}) · stored {} · reclaimable now {} ",
+        rows_all.len(),
+        size(stored),
+        size(recl)
+    );
+    let widths: Vec<Constraint> = if wide {
+        vec![
+            Constraint::Length(20),
+            Constraint::Fill(1),
+            Constraint::Length(14),
+            Constraint::Length(8),
+            Constraint::Length(10),
+            Constraint::Length(9),
+            Constraint::Length(9),
+            Constraint::Length(11),
+            Constraint::Fill(1),
+        ]
+    } else {
+        // The id is what an operator types next: it never shrinks.
+        vec![
+            Constraint::Length(20),
+            Constraint::Fill(1),
+            Constraint::Length(14),
+            Constraint::Length(8),
+            Constraint::Length(10),
+            Constraint::Length(9),
+            Constraint::Fill(1),
+        ]
+    };
+    let header: &[&str] = if wide {
+        &[
+            "ID",
+            "TASK",
+            "KIND",
+            "STATUS",
+            "AGE",
+            "LOGICAL",
+            "STORED",
+            "RECLAIMABLE",
+            "FLAGS",
+        ]
+    } else {
+        &["ID", "TASK", "KIND", "STATUS", "AGE", "STORED", "FLAGS"]
+    };
+    let t = table(c, title, header, &widths, rows);
+    draw_rows(f, area, c, t, (!rows_all.is_empty()).then_some(sel - from));
+}
+
+pub(super) fn draw_jobs(f: &mut Frame<'_>, area: Rect, c: &Ctx<'_>) {
+    let jobs = &c.snap.jobs;
+    let sel = c.app.selection(c.snap);
+    let rows: Vec<Row> = jobs
+        .iter()
+        .map(|j| {
+            let eta = j
+                .eta_secs
+                .map(|s| format!("{}m{:02}s", s / 60, s % 60))
+                .unwrap_or_else(|| "-".into());
+            Row::new(vec![
+                Cell::from(j.id.to_string()),
+                Cell::from(j.task.clone()),
+                Cell::from(j.kind.as_str()),
+                Cell::from(j.phase.clone()),
+                Cell::from(bar(j.bytes_done, j.bytes_total, 12)).style(c.theme.gauge),
+                Cell::from(format!("{}/{}", j.files_done, j.files_total)),
+                Cell::from(format!("{}/s", size(j.rate_bytes_per_sec))),
+                Cell::from(eta),
+            ])
+        })
+        .collect();
+    let widths = [
+        Constraint::Length(4),
+        Constraint::Min(8),
+        Constraint::Length(12),
+        Constraint::Length(8),
+        Constraint::Length(20),
+        Constraint::Length(13),
+        Constraint::Length(11),
+        Constraint::Length(7),
+    ];
+    let t = table(
+        c,
+        format!(" Jobs ({}) ", jobs.len()),
+        &[
+            "JOB", "TASK", "KIND", "PHASE", "PROGRESS", "FILES", "RATE", "ETA",
+        ],
+        &widths,
+        rows,
+    );
+    draw_rows(f, area, c, t, (!jobs.is_empty()).then_some(sel));
+    if jobs.is_empty() {
+        let inner = Rect {
+            y: area.y + 2,
+            height: area.height.saturating_sub(2),
+            ..area
+        };
+        f.render_widget(
+            Paragraph::new(
+                "No jobs running or queued. Press 1, select a task and press b to back it up now.",
+            )
+            .style(c.theme.muted),
+            inner,
+        );
+    }
+}
+
+pub(super) fn draw_audit(f: &mut Frame<'_>, area: Rect, c: &Ctx<'_>) {
+    let all: Vec<_> = c.snap.audit.iter().rev().collect();
+    let sel = c.app.selection(c.snap);
+    let (from, to) = window(sel, all.len(), area.height.saturating_sub(2) as usize);
+    let rows: Vec<Row> = all[from..to]
+        .iter()
+        .map(|e| {
+            let style = if e.outcome.starts_with("refused") || e.outcome.starts_with("failed") {
+                c.theme.error
+            } else {
+                c.theme.text
+            };
+            Row::new(vec![
+                Cell::from(relative(Some(e.at), c.now)),
+                Cell::from(e.who.clone()),
+                Cell::from(e.role.clone()),
+                Cell::from(e.origin.clone()),
+                Cell::from(e.action.clone()),
+                Cell::from(e.target.clone()),
+                Cell::from(e.outcome.clone()).style(style),
+            ])
+        })
+        .collect();
+    let widths = [
+        Constraint::Length(10),
+        Constraint::Length(8),
+        Constraint::Length(8),
+        Constraint::Length(15),
+        Constraint::Length(14),
+        Constraint::Max(24),
+        Constraint::Fill(1),
+    ];
+    let t = table(
+        c,
+        format!(" Audit ({}) ", all.len()),
+        &["WHEN", "WHO", "ROLE", "FROM", "ACTION", "TARGET", "OUTCOME"],
+        &widths,
+        rows,
+    );
+    draw_rows(f, area, c, t, (!all.is_empty()).then_some(sel - from));
+}
