@@ -160,7 +160,7 @@ pub fn run_with_core(
                 }
                 Ok(0)
             }
-            Command::Audit { since } => {
+            Command::Audit { since, limit } => {
                 let since = match since {
                     Some(d) => Some(
                         chrono::Utc::now()
@@ -169,7 +169,14 @@ pub fn run_with_core(
                     ),
                     None => None,
                 };
-                let entries = core.audit_log(since)?;
+                let mut entries = match (limit, since) {
+                    (Some(n), None) => core.audit_tail(n)?,
+                    _ => core.audit_log(since)?,
+                };
+                if let Some(n) = limit {
+                    let skip = entries.len().saturating_sub(n);
+                    entries.drain(..skip);
+                }
                 if j {
                     json(io, &entries)?;
                 } else {

@@ -95,6 +95,9 @@ pub enum Command {
         /// Only entries newer than this (e.g. 24h, 7d).
         #[arg(long, value_name = "DUR")]
         since: Option<String>,
+        /// Only the newest N entries.
+        #[arg(long, value_name = "N")]
+        limit: Option<usize>,
     },
     /// Manage destinations (where repositories live).
     #[command(subcommand)]

@@ -228,6 +228,11 @@ impl Core {
         Err(CoreError::Refused(format!("refused: {why}")))
     }
 
+    /// The newest `n` audit entries, oldest first.
+    pub fn audit_tail(&self, n: usize) -> Result<Vec<AuditEntry>, CoreError> {
+        Ok(self.catalog.audit_tail(n)?)
+    }
+
     /// Audit entries newer than `since` (all when `None`), oldest first.
     pub fn audit_log(
         &self,

@@ -1,4 +1,5 @@
 //! Tests of the parent module (kept apart to keep the module readable).
+use super::error::REBUILD;
 use super::*;
 use crate::core::model::DestinationKind;
 use serde_json::json;
@@ -264,4 +265,27 @@ fn schema_1_catalog_is_migrated_with_its_records() {
         .unwrap();
     assert_eq!(e.id, 1);
     assert_eq!(c.list_audit().unwrap(), vec![e]);
+}
+
+#[test]
+fn audit_tail_returns_the_newest_entries_oldest_first() {
+    let (_dir, path) = temp();
+    let c = Catalog::open(&path, "test").unwrap();
+    for i in 0..5 {
+        c.append_audit(AuditEntry {
+            id: 0,
+            at: Utc::now(),
+            who: format!("u{i}"),
+            role: "admin".into(),
+            origin: "local".into(),
+            action: "task add".into(),
+            target: "t".into(),
+            outcome: "ok".into(),
+        })
+        .unwrap();
+    }
+    let ids: Vec<u64> = c.audit_tail(2).unwrap().iter().map(|e| e.id).collect();
+    assert_eq!(ids, [4, 5]);
+    assert_eq!(c.audit_tail(99).unwrap().len(), 5);
+    assert_eq!(c.audit_tail(99).unwrap(), c.list_audit().unwrap());
 }

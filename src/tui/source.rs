@@ -14,6 +14,9 @@ use crate::core::rows::TaskRow;
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
 
+/// Audit entries the console shows (the newest); `strata audit` shows all.
+pub const AUDIT_SHOWN: usize = 500;
+
 /// Everything the console shows, taken at one moment.
 #[derive(Debug, Clone, Default)]
 pub struct Snapshot {
@@ -125,7 +128,7 @@ impl Source for LocalSource {
             backups: c.backups(None).map_err(|e| e.to_string())?,
             jobs: c.jobs.list(),
             runs: c.runs(None, 200).map_err(|e| e.to_string())?,
-            audit: c.audit_log(None).map_err(|e| e.to_string())?,
+            audit: c.audit_tail(AUDIT_SHOWN).map_err(|e| e.to_string())?,
             taken: Some(Utc::now()),
         })
     }
@@ -182,7 +185,9 @@ impl Source for RemoteSource {
             backups: self.json("backup list")?,
             jobs: self.json("jobs")?,
             runs: Vec::new(),
-            audit: self.json("audit").unwrap_or_default(),
+            audit: self
+                .json(&format!("audit --limit {AUDIT_SHOWN}"))
+                .unwrap_or_default(),
             taken: Some(Utc::now()),
         })
     }
