@@ -11,4 +11,5 @@ pub mod daemon;
 pub mod dest;
 pub mod engine;
 pub mod source;
+pub mod ssh;
 pub mod tui;

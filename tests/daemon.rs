@@ -79,7 +79,7 @@ impl Env {
         let mut child = Command::new(env!("CARGO_BIN_EXE_strata"))
             .arg("--home")
             .arg(self.home())
-            .arg("serve")
+            .args(["serve", "--listen", "127.0.0.1:0"])
             .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())

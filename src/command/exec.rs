@@ -62,8 +62,8 @@ fn run(cli: Cli, io: &mut Io<'_>) -> Result<u8, CoreError> {
     if let Command::Info = cli.command {
         return info(&home, j, io);
     }
-    if let Command::Serve { .. } = cli.command {
-        return crate::daemon::server::serve(home, io);
+    if let Command::Serve { listen } = &cli.command {
+        return crate::daemon::server::serve(home, listen, io);
     }
     if let Command::Tui { theme } = &cli.command {
         return crate::tui::run(
@@ -205,6 +205,7 @@ pub fn run_with_core(
                 Ok(0)
             }
             Command::Dest(c) => super::config_cmds::dest(core, c, j, io),
+            Command::Keys(c) => super::keys_cmds::keys(core, c, j, io),
             Command::Task(c) => super::config_cmds::task(core, c, j, io),
             Command::Apply { file, dry_run } => {
                 super::apply_cmds::apply(core, &file, dry_run, j, io)
@@ -341,7 +342,7 @@ pub fn run_with_core(
     result
 }
 
-fn info(home: &Home, j: bool, io: &mut Io<'_>) -> Result<u8, CoreError> {
+pub(crate) fn info(home: &Home, j: bool, io: &mut Io<'_>) -> Result<u8, CoreError> {
     let sock = crate::daemon::socket_path(home);
     let daemon = std::os::unix::net::UnixStream::connect(&sock).is_ok();
     let paths = [
@@ -352,7 +353,10 @@ fn info(home: &Home, j: bool, io: &mut Io<'_>) -> Result<u8, CoreError> {
         ("logs", home.logs()),
         ("log file", home.logs().join("strata.log")),
         ("scheduler", home.root().join("scheduler-state.json")),
+        ("host key", crate::ssh::hostkey::path(home.root())),
+        ("ssh keys", home.root().join("authorized_keys")),
     ];
+    let fingerprint = crate::ssh::hostkey::existing_fingerprint(home.root());
     let tz = crate::core::scheduler::host_tz();
     if j {
         let mut m = serde_json::Map::new();
@@ -365,6 +369,12 @@ fn info(home: &Home, j: bool, io: &mut Io<'_>) -> Result<u8, CoreError> {
         }
         m.insert("daemon_running".into(), daemon.into());
         m.insert("host_timezone".into(), tz.name().into());
+        m.insert(
+            "host_key_fingerprint".into(),
+            fingerprint
+                .clone()
+                .map_or(serde_json::Value::Null, Into::into),
+        );
         json(io, &m)?;
     } else {
         say!(io, "strata {}", env!("CARGO_PKG_VERSION"));
@@ -382,6 +392,14 @@ fn info(home: &Home, j: bool, io: &mut Io<'_>) -> Result<u8, CoreError> {
             }
         );
         say!(io, "{:<10} {}", "time zone", tz.name());
+        say!(
+            io,
+            "{:<10} {}",
+            "host fp",
+            fingerprint
+                .as_deref()
+                .unwrap_or("not created yet ('strata serve' creates it)")
+        );
     }
     Ok(0)
 }

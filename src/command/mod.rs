@@ -15,6 +15,7 @@ pub mod config_cmds;
 pub mod demo;
 pub mod exec;
 pub mod interrupt;
+pub mod keys_cmds;
 pub mod line;
 pub mod progress;
 pub mod prune_cmds;
@@ -35,8 +36,8 @@ pub struct Cli {
     /// Home directory (catalog, config, logs); default $STRATA_HOME or the XDG data dir.
     #[arg(long, global = true, value_name = "DIR")]
     pub home: Option<PathBuf>,
-    /// Act with a lower role than your own (viewer, operator), e.g. for a read-only session.
-    #[arg(long, global = true, value_name = "ROLE", value_parser = ["viewer", "operator", "admin"])]
+    /// Act with a lower role than your own (viewer, operator), e.g. for a read-only session. Goes before the command.
+    #[arg(long, value_name = "ROLE", value_parser = ["viewer", "operator", "admin"])]
     pub role: Option<String>,
     /// Print one JSON document instead of tables (stable field names, sizes in bytes, RFC 3339 UTC times).
     #[arg(long, global = true)]
@@ -60,6 +61,9 @@ impl Cli {
             Command::Task(TaskCmd::Add(a)) => fix(&mut a.dir),
             Command::Restore(a) => fix(&mut a.to),
             Command::Apply { file, .. } => fix(file),
+            Command::Keys(KeysCmd::Add {
+                file: Some(file), ..
+            }) => fix(file),
             _ => {}
         }
     }
@@ -80,7 +84,7 @@ pub enum Command {
     },
     /// Run the daemon: scheduler, jobs and the local control socket (foreground).
     Serve {
-        /// SSH listen address (the SSH server arrives in a later release).
+        /// SSH listen address (port 0 picks a free port); "off" serves no SSH.
         #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:2222")]
         listen: String,
     },
@@ -105,6 +109,9 @@ pub enum Command {
     /// Manage tasks (what is backed up, where, when).
     #[command(subcommand)]
     Task(TaskCmd),
+    /// SSH keys allowed to connect, each with a role and a name.
+    #[command(subcommand)]
+    Keys(KeysCmd),
     /// Declarative upsert of destinations and tasks from a TOML file; prints the diff.
     Apply {
         /// TOML file of [[destination]] and [[task]] tables (what `strata export` writes).
@@ -161,6 +168,37 @@ pub enum DestCmd {
     /// Remove a destination definition (its repository data is left untouched).
     Remove {
         /// Name.
+        name: String,
+    },
+}
+
+/// `strata keys …`
+#[derive(Debug, Subcommand)]
+pub enum KeysCmd {
+    /// Authorize a public key for SSH (takes effect for new connections).
+    Add {
+        /// The public key file, e.g. ~/.ssh/id_ed25519.pub.
+        #[arg(
+            value_name = "FILE.pub",
+            required_unless_present = "key",
+            conflicts_with = "key"
+        )]
+        file: Option<PathBuf>,
+        /// The key itself ("ssh-ed25519 AAAA… comment"), instead of a file.
+        #[arg(long, value_name = "PUBLIC_KEY")]
+        key: Option<String>,
+        /// What the key may do: viewer, operator or admin.
+        #[arg(long, value_name = "ROLE")]
+        role: String,
+        /// Name shown in the audit log (letters, digits, . _ @ -).
+        #[arg(long, value_name = "NAME")]
+        name: String,
+    },
+    /// List authorized keys with role, name and fingerprint.
+    List,
+    /// Revoke a key (open sessions of that key continue until they end).
+    Remove {
+        /// The key's name.
         name: String,
     },
 }

@@ -1,7 +1,7 @@
 //! The role each command needs and how it is named in the audit log: one table,
 //! so a new command cannot forget its access rule (the match is exhaustive).
 
-use super::{BackupCmd, CatalogCmd, Command, DestCmd, JobsCmd, TaskCmd};
+use super::{BackupCmd, CatalogCmd, Command, DestCmd, JobsCmd, KeysCmd, TaskCmd};
 use crate::core::access::{Requirement, Role};
 
 /// Requirement of a parsed command.
@@ -19,6 +19,10 @@ pub fn of(cmd: &Command) -> Requirement {
         Command::Dest(DestCmd::Add { name, .. }) => R::write(Role::Admin, "dest add", name),
         Command::Dest(DestCmd::Remove { name }) => R::write(Role::Admin, "dest remove", name),
         Command::Dest(DestCmd::List | DestCmd::Show { .. }) => R::read("dest"),
+        // Who may connect is an admin matter, listing included.
+        Command::Keys(KeysCmd::Add { name, .. }) => R::write(Role::Admin, "keys add", name),
+        Command::Keys(KeysCmd::List) => R::write(Role::Admin, "keys list", ""),
+        Command::Keys(KeysCmd::Remove { name }) => R::write(Role::Admin, "keys remove", name),
         Command::Task(TaskCmd::Add(a)) => R::write(Role::Admin, "task add", &a.name),
         Command::Task(TaskCmd::Remove { name, .. }) => R::write(Role::Admin, "task remove", name),
         Command::Task(TaskCmd::Pause { name }) => R::write(Role::Operator, "task pause", name),

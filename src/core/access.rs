@@ -124,6 +124,44 @@ impl Core {
         Ok(())
     }
 
+    /// Records an access event that is not a command (an SSH login or a
+    /// refused one); a failure to write is logged, not fatal.
+    pub fn record_access(&self, caller: &Caller, action: &str, target: &str, outcome: &str) {
+        self.record_unknown_access(
+            &caller.name,
+            Some(caller.role),
+            &caller.origin,
+            action,
+            target,
+            outcome,
+        );
+    }
+
+    /// Like `record_access`, for a caller with no role (an unknown SSH key).
+    pub fn record_unknown_access(
+        &self,
+        who: &str,
+        role: Option<Role>,
+        origin: &str,
+        action: &str,
+        target: &str,
+        outcome: &str,
+    ) {
+        let entry = AuditEntry {
+            id: 0,
+            at: Utc::now(),
+            who: who.into(),
+            role: role.map_or("-", |r| r.as_str()).into(),
+            origin: origin.into(),
+            action: action.into(),
+            target: target.into(),
+            outcome: outcome.into(),
+        };
+        if let Err(e) = self.catalog.append_audit(entry) {
+            tracing::warn!("could not write the audit log: {e}");
+        }
+    }
+
     /// Checks the caller's role; a refusal is audited and returned (exit 4).
     pub fn authorize(&self, caller: &Caller, req: &Requirement) -> Result<(), CoreError> {
         if caller.role >= req.role {

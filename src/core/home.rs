@@ -73,6 +73,21 @@ pub struct HomeConfig {
     /// Directories operators may restore into (admins may restore anywhere).
     #[serde(default)]
     pub restore_roots: Vec<std::path::PathBuf>,
+    /// The SSH server's limits (`[ssh]`).
+    #[serde(default)]
+    pub ssh: SshSettings,
+}
+
+/// `[ssh]` in `strata.toml`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SshSettings {
+    /// Authenticated connections open at once (default 32).
+    pub max_sessions: Option<usize>,
+    /// Keys a client may try per connection (default 6).
+    pub max_auth_attempts: Option<usize>,
+    /// A console with no key press for this long is closed (default 30m).
+    pub idle_timeout: Option<String>,
 }
 
 impl Home {
@@ -92,6 +107,16 @@ impl Home {
                 "{}: max_parallel_jobs must be at least 1",
                 path.display()
             ));
+        }
+        if cfg.ssh.max_sessions == Some(0) || cfg.ssh.max_auth_attempts == Some(0) {
+            return Err(format!(
+                "{}: [ssh] max_sessions and max_auth_attempts must be at least 1",
+                path.display()
+            ));
+        }
+        if let Some(t) = &cfg.ssh.idle_timeout {
+            crate::core::schedule::parse_duration(t)
+                .map_err(|e| format!("{}: [ssh] idle_timeout: {e}", path.display()))?;
         }
         Ok(cfg)
     }

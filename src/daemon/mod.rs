@@ -3,6 +3,7 @@
 //! the same whether a daemon runs or not.
 
 pub mod client;
+pub mod dispatch;
 pub mod protocol;
 pub mod server;
 

@@ -2,8 +2,7 @@
 //! each), and executes commands sent over the control socket.
 
 use super::protocol::{self, Frame, FrameWriter, Request};
-use crate::command::Cli;
-use crate::command::exec::{Io, run_with_core};
+use crate::command::exec::Io;
 use crate::core::clock::{Clock, SystemClock};
 use crate::core::home::Home;
 use crate::core::model::{RunRecord, RunStatus, TaskConfig};
@@ -11,7 +10,6 @@ use crate::core::scheduler::{Scheduler, host_tz};
 use crate::core::{Core, CoreError};
 use crate::engine::progress::Progress;
 use chrono::{DateTime, Utc};
-use clap::Parser;
 use std::collections::HashMap;
 use std::io::BufReader;
 use std::os::unix::fs::PermissionsExt;
@@ -47,11 +45,28 @@ fn save_state(path: &Path, state: &HashMap<String, DateTime<Utc>>) {
 }
 
 /// Runs the daemon in the foreground until SIGINT or SIGTERM.
-pub fn serve(home: Home, io: &mut Io<'_>) -> Result<u8, CoreError> {
+pub fn serve(home: Home, listen: &str, io: &mut Io<'_>) -> Result<u8, CoreError> {
     let core = Arc::new(Core::open(
         home.clone(),
         &format!("strata serve (pid {})", std::process::id()),
     )?);
+    let ssh = if listen == "off" {
+        None
+    } else {
+        let running = crate::ssh::start(core.clone(), listen).map_err(|e| match e {
+            crate::ssh::SshError::Listen { .. } => CoreError::Busy(e.to_string()),
+            _ => CoreError::Invalid(e.to_string()),
+        })?;
+        let _ = writeln!(
+            io.err,
+            "strata: SSH on {} (host key {}); connect with 'ssh -p {} {}'",
+            running.addr,
+            running.fingerprint,
+            running.addr.port(),
+            running.addr.ip()
+        );
+        Some(running)
+    };
     let sock = super::socket_path(&home);
     // We hold the catalog lock, so no live daemon owns a socket file left here.
     let _ = std::fs::remove_file(&sock);
@@ -113,6 +128,9 @@ pub fn serve(home: Home, io: &mut Io<'_>) -> Result<u8, CoreError> {
     while !core.jobs.is_empty() && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(50));
     }
+    if let Some(s) = ssh {
+        s.stop();
+    }
     let _ = sched.join();
     let _ = std::fs::remove_file(&sock);
     tracing::info!("daemon stopped");
@@ -140,144 +158,21 @@ fn handle(core: &Arc<Core>, stream: UnixStream) -> std::io::Result<()> {
         )?;
         return protocol::send(&mut tx, &Frame::Exit { code: 2 });
     }
-    let argv = std::iter::once("strata".to_string()).chain(req.argv.iter().cloned());
-    let code = match Cli::try_parse_from(argv) {
-        Err(e) => {
-            protocol::send(
-                &mut tx,
-                &Frame::Err {
-                    s: e.render().to_string(),
-                },
-            )?;
-            if e.use_stderr() { 2 } else { 0 }
-        }
-        Ok(cli)
-            if matches!(
-                cli.command,
-                crate::command::Command::Serve { .. } | crate::command::Command::Demo
-            ) =>
-        {
-            protocol::send(
-                &mut tx,
-                &Frame::Err {
-                    s: "strata: a daemon already serves this home; run this command without it\n"
-                        .into(),
-                },
-            )?;
-            4
-        }
-        Ok(cli)
-            if matches!(
-                cli.command,
-                crate::command::Command::Backup(crate::command::BackupCmd::Run {
-                    detach: true,
-                    ..
-                })
-            ) =>
-        {
-            detach(core, cli, &req, &mut tx)?
-        }
-        Ok(mut cli) => {
-            cli.absolutize(&req.cwd);
-            tracing::info!(who = %req.caller.name, argv = ?req.argv, "command");
-            let mut out = FrameWriter {
-                inner: stream.try_clone()?,
-                stdout: true,
-            };
-            let mut err = FrameWriter {
-                inner: stream.try_clone()?,
-                stdout: false,
-            };
-            let mut io = Io {
-                local: false,
-                out: &mut out,
-                err: &mut err,
-            };
-            match run_with_core(core, cli, &req.caller, &mut io) {
-                Ok(code) => code,
-                Err(e) => {
-                    let _ = writeln!(io.err, "strata: {e}");
-                    e.exit_code()
-                }
-            }
-        }
+    let mut out = FrameWriter {
+        inner: stream.try_clone()?,
+        stdout: true,
     };
+    let mut err = FrameWriter {
+        inner: stream.try_clone()?,
+        stdout: false,
+    };
+    let mut io = Io {
+        local: false,
+        out: &mut out,
+        err: &mut err,
+    };
+    let code = super::dispatch::dispatch(core, &req.argv, &req.caller, &req.cwd, &mut io);
     protocol::send(&mut tx, &Frame::Exit { code })
-}
-
-/// `backup run --detach`: starts the job in the daemon and answers with its id
-/// at once; the outcome lands in the run history, the audit log and the log.
-fn detach(core: &Arc<Core>, cli: Cli, req: &Request, tx: &mut UnixStream) -> std::io::Result<u8> {
-    let crate::command::Command::Backup(crate::command::BackupCmd::Run {
-        task,
-        full,
-        differential,
-        ..
-    }) = &cli.command
-    else {
-        return Ok(2);
-    };
-    let kind = if *full {
-        crate::core::model::BackupKind::Full
-    } else if *differential {
-        crate::core::model::BackupKind::Differential
-    } else {
-        crate::core::model::BackupKind::Incremental
-    };
-    let need = crate::command::requirements::of(&cli.command);
-    let refuse = |tx: &mut UnixStream, e: CoreError| -> std::io::Result<u8> {
-        protocol::send(
-            tx,
-            &Frame::Err {
-                s: format!("strata: {e}\n"),
-            },
-        )?;
-        Ok(e.exit_code())
-    };
-    if let Err(e) = core
-        .task(task)
-        .and_then(|_| core.authorize(&req.caller, &need))
-    {
-        return refuse(tx, e);
-    }
-    if core.jobs.is_busy(task) {
-        return refuse(
-            tx,
-            CoreError::Busy(format!(
-                "task {task} already has a backup job; see 'strata jobs'"
-            )),
-        );
-    }
-    let (c, t, caller) = (core.clone(), task.clone(), req.caller.clone());
-    std::thread::spawn(move || {
-        let r = c.run_backup_job(&t, kind, true, Arc::new(Progress::default()));
-        c.record(&caller, &need, &r);
-        match r {
-            Ok(o) => tracing::info!(task = %t, backup = %o.backup.id, "detached backup committed"),
-            Err(e) => tracing::error!(task = %t, "detached backup failed: {e}"),
-        }
-    });
-    let deadline = Instant::now() + Duration::from_secs(5);
-    let id = loop {
-        if let Some(j) = core.jobs.list().into_iter().find(|j| &j.task == task) {
-            break Some(j.id);
-        }
-        if Instant::now() > deadline {
-            break None;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    };
-    let text = match (id, cli.json) {
-        (Some(id), true) => format!("{{\"job\": {id}, \"task\": {task:?}}}\n"),
-        (Some(id), false) => {
-            format!("started job {id} (backup of {task}); follow it with 'strata jobs'\n")
-        }
-        (None, _) => format!(
-            "started the backup of {task}; it already finished or is starting, see 'strata jobs' and 'strata task show {task}'\n"
-        ),
-    };
-    protocol::send(tx, &Frame::Out { s: text })?;
-    Ok(0)
 }
 
 /// Fires due backups, records missed ones, applies retention after each

@@ -14,7 +14,9 @@ use crate::core::home::Home;
 use crate::core::{Core, CoreError};
 use app::App;
 use keymap::Keymap;
-use ratatui::crossterm::event::{self, Event, KeyEventKind};
+use ratatui::Terminal;
+use ratatui::backend::Backend;
+use ratatui::crossterm::event::{self, Event, KeyEvent, KeyEventKind};
 use source::{LocalSource, RemoteSource, Snapshot, Source};
 use std::sync::mpsc::{Sender, channel};
 use std::sync::{Arc, Mutex};
@@ -31,31 +33,60 @@ pub fn load_keymap(home: &Home) -> Result<Keymap, CoreError> {
     }
 }
 
-/// Shared latest snapshot.
-type Latest = Arc<Mutex<Arc<Snapshot>>>;
+/// The latest snapshot of a source, refreshed on a background thread while
+/// anyone holds the feed. SSH sessions share one feed, so twenty watchers cost
+/// one catalog read per refresh, not twenty.
+pub struct Feed {
+    latest: Mutex<Arc<Snapshot>>,
+    error: Mutex<Option<String>>,
+}
 
-fn refresher(
-    source: Arc<dyn Source>,
-    latest: Latest,
-    notices: Sender<(String, bool)>,
-    stop: Arc<std::sync::atomic::AtomicBool>,
-) {
-    let mut last_error = String::new();
-    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-        match source.snapshot() {
-            Ok(s) => {
-                if let Ok(mut l) = latest.lock() {
-                    *l = Arc::new(s);
+/// How often the feed re-reads its source.
+const REFRESH: Duration = Duration::from_millis(250);
+
+impl Feed {
+    /// Takes a first snapshot (so the first frame has data) and starts refreshing.
+    pub fn start(source: Arc<dyn Source>) -> Result<Arc<Feed>, CoreError> {
+        let first = source.snapshot().map_err(CoreError::Failed)?;
+        let feed = Arc::new(Feed {
+            latest: Mutex::new(Arc::new(first)),
+            error: Mutex::new(None),
+        });
+        let weak = Arc::downgrade(&feed);
+        std::thread::spawn(move || {
+            loop {
+                std::thread::sleep(REFRESH);
+                // The thread ends once the last holder drops the feed.
+                let Some(feed) = weak.upgrade() else { break };
+                let got = source.snapshot();
+                match got {
+                    Ok(s) => {
+                        if let Ok(mut l) = feed.latest.lock() {
+                            *l = Arc::new(s);
+                        }
+                        if let Ok(mut e) = feed.error.lock() {
+                            *e = None;
+                        }
+                    }
+                    Err(e) => {
+                        if let Ok(mut slot) = feed.error.lock() {
+                            *slot = Some(e);
+                        }
+                    }
                 }
-                last_error.clear();
             }
-            Err(e) if e != last_error => {
-                let _ = notices.send((format!("cannot refresh: {e}"), true));
-                last_error = e;
-            }
-            Err(_) => {}
-        }
-        std::thread::sleep(Duration::from_millis(250));
+        });
+        Ok(feed)
+    }
+
+    /// The newest snapshot.
+    pub fn latest(&self) -> Arc<Snapshot> {
+        self.latest.lock().map(|l| l.clone()).unwrap_or_default()
+    }
+
+    /// Why the last refresh failed, if it did.
+    pub fn error(&self) -> Option<String> {
+        self.error.lock().ok().and_then(|e| e.clone())
     }
 }
 
@@ -112,6 +143,114 @@ pub fn run(home: Home, role: Option<Role>, theme_flag: Option<&str>) -> Result<u
     run_on(source, remote, &home, theme_flag)
 }
 
+/// What a console session reacts to besides time passing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Input {
+    /// A key press.
+    Key(KeyEvent),
+    /// The terminal is now this many columns and rows.
+    Resize(u16, u16),
+    /// The screen may be out of step with what was drawn: repaint it all.
+    Redraw,
+    /// The terminal went away.
+    End,
+}
+
+/// One console: its data, its settings and where it runs commands. The same
+/// value drives the local terminal and each SSH session.
+pub struct Console {
+    /// Runs commands.
+    pub source: Arc<dyn Source>,
+    /// Supplies snapshots.
+    pub feed: Arc<Feed>,
+    /// Whether jobs outlive the console (daemon) or die with it (in-process).
+    pub remote: bool,
+    /// Keys.
+    pub keymap: Keymap,
+    /// Colours.
+    pub theme: Theme,
+    /// Where the data lives, for the header.
+    pub place: String,
+    /// Host name, for the header.
+    pub host: String,
+}
+
+/// This machine's name, for the header.
+pub fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_else(|_| "localhost".into())
+}
+
+/// Runs a console on `terminal` until the user quits or input ends. `next`
+/// waits up to the given time for input; drawing happens at least 4 times a
+/// second whether or not input comes.
+pub fn drive<B: Backend>(
+    c: &Console,
+    terminal: &mut Terminal<B>,
+    mut next: impl FnMut(Duration) -> Result<Option<Input>, CoreError>,
+) -> Result<(), CoreError> {
+    let (ntx, nrx) = channel::<(String, bool)>();
+    let mut app = App::new(c.source.caller().role, c.keymap.clone());
+    app.jobs_die_with_console = !c.remote;
+    let mut shown_error: Option<String> = None;
+    while !app.quit {
+        let snap = c.feed.latest();
+        app.follow(&snap);
+        let error = c.feed.error();
+        if error != shown_error {
+            if let Some(e) = &error {
+                app.notice(format!("cannot refresh: {e}"), true);
+            }
+            shown_error = error;
+        }
+        for (text, error) in nrx.try_iter() {
+            app.notice(text, error);
+        }
+        let ctx = render::Ctx {
+            app: &app,
+            snap: &snap,
+            theme: &c.theme,
+            now: chrono::Utc::now(),
+            place: &c.place,
+            host: &c.host,
+        };
+        terminal
+            .draw(|f| render::draw(f, &ctx))
+            .map_err(|e| CoreError::Failed(format!("cannot draw: {e}")))?;
+        match next(Duration::from_millis(200))? {
+            Some(Input::Key(k)) => {
+                for line in app.handle_key(k, &snap) {
+                    app.notice(format!("running: {line}"), false);
+                    run_command(c.source.clone(), line, c.remote, ntx.clone());
+                }
+            }
+            Some(Input::Resize(w, h)) => terminal
+                .resize(ratatui::layout::Rect::new(0, 0, w, h))
+                .map_err(|e| CoreError::Failed(format!("cannot resize: {e}")))?,
+            Some(Input::Redraw) => terminal
+                .clear()
+                .map_err(|e| CoreError::Failed(format!("cannot redraw: {e}")))?,
+            Some(Input::End) => break,
+            None => {}
+        }
+    }
+    Ok(())
+}
+
+/// Reads this process's terminal: key presses and resizes.
+fn local_input(wait: Duration) -> Result<Option<Input>, CoreError> {
+    let fail = |e: std::io::Error| CoreError::Failed(format!("terminal input: {e}"));
+    if !event::poll(wait).map_err(fail)? {
+        return Ok(None);
+    }
+    Ok(match event::read().map_err(fail)? {
+        Event::Key(k) if k.kind == KeyEventKind::Press => Some(Input::Key(k)),
+        Event::Resize(w, h) => Some(Input::Resize(w, h)),
+        _ => None,
+    })
+}
+
 /// Opens the console over an existing source (the demo shares its core).
 pub fn run_on(
     source: Arc<dyn Source>,
@@ -119,69 +258,23 @@ pub fn run_on(
     home: &Home,
     theme_flag: Option<&str>,
 ) -> Result<u8, CoreError> {
-    let keymap = load_keymap(home)?;
-    let theme = Theme::choose(theme_flag, home.root()).map_err(CoreError::Invalid)?;
-    let caller = source.caller().clone();
-    let first = source.snapshot().map_err(CoreError::Failed)?;
-    let latest: Latest = Arc::new(Mutex::new(Arc::new(first)));
-    let (ntx, nrx) = channel::<(String, bool)>();
-    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let bg = {
-        let (s, l, n, st) = (source.clone(), latest.clone(), ntx.clone(), stop.clone());
-        std::thread::spawn(move || refresher(s, l, n, st))
+    let console = Console {
+        keymap: load_keymap(home)?,
+        theme: Theme::choose(theme_flag, home.root()).map_err(CoreError::Invalid)?,
+        feed: Feed::start(source.clone())?,
+        place: source.describe(),
+        source: source.clone(),
+        remote,
+        host: host_name(),
     };
-    let mut app = App::new(caller.role, keymap);
-    app.jobs_die_with_console = !remote;
-    let place = source.describe();
-    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|h| h.trim().to_string())
-        .unwrap_or_else(|_| "localhost".into());
     let mut terminal = ratatui::try_init()
         .map_err(|e| CoreError::Failed(format!("cannot use this terminal: {e}")))?;
-    let result = (|| -> Result<(), CoreError> {
-        while !app.quit {
-            let snap = latest.lock().map(|l| l.clone()).unwrap_or_default();
-            app.follow(&snap);
-            for (text, error) in nrx.try_iter() {
-                app.notice(text, error);
-            }
-            let ctx = render::Ctx {
-                app: &app,
-                snap: &snap,
-                theme: &theme,
-                now: chrono::Utc::now(),
-                place: &place,
-                host: &host,
-            };
-            terminal
-                .draw(|f| render::draw(f, &ctx))
-                .map_err(|e| CoreError::Failed(format!("cannot draw: {e}")))?;
-            // A short poll keeps clocks and gauges moving at least 4 times a second.
-            if event::poll(Duration::from_millis(200))
-                .map_err(|e| CoreError::Failed(format!("terminal input: {e}")))?
-            {
-                match event::read()
-                    .map_err(|e| CoreError::Failed(format!("terminal input: {e}")))?
-                {
-                    Event::Key(k) if k.kind == KeyEventKind::Press => {
-                        for line in app.handle_key(k, &snap) {
-                            app.notice(format!("running: {line}"), false);
-                            run_command(source.clone(), line, remote, ntx.clone());
-                        }
-                    }
-                    _ => {}
-                }
-            }
-        }
-        Ok(())
-    })();
+    let result = drive(&console, &mut terminal, local_input);
     ratatui::restore();
     // Local jobs live in this process: cancel them so they clean up after
     // themselves instead of leaving work for the next start's recovery.
     if !remote {
         source.cancel_all_and_wait();
     }
-    stop.store(true, std::sync::atomic::Ordering::Relaxed);
-    let _ = bg.join();
     result.map(|_| 0)
 }

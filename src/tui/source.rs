@@ -63,12 +63,28 @@ pub trait Source: Send + Sync {
 pub struct LocalSource {
     core: Arc<Core>,
     caller: Caller,
+    /// Inside the daemon (an SSH session): commands take the daemon's path,
+    /// so `backup run --detach` leaves the job running in the daemon.
+    in_daemon: bool,
 }
 
 impl LocalSource {
     /// Wraps an open core.
     pub fn new(core: Arc<Core>, caller: Caller) -> LocalSource {
-        LocalSource { core, caller }
+        LocalSource {
+            core,
+            caller,
+            in_daemon: false,
+        }
+    }
+
+    /// A console session inside the daemon, acting as `caller`.
+    pub fn in_daemon(core: Arc<Core>, caller: Caller) -> LocalSource {
+        LocalSource {
+            core,
+            caller,
+            in_daemon: true,
+        }
     }
 }
 
@@ -120,6 +136,30 @@ fn run_line(
     }
 }
 
+fn run_in_daemon(core: &Arc<Core>, caller: &Caller, line: &str) -> Outcome {
+    let Some(words) = shlex::split(line) else {
+        return Outcome {
+            code: 2,
+            stdout: String::new(),
+            stderr: "unbalanced quotes".into(),
+        };
+    };
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    let code = {
+        let mut io = Io {
+            out: &mut out,
+            err: &mut err,
+            local: false,
+        };
+        crate::daemon::dispatch::dispatch(core, &words, caller, core.home().root(), &mut io)
+    };
+    Outcome {
+        code,
+        stdout: String::from_utf8_lossy(&out).into_owned(),
+        stderr: String::from_utf8_lossy(&err).into_owned(),
+    }
+}
+
 impl Source for LocalSource {
     fn snapshot(&self) -> Result<Snapshot, String> {
         let c = &self.core;
@@ -134,6 +174,9 @@ impl Source for LocalSource {
     }
 
     fn execute(&self, line: &str) -> Outcome {
+        if self.in_daemon {
+            return run_in_daemon(&self.core, &self.caller, line);
+        }
         run_line(line, |cli, io| {
             run_with_core(&self.core, cli, &self.caller, io)
         })
@@ -144,10 +187,17 @@ impl Source for LocalSource {
     }
 
     fn describe(&self) -> String {
+        if self.in_daemon {
+            return format!("{} (ssh)", self.core.home().root().display());
+        }
         self.core.home().root().display().to_string()
     }
 
     fn cancel_all_and_wait(&self) {
+        // The daemon's jobs belong to the daemon, not to one session.
+        if self.in_daemon {
+            return;
+        }
         self.core.jobs.cancel_all();
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
         while !self.core.jobs.is_empty() && std::time::Instant::now() < deadline {

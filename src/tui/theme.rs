@@ -124,11 +124,123 @@ impl Theme {
         let name = flag.unwrap_or(if no_color { "mono" } else { "default" });
         Theme::load(name, home)
     }
+
+    /// The theme for a remote terminal: its own `NO_COLOR` and `TERM`, not
+    /// the server's.
+    pub fn for_terminal(home: &Path, term: &str, no_color: bool) -> Result<Theme, String> {
+        if no_color || term == "dumb" {
+            return Theme::load("mono", home);
+        }
+        let mut t = Theme::load("default", home)?;
+        t.limit(Depth::of_term(term));
+        Ok(t)
+    }
+
+    /// Maps `#rrggbb` colours to what a terminal of `depth` can show.
+    pub fn limit(&mut self, depth: Depth) {
+        for st in [
+            &mut self.text,
+            &mut self.muted,
+            &mut self.accent,
+            &mut self.header,
+            &mut self.selection,
+            &mut self.ok,
+            &mut self.warn,
+            &mut self.error,
+            &mut self.gauge,
+        ] {
+            st.fg = st.fg.map(|c| depth.map(c));
+            st.bg = st.bg.map(|c| depth.map(c));
+        }
+    }
+}
+
+/// How many colours a terminal shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Depth {
+    /// 24-bit colour.
+    True,
+    /// The xterm 256-colour palette.
+    Indexed,
+    /// The 16 basic colours.
+    Basic,
+}
+
+impl Depth {
+    /// Judged from `TERM` (SSH clients send it with the pty request).
+    pub fn of_term(term: &str) -> Depth {
+        if term.contains("truecolor") || term.contains("direct") {
+            Depth::True
+        } else if term.contains("256") {
+            Depth::Indexed
+        } else {
+            Depth::Basic
+        }
+    }
+
+    fn map(self, c: Color) -> Color {
+        let Color::Rgb(r, g, b) = c else { return c };
+        match self {
+            Depth::True => c,
+            Depth::Indexed => {
+                let q = |v: u8| (u16::from(v) * 5 + 127) / 255;
+                Color::Indexed((16 + 36 * q(r) + 6 * q(g) + q(b)) as u8)
+            }
+            Depth::Basic => {
+                const BASIC: [(Color, (i32, i32, i32)); 8] = [
+                    (Color::Black, (0, 0, 0)),
+                    (Color::Red, (205, 0, 0)),
+                    (Color::Green, (0, 205, 0)),
+                    (Color::Yellow, (205, 205, 0)),
+                    (Color::Blue, (0, 0, 238)),
+                    (Color::Magenta, (205, 0, 205)),
+                    (Color::Cyan, (0, 205, 205)),
+                    (Color::White, (229, 229, 229)),
+                ];
+                let (r, g, b) = (i32::from(r), i32::from(g), i32::from(b));
+                BASIC
+                    .iter()
+                    .min_by_key(|(_, (x, y, z))| (r - x).pow(2) + (g - y).pow(2) + (b - z).pow(2))
+                    .map_or(c, |(col, _)| *col)
+            }
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn colours_follow_the_terminal() {
+        assert_eq!(Depth::of_term("xterm-256color"), Depth::Indexed);
+        assert_eq!(Depth::of_term("xterm"), Depth::Basic);
+        assert_eq!(
+            Depth::Indexed.map(Color::Rgb(255, 136, 0)),
+            Color::Indexed(214)
+        );
+        assert_eq!(Depth::Basic.map(Color::Rgb(250, 10, 10)), Color::Red);
+        assert_eq!(Depth::Basic.map(Color::Cyan), Color::Cyan);
+        let home = tempfile::tempdir().unwrap();
+        assert_eq!(
+            Theme::for_terminal(home.path(), "xterm", true)
+                .unwrap()
+                .name,
+            "mono"
+        );
+        assert_eq!(
+            Theme::for_terminal(home.path(), "dumb", false)
+                .unwrap()
+                .name,
+            "mono"
+        );
+        assert_eq!(
+            Theme::for_terminal(home.path(), "xterm", false)
+                .unwrap()
+                .name,
+            "default"
+        );
+    }
 
     #[test]
     fn builtins_parse_and_user_themes_override() {

@@ -1,0 +1,121 @@
+//! Runs one command line for a caller inside the daemon. The control socket and
+//! SSH exec both come through here, so a command behaves the same whichever
+//! way it arrives.
+
+use crate::command::exec::{Io, run_with_core};
+use crate::command::{BackupCmd, Cli, Command};
+use crate::core::access::Caller;
+use crate::core::model::BackupKind;
+use crate::core::{Core, CoreError};
+use crate::engine::progress::Progress;
+use clap::Parser;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Parses `argv` (without the program name), runs it as `caller` and returns
+/// the exit code; output goes to `io`. Relative paths resolve against `cwd`.
+pub fn dispatch(
+    core: &Arc<Core>,
+    argv: &[String],
+    caller: &Caller,
+    cwd: &Path,
+    io: &mut Io<'_>,
+) -> u8 {
+    let full = std::iter::once("strata".to_string()).chain(argv.iter().cloned());
+    let mut cli = match Cli::try_parse_from(full) {
+        Err(e) => {
+            let _ = write!(io.err, "{}", e.render());
+            return if e.use_stderr() { 2 } else { 0 };
+        }
+        Ok(cli) => cli,
+    };
+    if matches!(cli.command, Command::Serve { .. } | Command::Demo) {
+        let _ = writeln!(
+            io.err,
+            "strata: a daemon already serves this home; run this command without it"
+        );
+        return 4;
+    }
+    if matches!(cli.command, Command::Tui { .. }) {
+        let _ = writeln!(
+            io.err,
+            "strata: the console needs a terminal; use 'ssh -t' for a session, not a command"
+        );
+        return 2;
+    }
+    cli.absolutize(cwd);
+    tracing::info!(who = %caller.name, origin = %caller.origin, argv = ?argv, "command");
+    let result = match &cli.command {
+        Command::Info => crate::command::exec::info(core.home(), cli.json, io),
+        Command::Backup(BackupCmd::Run { detach: true, .. }) => detach(core, &cli, caller, io),
+        _ => run_with_core(core, cli, caller, io),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            let _ = writeln!(io.err, "strata: {e}");
+            e.exit_code()
+        }
+    }
+}
+
+/// `backup run --detach`: starts the job in the daemon and answers with its id
+/// at once; the outcome lands in the run history, the audit log and the log.
+fn detach(core: &Arc<Core>, cli: &Cli, caller: &Caller, io: &mut Io<'_>) -> Result<u8, CoreError> {
+    let Command::Backup(BackupCmd::Run {
+        task,
+        full,
+        differential,
+        ..
+    }) = &cli.command
+    else {
+        return Ok(2);
+    };
+    let kind = if *full {
+        BackupKind::Full
+    } else if *differential {
+        BackupKind::Differential
+    } else {
+        BackupKind::Incremental
+    };
+    let need = crate::command::requirements::of(&cli.command);
+    core.task(task)?;
+    core.authorize(caller, &need)?;
+    if core.jobs.is_busy(task) {
+        return Err(CoreError::Busy(format!(
+            "task {task} already has a backup job; see 'strata jobs'"
+        )));
+    }
+    let (c, t, who) = (core.clone(), task.clone(), caller.clone());
+    std::thread::spawn(move || {
+        let r = c.run_backup_job(&t, kind, true, Arc::new(Progress::default()));
+        c.record(&who, &need, &r);
+        match r {
+            Ok(o) => tracing::info!(task = %t, backup = %o.backup.id, "detached backup committed"),
+            Err(e) => tracing::error!(task = %t, "detached backup failed: {e}"),
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let id = loop {
+        if let Some(j) = core.jobs.list().into_iter().find(|j| &j.task == task) {
+            break Some(j.id);
+        }
+        if Instant::now() > deadline {
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let text = match (id, cli.json) {
+        (Some(id), true) => format!("{{\"job\": {id}, \"task\": {task:?}}}"),
+        (Some(id), false) => {
+            format!("started job {id} (backup of {task}); follow it with 'strata jobs'")
+        }
+        (None, _) => format!(
+            "started the backup of {task}; it already finished or is starting, see 'strata jobs' and 'strata task show {task}'"
+        ),
+    };
+    writeln!(io.out, "{text}")
+        .map_err(|e| CoreError::Failed(format!("cannot write output: {e}")))?;
+    Ok(0)
+}

@@ -1,0 +1,147 @@
+//! A console on an SSH client's terminal: the same `tui::drive` loop as the
+//! local console, on a fixed viewport sized by the client, fed keys parsed
+//! from channel data.
+
+use super::output::{FrameOut, Out};
+use crate::core::Core;
+use crate::core::access::Caller;
+use crate::tui::source::LocalSource;
+use crate::tui::theme::Theme;
+use crate::tui::{Console, Feed, Input};
+use ratatui::crossterm::cursor::{Hide, Show};
+use ratatui::crossterm::execute;
+use ratatui::crossterm::terminal::{Clear, ClearType, EnterAlternateScreen, LeaveAlternateScreen};
+use ratatui::layout::Rect;
+use ratatui::prelude::CrosstermBackend;
+use ratatui::{Terminal, TerminalOptions, Viewport};
+use std::io::Write;
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+
+/// What the client told us about its terminal.
+#[derive(Debug, Clone)]
+pub struct Pty {
+    /// `TERM`.
+    pub term: String,
+    /// Columns.
+    pub cols: u16,
+    /// Rows.
+    pub rows: u16,
+    /// The client sent `NO_COLOR`.
+    pub no_color: bool,
+}
+
+/// Everything one console session needs.
+pub struct Session {
+    /// The daemon's core.
+    pub core: Arc<Core>,
+    /// The shared snapshot feed.
+    pub feed: Arc<Feed>,
+    /// Who is connected.
+    pub caller: Caller,
+    /// The client's terminal.
+    pub pty: Pty,
+    /// Close after this long without a key.
+    pub idle: Duration,
+}
+
+/// Runs the session until `q`, the client leaving, or the idle timeout.
+pub fn run(s: Session, input: Receiver<Input>, repaint: Sender<Input>, out: mpsc::Sender<Out>) {
+    let home = s.core.home().root().to_path_buf();
+    let theme = match Theme::for_terminal(&home, &s.pty.term, s.pty.no_color) {
+        Ok(t) => t,
+        Err(e) => return finish(&out, &format!("strata: {e}\r\n"), 1),
+    };
+    let keymap = match crate::tui::load_keymap(s.core.home()) {
+        Ok(k) => k,
+        Err(e) => return finish(&out, &format!("strata: {e}\r\n"), 1),
+    };
+    let source = Arc::new(LocalSource::in_daemon(s.core.clone(), s.caller.clone()));
+    let console = Console {
+        place: format!(
+            "{} (ssh {} as {})",
+            home.display(),
+            s.caller.origin.trim_start_matches("ssh "),
+            s.caller.name
+        ),
+        source,
+        feed: s.feed,
+        remote: true,
+        keymap,
+        theme,
+        host: crate::tui::host_name(),
+    };
+    let area = Rect::new(0, 0, s.pty.cols.max(1), s.pty.rows.max(1));
+    let backend = CrosstermBackend::new(FrameOut::new(out.clone(), repaint));
+    let mut terminal = match Terminal::with_options(
+        backend,
+        TerminalOptions {
+            viewport: Viewport::Fixed(area),
+        },
+    ) {
+        Ok(t) => t,
+        Err(e) => {
+            return finish(
+                &out,
+                &format!("strata: cannot start the console: {e}\r\n"),
+                1,
+            );
+        }
+    };
+    let _ = execute!(
+        terminal.backend_mut(),
+        EnterAlternateScreen,
+        Hide,
+        Clear(ClearType::All)
+    );
+    let mut last_key = Instant::now();
+    let mut idle_out = false;
+    let result = crate::tui::drive(&console, &mut terminal, |wait| {
+        match input.recv_timeout(wait) {
+            Ok(i) => {
+                if matches!(i, Input::Key(_)) {
+                    last_key = Instant::now();
+                }
+                Ok(Some(i))
+            }
+            Err(RecvTimeoutError::Timeout) if last_key.elapsed() >= s.idle => {
+                idle_out = true;
+                Ok(Some(Input::End))
+            }
+            Err(RecvTimeoutError::Timeout) => Ok(None),
+            Err(RecvTimeoutError::Disconnected) => Ok(Some(Input::End)),
+        }
+    });
+    let _ = execute!(terminal.backend_mut(), Show, LeaveAlternateScreen);
+    let _ = terminal.backend_mut().flush();
+    let (text, code) = match (&result, idle_out) {
+        (Err(e), _) => (format!("strata: the console stopped: {e}\r\n"), 1),
+        (Ok(()), true) => (
+            format!(
+                "strata: no key pressed for {}; session closed (idle_timeout in strata.toml)\r\n",
+                human(s.idle)
+            ),
+            0,
+        ),
+        (Ok(()), false) => (String::new(), 0),
+    };
+    drop(terminal);
+    finish(&out, &text, code);
+}
+
+fn finish(out: &mpsc::Sender<Out>, text: &str, code: u32) {
+    if !text.is_empty() {
+        let _ = out.blocking_send(Out::Data(text.as_bytes().to_vec()));
+    }
+    let _ = out.blocking_send(Out::Exit(code));
+}
+
+fn human(d: Duration) -> String {
+    match d.as_secs() {
+        s if s < 120 => format!("{s} s"),
+        s if s < 7200 => format!("{} min", s / 60),
+        s => format!("{} h", s / 3600),
+    }
+}

@@ -1,0 +1,224 @@
+//! SSH access (`strata serve`): the console for sessions with a pty, one
+//! headless command for exec requests, each with the role of the key that
+//! logged in. Public-key logins only; no shell, no forwarding, no subsystems.
+
+pub mod authorized;
+pub mod console;
+pub mod exec;
+pub mod hostkey;
+pub mod input;
+pub mod output;
+pub mod server;
+
+use crate::core::Core;
+use russh::server::Config;
+use russh::{Disconnect, MethodKind, MethodSet};
+use server::{Conn, Limits, Shared};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+/// Why the SSH server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum SshError {
+    /// The host key is unusable.
+    #[error(transparent)]
+    HostKey(#[from] hostkey::HostKeyError),
+    /// The address is taken or invalid.
+    #[error(
+        "cannot listen for SSH on {addr}: {why}; pass another address with --listen (e.g. 127.0.0.1:2223) or stop what uses it"
+    )]
+    Listen {
+        /// The address asked for.
+        addr: String,
+        /// The cause.
+        why: String,
+    },
+    /// Settings in `strata.toml` are wrong.
+    #[error("{0}")]
+    Settings(String),
+}
+
+/// Time a client has to log in before it is disconnected.
+const LOGIN_GRACE: Duration = Duration::from_secs(60);
+/// Connections still logging in at once; more are closed at once.
+const MAX_UNAUTHENTICATED: usize = 64;
+
+/// A running SSH server; dropping it stops it.
+pub struct Running {
+    /// The address it listens on (the real port when 0 was asked for).
+    pub addr: SocketAddr,
+    /// The host key's `SHA256:` fingerprint.
+    pub fingerprint: String,
+    stop: watch::Sender<bool>,
+    runtime: Option<tokio::runtime::Runtime>,
+}
+
+impl Running {
+    /// Disconnects every client with a reason and stops listening.
+    pub fn stop(mut self) {
+        self.halt();
+    }
+
+    fn halt(&mut self) {
+        let _ = self.stop.send(true);
+        if let Some(rt) = self.runtime.take() {
+            // Give sessions a moment to send their disconnect message.
+            std::thread::sleep(Duration::from_millis(200));
+            rt.shutdown_timeout(Duration::from_secs(2));
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.halt();
+    }
+}
+
+/// The server's limits from `strata.toml` (`[ssh]`).
+pub fn limits(core: &Core) -> Result<Limits, SshError> {
+    let s = &core.settings.ssh;
+    let idle = match &s.idle_timeout {
+        Some(t) => crate::core::schedule::parse_duration(t)
+            .map_err(SshError::Settings)?
+            .to_std()
+            .map_err(|e| SshError::Settings(format!("[ssh] idle_timeout: {e}")))?,
+        None => Duration::from_secs(30 * 60),
+    };
+    Ok(Limits {
+        max_sessions: s.max_sessions.unwrap_or(32),
+        max_auth_attempts: s.max_auth_attempts.unwrap_or(6),
+        idle,
+    })
+}
+
+/// Starts the SSH server on `listen` in its own runtime.
+pub fn start(core: Arc<Core>, listen: &str) -> Result<Running, SshError> {
+    let key = hostkey::load_or_create(core.home().root())?;
+    let fingerprint = hostkey::fingerprint(&key);
+    let limits = limits(&core)?;
+    let listen_err = |why: String| SshError::Listen {
+        addr: listen.to_string(),
+        why,
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("strata-ssh")
+        .enable_all()
+        .build()
+        .map_err(|e| listen_err(format!("cannot start the SSH runtime: {e}")))?;
+    let listener = runtime
+        .block_on(TcpListener::bind(listen))
+        .map_err(|e| listen_err(e.to_string()))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| listen_err(e.to_string()))?;
+    let config = Arc::new(Config {
+        methods: MethodSet::from(&[MethodKind::PublicKey][..]),
+        auth_rejection_time: Duration::from_millis(300),
+        auth_rejection_time_initial: Some(Duration::ZERO),
+        keys: vec![key],
+        max_auth_attempts: limits.max_auth_attempts,
+        // Our own checks handle idle consoles; this only reaps dead peers.
+        inactivity_timeout: None,
+        keepalive_interval: Some(Duration::from_secs(30)),
+        keepalive_max: 4,
+        nodelay: true,
+        ..Default::default()
+    });
+    let shared = Arc::new(Shared::new(core, limits));
+    let (stop, stopped) = watch::channel(false);
+    runtime.spawn(accept_loop(listener, config, shared, stopped));
+    tracing::info!(%addr, %fingerprint, "ssh server listening");
+    Ok(Running {
+        addr,
+        fingerprint,
+        stop,
+        runtime: Some(runtime),
+    })
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    config: Arc<Config>,
+    shared: Arc<Shared>,
+    stopped: watch::Receiver<bool>,
+) {
+    let pending = Arc::new(AtomicUsize::new(0));
+    loop {
+        let mut stop = stopped.clone();
+        let (socket, peer) = tokio::select! {
+            _ = stop.changed() => return,
+            r = listener.accept() => match r {
+                Ok(x) => x,
+                Err(e) => {
+                    // Out of descriptors and the like: wait, don't die.
+                    tracing::warn!("ssh accept: {e}");
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                    continue;
+                }
+            },
+        };
+        if pending.load(Ordering::SeqCst) >= MAX_UNAUTHENTICATED {
+            tracing::warn!(%peer, "ssh: too many connections logging in; closed one");
+            continue;
+        }
+        let _ = socket.set_nodelay(true);
+        pending.fetch_add(1, Ordering::SeqCst);
+        let authed = Arc::new(AtomicBool::new(false));
+        let handler = Conn::new(shared.clone(), Some(peer), authed.clone());
+        let (config, pending, mut stop) = (config.clone(), pending.clone(), stopped.clone());
+        tokio::spawn(async move {
+            let started = tokio::time::timeout(
+                LOGIN_GRACE,
+                russh::server::run_stream(config, socket, handler),
+            )
+            .await;
+            let Ok(Ok(session)) = started else {
+                pending.fetch_sub(1, Ordering::SeqCst);
+                return;
+            };
+            let handle = session.handle();
+            let mut session = std::pin::pin!(session);
+            let grace = tokio::time::sleep(LOGIN_GRACE);
+            tokio::select! {
+                _ = &mut session => {
+                    pending.fetch_sub(1, Ordering::SeqCst);
+                    return;
+                }
+                _ = grace => {}
+                _ = stop.changed() => {}
+            }
+            pending.fetch_sub(1, Ordering::SeqCst);
+            let why = if *stop.borrow() {
+                Some("strata: the server is stopping")
+            } else if !authed.load(Ordering::SeqCst) {
+                Some("strata: login took too long")
+            } else {
+                None
+            };
+            if let Some(why) = why {
+                let _ = handle
+                    .disconnect(Disconnect::ByApplication, why.into(), "en".into())
+                    .await;
+                return;
+            }
+            tokio::select! {
+                _ = &mut session => {}
+                _ = stop.changed() => {
+                    let _ = handle
+                        .disconnect(
+                            Disconnect::ByApplication,
+                            "strata: the server is stopping".into(),
+                            "en".into(),
+                        )
+                        .await;
+                }
+            }
+        });
+    }
+}

@@ -1,0 +1,441 @@
+//! The russh server: public-key logins checked against `authorized_keys`,
+//! one console per pty session, one command per exec request, nothing else.
+
+use super::authorized::AuthorizedKeys;
+use super::console::{self, Pty};
+use super::input::KeyParser;
+use super::output::{self, Out};
+use crate::core::Core;
+use crate::core::access::Caller;
+use crate::tui::{Feed, Input};
+use russh::keys::{HashAlg, PublicKey};
+use russh::server::{Auth, Handler, Msg, Session};
+use russh::{Channel, ChannelId, Disconnect, MethodKind, MethodSet};
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::mpsc::Sender;
+use std::sync::{Arc, Mutex, Weak};
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+/// Limits of the SSH server.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Authenticated connections at once.
+    pub max_sessions: usize,
+    /// Keys a client may try per connection.
+    pub max_auth_attempts: usize,
+    /// Console sessions close after this long without a key.
+    pub idle: Duration,
+}
+
+/// Channels one connection may open (a console and a few commands).
+const MAX_CHANNELS: usize = 4;
+
+/// State shared by every connection.
+pub struct Shared {
+    /// The daemon's core.
+    pub core: Arc<Core>,
+    /// Limits.
+    pub limits: Limits,
+    /// Authenticated connections now.
+    pub sessions: AtomicUsize,
+    /// One snapshot feed for every console; it stops when the last one ends.
+    feed: Mutex<Weak<Feed>>,
+}
+
+impl Shared {
+    /// Shares `core` with these limits.
+    pub fn new(core: Arc<Core>, limits: Limits) -> Shared {
+        Shared {
+            core,
+            limits,
+            sessions: AtomicUsize::new(0),
+            feed: Mutex::new(Weak::new()),
+        }
+    }
+
+    fn feed(&self) -> Result<Arc<Feed>, String> {
+        let mut slot = self
+            .feed
+            .lock()
+            .map_err(|_| "feed lock poisoned".to_string())?;
+        if let Some(f) = slot.upgrade() {
+            return Ok(f);
+        }
+        let source = Arc::new(crate::tui::source::LocalSource::in_daemon(
+            self.core.clone(),
+            Caller::local(None),
+        ));
+        let f = Feed::start(source).map_err(|e| e.to_string())?;
+        *slot = Arc::downgrade(&f);
+        Ok(f)
+    }
+
+    fn keys(&self) -> Result<AuthorizedKeys, String> {
+        AuthorizedKeys::load(&self.core.home().root().join("authorized_keys"))
+            .map_err(|e| e.to_string())
+    }
+}
+
+/// Per channel: the client's terminal and, once started, the console's input.
+#[derive(Default)]
+struct Chan {
+    pty: Option<Pty>,
+    no_color: bool,
+    started: bool,
+    console: Option<Sender<Input>>,
+    parser: KeyParser,
+}
+
+/// One connection.
+pub struct Conn {
+    shared: Arc<Shared>,
+    addr: String,
+    caller: Option<Caller>,
+    counted: bool,
+    refused: Vec<String>,
+    channels: HashMap<ChannelId, Chan>,
+    authed: Arc<AtomicBool>,
+}
+
+impl Conn {
+    /// A new connection from `addr`.
+    pub fn new(shared: Arc<Shared>, addr: Option<SocketAddr>, authed: Arc<AtomicBool>) -> Conn {
+        Conn {
+            shared,
+            addr: addr.map_or_else(|| "unknown".into(), |a| a.to_string()),
+            caller: None,
+            counted: false,
+            refused: Vec::new(),
+            channels: HashMap::new(),
+            authed,
+        }
+    }
+
+    fn reject() -> Auth {
+        Auth::Reject {
+            proceed_with_methods: Some(MethodSet::from(&[MethodKind::PublicKey][..])),
+            partial_success: false,
+        }
+    }
+
+    fn note_refused(&mut self, key: &PublicKey, why: &str) {
+        let fp = key.fingerprint(HashAlg::Sha256).to_string();
+        if self.refused.len() < 16 && !self.refused.iter().any(|r| r.starts_with(&fp)) {
+            self.refused.push(format!("{fp} ({why})"));
+        }
+    }
+
+    /// Where the output of `channel` goes; starts the task that sends it.
+    fn output(&self, session: &Session, channel: ChannelId) -> mpsc::Sender<Out> {
+        let (tx, rx) = mpsc::channel(output::QUEUE);
+        tokio::spawn(output::pump(session.handle(), channel, rx));
+        tx
+    }
+}
+
+impl Drop for Conn {
+    fn drop(&mut self) {
+        if self.counted {
+            self.shared.sessions.fetch_sub(1, Ordering::SeqCst);
+        }
+        if let Some(c) = &self.caller {
+            tracing::info!(who = %c.name, addr = %self.addr, "ssh connection closed");
+        } else if !self.refused.is_empty() {
+            self.shared.core.record_unknown_access(
+                "unknown key",
+                None,
+                &format!("ssh {}", self.addr),
+                "ssh login",
+                &self.refused.join(", "),
+                "refused: key not in authorized_keys",
+            );
+        }
+    }
+}
+
+impl Handler for Conn {
+    type Error = russh::Error;
+
+    async fn auth_publickey_offered(
+        &mut self,
+        _user: &str,
+        offer: russh::server::PublicKeyOffer<'_>,
+    ) -> Result<Auth, Self::Error> {
+        // Checked here too: the default would let any key through to signing.
+        match self.shared.keys() {
+            Ok(k) if k.find(offer.public_key).is_some() => Ok(Auth::Accept),
+            Ok(_) => {
+                self.note_refused(offer.public_key, "unknown key");
+                Ok(Self::reject())
+            }
+            Err(e) => {
+                tracing::error!("ssh: cannot use authorized_keys, refusing logins: {e}");
+                self.note_refused(offer.public_key, "authorized_keys unreadable");
+                Ok(Self::reject())
+            }
+        }
+    }
+
+    async fn auth_publickey(
+        &mut self,
+        user: &str,
+        key: russh::server::VerifiedPublicKey<'_>,
+    ) -> Result<Auth, Self::Error> {
+        let keys = match self.shared.keys() {
+            Ok(k) => k,
+            Err(e) => {
+                tracing::error!("ssh: cannot use authorized_keys, refusing logins: {e}");
+                return Ok(Self::reject());
+            }
+        };
+        match keys.find(key.public_key) {
+            Some(k) => {
+                tracing::info!(key = %k.name, user, addr = %self.addr, "ssh key accepted");
+                self.caller = Some(Caller {
+                    name: k.name.clone(),
+                    role: k.role,
+                    origin: format!("ssh {}", self.addr),
+                });
+                Ok(Auth::Accept)
+            }
+            None => {
+                self.note_refused(key.public_key, "unknown key");
+                Ok(Self::reject())
+            }
+        }
+    }
+
+    async fn auth_succeeded(&mut self, session: &mut Session) -> Result<(), Self::Error> {
+        let Some(caller) = self.caller.clone() else {
+            return Ok(());
+        };
+        let max = self.shared.limits.max_sessions;
+        let open = self.shared.sessions.fetch_add(1, Ordering::SeqCst);
+        if open >= max {
+            self.shared.sessions.fetch_sub(1, Ordering::SeqCst);
+            let why = format!("refused: {open} sessions are open, the limit is {max}");
+            self.shared
+                .core
+                .record_access(&caller, "ssh login", &caller.name, &why);
+            session.disconnect(
+                Disconnect::TooManyConnections,
+                &format!(
+                    "strata: too many sessions ({open} open, max_sessions = {max} in strata.toml); try again later"
+                ),
+                "en",
+            )?;
+            return Ok(());
+        }
+        self.counted = true;
+        self.authed.store(true, Ordering::SeqCst);
+        self.shared
+            .core
+            .record_access(&caller, "ssh login", &caller.name, "ok");
+        Ok(())
+    }
+
+    async fn channel_open_session(
+        &mut self,
+        channel: Channel<Msg>,
+        reply: russh::server::ChannelOpenHandle,
+        _session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        if self.caller.is_none() || self.channels.len() >= MAX_CHANNELS {
+            return Ok(()); // dropping `reply` refuses the channel
+        }
+        self.channels.insert(channel.id(), Chan::default());
+        reply.accept().await;
+        // Everything arrives through the handler callbacks; holding the
+        // channel without reading it would stall the connection.
+        drop(channel);
+        Ok(())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn pty_request(
+        &mut self,
+        channel: ChannelId,
+        term: &str,
+        cols: u32,
+        rows: u32,
+        _px: u32,
+        _py: u32,
+        _modes: &[(russh::Pty, u32)],
+        session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        match self.channels.get_mut(&channel) {
+            Some(c) if !c.started => {
+                c.pty = Some(Pty {
+                    term: term.chars().take(64).collect(),
+                    cols: clamp(cols),
+                    rows: clamp(rows),
+                    no_color: false,
+                });
+                session.channel_success(channel)
+            }
+            _ => session.channel_failure(channel),
+        }
+    }
+
+    async fn env_request(
+        &mut self,
+        channel: ChannelId,
+        name: &str,
+        value: &str,
+        session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        match self.channels.get_mut(&channel) {
+            Some(c) if name == "NO_COLOR" => {
+                c.no_color = !value.is_empty();
+                session.channel_success(channel)
+            }
+            _ => session.channel_failure(channel),
+        }
+    }
+
+    async fn window_change_request(
+        &mut self,
+        channel: ChannelId,
+        cols: u32,
+        rows: u32,
+        _px: u32,
+        _py: u32,
+        _session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        if let Some(c) = self.channels.get_mut(&channel) {
+            if let Some(p) = &mut c.pty {
+                p.cols = clamp(cols);
+                p.rows = clamp(rows);
+            }
+            if let Some(tx) = &c.console {
+                let _ = tx.send(Input::Resize(clamp(cols), clamp(rows)));
+            }
+        }
+        Ok(())
+    }
+
+    async fn shell_request(
+        &mut self,
+        channel: ChannelId,
+        session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        let Some(caller) = self.caller.clone() else {
+            return session.channel_failure(channel);
+        };
+        let out = self.output(session, channel);
+        let Some(c) = self.channels.get_mut(&channel).filter(|c| !c.started) else {
+            return session.channel_failure(channel);
+        };
+        c.started = true;
+        session.channel_success(channel)?;
+        let Some(mut pty) = c.pty.clone() else {
+            let msg = "strata: there is no shell here. Use 'ssh -t' for the console, or give a command, e.g. 'ssh HOST strata backup list'\n";
+            tokio::spawn(async move {
+                let _ = out.send(Out::Err(msg.as_bytes().to_vec())).await;
+                let _ = out.send(Out::Exit(2)).await;
+            });
+            return Ok(());
+        };
+        pty.no_color = c.no_color;
+        let feed = match self.shared.feed() {
+            Ok(f) => f,
+            Err(e) => {
+                let msg = format!("strata: the console cannot read the catalog: {e}\r\n");
+                tokio::spawn(async move {
+                    let _ = out.send(Out::Data(msg.into_bytes())).await;
+                    let _ = out.send(Out::Exit(1)).await;
+                });
+                return Ok(());
+            }
+        };
+        let (tx, rx) = std::sync::mpsc::channel();
+        c.console = Some(tx.clone());
+        let s = console::Session {
+            core: self.shared.core.clone(),
+            feed,
+            caller,
+            pty,
+            idle: self.shared.limits.idle,
+        };
+        std::thread::spawn(move || console::run(s, rx, tx, out));
+        Ok(())
+    }
+
+    async fn exec_request(
+        &mut self,
+        channel: ChannelId,
+        data: &[u8],
+        session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        let Some(caller) = self.caller.clone() else {
+            return session.channel_failure(channel);
+        };
+        let out = self.output(session, channel);
+        let Some(c) = self.channels.get_mut(&channel).filter(|c| !c.started) else {
+            return session.channel_failure(channel);
+        };
+        c.started = true;
+        session.channel_success(channel)?;
+        let line = String::from_utf8_lossy(data).into_owned();
+        let core = self.shared.core.clone();
+        std::thread::spawn(move || super::exec::run(core, caller, line, out));
+        Ok(())
+    }
+
+    async fn subsystem_request(
+        &mut self,
+        channel: ChannelId,
+        _name: &str,
+        session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        session.channel_failure(channel)
+    }
+
+    async fn data(
+        &mut self,
+        channel: ChannelId,
+        data: &[u8],
+        _session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        if let Some(c) = self.channels.get_mut(&channel)
+            && let Some(tx) = &c.console
+        {
+            for k in c.parser.feed(data) {
+                let _ = tx.send(Input::Key(k));
+            }
+        }
+        Ok(())
+    }
+
+    async fn channel_eof(
+        &mut self,
+        channel: ChannelId,
+        _session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        if let Some(tx) = self.channels.get(&channel).and_then(|c| c.console.as_ref()) {
+            let _ = tx.send(Input::End);
+        }
+        Ok(())
+    }
+
+    async fn channel_close(
+        &mut self,
+        channel: ChannelId,
+        _session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        if let Some(c) = self.channels.remove(&channel)
+            && let Some(tx) = c.console
+        {
+            let _ = tx.send(Input::End);
+        }
+        Ok(())
+    }
+}
+
+/// Terminal sizes as the console's u16, within reason.
+fn clamp(v: u32) -> u16 {
+    v.clamp(1, 1000) as u16
+}
