@@ -2,6 +2,9 @@
 //! a temporary home, build deterministic source trees, and compare trees.
 #![allow(dead_code)]
 
+pub mod sshkit;
+pub mod tmux;
+
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
 use std::ffi::OsStr;
