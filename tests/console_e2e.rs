@@ -60,7 +60,7 @@ fn selected(screen: &str) -> &str {
     screen.lines().find(|l| l.starts_with('▶')).unwrap_or("")
 }
 
-/// The console's header line: ` strata · HOST · HOME · ROLE` on the left (cut
+/// The console's header line: ` strata · HOST · ROLE · HOME` on the left (cut
 /// on narrow terminals), the job counts and the clock right-aligned.
 fn has_header(screen: &str) -> bool {
     lines(screen)

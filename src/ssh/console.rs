@@ -60,12 +60,7 @@ pub fn run(s: Session, input: Receiver<Input>, repaint: Sender<Input>, out: mpsc
     };
     let source = Arc::new(LocalSource::in_daemon(s.core.clone(), s.caller.clone()));
     let console = Console {
-        place: format!(
-            "{} (ssh {} as {})",
-            home.display(),
-            s.caller.origin.trim_start_matches("ssh "),
-            s.caller.name
-        ),
+        place: format!("{} via ssh as {}", home.display(), s.caller.name),
         source,
         feed: s.feed,
         remote: true,

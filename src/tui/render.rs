@@ -121,7 +121,9 @@ fn draw_header(f: &mut Frame<'_>, area: Rect, c: &Ctx<'_>) {
         Constraint::Length(right.chars().count() as u16),
     ])
     .areas(area);
-    let left = format!(" strata · {} · {} · {}", c.host, c.place, c.app.role);
+    // The role comes before the place: on a narrow terminal the path is the
+    // part to lose, not who you are acting as.
+    let left = format!(" strata · {} · {} · {}", c.host, c.app.role, c.place);
     f.render_widget(Paragraph::new(left).style(c.theme.header), left_area);
     f.render_widget(
         Paragraph::new(right)

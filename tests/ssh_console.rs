@@ -1,0 +1,357 @@
+//! The console over SSH. In process: the real server with a russh client and
+//! vt100 reading what it draws (twenty sessions watch one backup; keys, resize
+//! and quit). End to end: the real OpenSSH client in a tmux pane.
+
+mod common;
+
+use common::Strata;
+use common::sshkit::{keygen, serve, skip_without_ssh, ssh_cmd};
+use common::tmux::{Tmux, have_tmux};
+use russh::ChannelMsg;
+use russh::client;
+use russh::keys::{Algorithm, HashAlg, PrivateKey, PrivateKeyWithHashAlg, PublicKeyOrCertificate};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use strata::core::Core;
+use strata::core::access::Role;
+use strata::core::home::Home;
+use strata::core::model::BackupKind;
+use strata::engine::progress::{Phase, Progress};
+
+const DEADLINE: Duration = Duration::from_secs(30);
+
+/// Accepts only the server's real host key.
+struct Client {
+    expect: String,
+}
+
+impl client::Handler for Client {
+    type Error = russh::Error;
+
+    async fn check_server_key(
+        &mut self,
+        key: &PublicKeyOrCertificate,
+    ) -> Result<bool, Self::Error> {
+        Ok(match key {
+            PublicKeyOrCertificate::PublicKey { key, .. } => {
+                key.fingerprint(HashAlg::Sha256).to_string() == self.expect
+            }
+            PublicKeyOrCertificate::Certificate(_) => false,
+        })
+    }
+}
+
+/// One console session and the screen it drew.
+struct Screen {
+    parser: Arc<Mutex<vt100::Parser>>,
+    exit: Arc<Mutex<Option<u32>>>,
+    write: russh::ChannelWriteHalf<client::Msg>,
+    _handle: client::Handle<Client>,
+}
+
+impl Screen {
+    async fn open(
+        port: u16,
+        key: &Arc<PrivateKey>,
+        fingerprint: &str,
+        cols: u16,
+        rows: u16,
+    ) -> Screen {
+        let config = Arc::new(client::Config::default());
+        let handler = Client {
+            expect: fingerprint.to_string(),
+        };
+        let mut h = client::connect(config, ("127.0.0.1", port), handler)
+            .await
+            .expect("connect");
+        let auth = h
+            .authenticate_publickey("ops", PrivateKeyWithHashAlg::new(key.clone(), None))
+            .await
+            .expect("authenticate");
+        assert!(auth.success(), "the key was refused");
+        let ch = h.channel_open_session().await.expect("open a session");
+        ch.request_pty(
+            true,
+            "xterm-256color",
+            u32::from(cols),
+            u32::from(rows),
+            0,
+            0,
+            &[],
+        )
+        .await
+        .expect("pty");
+        ch.request_shell(true).await.expect("shell");
+        let (mut read, write) = ch.split();
+        let parser = Arc::new(Mutex::new(vt100::Parser::new(nz(rows), nz(cols), 0)));
+        let exit = Arc::new(Mutex::new(None));
+        let (p, e) = (parser.clone(), exit.clone());
+        tokio::spawn(async move {
+            while let Some(msg) = read.wait().await {
+                match msg {
+                    ChannelMsg::Data { data } => p.lock().unwrap().process(&data),
+                    ChannelMsg::ExitStatus { exit_status } => {
+                        *e.lock().unwrap() = Some(exit_status)
+                    }
+                    _ => {}
+                }
+            }
+        });
+        Screen {
+            parser,
+            exit,
+            write,
+            _handle: h,
+        }
+    }
+
+    fn text(&self) -> String {
+        self.parser.lock().unwrap().screen().contents()
+    }
+
+    async fn keys(&self, bytes: &[u8]) {
+        self.write
+            .data_bytes(bytes.to_vec())
+            .await
+            .expect("send keys");
+    }
+
+    async fn wait_for(&self, what: &str, ok: impl Fn(&str) -> bool) -> String {
+        let start = Instant::now();
+        loop {
+            let t = self.text();
+            if ok(&t) {
+                return t;
+            }
+            assert!(
+                start.elapsed() < DEADLINE,
+                "timed out waiting for {what}; screen:\n{t}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+fn nz(v: u16) -> std::num::NonZeroU16 {
+    std::num::NonZeroU16::new(v).expect("a terminal has at least one row and column")
+}
+
+fn selected(screen: &str) -> String {
+    screen
+        .lines()
+        .find(|l| l.starts_with('▶'))
+        .unwrap_or("")
+        .to_string()
+}
+
+#[test]
+fn twenty_consoles_see_one_backup_and_each_follows_its_own_keys_and_size() {
+    let s = Strata::new();
+    common::write(&s.path("src/a.txt"), b"alpha\n");
+    s.setup("d", "alpha", &s.path("src"), &[]);
+    let src = s.path("src");
+    s.ok(&[
+        "task",
+        "add",
+        "beta",
+        "--dir",
+        src.to_str().unwrap(),
+        "--dest",
+        "d",
+    ]);
+    std::fs::write(s.home().join("strata.toml"), "[ssh]\nmax_sessions = 40\n").unwrap();
+    let mut key = PrivateKey::random(&mut rand::rng(), Algorithm::Ed25519).unwrap();
+    key.set_comment("watcher@test");
+    let public = key.public_key().to_openssh().unwrap();
+    strata::ssh::authorized::add(
+        &s.home().join("authorized_keys"),
+        &public,
+        Role::Operator,
+        "watcher",
+    )
+    .unwrap();
+    let core = Arc::new(Core::open(Home::at(s.home()), "ssh console test").expect("open core"));
+    let server = strata::ssh::start(core.clone(), "127.0.0.1:0").expect("start ssh");
+    let (port, fp) = (server.addr.port(), server.fingerprint.clone());
+    let key = Arc::new(key);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let mut screens = Vec::new();
+        for _ in 0..20 {
+            screens.push(Screen::open(port, &key, &fp, 120, 30).await);
+        }
+        for sc in &screens {
+            let t = sc
+                .wait_for("the Tasks view", |t| {
+                    t.contains("alpha") && t.contains("beta")
+                })
+                .await;
+            assert!(
+                t.contains("as watcher") && t.contains("operator"),
+                "header names the key and role:\n{t}"
+            );
+        }
+
+        // A job in the daemon's registry shows its gauge in every session.
+        let progress = Arc::new(Progress::default());
+        progress.bytes_total.store(1000, Ordering::Relaxed);
+        progress.bytes_done.store(500, Ordering::Relaxed);
+        progress.set_phase(Phase::Store);
+        let job = core
+            .jobs
+            .start("alpha", BackupKind::Full, true, progress.clone())
+            .expect("register a job");
+        for sc in &screens {
+            sc.wait_for("the gauge at 50%", |t| t.contains("50%")).await;
+        }
+        progress.bytes_done.store(900, Ordering::Relaxed);
+        for sc in &screens {
+            sc.wait_for("the gauge at 90%", |t| t.contains("90%")).await;
+        }
+        drop(job);
+
+        // Keys move only this session's selection.
+        let (one, two) = (&screens[0], &screens[1]);
+        assert!(selected(&one.text()).contains("alpha"));
+        one.keys(b"j").await;
+        one.wait_for("beta selected", |t| selected(t).contains("beta"))
+            .await;
+        one.keys(b"\x1b[A").await;
+        one.wait_for("alpha selected again", |t| selected(t).contains("alpha"))
+            .await;
+        one.keys(b"j").await;
+        one.wait_for("beta selected", |t| selected(t).contains("beta"))
+            .await;
+        assert!(
+            selected(&two.text()).contains("alpha"),
+            "other sessions keep their own selection"
+        );
+
+        // A resize re-lays out that session only.
+        one.parser
+            .lock()
+            .unwrap()
+            .screen_mut()
+            .set_size(nz(24), nz(80));
+        one.write.window_change(80, 24, 0, 0).await.unwrap();
+        one.wait_for("the footer on row 24 of 80 columns", |t| {
+            let lines: Vec<&str> = t.lines().collect();
+            lines.len() == 24
+                && lines[23].contains("q quit")
+                && lines.iter().all(|l| l.chars().count() <= 80)
+        })
+        .await;
+
+        // q ends the session with exit status 0 and leaves the alternate screen.
+        one.keys(b"q").await;
+        let start = Instant::now();
+        while one.exit.lock().unwrap().is_none() {
+            assert!(start.elapsed() < DEADLINE, "no exit status after q");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert_eq!(*one.exit.lock().unwrap(), Some(0));
+        assert!(!one.parser.lock().unwrap().screen().alternate_screen());
+        assert!(two.text().contains("Tasks"), "other sessions keep drawing");
+    });
+    drop(rt);
+    server.stop();
+}
+
+#[test]
+fn console_over_openssh_in_tmux_backs_up_resizes_and_quits() {
+    let name = "console_over_openssh_in_tmux_backs_up_resizes_and_quits";
+    if skip_without_ssh(name) {
+        return;
+    }
+    if !have_tmux() {
+        assert!(
+            std::env::var("CI").is_err(),
+            "tmux is required under CI for {name}"
+        );
+        eprintln!("SKIPPED {name}: install tmux to run it");
+        return;
+    }
+    let s = Strata::new();
+    common::write(&s.path("src/a.txt"), b"alpha\n");
+    s.setup("d", "alpha", &s.path("src"), &[]);
+    // The hook keeps the job running long enough to see its gauge.
+    let src = s.path("src");
+    s.ok(&[
+        "task",
+        "add",
+        "slow",
+        "--dir",
+        src.to_str().unwrap(),
+        "--dest",
+        "d",
+        "--before",
+        "sleep 3",
+    ]);
+    let keys = s.path("keys");
+    std::fs::create_dir_all(&keys).unwrap();
+    let key = keygen(&keys, "op");
+    let public = key.with_extension("pub");
+    s.ok(&[
+        "keys",
+        "add",
+        public.to_str().unwrap(),
+        "--role",
+        "operator",
+        "--name",
+        "otto",
+    ]);
+    let d = serve(&s);
+    let cmd = ssh_cmd(&s, d.port, &key);
+    let mut line: Vec<String> = vec![cmd.get_program().to_string_lossy().into_owned()];
+    line.extend(cmd.get_args().map(|a| format!("'{}'", a.to_string_lossy())));
+    line.push("-tt".into());
+    line.push("ops@127.0.0.1".into());
+    let t = Tmux::new();
+    t.run(&[
+        "new-session",
+        "-d",
+        "-s",
+        "e2e",
+        "-x",
+        "120",
+        "-y",
+        "35",
+        &format!("{}; echo SSH-EXIT=$?; sleep 60", line.join(" ")),
+    ]);
+    let screen = t.wait_for("the console over ssh", |sc| {
+        sc.contains("as otto") && sc.contains("slow")
+    });
+    assert!(screen.contains("operator"), "{screen}");
+    // Select the slow task and back it up (b, then f for full).
+    t.keys(&["j"]);
+    t.wait_for("slow selected", |sc| selected(sc).contains("slow"));
+    t.keys(&["b"]);
+    t.wait_for("the kind question", |sc| sc.to_lowercase().contains("full"));
+    t.keys(&["f"]);
+    t.wait_for("the gauge in slow's row", |sc| {
+        selected(sc).contains('%') || selected(sc).contains("queued")
+    });
+    let done = t.wait_for("the backup in slow's row", |sc| {
+        !selected(sc).contains('%') && s.backups().values().any(|b| b["task"] == "slow")
+    });
+    assert!(!done.contains("cannot"), "{done}");
+    // A resize re-lays out the screen at the new size.
+    t.resize(80, 24);
+    t.wait_for("the footer at the bottom of 80x24", |sc| {
+        let l: Vec<&str> = sc.lines().collect();
+        l.len() == 24 && l[23].contains("q quit")
+    });
+    // q ends the session with 0 and gives the terminal back.
+    t.keys(&["q"]);
+    t.wait_for("ssh's exit status", |sc| sc.contains("SSH-EXIT=0"));
+    assert_eq!(
+        t.var("alternate_on"),
+        "0",
+        "the client's terminal left the alternate screen"
+    );
+}
