@@ -224,6 +224,46 @@ pub fn run(home: Option<PathBuf>, json: bool, io: &mut Io<'_>) -> Result<u8, Cor
     Ok(code)
 }
 
+/// Starts SSH for the tour (port 2222, or any free port when it is taken)
+/// with a demo key authorized as operator; returns how to connect.
+fn demo_ssh(
+    core: &std::sync::Arc<Core>,
+    home: &Home,
+) -> Result<(crate::ssh::Running, String), String> {
+    use russh::keys::{Algorithm, PrivateKey};
+    use std::os::unix::fs::OpenOptionsExt;
+    let key_path = home.root().join("demo_ed25519");
+    let keys = home.root().join("authorized_keys");
+    if !key_path.exists() {
+        let mut key =
+            PrivateKey::random(&mut rand::rng(), Algorithm::Ed25519).map_err(|e| e.to_string())?;
+        key.set_comment("strata-demo");
+        let text = key
+            .to_openssh(russh::keys::ssh_key::LineEnding::LF)
+            .map_err(|e| e.to_string())?;
+        let mut f = fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&key_path)
+            .map_err(|e| format!("cannot create {}: {e}", key_path.display()))?;
+        f.write_all(text.as_bytes())
+            .map_err(|e| format!("cannot write {}: {e}", key_path.display()))?;
+        let public = key.public_key().to_openssh().map_err(|e| e.to_string())?;
+        crate::ssh::authorized::add(&keys, &public, crate::core::access::Role::Operator, "demo")
+            .map_err(|e| e.to_string())?;
+    }
+    let running = crate::ssh::start(core.clone(), "127.0.0.1:2222")
+        .or_else(|_| crate::ssh::start(core.clone(), "127.0.0.1:0"))
+        .map_err(|e| e.to_string())?;
+    let line = format!(
+        "from another terminal: ssh -t -i {} -p {} -o StrictHostKeyChecking=accept-new demo@127.0.0.1",
+        key_path.display(),
+        running.addr.port()
+    );
+    Ok((running, line))
+}
+
 /// The interactive part: the scheduler runs in this process, a thread keeps
 /// changing the sample data, and the console opens on the same core.
 fn tour(
@@ -251,9 +291,17 @@ fn tour(
             }
         })
     };
+    // SSH on loopback, with a demo key, so the tour shows the remote console too.
+    let (ssh, greeting) = match demo_ssh(&core, home) {
+        Ok((running, line)) => (Some(running), vec![line]),
+        Err(e) => (None, vec![format!("SSH is off in this demo: {e}")]),
+    };
     let caller = crate::core::access::Caller::local(None);
     let source = std::sync::Arc::new(crate::tui::source::LocalSource::new(core, caller));
-    let r = crate::tui::run_on(source, false, home, None);
+    let r = crate::tui::run_on(source, false, home, None, greeting);
+    if let Some(s) = ssh {
+        s.stop();
+    }
     stop.store(true, Ordering::Relaxed);
     let _ = sched.join();
     let _ = changer.join();

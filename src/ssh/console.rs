@@ -67,6 +67,7 @@ pub fn run(s: Session, input: Receiver<Input>, repaint: Sender<Input>, out: mpsc
         keymap,
         theme,
         host: crate::tui::host_name(),
+        greeting: Vec::new(),
     };
     let area = Rect::new(0, 0, s.pty.cols.max(1), s.pty.rows.max(1));
     let backend = CrosstermBackend::new(FrameOut::new(out.clone(), repaint));

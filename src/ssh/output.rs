@@ -133,3 +133,39 @@ impl Write for StreamOut {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tui::Input;
+
+    #[test]
+    fn a_slow_client_drops_frames_and_asks_for_one_repaint() {
+        let (tx, mut rx) = mpsc::channel(QUEUE);
+        let (rtx, rrx) = std::sync::mpsc::channel();
+        let mut out = FrameOut::new(tx, rtx);
+        // Nobody reads: flushing must still return at once, every time.
+        for i in 0..(QUEUE * 3) {
+            write!(out, "frame {i}").unwrap();
+            out.flush().unwrap();
+        }
+        assert_eq!(rrx.try_iter().collect::<Vec<_>>(), vec![Input::Redraw]);
+        let mut got = 0;
+        while rx.try_recv().is_ok() {
+            got += 1;
+        }
+        assert_eq!(got, QUEUE, "the queue holds at most {QUEUE} frames");
+        // Once it drains, frames flow again and a later stall asks again.
+        write!(out, "repaint").unwrap();
+        out.flush().unwrap();
+        assert!(matches!(rx.try_recv(), Ok(Out::Data(b)) if b == b"repaint"));
+        for _ in 0..=QUEUE {
+            write!(out, "x").unwrap();
+            out.flush().unwrap();
+        }
+        assert_eq!(rrx.try_iter().count(), 1);
+        drop(rx);
+        write!(out, "gone").unwrap();
+        assert!(out.flush().is_err(), "a closed session is an error");
+    }
+}

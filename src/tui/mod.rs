@@ -140,7 +140,7 @@ pub fn run(home: Home, role: Option<Role>, theme_flag: Option<&str>) -> Result<u
             caller.clone(),
         ))
     };
-    run_on(source, remote, &home, theme_flag)
+    run_on(source, remote, &home, theme_flag, Vec::new())
 }
 
 /// What a console session reacts to besides time passing.
@@ -173,6 +173,8 @@ pub struct Console {
     pub place: String,
     /// Host name, for the header.
     pub host: String,
+    /// Notices shown when the console opens (e.g. how to connect over SSH).
+    pub greeting: Vec<String>,
 }
 
 /// This machine's name, for the header.
@@ -194,6 +196,9 @@ pub fn drive<B: Backend>(
     let mut app = App::new(c.source.caller().role, c.keymap.clone());
     app.jobs_die_with_console = !c.remote;
     let mut shown_error: Option<String> = None;
+    for g in &c.greeting {
+        app.notice(g.clone(), false);
+    }
     while !app.quit {
         let snap = c.feed.latest();
         app.follow(&snap);
@@ -257,6 +262,7 @@ pub fn run_on(
     remote: bool,
     home: &Home,
     theme_flag: Option<&str>,
+    greeting: Vec<String>,
 ) -> Result<u8, CoreError> {
     let console = Console {
         keymap: load_keymap(home)?,
@@ -266,6 +272,7 @@ pub fn run_on(
         source: source.clone(),
         remote,
         host: host_name(),
+        greeting,
     };
     let mut terminal = ratatui::try_init()
         .map_err(|e| CoreError::Failed(format!("cannot use this terminal: {e}")))?;
