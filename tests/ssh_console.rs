@@ -355,3 +355,49 @@ fn console_over_openssh_in_tmux_backs_up_resizes_and_quits() {
         "the client's terminal left the alternate screen"
     );
 }
+
+#[test]
+fn an_idle_console_is_closed_with_a_reason() {
+    let s = Strata::new();
+    common::write(&s.path("src/a.txt"), b"alpha\n");
+    s.setup("d", "alpha", &s.path("src"), &[]);
+    std::fs::write(
+        s.home().join("strata.toml"),
+        "[ssh]\nidle_timeout = \"2s\"\n",
+    )
+    .unwrap();
+    let key = PrivateKey::random(&mut rand::rng(), Algorithm::Ed25519).unwrap();
+    let public = key.public_key().to_openssh().unwrap();
+    strata::ssh::authorized::add(
+        &s.home().join("authorized_keys"),
+        &public,
+        Role::Viewer,
+        "idler",
+    )
+    .unwrap();
+    let core = Arc::new(Core::open(Home::at(s.home()), "ssh idle test").expect("open core"));
+    let server = strata::ssh::start(core.clone(), "127.0.0.1:0").expect("start ssh");
+    let (port, fp) = (server.addr.port(), server.fingerprint.clone());
+    let key = Arc::new(key);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let sc = Screen::open(port, &key, &fp, 100, 30).await;
+        sc.wait_for("the console", |t| t.contains("alpha")).await;
+        let start = Instant::now();
+        while sc.exit.lock().unwrap().is_none() {
+            assert!(
+                start.elapsed() < DEADLINE,
+                "the idle session was not closed"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert_eq!(*sc.exit.lock().unwrap(), Some(0));
+        let t = sc.text();
+        assert!(
+            t.contains("no key pressed for 2 s") && t.contains("idle_timeout"),
+            "{t}"
+        );
+    });
+    drop(rt);
+    server.stop();
+}

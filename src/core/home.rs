@@ -86,7 +86,7 @@ pub struct SshSettings {
     pub max_sessions: Option<usize>,
     /// Keys a client may try per connection (default 6).
     pub max_auth_attempts: Option<usize>,
-    /// A console with no key press for this long is closed (default 30m).
+    /// A console with no key press for this long is closed (default 30m; `90s` also works).
     pub idle_timeout: Option<String>,
 }
 
@@ -115,7 +115,7 @@ impl Home {
             ));
         }
         if let Some(t) = &cfg.ssh.idle_timeout {
-            crate::core::schedule::parse_duration(t)
+            crate::ssh::parse_idle(t)
                 .map_err(|e| format!("{}: [ssh] idle_timeout: {e}", path.display()))?;
         }
         Ok(cfg)

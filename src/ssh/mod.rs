@@ -83,10 +83,9 @@ impl Drop for Running {
 pub fn limits(core: &Core) -> Result<Limits, SshError> {
     let s = &core.settings.ssh;
     let idle = match &s.idle_timeout {
-        Some(t) => crate::core::schedule::parse_duration(t)
-            .map_err(SshError::Settings)?
-            .to_std()
-            .map_err(|e| SshError::Settings(format!("[ssh] idle_timeout: {e}")))?,
+        Some(t) => {
+            parse_idle(t).map_err(|e| SshError::Settings(format!("[ssh] idle_timeout: {e}")))?
+        }
         None => Duration::from_secs(30 * 60),
     };
     Ok(Limits {
@@ -94,6 +93,19 @@ pub fn limits(core: &Core) -> Result<Limits, SshError> {
         max_auth_attempts: s.max_auth_attempts.unwrap_or(6),
         idle,
     })
+}
+
+/// `idle_timeout`: seconds (`90s`) or the usual durations (`30m`, `2h`).
+pub fn parse_idle(t: &str) -> Result<Duration, String> {
+    if let Some(secs) = t.trim().strip_suffix('s')
+        && let Ok(n) = secs.trim().parse::<u64>()
+        && n > 0
+    {
+        return Ok(Duration::from_secs(n));
+    }
+    crate::core::schedule::parse_duration(t)?
+        .to_std()
+        .map_err(|e| e.to_string())
 }
 
 /// Starts the SSH server on `listen` in its own runtime.
