@@ -116,6 +116,30 @@ fn exec_runs_one_command_with_the_keys_role_and_audits_it() {
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("no shell"), "{err}");
 
+    // No forwarding of any kind: a remote forward is refused.
+    let (code, _, err) = ssh(
+        &s,
+        p,
+        &k.admin,
+        &[
+            "-o",
+            "ExitOnForwardFailure=yes",
+            "-R",
+            "0:127.0.0.1:9",
+            "strata",
+            "task",
+            "list",
+        ],
+    );
+    assert_eq!(code, 255, "{err}");
+    assert!(err.contains("forwarding failed"), "{err}");
+    let (code, out, err) = ssh(&s, p, &k.admin, &["-X", "-A", "strata", "task", "list"]);
+    assert_eq!(
+        code, 0,
+        "X11/agent requests are declined, the command still runs: {err}"
+    );
+    assert!(out.contains('t'));
+
     // A viewer's delete is refused (4) and audited with the key's name.
     let (code, _, err) = ssh(&s, p, &k.viewer, &["strata", "backup", "delete", &id]);
     assert_eq!(code, 4, "{err}");
