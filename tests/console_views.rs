@@ -22,10 +22,10 @@ use strata::core::backups::BackupRow;
 use strata::core::home::Home;
 use strata::core::model::{
     AuditEntry, BackupKind, BackupRecord, BackupStatus, DestinationConfig, DestinationKind,
-    EntryError, SourceConfig, TaskConfig, VerifyMark,
+    EntryError, RetentionPolicy, RunRecord, RunStatus, SourceConfig, TaskConfig, VerifyMark,
 };
 use strata::core::registry::JobView;
-use strata::core::rows::{TaskRow, TaskStatus};
+use strata::core::rows::{DestinationRow, TaskRow, TaskStatus};
 use strata::tui::app::{App, Mode};
 use strata::tui::keymap::{Keymap, View};
 use strata::tui::render::{self, Ctx};
@@ -253,7 +253,13 @@ fn fixture() -> Snapshot {
             schedule_error: None,
         },
         TaskRow {
-            task: task_config("web", Some("0 2 * * 0"), Some("0 2 * * 1-6"), false),
+            task: TaskConfig {
+                retention: RetentionPolicy {
+                    keep_within: Some("1d".into()),
+                    ..Default::default()
+                },
+                ..task_config("web", Some("0 2 * * 0"), Some("0 2 * * 1-6"), false)
+            },
             status: TaskStatus::Active,
             backups: 3,
             stored_bytes: 5 * GIB + 830 * MIB,
@@ -361,10 +367,117 @@ fn fixture() -> Snapshot {
         tasks,
         backups,
         jobs,
-        runs: vec![],
+        runs: fixture_runs(),
         audit,
         taken: Some(now),
+        destinations: vec![DestinationRow {
+            config: DestinationConfig {
+                name: "nas".into(),
+                kind: DestinationKind::Local {
+                    path: PathBuf::from("/mnt/nas/strata"),
+                },
+                repo_id: None,
+            },
+            checked: true,
+            problem: None,
+        }],
+        restore_base: Some(PathBuf::from("/srv/restore")),
     }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn run(
+    id: u64,
+    task: &str,
+    kind: BackupKind,
+    backup_id: &str,
+    status: RunStatus,
+    started: DateTime<Utc>,
+    minutes: i64,
+    message: Option<&str>,
+) -> RunRecord {
+    RunRecord {
+        id,
+        task: task.into(),
+        requested: kind,
+        kind,
+        backup_id: backup_id.into(),
+        destinations: vec!["nas".into()],
+        status,
+        started,
+        finished: (status != RunStatus::Running).then(|| started + Duration::minutes(minutes)),
+        message: message.map(Into::into),
+    }
+}
+
+/// Runs of the fixture, newest first (as the core lists them): web's three
+/// backups, a failed mail run, a missed media run and db's running job.
+fn fixture_runs() -> Vec<RunRecord> {
+    use BackupKind::*;
+    let mut v = vec![
+        run(
+            11,
+            "web",
+            Full,
+            WEB_FULL,
+            RunStatus::Complete,
+            at(2026, 11, 20, 2, 5),
+            7,
+            None,
+        ),
+        run(
+            12,
+            "web",
+            Incremental,
+            WEB_INCR,
+            RunStatus::Partial,
+            at(2026, 11, 21, 1, 56),
+            7,
+            None,
+        ),
+        run(
+            13,
+            "mail",
+            Full,
+            "20261121-040000-0c1d",
+            RunStatus::Failed,
+            at(2026, 11, 21, 4, 0),
+            0,
+            Some("destination nas (/mnt/nas/strata) holds no Strata repository"),
+        ),
+        run(
+            14,
+            "media",
+            Incremental,
+            "",
+            RunStatus::Missed,
+            at(2026, 11, 22, 3, 0),
+            0,
+            Some("Strata was not running; catch_up = skip"),
+        ),
+        run(
+            15,
+            "web",
+            Differential,
+            WEB_DIFF,
+            RunStatus::Complete,
+            at(2026, 11, 22, 1, 57),
+            7,
+            None,
+        ),
+        run(
+            16,
+            "db",
+            Full,
+            "20261122-115700-77aa",
+            RunStatus::Running,
+            at(2026, 11, 22, 11, 57),
+            0,
+            None,
+        ),
+    ];
+    v.reverse();
+    v
 }
 
 fn key(c: char) -> KeyEvent {
@@ -644,8 +757,11 @@ fn pause_resume_and_drill_into_a_tasks_backups() {
         press(&mut app, &snap, &[key('j'), key('p')]),
         vec!["task resume media".to_string()]
     );
-    // Enter on web lists only web's backups; Esc goes back to the tasks.
+    // Enter on web opens its detail, Enter there lists only web's backups;
+    // Esc goes back to the detail, then to the tasks.
     press(&mut app, &snap, &[key('k'), code(KeyCode::Enter)]);
+    assert_eq!(app.view, View::Detail);
+    press(&mut app, &snap, &[code(KeyCode::Enter)]);
     assert_eq!(app.view, View::Backups);
     assert_eq!(app.task_filter.as_deref(), Some("web"));
     let ids: Vec<&str> = app
@@ -658,8 +774,10 @@ fn pause_resume_and_drill_into_a_tasks_backups() {
     let text = screen_text(term.backend().buffer());
     assert!(text.contains("task: web (Esc: all)"), "{text}");
     press(&mut app, &snap, &[code(KeyCode::Esc)]);
-    assert_eq!(app.view, View::Tasks);
+    assert_eq!(app.view, View::Detail);
     assert_eq!(app.task_filter, None);
+    press(&mut app, &snap, &[code(KeyCode::Esc)]);
+    assert_eq!(app.view, View::Tasks);
 }
 
 #[test]
@@ -832,7 +950,7 @@ fn command_line_filter_help_tab_and_quit() {
     // Tab cycles the views in order, BackTab goes back.
     press(&mut app, &snap, &[key('1')]);
     let mut seen = vec![app.view];
-    for _ in 0..4 {
+    for _ in 0..5 {
         press(&mut app, &snap, &[code(KeyCode::Tab)]);
         seen.push(app.view);
     }
@@ -843,11 +961,12 @@ fn command_line_filter_help_tab_and_quit() {
             View::Backups,
             View::Jobs,
             View::Audit,
+            View::Log,
             View::Tasks
         ]
     );
     press(&mut app, &snap, &[code(KeyCode::BackTab)]);
-    assert_eq!(app.view, View::Audit);
+    assert_eq!(app.view, View::Log);
 
     assert!(!app.quit);
     assert!(press(&mut app, &snap, &[key('q')]).is_empty());

@@ -2,9 +2,17 @@
 //! from a `Source` refreshed on a background thread and commands run on
 //! worker threads, so drawing never waits for the core, the engine or disk.
 
+mod actions;
 pub mod app;
+pub mod detail;
+mod detail_view;
+pub mod human;
 pub mod keymap;
+pub mod log;
+pub mod output;
 pub mod render;
+pub mod restore;
+pub mod sort;
 pub mod source;
 pub mod theme;
 pub mod views;
@@ -14,6 +22,7 @@ use crate::core::home::Home;
 use crate::core::{Core, CoreError};
 use app::App;
 use keymap::Keymap;
+use output::Note;
 use ratatui::crossterm::event::{self, Event, KeyEventKind};
 use source::{LocalSource, RemoteSource, Snapshot, Source};
 use std::sync::mpsc::{Sender, channel};
@@ -37,7 +46,7 @@ type Latest = Arc<Mutex<Arc<Snapshot>>>;
 fn refresher(
     source: Arc<dyn Source>,
     latest: Latest,
-    notices: Sender<(String, bool)>,
+    notices: Sender<Note>,
     stop: Arc<std::sync::atomic::AtomicBool>,
 ) {
     let mut last_error = String::new();
@@ -50,7 +59,7 @@ fn refresher(
                 last_error.clear();
             }
             Err(e) if e != last_error => {
-                let _ = notices.send((format!("cannot refresh: {e}"), true));
+                let _ = notices.send(Note::Notice(format!("cannot refresh: {e}"), true));
                 last_error = e;
             }
             Err(_) => {}
@@ -59,37 +68,23 @@ fn refresher(
     }
 }
 
-fn run_command(
-    source: Arc<dyn Source>,
-    line: String,
-    remote: bool,
-    notices: Sender<(String, bool)>,
-) {
+fn run_command(source: Arc<dyn Source>, line: String, remote: bool, notices: Sender<Note>) {
     std::thread::spawn(move || {
         // Through the daemon a backup runs detached: it keeps going in the daemon
         // and the console follows it in the Jobs view and the task's gauge.
-        let line = if remote && line.starts_with("backup run ") && !line.contains("--detach") {
+        let ran = if remote && line.starts_with("backup run ") && !line.contains("--detach") {
             format!("{line} --detach")
         } else {
-            line
+            line.clone()
         };
-        let out = source.execute(&line);
-        let text = if out.code == 0 {
-            let t = out
-                .stdout
-                .lines()
-                .find(|l| !l.trim().is_empty())
-                .unwrap_or("done")
-                .to_string();
-            format!("{line}: {t}")
-        } else {
-            out.stderr
-                .lines()
-                .find(|l| !l.trim().is_empty())
-                .map(|l| l.trim_start_matches("strata: ").to_string())
-                .unwrap_or_else(|| format!("{line} failed (exit {})", out.code))
-        };
-        let _ = notices.send((text, out.code != 0));
+        // The whole output goes back: App makes the notice, feeds the restore
+        // dialog and opens the output overlay for a long `:` result.
+        let out = source.execute(&ran);
+        let _ = notices.send(Note::Done {
+            asked: line,
+            ran,
+            out,
+        });
     });
 }
 
@@ -124,7 +119,7 @@ pub fn run_on(
     let caller = source.caller().clone();
     let first = source.snapshot().map_err(CoreError::Failed)?;
     let latest: Latest = Arc::new(Mutex::new(Arc::new(first)));
-    let (ntx, nrx) = channel::<(String, bool)>();
+    let (ntx, nrx) = channel::<Note>();
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let bg = {
         let (s, l, n, st) = (source.clone(), latest.clone(), ntx.clone(), stop.clone());
@@ -142,8 +137,8 @@ pub fn run_on(
         while !app.quit {
             let snap = latest.lock().map(|l| l.clone()).unwrap_or_default();
             app.follow(&snap);
-            for (text, error) in nrx.try_iter() {
-                app.notice(text, error);
+            for note in nrx.try_iter() {
+                app.receive(note);
             }
             let ctx = render::Ctx {
                 app: &app,

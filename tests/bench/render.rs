@@ -201,6 +201,7 @@ fn snapshot() -> Snapshot {
         runs: Vec::new(),
         audit,
         taken: Some(now()),
+        ..Default::default()
     }
 }
 
