@@ -95,19 +95,19 @@ impl Page<'_> {
             format!(
                 "{} {} {} {} {} {} {} EXPIRES",
                 pad("ID", 20),
-                pad("KIND", 13),
-                pad("AGE", 8),
-                rpad("LOGICAL", 9),
-                rpad("STORED", 9),
-                rpad("RECLAIM", 9),
+                pad("KIND", 14),
+                pad("AGE", 9),
+                rpad("LOGICAL", 8),
+                rpad("STORED", 8),
+                rpad("RECLAIM", 8),
                 pad("MARKS", 15),
             )
         } else {
             format!(
                 "{} {} {} {} EXPIRES",
                 pad("ID", 20),
-                pad("KIND", 13),
-                rpad("STORED", 9),
+                pad("KIND", 14),
+                rpad("STORED", 8),
                 pad("MARKS", 15),
             )
         };
@@ -131,22 +131,22 @@ impl Page<'_> {
         };
         let mut spans = vec![
             Span::styled(format!("{} ", pad(&b.id, 20)), t.text),
-            Span::styled(format!("{} ", pad(&kind, 13)), t.text),
+            Span::styled(format!("{} ", pad(&kind, 14)), t.text),
         ];
         if self.wide {
             spans.push(Span::styled(
                 format!(
                     "{} {} {} {} ",
-                    pad(&relative(Some(b.finished), self.c.now), 8),
-                    rpad(&size(b.logical_bytes), 9),
-                    rpad(&size(b.stored_bytes), 9),
-                    rpad(&size(r.reclaimable_bytes), 9)
+                    pad(&relative(Some(b.finished), self.c.now), 9),
+                    rpad(&size(b.logical_bytes), 8),
+                    rpad(&size(b.stored_bytes), 8),
+                    rpad(&size(r.reclaimable_bytes), 8)
                 ),
                 t.text,
             ));
         } else {
             spans.push(Span::styled(
-                format!("{} ", rpad(&size(b.stored_bytes), 9)),
+                format!("{} ", rpad(&size(b.stored_bytes), 8)),
                 t.text,
             ));
         }
@@ -197,7 +197,7 @@ impl Page<'_> {
         match next {
             Some((at, rule, p)) => Line::styled(
                 format!(
-                    "next: {} ({}) expires {} UTC ({rule})",
+                    "next: {} {}, expires {} ({rule})",
                     p.id,
                     p.kind,
                     at.format("%Y-%m-%d %H:%M")

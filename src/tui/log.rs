@@ -61,15 +61,7 @@ fn run_events(s: &Snapshot, out: &mut Vec<Event>) {
             RunStatus::Interrupted => (format!("interrupted{msg}"), Level::Error),
             RunStatus::Missed => (format!("missed{msg}"), Level::Warn),
         };
-        if r.status != RunStatus::Missed {
-            out.push(Event {
-                at: Some(r.started),
-                source: "run",
-                text: format!("{who} started"),
-                level: Level::Info,
-                key: format!("rs{}", r.id),
-            });
-        }
+        // Finished before started: at equal times the newer state comes first.
         if r.status != RunStatus::Running {
             out.push(Event {
                 at: Some(r.finished.unwrap_or(r.started)),
@@ -77,6 +69,15 @@ fn run_events(s: &Snapshot, out: &mut Vec<Event>) {
                 text: format!("{who} {what}"),
                 level,
                 key: format!("rf{}", r.id),
+            });
+        }
+        if r.status != RunStatus::Missed {
+            out.push(Event {
+                at: Some(r.started),
+                source: "run",
+                text: format!("{who} started"),
+                level: Level::Info,
+                key: format!("rs{}", r.id),
             });
         }
     }
