@@ -183,15 +183,7 @@ pub fn items<'a>(app: &App, s: &'a Snapshot) -> Vec<Item<'a>> {
         .take(RUNS_SHOWN)
         .collect();
     if runs.is_empty() {
-        out.push(Item::Note(
-            if s.taken.is_some() && s.destinations.iter().any(|d| !d.checked) {
-                "not available through the daemon yet; the task's last result is in the Tasks view"
-                    .into()
-            } else {
-                "no runs yet".into()
-            },
-            false,
-        ));
+        out.push(Item::Note("no runs yet".into(), false));
     }
     for r in runs {
         out.push(Item::Run(r));

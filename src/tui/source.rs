@@ -195,7 +195,6 @@ impl RemoteSource {
 
 impl Source for RemoteSource {
     fn snapshot(&self) -> Result<Snapshot, String> {
-        // Runs have no command of their own yet; task rows carry the last result.
         // Destinations come as definitions only: their state is not checked here.
         let dests: Vec<crate::core::model::DestinationConfig> =
             self.json("dest list").unwrap_or_default();
@@ -203,7 +202,7 @@ impl Source for RemoteSource {
             tasks: self.json("task list")?,
             backups: self.json("backup list")?,
             jobs: self.json("jobs")?,
-            runs: Vec::new(),
+            runs: self.json("runs --limit 200").unwrap_or_default(),
             audit: self
                 .json(&format!("audit --limit {AUDIT_SHOWN}"))
                 .unwrap_or_default(),
