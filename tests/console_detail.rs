@@ -171,6 +171,7 @@ fn detail_keys_act_on_the_task_and_its_chain() {
     press(&mut app, &snap, &[code(KeyCode::Esc), key('g'), key('r')]);
     assert_eq!(app.view, View::Detail);
     assert_eq!(app.mode, Mode::Normal);
+    assert!(app.notices.back().unwrap().text.contains("chain tree"));
 }
 
 #[test]

@@ -35,6 +35,22 @@ impl App {
             return Vec::new();
         };
         let v = idx(self.view);
+        if self.view == View::Detail
+            && matches!(
+                b.action,
+                Action::Restore | Action::Verify | Action::Delete | Action::Pin
+            )
+            && self.current_backup(s).is_none()
+        {
+            self.notice(
+                format!(
+                    "{}: move the cursor to a backup of the chain tree first (j/k)",
+                    b.help
+                ),
+                true,
+            );
+            return Vec::new();
+        }
         match b.action {
             Action::Quit if self.jobs_die_with_console && !s.jobs.is_empty() => {
                 let tasks: Vec<&str> = s.jobs.iter().map(|j| j.task.as_str()).collect();
