@@ -13,6 +13,7 @@ use super::retention::{NO_POLICY, evaluate_in};
 use super::schedule::parse_duration;
 use chrono::{DateTime, TimeZone, Utc};
 use serde::Serialize;
+use std::borrow::Borrow;
 use std::collections::HashMap;
 
 /// What retention will do with one backup, assuming no new backups arrive.
@@ -68,8 +69,8 @@ impl Preview {
 /// Previews `policy` over one task's backups at `now`, calendar periods in `tz`
 /// (as `prune` applies it). Sorted by finish time (then id), like
 /// [`evaluate_in`]. Errors name a rule that cannot be evaluated.
-pub fn preview_in<Tz: TimeZone>(
-    backups: &[BackupRecord],
+pub fn preview_in<B: Borrow<BackupRecord>, Tz: TimeZone>(
+    backups: &[B],
     policy: &RetentionPolicy,
     now: DateTime<Utc>,
     tz: &Tz,
@@ -94,14 +95,15 @@ pub fn preview_in<Tz: TimeZone>(
         )),
         _ => None,
     };
-    let by_id: HashMap<&str, &BackupRecord> = backups.iter().map(|b| (b.id.as_str(), b)).collect();
+    let backups: Vec<&BackupRecord> = backups.iter().map(Borrow::borrow).collect();
+    let by_id: HashMap<&str, &BackupRecord> = backups.iter().map(|b| (b.id.as_str(), *b)).collect();
     // The newest finish time among each backup and its descendants: keep_within
     // keeps a backup while any of them is young enough (chain closure).
     let mut newest: HashMap<&str, (DateTime<Utc>, &str)> = backups
         .iter()
         .map(|b| (b.id.as_str(), (b.finished, b.id.as_str())))
         .collect();
-    for b in backups {
+    for b in &backups {
         let mut cur = b.parent.as_deref();
         let mut hops = 0;
         while let Some(p) = cur {
@@ -157,8 +159,8 @@ pub fn preview_in<Tz: TimeZone>(
 }
 
 /// [`preview_in`] with calendar periods in UTC.
-pub fn preview(
-    backups: &[BackupRecord],
+pub fn preview<B: Borrow<BackupRecord>>(
+    backups: &[B],
     policy: &RetentionPolicy,
     now: DateTime<Utc>,
 ) -> Result<Vec<Preview>, String> {

@@ -11,6 +11,7 @@ use super::source::Snapshot;
 use crate::core::backups::BackupRow;
 use crate::core::model::{BackupKind, RunRecord, SourceConfig};
 use crate::core::rows::{DestinationRow, TaskRow};
+use std::collections::HashMap;
 
 /// Recent runs the page lists.
 pub const RUNS_SHOWN: usize = 10;
@@ -56,33 +57,29 @@ pub fn task<'a>(app: &App, s: &'a Snapshot) -> Option<&'a TaskRow> {
 /// The task's backups as chains: newest chain first, each full followed by
 /// its dependents, oldest first.
 fn chains<'a>(s: &'a Snapshot, name: &str) -> Vec<(&'a BackupRow, bool)> {
-    let mine: Vec<&BackupRow> = s.backups.iter().filter(|b| b.record.task == name).collect();
-    let mut heads: Vec<&BackupRow> = mine
-        .iter()
-        .copied()
-        .filter(|b| b.record.id == b.record.chain || b.record.parent.is_none())
-        .collect();
-    heads.sort_by(|a, b| (b.record.finished, &b.record.id).cmp(&(a.record.finished, &a.record.id)));
-    let mut out = Vec::with_capacity(mine.len());
-    for h in &heads {
-        out.push((*h, false));
-        let mut deps: Vec<&BackupRow> = mine
-            .iter()
-            .copied()
-            .filter(|b| b.record.chain == h.record.id && b.record.id != h.record.id)
-            .collect();
-        deps.sort_by(|a, b| {
-            (a.record.finished, &a.record.id).cmp(&(b.record.finished, &b.record.id))
-        });
-        let n = deps.len();
-        out.extend(deps.into_iter().enumerate().map(|(i, d)| (d, i + 1 == n)));
+    let mut by_chain: HashMap<&str, Vec<&BackupRow>> = HashMap::new();
+    for b in s.backups.iter().filter(|b| b.record.task == name) {
+        by_chain.entry(b.record.chain.as_str()).or_default().push(b);
     }
-    // A backup whose chain head is missing (never in a consistent catalog)
-    // still shows, at the end, rather than vanish from the tree.
-    for b in mine {
-        if !out.iter().any(|(o, _)| o.record.id == b.record.id) {
-            out.push((b, false));
-        }
+    fn key(b: &BackupRow) -> (chrono::DateTime<chrono::Utc>, &str) {
+        (b.record.finished, b.record.id.as_str())
+    }
+    let mut groups: Vec<Vec<&BackupRow>> = by_chain.into_values().collect();
+    for g in &mut groups {
+        // The full first (a chain is named after its full), then by time.
+        g.sort_by(|a, b| {
+            (a.record.id != a.record.chain, key(a)).cmp(&(b.record.id != b.record.chain, key(b)))
+        });
+    }
+    groups.sort_by(|a, b| b.first().map(|x| key(x)).cmp(&a.first().map(|x| key(x))));
+    let mut out = Vec::new();
+    for g in groups {
+        let n = g.len();
+        out.extend(
+            g.into_iter()
+                .enumerate()
+                .map(|(i, b)| (b, i + 1 == n && i > 0)),
+        );
     }
     out
 }

@@ -291,12 +291,12 @@ pub(super) fn draw_detail(f: &mut Frame<'_>, area: Rect, c: &Ctx<'_>) {
         return;
     };
     let items = detail::items(c.app, c.snap);
-    let mine: Vec<crate::core::model::BackupRecord> = c
+    let mine: Vec<&crate::core::model::BackupRecord> = c
         .snap
         .backups
         .iter()
         .filter(|b| b.record.task == row.task.name)
-        .map(|b| b.record.clone())
+        .map(|b| &b.record)
         .collect();
     let tz = match &row.task.timezone {
         Some(z) => crate::core::scheduler::parse_tz(z).unwrap_or(chrono_tz::UTC),
@@ -313,7 +313,9 @@ pub(super) fn draw_detail(f: &mut Frame<'_>, area: Rect, c: &Ctx<'_>) {
         all: &all,
         error,
     };
-    let sel = c.app.selection(c.snap);
+    // The selection clamped here: `App::selection` would build the page again.
+    let sel = c.app.selected[super::app::idx(super::keymap::View::Detail)]
+        .min(items.len().saturating_sub(1));
     let height = area.height.saturating_sub(1) as usize;
     let (from, to) = super::views::window(sel, items.len(), height);
     let lines: Vec<Line> = items[from..to]
