@@ -353,6 +353,17 @@ fn the_confirmation_needs_y_and_esc_cancels() {
     // Esc while it runs hides the box; the result then arrives as a notice.
     press(&mut app, &snap, &[code(KeyCode::Esc)]);
     assert_eq!(app.mode, Mode::Normal);
+    // Quitting meanwhile asks first.
+    press(&mut app, &snap, &[key('q')]);
+    let Mode::Confirm { prompt, .. } = app.mode.clone() else {
+        panic!("{:?}", app.mode)
+    };
+    assert!(
+        prompt.contains("/srv/restore/web copy") && prompt.contains("still running"),
+        "{prompt}"
+    );
+    press(&mut app, &snap, &[key('n')]);
+    assert!(!app.quit);
     app.receive(done(
         &format!("restore {WEB_FULL} --to '/srv/restore/web copy'"),
         0,
@@ -360,6 +371,10 @@ fn the_confirmation_needs_y_and_esc_cancels() {
         "",
     ));
     assert!(app.notices.back().unwrap().text.contains("restored backup"));
+    assert!(
+        app.restoring_target().is_none(),
+        "finished: q quits at once"
+    );
     // Esc in the form cancels.
     press(&mut app, &snap, &[key('r'), code(KeyCode::Esc)]);
     assert_eq!(app.mode, Mode::Normal);

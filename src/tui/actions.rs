@@ -63,6 +63,15 @@ impl App {
                     line: QUIT.into(),
                 };
             }
+            Action::Quit if self.restoring.is_some() => {
+                let target = self.restoring.as_ref().map_or("", |(_, t)| t.as_str());
+                self.mode = Mode::Confirm {
+                    prompt: format!(
+                        "A restore into {target} is still running; quitting now may leave it partly restored. Quit? y/N"
+                    ),
+                    line: QUIT.into(),
+                };
+            }
             Action::Quit => self.quit = true,
             Action::Help => self.mode = Mode::Help(String::new()),
             Action::CommandLine => self.mode = Mode::Command(String::new()),

@@ -106,6 +106,8 @@ pub struct App {
     pub clock: Option<DateTime<Utc>>,
     /// `:` lines still running, whose long output opens the output overlay.
     pub(super) typed: Vec<String>,
+    /// The restore started from the dialog and still running: (line, target).
+    pub(super) restoring: Option<(String, String)>,
 }
 
 /// Index of a view in per-view state.
@@ -145,6 +147,7 @@ impl App {
             session: VecDeque::new(),
             clock: None,
             typed: Vec::new(),
+            restoring: None,
         }
     }
 

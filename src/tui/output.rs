@@ -88,6 +88,9 @@ impl App {
             Note::Done { asked, ran, out } => (asked, ran, out),
         };
         self.notice(summary(&ran, &out), out.code != 0);
+        if self.restoring.as_ref().is_some_and(|(l, _)| *l == asked) {
+            self.restoring = None;
+        }
         if let Mode::Restore(form) = &mut self.mode
             && matches!(&form.stage, Stage::Running { line } if *line == asked)
         {

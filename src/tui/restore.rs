@@ -152,6 +152,11 @@ impl RestoreForm {
 }
 
 impl App {
+    /// The target of a restore started from the dialog that is still running.
+    pub fn restoring_target(&self) -> Option<&str> {
+        self.restoring.as_ref().map(|(_, t)| t.as_str())
+    }
+
     /// Keys of the restore dialog.
     pub(super) fn restore_key(&mut self, mut form: RestoreForm, key: KeyEvent) -> Vec<String> {
         match form.stage.clone() {
@@ -191,6 +196,7 @@ impl App {
                     && let Ok(line) = form.line()
                 {
                     form.stage = Stage::Running { line: line.clone() };
+                    self.restoring = Some((line.clone(), form.target.trim().to_string()));
                     self.mode = Mode::Restore(Box::new(form));
                     return vec![line];
                 }
