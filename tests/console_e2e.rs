@@ -178,6 +178,16 @@ fn console_views_backup_now_resize_and_quit_on_a_real_terminal() {
         s.contains("✓ backup run demo-files --incremental:")
     });
     assert!(!s.contains("Back up demo-files now"), "dialog closed:\n{s}");
+    // Enter opens the task's detail: its chain tree and the run just made.
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("the detail view of demo-files", |s| {
+        s.contains("Task demo-files")
+            && s.contains("Chains and retention")
+            && s.contains("└ incremental")
+            && s.contains("✓ reachable")
+    });
+    tmux.keys(&["Escape"]);
+    tmux.wait_for("the Tasks view after Esc", |s| s.contains(&tasks_title));
     tmux.keys(&["2"]);
     let more = backups_title(before.len() + 1);
     tmux.wait_for("one more backup in the Backups view", |s| {

@@ -315,3 +315,32 @@ fn detach_needs_a_daemon_and_returns_at_once_with_one() {
         "{audit:#}"
     );
 }
+
+#[test]
+fn runs_are_listed_locally_and_through_the_daemon_for_the_console() {
+    use strata::tui::source::Source;
+    let e = Env::new();
+    e.setup(&[]);
+    e.ok(&["backup", "run", "t", "--full"]);
+    let local = e.ok(&["runs", "--json"]);
+    let runs: serde_json::Value = serde_json::from_str(&local).unwrap();
+    assert_eq!(runs.as_array().unwrap().len(), 1, "{local}");
+    assert_eq!(runs[0]["status"], "complete");
+    assert!(e.ok(&["runs", "--task", "t"]).contains("complete"));
+    assert_eq!(e.run(&["runs", "--task", "nope"]).0, 3);
+    let _d = e.serve(&[]);
+    assert_eq!(e.ok(&["runs", "--json"]), local, "same through the daemon");
+    // The console's daemon source now has runs (for the detail and Log views).
+    let src = strata::tui::source::RemoteSource::new(
+        strata::core::home::Home::at(e.home()),
+        strata::core::access::Caller::local(None),
+    );
+    let snap = src.snapshot().unwrap();
+    assert_eq!(snap.runs.len(), 1);
+    assert_eq!(snap.runs[0].task, "t");
+    assert_eq!(snap.destinations.len(), 1);
+    assert!(
+        !snap.destinations[0].checked,
+        "state is not checked remotely"
+    );
+}

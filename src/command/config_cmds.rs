@@ -339,3 +339,47 @@ pub(super) fn task(core: &Core, c: TaskCmd, j: bool, io: &mut Io<'_>) -> Result<
     }
     Ok(0)
 }
+
+/// `strata runs`: the newest runs, newest first, with their messages.
+pub(super) fn runs(
+    core: &Core,
+    task: Option<&str>,
+    limit: usize,
+    j: bool,
+    io: &mut Io<'_>,
+) -> Result<u8, CoreError> {
+    if let Some(t) = task {
+        core.task(t)?;
+    }
+    let runs = core.runs(task, limit)?;
+    if j {
+        json(io, &runs)?;
+        return Ok(0);
+    }
+    let mut tb = Table::new(&[
+        ">RUN",
+        "TASK",
+        "STARTED (UTC)",
+        "KIND",
+        "STATUS",
+        "BACKUP",
+        "MESSAGE",
+    ]);
+    for r in &runs {
+        tb.row(vec![
+            r.id.to_string(),
+            r.task.clone(),
+            super::render::time(&r.started),
+            r.kind.as_str().to_string(),
+            r.status.as_str().to_string(),
+            if r.backup_id.is_empty() {
+                "-".into()
+            } else {
+                r.backup_id.clone()
+            },
+            r.message.clone().unwrap_or_default(),
+        ]);
+    }
+    write!(io.out, "{}", tb.render()).map_err(write_err)?;
+    Ok(0)
+}

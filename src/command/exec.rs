@@ -160,6 +160,9 @@ pub fn run_with_core(
                 }
                 Ok(0)
             }
+            Command::Runs { task, limit } => {
+                super::config_cmds::runs(core, task.as_deref(), limit, j, io)
+            }
             Command::Audit { since, limit } => {
                 let since = match since {
                     Some(d) => Some(

@@ -103,6 +103,15 @@ pub enum Command {
         #[arg(long, value_name = "N")]
         limit: Option<usize>,
     },
+    /// Recent runs of backup tasks, newest first, with their errors.
+    Runs {
+        /// Only the runs of this task.
+        #[arg(long, value_name = "TASK")]
+        task: Option<String>,
+        /// At most N runs (default 50).
+        #[arg(long, value_name = "N", default_value_t = 50)]
+        limit: usize,
+    },
     /// Manage destinations (where repositories live).
     #[command(subcommand)]
     Dest(DestCmd),

@@ -16,6 +16,7 @@ pub fn of(cmd: &Command) -> Requirement {
             cmd: Some(JobsCmd::Cancel { id }),
         } => R::write(Role::Operator, "jobs cancel", id.to_string()),
         Command::Audit { .. } => R::read("audit"),
+        Command::Runs { .. } => R::read("runs"),
         Command::Dest(DestCmd::Add { name, .. }) => R::write(Role::Admin, "dest add", name),
         Command::Dest(DestCmd::Remove { name }) => R::write(Role::Admin, "dest remove", name),
         Command::Dest(DestCmd::List | DestCmd::Show { .. }) => R::read("dest"),

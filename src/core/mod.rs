@@ -13,6 +13,7 @@ pub mod hooks;
 pub mod ids;
 pub mod jobs;
 pub mod model;
+pub mod preview;
 pub mod prune;
 pub mod registry;
 pub mod retention;

@@ -14,6 +14,7 @@ use super::model::{BackupKind, BackupRecord, BackupStatus, RetentionPolicy};
 use super::schedule::parse_duration;
 use chrono::{DateTime, Datelike, NaiveDate, TimeZone, Utc};
 use serde::Serialize;
+use std::borrow::Borrow;
 use std::collections::{HashMap, HashSet};
 
 /// The reason given to every backup of a task without a retention policy.
@@ -48,8 +49,8 @@ pub struct Decision {
 ///
 /// Returns the decisions sorted by finish time (then id), or an error naming
 /// a rule that cannot be evaluated (an invalid `keep_within`).
-pub fn evaluate(
-    backups: &[BackupRecord],
+pub fn evaluate<B: Borrow<BackupRecord>>(
+    backups: &[B],
     policy: &RetentionPolicy,
     now: DateTime<Utc>,
 ) -> Result<Vec<Decision>, String> {
@@ -57,14 +58,16 @@ pub fn evaluate(
 }
 
 /// [`evaluate`] with calendar periods taken in the time zone `tz`.
-pub fn evaluate_in<Tz: TimeZone>(
-    backups: &[BackupRecord],
+/// Takes records or references to them, so a front end can evaluate the
+/// rows it holds without copying them.
+pub fn evaluate_in<B: Borrow<BackupRecord>, Tz: TimeZone>(
+    backups: &[B],
     policy: &RetentionPolicy,
     now: DateTime<Utc>,
     tz: &Tz,
 ) -> Result<Vec<Decision>, String> {
     // Oldest first; the id breaks ties so the result never depends on input order.
-    let mut order: Vec<&BackupRecord> = backups.iter().collect();
+    let mut order: Vec<&BackupRecord> = backups.iter().map(Borrow::borrow).collect();
     order.sort_by(|a, b| (a.finished, &a.id).cmp(&(b.finished, &b.id)));
     let n = order.len();
     let mut reasons: Vec<Vec<String>> = vec![Vec::new(); n];

@@ -128,3 +128,32 @@ impl Core {
         Ok(t)
     }
 }
+
+/// A destination and whether its repository can be used right now.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DestinationRow {
+    /// The definition.
+    #[serde(flatten)]
+    pub config: super::model::DestinationConfig,
+    /// Whether `problem` was checked (`false` when only the definition is known).
+    pub checked: bool,
+    /// Why the repository cannot be used (missing, another repository, I/O),
+    /// `None` when it opened.
+    pub problem: Option<String>,
+}
+
+impl Core {
+    /// Every destination with the result of opening its repository (the same
+    /// check a backup makes first), so a front end can show what is unreachable.
+    pub fn destination_rows(&self) -> Result<Vec<DestinationRow>, CoreError> {
+        Ok(self
+            .destinations()?
+            .into_iter()
+            .map(|config| DestinationRow {
+                problem: self.open_repo(&config).err().map(|e| e.to_string()),
+                checked: true,
+                config,
+            })
+            .collect())
+    }
+}

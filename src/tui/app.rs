@@ -1,13 +1,20 @@
 //! Console state and input handling. Pure: keys in, state and commands out;
 //! no I/O here, so flows are tested by feeding key events.
 
-use super::keymap::{Action, Keymap, View};
+use super::keymap::{Keymap, View};
+use super::output::Output;
+use super::restore::RestoreForm;
+use super::sort::Sort;
 use super::source::Snapshot;
 use crate::core::access::Role;
 use crate::core::backups::BackupRow;
-use crate::core::rows::{TaskRow, TaskStatus};
+use crate::core::rows::TaskRow;
+use chrono::{DateTime, Utc};
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
 use std::collections::VecDeque;
+
+/// Number of views with their own selection and filter.
+const VIEWS: usize = View::EVERY.len();
 
 /// What the console is doing with keys right now.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,6 +39,10 @@ pub enum Mode {
         /// Task to back up.
         task: String,
     },
+    /// The restore dialog (form, question, progress, result).
+    Restore(Box<RestoreForm>),
+    /// The full output of a `:` command, scrollable.
+    Output(Box<Output>),
 }
 
 /// A short message under the table.
@@ -43,16 +54,32 @@ pub struct Notice {
     pub error: bool,
 }
 
+/// A notice as the Log view keeps it: with the time it arrived.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionNote {
+    /// When (the time of the newest snapshot; `None` before the first).
+    pub at: Option<DateTime<Utc>>,
+    /// Full text.
+    pub text: String,
+    /// Whether it reports a failure.
+    pub error: bool,
+    /// Its number in this session (the Log view's selection follows it).
+    pub seq: u64,
+}
+
+/// Session notices the Log view keeps.
+pub const SESSION_KEPT: usize = 200;
+
 /// Console state.
 pub struct App {
     /// Current view.
     pub view: View,
     /// Key mode.
     pub mode: Mode,
-    /// Selected row per view.
-    pub selected: [usize; 4],
-    /// Active filter text per view.
-    pub filter: [String; 4],
+    /// Selected row per view (indexed like `View::EVERY`).
+    pub selected: [usize; VIEWS],
+    /// Active filter text per view (indexed like `View::EVERY`).
+    pub filter: [String; VIEWS],
     /// Backups view limited to one task (after Enter on a task).
     pub task_filter: Option<String>,
     /// Recent notices, newest last.
@@ -65,13 +92,27 @@ pub struct App {
     pub quit: bool,
     /// The item (task name, backup id, job id) selected per view, so the
     /// selection stays on it when rows above it appear or go.
-    anchor: [Option<String>; 4],
+    pub(super) anchor: [Option<String>; VIEWS],
     /// Whether quitting would cancel jobs running in this process.
     pub jobs_die_with_console: bool,
+    /// Sort order of the Backups view.
+    pub sort: Sort,
+    /// The task the detail view shows.
+    pub detail: Option<String>,
+    /// This session's notices, newest last, for the Log view.
+    pub session: VecDeque<SessionNote>,
+    /// Time of the newest snapshot: the console's notion of "now" (App
+    /// itself never reads a clock).
+    pub clock: Option<DateTime<Utc>>,
+    /// `:` lines still running, whose long output opens the output overlay.
+    pub(super) typed: Vec<String>,
+    /// The restore started from the dialog and still running: (line, target).
+    pub(super) restoring: Option<(String, String)>,
 }
 
-fn idx(v: View) -> usize {
-    View::ALL.iter().position(|x| *x == v).unwrap_or(0)
+/// Index of a view in per-view state.
+pub(super) fn idx(v: View) -> usize {
+    View::EVERY.iter().position(|x| *x == v).unwrap_or(0)
 }
 
 /// Case-insensitive substring match without allocating: it runs for every
@@ -92,7 +133,7 @@ impl App {
         App {
             view: View::Tasks,
             mode: Mode::Normal,
-            selected: [0; 4],
+            selected: [0; VIEWS],
             filter: Default::default(),
             task_filter: None,
             notices: VecDeque::new(),
@@ -101,6 +142,12 @@ impl App {
             quit: false,
             anchor: Default::default(),
             jobs_die_with_console: false,
+            sort: Sort::default(),
+            detail: None,
+            session: VecDeque::new(),
+            clock: None,
+            typed: Vec::new(),
+            restoring: None,
         }
     }
 
@@ -110,21 +157,37 @@ impl App {
             View::Backups => self.backups(s).get(i).map(|b| b.record.id.clone()),
             View::Jobs => s.jobs.get(i).map(|j| j.id.to_string()),
             View::Audit => s.audit.iter().rev().nth(i).map(|e| e.id.to_string()),
+            View::Log => super::log::events(self, s).get(i).map(|e| e.key()),
+            View::Detail => super::detail::key_of(self, s, i),
+        }
+    }
+
+    /// The row of the item `want` in view `v` (one pass over the rows).
+    fn position_of(&self, s: &Snapshot, v: View, want: &str) -> Option<usize> {
+        match v {
+            View::Tasks => self.tasks(s).iter().position(|t| t.task.name == want),
+            View::Backups => self.backups(s).iter().position(|b| b.record.id == want),
+            View::Jobs => s.jobs.iter().position(|j| j.id.to_string() == want),
+            View::Audit => s.audit.iter().rev().position(|e| e.id.to_string() == want),
+            View::Log => super::log::events(self, s)
+                .iter()
+                .position(|e| e.key() == want),
+            View::Detail => super::detail::position(self, s, want),
         }
     }
 
     /// Call with each new snapshot: keeps every view's selection on its item.
     pub fn follow(&mut self, s: &Snapshot) {
+        if s.taken.is_some() {
+            self.clock = s.taken;
+        }
         let current = self.view;
-        for v in View::ALL {
+        for v in View::EVERY {
             let Some(want) = self.anchor[idx(v)].clone() else {
                 continue;
             };
             self.view = v;
-            let n = self.rows(s);
-            if let Some(i) =
-                (0..n).find(|&i| self.key_of(s, v, i).as_deref() == Some(want.as_str()))
-            {
+            if let Some(i) = self.position_of(s, v, &want) {
                 self.selected[idx(v)] = i;
             }
         }
@@ -139,6 +202,16 @@ impl App {
     /// Adds a notice (keeps the last few).
     pub fn notice(&mut self, text: impl Into<String>, error: bool) {
         let text: String = text.into();
+        let seq = self.session.back().map_or(0, |n| n.seq + 1);
+        self.session.push_back(SessionNote {
+            at: self.clock,
+            text: text.trim().to_string(),
+            error,
+            seq,
+        });
+        while self.session.len() > SESSION_KEPT {
+            self.session.pop_front();
+        }
         let line = text
             .lines()
             .find(|l| !l.trim().is_empty())
@@ -160,7 +233,8 @@ impl App {
             .collect()
     }
 
-    /// Backups shown in the Backups view: newest first, filtered.
+    /// Backups shown in the Backups view: in the chosen order (newest
+    /// first unless sorted otherwise), filtered.
     pub fn backups<'a>(&self, s: &'a Snapshot) -> Vec<&'a BackupRow> {
         let f = &self.filter[idx(View::Backups)];
         let mut v: Vec<&BackupRow> = s
@@ -183,7 +257,7 @@ impl App {
                 )
             })
             .collect();
-        v.reverse();
+        self.sort.apply(&mut v);
         v
     }
 
@@ -194,6 +268,8 @@ impl App {
             View::Backups => self.backups(s).len(),
             View::Jobs => s.jobs.len(),
             View::Audit => s.audit.len(),
+            View::Log => super::log::events(self, s).len(),
+            View::Detail => super::detail::items(self, s).len(),
         }
     }
 
@@ -202,13 +278,13 @@ impl App {
         self.selected[idx(self.view)].min(self.rows(s).saturating_sub(1))
     }
 
-    fn select(&mut self, s: &Snapshot, f: impl FnOnce(usize, usize) -> usize) {
+    pub(super) fn select(&mut self, s: &Snapshot, f: impl FnOnce(usize, usize) -> usize) {
         let n = self.rows(s);
         let cur = self.selection(s);
         self.selected[idx(self.view)] = if n == 0 { 0 } else { f(cur, n).min(n - 1) };
     }
 
-    fn allowed(&mut self, needs: Role, what: &str) -> bool {
+    pub(super) fn allowed(&mut self, needs: Role, what: &str) -> bool {
         if self.role >= needs {
             return true;
         }
@@ -234,6 +310,7 @@ impl App {
             Mode::Command(mut text) => {
                 match key.code {
                     KeyCode::Enter if !text.trim().is_empty() => {
+                        self.typed.push(text.trim().to_string());
                         return vec![text.trim().to_string()];
                     }
                     KeyCode::Enter | KeyCode::Esc => {}
@@ -310,176 +387,19 @@ impl App {
                     }
                 }
             }
+            Mode::Restore(form) => self.restore_key(*form, key),
+            Mode::Output(out) => {
+                self.mode = out
+                    .key(key)
+                    .map_or(Mode::Normal, |o| Mode::Output(Box::new(o)));
+                Vec::new()
+            }
             Mode::Normal => self.normal_key(key, s),
         }
     }
-
-    fn normal_key(&mut self, key: KeyEvent, s: &Snapshot) -> Vec<String> {
-        let Some(b) = self.keymap.action(&key, self.view).cloned() else {
-            return Vec::new();
-        };
-        let v = idx(self.view);
-        match b.action {
-            Action::Quit if self.jobs_die_with_console && !s.jobs.is_empty() => {
-                let tasks: Vec<&str> = s.jobs.iter().map(|j| j.task.as_str()).collect();
-                self.mode = Mode::Confirm {
-                    prompt: format!(
-                        "{} job(s) run in this console ({}); quitting cancels them and removes their partial data. Quit? y/N",
-                        s.jobs.len(),
-                        tasks.join(", ")
-                    ),
-                    line: QUIT.into(),
-                };
-            }
-            Action::Quit => self.quit = true,
-            Action::Help => self.mode = Mode::Help(String::new()),
-            Action::CommandLine => self.mode = Mode::Command(String::new()),
-            Action::Filter => self.mode = Mode::Filter(self.filter[v].clone()),
-            Action::NextView => self.view = View::ALL[(v + 1) % View::ALL.len()],
-            Action::PrevView => self.view = View::ALL[(v + View::ALL.len() - 1) % View::ALL.len()],
-            Action::ViewTasks => self.view = View::Tasks,
-            Action::ViewBackups => self.view = View::Backups,
-            Action::ViewJobs => self.view = View::Jobs,
-            Action::ViewAudit => self.view = View::Audit,
-            Action::Up => self.select(s, |c, _| c.saturating_sub(1)),
-            Action::Down => self.select(s, |c, _| c + 1),
-            Action::Top => self.select(s, |_, _| 0),
-            Action::Bottom => self.select(s, |_, n| n.saturating_sub(1)),
-            Action::Back => {
-                if !self.filter[v].is_empty() {
-                    self.filter[v].clear();
-                } else if self.view == View::Backups && self.task_filter.is_some() {
-                    self.task_filter = None;
-                    self.view = View::Tasks;
-                }
-            }
-            Action::Enter => {
-                if let Some(t) = self.tasks(s).get(self.selection(s)) {
-                    self.task_filter = Some(t.task.name.clone());
-                    self.view = View::Backups;
-                    self.selected[idx(View::Backups)] = 0;
-                }
-            }
-            Action::BackupNow => {
-                if let Some(t) = self
-                    .tasks(s)
-                    .get(self.selection(s))
-                    .map(|t| t.task.name.clone())
-                    && self.allowed(b.needs, "backup now")
-                {
-                    self.mode = Mode::ChooseKind { task: t };
-                }
-            }
-            Action::PauseResume => {
-                if let Some(t) = self
-                    .tasks(s)
-                    .get(self.selection(s))
-                    .map(|t| (t.task.name.clone(), t.status))
-                    && self.allowed(b.needs, "pause/resume")
-                {
-                    let verb = if t.1 == TaskStatus::Paused {
-                        "resume"
-                    } else {
-                        "pause"
-                    };
-                    return vec![format!("task {verb} {}", t.0)];
-                }
-            }
-            Action::Verify => {
-                if let Some(id) = self
-                    .backups(s)
-                    .get(self.selection(s))
-                    .map(|r| r.record.id.clone())
-                    && self.allowed(b.needs, "verify")
-                {
-                    return vec![format!("verify {id}")];
-                }
-            }
-            Action::Pin => {
-                if let Some((id, pinned)) = self
-                    .backups(s)
-                    .get(self.selection(s))
-                    .map(|r| (r.record.id.clone(), r.record.pinned))
-                    && self.allowed(b.needs, "pin")
-                {
-                    return vec![format!(
-                        "backup {} {id}",
-                        if pinned { "unpin" } else { "pin" }
-                    )];
-                }
-            }
-            Action::Delete => {
-                if let Some(r) = self.backups(s).get(self.selection(s)).copied()
-                    && self.allowed(b.needs, "delete")
-                {
-                    let deps = all_dependents(s, &r.record.id);
-                    let pinned: Vec<&str> = std::iter::once(&r.record)
-                        .chain(
-                            s.backups
-                                .iter()
-                                .map(|x| &x.record)
-                                .filter(|x| deps.contains(&x.id)),
-                        )
-                        .filter(|x| x.pinned)
-                        .map(|x| x.id.as_str())
-                        .collect();
-                    if !pinned.is_empty() {
-                        // The core would refuse after the question; say so before asking.
-                        self.notice(
-                            format!(
-                                "cannot delete: {} pinned; unpin with P first",
-                                pinned.join(", ")
-                            ),
-                            true,
-                        );
-                        return Vec::new();
-                    }
-                    let prompt = if deps.is_empty() {
-                        format!(
-                            "Delete backup {} of {} ({} {}, frees {})? y/N",
-                            r.record.id,
-                            r.record.task,
-                            r.record.kind,
-                            r.record.status.as_str(),
-                            crate::command::render::size(r.reclaimable_bytes)
-                        )
-                    } else {
-                        format!(
-                            "Delete backup {} AND the {} backup(s) that depend on it ({})? y/N",
-                            r.record.id,
-                            deps.len(),
-                            if deps.len() > 4 {
-                                format!("{} and {} more", deps[..4].join(", "), deps.len() - 4)
-                            } else {
-                                deps.join(", ")
-                            }
-                        )
-                    };
-                    let line = if deps.is_empty() {
-                        format!("backup delete {}", r.record.id)
-                    } else {
-                        format!("backup delete {} --cascade", r.record.id)
-                    };
-                    self.mode = Mode::Confirm { prompt, line };
-                }
-            }
-            Action::Cancel => {
-                if let Some(j) = s.jobs.get(self.selection(s))
-                    && self.allowed(b.needs, "cancel")
-                {
-                    self.mode = Mode::Confirm {
-                        prompt: format!("Cancel job {} ({} of {})? y/N", j.id, j.kind, j.task),
-                        line: format!("jobs cancel {}", j.id),
-                    };
-                }
-            }
-        }
-        Vec::new()
-    }
 }
-
 /// Marker line of the quit confirmation (never sent to the core).
-const QUIT: &str = "\u{0}quit";
+pub(super) const QUIT: &str = "\u{0}quit";
 
 /// Every backup that depends on `id`, directly or not.
 pub fn all_dependents(s: &Snapshot, id: &str) -> Vec<String> {

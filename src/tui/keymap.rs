@@ -17,11 +17,31 @@ pub enum View {
     Jobs,
     /// Audit log.
     Audit,
+    /// Recent events: runs, this session's notices and the audit trail.
+    Log,
+    /// One task in depth (not a tab: opened with Enter on a task).
+    Detail,
 }
 
 impl View {
-    /// All views in tab order.
-    pub const ALL: [View; 4] = [View::Tasks, View::Backups, View::Jobs, View::Audit];
+    /// The views with a tab, in tab order.
+    pub const ALL: [View; 5] = [
+        View::Tasks,
+        View::Backups,
+        View::Jobs,
+        View::Audit,
+        View::Log,
+    ];
+
+    /// Every view, tabs first (per-view state is indexed by this order).
+    pub const EVERY: [View; 6] = [
+        View::Tasks,
+        View::Backups,
+        View::Jobs,
+        View::Audit,
+        View::Log,
+        View::Detail,
+    ];
 
     /// Tab title.
     pub fn title(self) -> &'static str {
@@ -30,6 +50,8 @@ impl View {
             View::Backups => "Backups",
             View::Jobs => "Jobs",
             View::Audit => "Audit",
+            View::Log => "Log",
+            View::Detail => "Task detail",
         }
     }
 }
@@ -66,6 +88,8 @@ pub enum Action {
     ViewJobs,
     /// Go to the Audit view.
     ViewAudit,
+    /// Go to the Log view.
+    ViewLog,
     /// Selection up.
     Up,
     /// Selection down.
@@ -74,8 +98,10 @@ pub enum Action {
     Top,
     /// Last row.
     Bottom,
-    /// Drill in (a task's backups).
+    /// Drill in (a task's detail view).
     Enter,
+    /// The backups of the task shown in the detail view.
+    TaskBackups,
     /// Back / clear filter / close.
     Back,
     /// Take a backup of the selected task now.
@@ -90,6 +116,10 @@ pub enum Action {
     Pin,
     /// Cancel the selected job (asks first).
     Cancel,
+    /// Restore the selected backup (a dialog; asks first).
+    Restore,
+    /// Cycle the sort order of the Backups view.
+    Sort,
 }
 
 impl Action {
@@ -106,11 +136,13 @@ impl Action {
             Action::ViewBackups => "view_backups",
             Action::ViewJobs => "view_jobs",
             Action::ViewAudit => "view_audit",
+            Action::ViewLog => "view_log",
             Action::Up => "up",
             Action::Down => "down",
             Action::Top => "top",
             Action::Bottom => "bottom",
             Action::Enter => "enter",
+            Action::TaskBackups => "task_backups",
             Action::Back => "back",
             Action::BackupNow => "backup_now",
             Action::PauseResume => "pause_resume",
@@ -118,6 +150,8 @@ impl Action {
             Action::Delete => "delete",
             Action::Pin => "pin",
             Action::Cancel => "cancel_job",
+            Action::Restore => "restore",
+            Action::Sort => "sort",
         }
     }
 }
@@ -138,8 +172,19 @@ pub struct Binding {
 }
 
 const TASKS: &[View] = &[View::Tasks];
+const TASK: &[View] = &[View::Tasks, View::Detail];
+const DETAIL: &[View] = &[View::Detail];
 const BACKUPS: &[View] = &[View::Backups];
-const LISTS: &[View] = &[View::Tasks, View::Backups, View::Jobs, View::Audit];
+// Actions on one backup work in the Backups view and on the detail's chain tree.
+const BACKUP: &[View] = &[View::Backups, View::Detail];
+const LISTS: &[View] = &[
+    View::Tasks,
+    View::Backups,
+    View::Jobs,
+    View::Audit,
+    View::Log,
+    View::Detail,
+];
 const JOBS: &[View] = &[View::Jobs];
 const FILTERED: &[View] = &[View::Tasks, View::Backups];
 
@@ -169,17 +214,27 @@ pub fn defaults() -> Vec<Binding> {
         b(&["2"], ViewBackups, Global, "backups", Viewer),
         b(&["3"], ViewJobs, Global, "jobs", Viewer),
         b(&["4"], ViewAudit, Global, "audit", Viewer),
+        b(&["5"], ViewLog, Global, "log", Viewer),
         b(&["k", "Up"], Up, Views(LISTS), "up", Viewer),
         b(&["j", "Down"], Down, Views(LISTS), "down", Viewer),
         b(&["g", "Home"], Top, Views(LISTS), "top", Viewer),
         b(&["G", "End"], Bottom, Views(LISTS), "bottom", Viewer),
-        b(&["Enter"], Enter, Views(TASKS), "its backups", Viewer),
+        b(&["Enter"], Enter, Views(TASKS), "details", Viewer),
+        b(
+            &["Enter"],
+            TaskBackups,
+            Views(DETAIL),
+            "its backups",
+            Viewer,
+        ),
         b(&["Esc"], Back, Global, "back", Viewer),
-        b(&["b"], BackupNow, Views(TASKS), "backup now", Operator),
-        b(&["p"], PauseResume, Views(TASKS), "pause/resume", Operator),
-        b(&["v"], Verify, Views(BACKUPS), "verify", Operator),
-        b(&["d"], Delete, Views(BACKUPS), "delete", Admin),
-        b(&["P"], Pin, Views(BACKUPS), "pin/unpin", Admin),
+        b(&["r"], Restore, Views(BACKUP), "restore", Operator),
+        b(&["s"], Sort, Views(BACKUPS), "sort", Viewer),
+        b(&["b"], BackupNow, Views(TASK), "backup now", Operator),
+        b(&["p"], PauseResume, Views(TASK), "pause/resume", Operator),
+        b(&["v"], Verify, Views(BACKUP), "verify", Operator),
+        b(&["d"], Delete, Views(BACKUP), "delete", Admin),
+        b(&["P"], Pin, Views(BACKUP), "pin/unpin", Admin),
         b(&["x"], Cancel, Views(JOBS), "cancel job", Operator),
     ]
 }

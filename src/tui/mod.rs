@@ -2,9 +2,17 @@
 //! from a `Source` refreshed on a background thread and commands run on
 //! worker threads, so drawing never waits for the core, the engine or disk.
 
+mod actions;
 pub mod app;
+pub mod detail;
+mod detail_view;
+pub mod human;
 pub mod keymap;
+pub mod log;
+pub mod output;
 pub mod render;
+pub mod restore;
+pub mod sort;
 pub mod source;
 pub mod theme;
 pub mod views;
@@ -16,6 +24,7 @@ use app::App;
 use keymap::Keymap;
 use ratatui::Terminal;
 use ratatui::backend::Backend;
+use output::Note;
 use ratatui::crossterm::event::{self, Event, KeyEvent, KeyEventKind};
 use source::{LocalSource, RemoteSource, Snapshot, Source};
 use std::sync::mpsc::{Sender, channel};
@@ -90,37 +99,23 @@ impl Feed {
     }
 }
 
-fn run_command(
-    source: Arc<dyn Source>,
-    line: String,
-    remote: bool,
-    notices: Sender<(String, bool)>,
-) {
+fn run_command(source: Arc<dyn Source>, line: String, remote: bool, notices: Sender<Note>) {
     std::thread::spawn(move || {
         // Through the daemon a backup runs detached: it keeps going in the daemon
         // and the console follows it in the Jobs view and the task's gauge.
-        let line = if remote && line.starts_with("backup run ") && !line.contains("--detach") {
+        let ran = if remote && line.starts_with("backup run ") && !line.contains("--detach") {
             format!("{line} --detach")
         } else {
-            line
+            line.clone()
         };
-        let out = source.execute(&line);
-        let text = if out.code == 0 {
-            let t = out
-                .stdout
-                .lines()
-                .find(|l| !l.trim().is_empty())
-                .unwrap_or("done")
-                .to_string();
-            format!("{line}: {t}")
-        } else {
-            out.stderr
-                .lines()
-                .find(|l| !l.trim().is_empty())
-                .map(|l| l.trim_start_matches("strata: ").to_string())
-                .unwrap_or_else(|| format!("{line} failed (exit {})", out.code))
-        };
-        let _ = notices.send((text, out.code != 0));
+        // The whole output goes back: App makes the notice, feeds the restore
+        // dialog and opens the output overlay for a long `:` result.
+        let out = source.execute(&ran);
+        let _ = notices.send(Note::Done {
+            asked: line,
+            ran,
+            out,
+        });
     });
 }
 
@@ -192,7 +187,7 @@ pub fn drive<B: Backend>(
     terminal: &mut Terminal<B>,
     mut next: impl FnMut(Duration) -> Result<Option<Input>, CoreError>,
 ) -> Result<(), CoreError> {
-    let (ntx, nrx) = channel::<(String, bool)>();
+    let (ntx, nrx) = channel::<Note>();
     let mut app = App::new(c.source.caller().role, c.keymap.clone());
     app.jobs_die_with_console = !c.remote;
     let mut shown_error: Option<String> = None;
@@ -209,8 +204,8 @@ pub fn drive<B: Backend>(
             }
             shown_error = error;
         }
-        for (text, error) in nrx.try_iter() {
-            app.notice(text, error);
+        for note in nrx.try_iter() {
+            app.receive(note);
         }
         let ctx = render::Ctx {
             app: &app,

@@ -80,6 +80,8 @@ pub fn draw(f: &mut Frame<'_>, c: &Ctx<'_>) {
         View::Backups => super::views::draw_backups(f, body, c),
         View::Jobs => super::views::draw_jobs(f, body, c),
         View::Audit => super::views::draw_audit(f, body, c),
+        View::Log => super::log::draw_log(f, body, c),
+        View::Detail => super::detail_view::draw_detail(f, body, c),
     }
     if let Some(n) = c.app.notices.back() {
         let style = if n.error { c.theme.error } else { c.theme.ok };
@@ -103,6 +105,8 @@ pub fn draw(f: &mut Frame<'_>, c: &Ctx<'_>) {
             ),
             c.theme.accent,
         ),
+        Mode::Restore(form) => super::restore::draw_restore(f, area, c, form),
+        Mode::Output(out) => super::output::draw_output(f, area, c, out),
         _ => {}
     }
 }
@@ -135,9 +139,15 @@ fn draw_header(f: &mut Frame<'_>, area: Rect, c: &Ctx<'_>) {
 
 fn draw_tabs(f: &mut Frame<'_>, area: Rect, c: &Ctx<'_>) {
     let mut spans = Vec::new();
+    // The detail view belongs to the Tasks tab.
+    let tab = if c.app.view == View::Detail {
+        View::Tasks
+    } else {
+        c.app.view
+    };
     for (i, v) in View::ALL.iter().enumerate() {
         let label = format!(" {} {} ", i + 1, v.title());
-        if *v == c.app.view {
+        if *v == tab {
             spans.push(Span::styled(
                 label,
                 c.theme.selection.add_modifier(Modifier::BOLD),
@@ -146,7 +156,18 @@ fn draw_tabs(f: &mut Frame<'_>, area: Rect, c: &Ctx<'_>) {
             spans.push(Span::styled(label, c.theme.muted));
         }
     }
-    let vi = View::ALL.iter().position(|v| *v == c.app.view).unwrap_or(0);
+    let vi = View::EVERY
+        .iter()
+        .position(|v| *v == c.app.view)
+        .unwrap_or(0);
+    if let Some(t) = &c.app.detail
+        && c.app.view == View::Detail
+    {
+        spans.push(Span::styled(
+            format!("  task: {t} (Esc: all tasks)"),
+            c.theme.accent,
+        ));
+    }
     if let Some(t) = &c.app.task_filter
         && c.app.view == View::Backups
     {
@@ -193,6 +214,7 @@ fn draw_footer(f: &mut Frame<'_>, area: Rect, c: &Ctx<'_>) {
                 | "view_backups"
                 | "view_jobs"
                 | "view_audit"
+                | "view_log"
                 | "up"
                 | "top"
                 | "bottom"
@@ -220,7 +242,8 @@ fn draw_footer(f: &mut Frame<'_>, area: Rect, c: &Ctx<'_>) {
     f.render_widget(Paragraph::new(Line::from(spans)), area);
 }
 
-fn centered(area: Rect, w: u16, h: u16) -> Rect {
+/// A `w`×`h` rectangle in the middle of `area` (smaller if it does not fit).
+pub(super) fn centered(area: Rect, w: u16, h: u16) -> Rect {
     let w = w.min(area.width.saturating_sub(2));
     let h = h.min(area.height.saturating_sub(2));
     Rect {

@@ -10,7 +10,7 @@ use crate::core::backups::BackupRow;
 use crate::core::home::Home;
 use crate::core::model::{AuditEntry, RunRecord};
 use crate::core::registry::JobView;
-use crate::core::rows::TaskRow;
+use crate::core::rows::{DestinationRow, TaskRow};
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
 
@@ -32,6 +32,20 @@ pub struct Snapshot {
     pub audit: Vec<AuditEntry>,
     /// When it was taken.
     pub taken: Option<DateTime<Utc>>,
+    /// Destinations and whether their repositories open.
+    pub destinations: Vec<DestinationRow>,
+    /// Where the restore dialog proposes new directories: the first
+    /// `restore_roots` entry of strata.toml, else the console's working
+    /// directory (where a relative `:restore … --to DIR` lands too).
+    pub restore_base: Option<std::path::PathBuf>,
+}
+
+/// The restore dialog's base directory for `home` (see `Snapshot::restore_base`).
+pub fn restore_base(home: &Home) -> Option<std::path::PathBuf> {
+    home.settings()
+        .ok()
+        .and_then(|s| s.restore_roots.into_iter().next())
+        .or_else(|| std::env::current_dir().ok())
 }
 
 /// Output of one command run from the console.
@@ -170,6 +184,8 @@ impl Source for LocalSource {
             runs: c.runs(None, 200).map_err(|e| e.to_string())?,
             audit: c.audit_tail(AUDIT_SHOWN).map_err(|e| e.to_string())?,
             taken: Some(Utc::now()),
+            destinations: c.destination_rows().map_err(|e| e.to_string())?,
+            restore_base: restore_base(c.home()),
         })
     }
 
@@ -229,16 +245,27 @@ impl RemoteSource {
 
 impl Source for RemoteSource {
     fn snapshot(&self) -> Result<Snapshot, String> {
-        // Runs have no command of their own yet; task rows carry the last result.
+        // Destinations come as definitions only: their state is not checked here.
+        let dests: Vec<crate::core::model::DestinationConfig> =
+            self.json("dest list").unwrap_or_default();
         Ok(Snapshot {
             tasks: self.json("task list")?,
             backups: self.json("backup list")?,
             jobs: self.json("jobs")?,
-            runs: Vec::new(),
+            runs: self.json("runs --limit 200").unwrap_or_default(),
             audit: self
                 .json(&format!("audit --limit {AUDIT_SHOWN}"))
                 .unwrap_or_default(),
             taken: Some(Utc::now()),
+            destinations: dests
+                .into_iter()
+                .map(|config| DestinationRow {
+                    config,
+                    checked: false,
+                    problem: None,
+                })
+                .collect(),
+            restore_base: restore_base(&self.home),
         })
     }
 

@@ -26,7 +26,7 @@ fn bar(done: u64, total: u64, width: usize) -> String {
 }
 
 /// Rows `[offset, offset + height)` keeping `selected` visible.
-fn window(selected: usize, len: usize, height: usize) -> (usize, usize) {
+pub(super) fn window(selected: usize, len: usize, height: usize) -> (usize, usize) {
     if height == 0 || len <= height {
         return (0, len);
     }
@@ -34,10 +34,10 @@ fn window(selected: usize, len: usize, height: usize) -> (usize, usize) {
     (offset, offset + height)
 }
 
-fn table<'a>(
+pub(super) fn table<'a, H: Into<Cell<'a>> + Clone>(
     c: &Ctx<'_>,
     title: String,
-    header: &[&'a str],
+    header: &[H],
     widths: &[Constraint],
     rows: Vec<Row<'a>>,
 ) -> Table<'a> {
@@ -52,7 +52,13 @@ fn table<'a>(
         .column_spacing(1)
 }
 
-fn draw_rows(f: &mut Frame<'_>, area: Rect, c: &Ctx<'_>, t: Table<'_>, selected: Option<usize>) {
+pub(super) fn draw_rows(
+    f: &mut Frame<'_>,
+    area: Rect,
+    c: &Ctx<'_>,
+    t: Table<'_>,
+    selected: Option<usize>,
+) {
     let mut state = ratatui::widgets::TableState::default();
     state.select(selected);
     f.render_stateful_widget(
@@ -277,7 +283,7 @@ pub(super) fn draw_backups(f: &mut Frame<'_>, area: Rect, c: &Ctx<'_>) {
             Constraint::Fill(1),
         ]
     };
-    let header: &[&str] = if wide {
+    let names: &[&'static str] = if wide {
         &[
             "ID",
             "TASK",
@@ -292,7 +298,9 @@ pub(super) fn draw_backups(f: &mut Frame<'_>, area: Rect, c: &Ctx<'_>) {
     } else {
         &["ID", "TASK", "KIND", "STATUS", "AGE", "STORED", "FLAGS"]
     };
-    let t = table(c, title, header, &widths, rows);
+    // The sorted column carries the arrow.
+    let header: Vec<String> = names.iter().map(|n| c.app.sort.header(n)).collect();
+    let t = table(c, title, &header, &widths, rows);
     draw_rows(f, area, c, t, (!rows_all.is_empty()).then_some(sel - from));
 }
 
@@ -357,6 +365,26 @@ pub(super) fn draw_jobs(f: &mut Frame<'_>, area: Rect, c: &Ctx<'_>) {
 pub(super) fn draw_audit(f: &mut Frame<'_>, area: Rect, c: &Ctx<'_>) {
     let all: Vec<_> = c.snap.audit.iter().rev().collect();
     let sel = c.app.selection(c.snap);
+    // OUTCOME gets what the fixed columns leave; when the selected entry's
+    // outcome is longer, it is shown whole under the table.
+    const FIXED: u16 = 2 + 10 + 8 + 8 + 15 + 14 + 20 + 6;
+    let room = area.width.saturating_sub(FIXED) as usize;
+    let area = match all.get(sel) {
+        Some(e) if e.outcome.chars().count() > room && area.height > 6 => {
+            let [table_area, full] =
+                ratatui::layout::Layout::vertical([Constraint::Fill(1), Constraint::Length(2)])
+                    .areas(area);
+            let bad = e.outcome.starts_with("refused") || e.outcome.starts_with("failed");
+            f.render_widget(
+                Paragraph::new(format!("▶ outcome: {}", e.outcome))
+                    .style(if bad { c.theme.error } else { c.theme.text })
+                    .wrap(ratatui::widgets::Wrap { trim: true }),
+                full,
+            );
+            table_area
+        }
+        _ => area,
+    };
     let (from, to) = window(sel, all.len(), area.height.saturating_sub(2) as usize);
     let rows: Vec<Row> = all[from..to]
         .iter()
@@ -383,7 +411,7 @@ pub(super) fn draw_audit(f: &mut Frame<'_>, area: Rect, c: &Ctx<'_>) {
         Constraint::Length(8),
         Constraint::Length(15),
         Constraint::Length(14),
-        Constraint::Max(24),
+        Constraint::Max(20),
         Constraint::Fill(1),
     ];
     let t = table(

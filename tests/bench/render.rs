@@ -16,8 +16,8 @@ use std::time::Instant;
 use strata::core::access::Role;
 use strata::core::backups::BackupRow;
 use strata::core::model::{
-    AuditEntry, BackupKind, BackupRecord, BackupStatus, RetentionPolicy, SourceConfig, TaskConfig,
-    VerifyMark,
+    AuditEntry, BackupKind, BackupRecord, BackupStatus, RetentionPolicy, RunRecord, RunStatus,
+    SourceConfig, TaskConfig, VerifyMark,
 };
 use strata::core::registry::JobView;
 use strata::core::rows::{TaskRow, TaskStatus};
@@ -195,13 +195,44 @@ fn snapshot() -> Snapshot {
         })
         .collect();
     Snapshot {
+        runs: runs_of(&backups),
         tasks,
         backups,
         jobs,
-        runs: Vec::new(),
         audit,
         taken: Some(now()),
+        ..Default::default()
     }
+}
+
+/// The runs of the newest 200 backups, newest first (what the console reads).
+fn runs_of(backups: &[BackupRow]) -> Vec<RunRecord> {
+    backups
+        .iter()
+        .rev()
+        .take(200)
+        .enumerate()
+        .map(|(i, b)| RunRecord {
+            id: (backups.len() - i) as u64,
+            task: b.record.task.clone(),
+            requested: b.record.kind,
+            kind: b.record.kind,
+            backup_id: b.record.id.clone(),
+            destinations: b.record.destinations.clone(),
+            status: RunStatus::Complete,
+            started: b.record.started,
+            finished: Some(b.record.finished),
+            message: None,
+        })
+        .collect()
+}
+
+/// One measured case: a view, its filter, and any other state it needs.
+struct Case<'a> {
+    name: &'a str,
+    view: View,
+    filter: &'a str,
+    setup: fn(&mut App),
 }
 
 struct Stats {
@@ -224,11 +255,12 @@ fn stats(mut ms: Vec<f64>) -> Stats {
 
 /// Draws `frames` frames of `view`, moving the selection by `step` rows each
 /// frame (wrapping), and returns each frame's time in ms.
-fn run(snap: &Snapshot, theme: &Theme, view: View, filter: &str, frames: usize) -> Vec<f64> {
+fn run(snap: &Snapshot, theme: &Theme, case: &Case, frames: usize) -> Vec<f64> {
     let mut app = App::new(Role::Admin, Keymap::default());
-    app.view = view;
-    let vi = View::ALL.iter().position(|v| *v == view).unwrap();
-    app.filter[vi] = filter.to_string();
+    app.view = case.view;
+    let vi = View::EVERY.iter().position(|v| *v == case.view).unwrap();
+    app.filter[vi] = case.filter.to_string();
+    (case.setup)(&mut app);
     let rows = app.rows(snap).max(1);
     let mut term = Terminal::new(TestBackend::new(SIZE.0, SIZE.1)).unwrap();
     let mut times = Vec::with_capacity(frames);
@@ -284,15 +316,35 @@ fn main() {
         "{:<32} {:>9} {:>9} {:>9} {:>9}  target <= {TARGET_MS} ms",
         "case", "mean ms", "p50 ms", "p99 ms", "max ms"
     );
-    let cases: [(&str, View, &str); 4] = [
-        ("Backups view (10,000 rows)", View::Backups, ""),
-        ("Backups view, filter \"web\"", View::Backups, "web"),
-        ("Tasks view", View::Tasks, ""),
-        ("Jobs view", View::Jobs, ""),
+    fn none(_: &mut App) {}
+    fn by_stored(app: &mut App) {
+        app.sort = app.sort.next().next();
+    }
+    fn web_detail(app: &mut App) {
+        app.detail = Some("web".into());
+    }
+    let case = |name, view, filter, setup: fn(&mut App)| Case {
+        name,
+        view,
+        filter,
+        setup,
+    };
+    let per_task = BACKUPS / TASKS.len();
+    let detail_name = format!("Task detail ({per_task} backups)");
+    let cases = [
+        case("Backups view (10,000 rows)", View::Backups, "", none),
+        case("Backups view, filter \"web\"", View::Backups, "web", none),
+        case("Backups view, sorted by size", View::Backups, "", by_stored),
+        case("Tasks view", View::Tasks, "", none),
+        case("Jobs view", View::Jobs, "", none),
+        case("Audit view", View::Audit, "", none),
+        case("Log view", View::Log, "", none),
+        case(&detail_name, View::Detail, "", web_detail),
     ];
     let mut worst: f64 = 0.0;
-    for (name, view, filter) in cases {
-        let s = stats(run(&snap, &theme, view, filter, frames));
+    for c in &cases {
+        let name = c.name;
+        let s = stats(run(&snap, &theme, c, frames));
         worst = worst.max(s.p99);
         println!(
             "{name:<32} {:>9.3} {:>9.3} {:>9.3} {:>9.3}  {}",

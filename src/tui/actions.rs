@@ -1,0 +1,257 @@
+//! Actions of the keymap in the normal mode: what each key does in each view.
+//! Like the rest of `App`, pure: it returns command lines and never does I/O.
+
+use super::app::{App, Mode, QUIT, all_dependents, idx};
+use super::keymap::{Action, View};
+use super::restore::RestoreForm;
+use super::source::Snapshot;
+use crate::core::backups::BackupRow;
+use crate::core::rows::{TaskRow, TaskStatus};
+use ratatui::crossterm::event::KeyEvent;
+
+impl App {
+    /// The task an action applies to: the selected one in Tasks, the shown
+    /// one in the detail view.
+    pub fn current_task<'a>(&self, s: &'a Snapshot) -> Option<&'a TaskRow> {
+        match self.view {
+            View::Tasks => self.tasks(s).get(self.selection(s)).copied(),
+            View::Detail => super::detail::task(self, s),
+            _ => None,
+        }
+    }
+
+    /// The backup an action applies to: the selected row in Backups, the
+    /// backup under the cursor in the detail's chain tree.
+    pub fn current_backup<'a>(&self, s: &'a Snapshot) -> Option<&'a BackupRow> {
+        match self.view {
+            View::Backups => self.backups(s).get(self.selection(s)).copied(),
+            View::Detail => super::detail::backup_at(self, s, self.selection(s)),
+            _ => None,
+        }
+    }
+
+    pub(super) fn normal_key(&mut self, key: KeyEvent, s: &Snapshot) -> Vec<String> {
+        let Some(b) = self.keymap.action(&key, self.view).cloned() else {
+            return Vec::new();
+        };
+        let v = idx(self.view);
+        if self.view == View::Detail
+            && matches!(
+                b.action,
+                Action::Restore | Action::Verify | Action::Delete | Action::Pin
+            )
+            && self.current_backup(s).is_none()
+        {
+            self.notice(
+                format!(
+                    "{}: move the cursor to a backup of the chain tree first (j/k)",
+                    b.help
+                ),
+                true,
+            );
+            return Vec::new();
+        }
+        match b.action {
+            Action::Quit if self.jobs_die_with_console && !s.jobs.is_empty() => {
+                let tasks: Vec<&str> = s.jobs.iter().map(|j| j.task.as_str()).collect();
+                self.mode = Mode::Confirm {
+                    prompt: format!(
+                        "{} job(s) run in this console ({}); quitting cancels them and removes their partial data. Quit? y/N",
+                        s.jobs.len(),
+                        tasks.join(", ")
+                    ),
+                    line: QUIT.into(),
+                };
+            }
+            Action::Quit if self.restoring.is_some() => {
+                let target = self.restoring.as_ref().map_or("", |(_, t)| t.as_str());
+                self.mode = Mode::Confirm {
+                    prompt: format!(
+                        "A restore into {target} is still running; quitting now may leave it partly restored. Quit? y/N"
+                    ),
+                    line: QUIT.into(),
+                };
+            }
+            Action::Quit => self.quit = true,
+            Action::Help => self.mode = Mode::Help(String::new()),
+            Action::CommandLine => self.mode = Mode::Command(String::new()),
+            Action::Filter => self.mode = Mode::Filter(self.filter[v].clone()),
+            Action::NextView | Action::PrevView => {
+                // The detail view sits on the Tasks tab.
+                let n = View::ALL.len();
+                let tab = View::ALL.iter().position(|x| *x == self.view).unwrap_or(0);
+                let step = if b.action == Action::NextView {
+                    1
+                } else {
+                    n - 1
+                };
+                self.view = View::ALL[(tab + step) % n];
+            }
+            Action::ViewTasks => self.view = View::Tasks,
+            Action::ViewBackups => self.view = View::Backups,
+            Action::ViewJobs => self.view = View::Jobs,
+            Action::ViewAudit => self.view = View::Audit,
+            Action::ViewLog => self.view = View::Log,
+            Action::Up => self.select(s, |c, _| c.saturating_sub(1)),
+            Action::Down => self.select(s, |c, _| c + 1),
+            Action::Top => self.select(s, |_, _| 0),
+            Action::Bottom => self.select(s, |_, n| n.saturating_sub(1)),
+            Action::Back => {
+                if !self.filter[v].is_empty() {
+                    self.filter[v].clear();
+                } else if self.view == View::Detail {
+                    self.view = View::Tasks;
+                } else if self.view == View::Backups && self.task_filter.is_some() {
+                    // Back to where the drill-down started: the task's detail.
+                    self.view = if self.task_filter == self.detail {
+                        View::Detail
+                    } else {
+                        View::Tasks
+                    };
+                    self.task_filter = None;
+                }
+            }
+            Action::Enter => {
+                if let Some(t) = self.tasks(s).get(self.selection(s)) {
+                    let name = t.task.name.clone();
+                    self.open_detail(s, name);
+                }
+            }
+            Action::TaskBackups => {
+                if let Some(t) = self.detail.clone() {
+                    let chosen = self.current_backup(s).map(|r| r.record.id.clone());
+                    self.task_filter = Some(t);
+                    self.view = View::Backups;
+                    self.selected[idx(View::Backups)] = chosen
+                        .and_then(|id| self.backups(s).iter().position(|r| r.record.id == id))
+                        .unwrap_or(0);
+                }
+            }
+            Action::Sort => {
+                let chosen = self.current_backup(s).map(|r| r.record.id.clone());
+                self.sort = self.sort.next();
+                if let Some(i) =
+                    chosen.and_then(|id| self.backups(s).iter().position(|r| r.record.id == id))
+                {
+                    self.selected[v] = i;
+                }
+                let words = self.sort.describe();
+                self.notice(format!("backups sorted by {words}"), false);
+            }
+            Action::Restore => {
+                if let Some(r) = self.current_backup(s)
+                    && self.allowed(b.needs, "restore")
+                {
+                    let form = RestoreForm::new(r, s.restore_base.as_deref());
+                    self.mode = Mode::Restore(Box::new(form));
+                }
+            }
+            Action::BackupNow => {
+                if let Some(t) = self.current_task(s).map(|t| t.task.name.clone())
+                    && self.allowed(b.needs, "backup now")
+                {
+                    self.mode = Mode::ChooseKind { task: t };
+                }
+            }
+            Action::PauseResume => {
+                if let Some(t) = self
+                    .current_task(s)
+                    .map(|t| (t.task.name.clone(), t.status))
+                    && self.allowed(b.needs, "pause/resume")
+                {
+                    let verb = if t.1 == TaskStatus::Paused {
+                        "resume"
+                    } else {
+                        "pause"
+                    };
+                    return vec![format!("task {verb} {}", t.0)];
+                }
+            }
+            Action::Verify => {
+                if let Some(id) = self.current_backup(s).map(|r| r.record.id.clone())
+                    && self.allowed(b.needs, "verify")
+                {
+                    return vec![format!("verify {id}")];
+                }
+            }
+            Action::Pin => {
+                if let Some((id, pinned)) = self
+                    .current_backup(s)
+                    .map(|r| (r.record.id.clone(), r.record.pinned))
+                    && self.allowed(b.needs, "pin")
+                {
+                    return vec![format!(
+                        "backup {} {id}",
+                        if pinned { "unpin" } else { "pin" }
+                    )];
+                }
+            }
+            Action::Delete => {
+                if let Some(r) = self.current_backup(s)
+                    && self.allowed(b.needs, "delete")
+                {
+                    let deps = all_dependents(s, &r.record.id);
+                    let pinned: Vec<&str> = std::iter::once(&r.record)
+                        .chain(
+                            s.backups
+                                .iter()
+                                .map(|x| &x.record)
+                                .filter(|x| deps.contains(&x.id)),
+                        )
+                        .filter(|x| x.pinned)
+                        .map(|x| x.id.as_str())
+                        .collect();
+                    if !pinned.is_empty() {
+                        // The core would refuse after the question; say so before asking.
+                        self.notice(
+                            format!(
+                                "cannot delete: {} pinned; unpin with P first",
+                                pinned.join(", ")
+                            ),
+                            true,
+                        );
+                        return Vec::new();
+                    }
+                    let prompt = if deps.is_empty() {
+                        format!(
+                            "Delete backup {} of {} ({} {}, frees {})? y/N",
+                            r.record.id,
+                            r.record.task,
+                            r.record.kind,
+                            r.record.status.as_str(),
+                            crate::command::render::size(r.reclaimable_bytes)
+                        )
+                    } else {
+                        format!(
+                            "Delete backup {} AND the {} backup(s) that depend on it ({})? y/N",
+                            r.record.id,
+                            deps.len(),
+                            if deps.len() > 4 {
+                                format!("{} and {} more", deps[..4].join(", "), deps.len() - 4)
+                            } else {
+                                deps.join(", ")
+                            }
+                        )
+                    };
+                    let line = if deps.is_empty() {
+                        format!("backup delete {}", r.record.id)
+                    } else {
+                        format!("backup delete {} --cascade", r.record.id)
+                    };
+                    self.mode = Mode::Confirm { prompt, line };
+                }
+            }
+            Action::Cancel => {
+                if let Some(j) = s.jobs.get(self.selection(s))
+                    && self.allowed(b.needs, "cancel")
+                {
+                    self.mode = Mode::Confirm {
+                        prompt: format!("Cancel job {} ({} of {})? y/N", j.id, j.kind, j.task),
+                        line: format!("jobs cancel {}", j.id),
+                    };
+                }
+            }
+        }
+        Vec::new()
+    }
+}

@@ -1,0 +1,329 @@
+//! The restore dialog: a form (target directory, optional subpath), a
+//! question naming what goes where, then the `restore` command's progress and
+//! result. The command runs like any other: checked, audited, never
+//! overwriting (the core refuses a non-empty target).
+
+use super::app::{App, Mode};
+use super::render::Ctx;
+use crate::command::render::size;
+use crate::core::backups::BackupRow;
+use ratatui::Frame;
+use ratatui::crossterm::event::{KeyCode, KeyEvent};
+use ratatui::layout::Rect;
+use ratatui::style::Modifier;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
+use std::path::Path;
+
+/// The field being edited.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Field {
+    /// The target directory.
+    Target,
+    /// The subpath inside the backup.
+    Subpath,
+}
+
+/// Where the dialog is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Stage {
+    /// Editing the fields.
+    Edit,
+    /// Asking; `y` runs the restore.
+    Confirm,
+    /// The command `line` runs on a worker thread.
+    Running {
+        /// The command line sent.
+        line: String,
+    },
+    /// The result of the command.
+    Done {
+        /// What happened, and on failure what to do.
+        text: String,
+        /// Whether it failed.
+        error: bool,
+    },
+}
+
+/// The restore dialog's state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RestoreForm {
+    /// Backup id.
+    pub id: String,
+    /// Task of the backup.
+    pub task: String,
+    /// `full · 2026-11-20 02:12 UTC · 12.4 GiB (5.1 GiB stored)`.
+    pub summary: String,
+    /// Target directory (a new or empty one).
+    pub target: String,
+    /// Only this path inside the backup (empty: everything).
+    pub subpath: String,
+    /// Field being edited.
+    pub focus: Field,
+    /// Stage of the dialog.
+    pub stage: Stage,
+}
+
+impl RestoreForm {
+    /// A form for `row`, proposing `<base>/restore-<task>-<backup time>`: a
+    /// new directory named after what it will hold.
+    pub fn new(row: &BackupRow, base: Option<&Path>) -> RestoreForm {
+        let b = &row.record;
+        let name = format!("restore-{}-{}", b.task, b.finished.format("%Y%m%d-%H%M%S"));
+        let target = match base {
+            Some(base) => base.join(name).display().to_string(),
+            None => name,
+        };
+        RestoreForm {
+            id: b.id.clone(),
+            task: b.task.clone(),
+            summary: format!(
+                "{} · {} · {} UTC · {} ({} stored)",
+                b.task,
+                b.kind,
+                b.finished.format("%Y-%m-%d %H:%M"),
+                size(b.logical_bytes),
+                size(b.stored_bytes)
+            ),
+            target,
+            subpath: String::new(),
+            focus: Field::Target,
+            stage: Stage::Edit,
+        }
+    }
+
+    /// The command of the grammar this form runs.
+    pub fn line(&self) -> Result<String, String> {
+        let q = |s: &str| {
+            shlex::try_quote(s)
+                .map(|c| c.into_owned())
+                .map_err(|e| format!("cannot use {s:?}: {e}"))
+        };
+        let mut line = format!("restore {} --to {}", self.id, q(self.target.trim())?);
+        if !self.subpath.trim().is_empty() {
+            line.push_str(&format!(" --path {}", q(self.subpath.trim())?));
+        }
+        Ok(line)
+    }
+
+    fn question(&self) -> String {
+        let what = if self.subpath.trim().is_empty() {
+            "everything".to_string()
+        } else {
+            format!("only {}", self.subpath.trim())
+        };
+        format!(
+            "Restore {what} of backup {} ({}) into {}? It must be a new or empty directory; nothing is overwritten. y/N",
+            self.id,
+            self.summary,
+            self.target.trim()
+        )
+    }
+
+    /// The result text from a finished command (first line of output, or the
+    /// error with the advice the core gives).
+    pub fn finish(&mut self, code: u8, stdout: &str, stderr: &str) {
+        let clean = |s: &str| {
+            s.lines()
+                .map(|l| l.trim().trim_start_matches("strata: "))
+                .filter(|l| !l.is_empty())
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
+        self.stage = if code == 0 {
+            Stage::Done {
+                text: clean(stdout),
+                error: false,
+            }
+        } else {
+            let mut text = clean(stderr);
+            if text.is_empty() {
+                text = format!("restore failed (exit {code})");
+            }
+            if code == 1 && !text.contains("verify") {
+                text.push_str(&format!(
+                    "\ncheck the backup with: verify {} --read-data",
+                    self.id
+                ));
+            }
+            Stage::Done { text, error: true }
+        };
+    }
+}
+
+impl App {
+    /// The target of a restore started from the dialog that is still running.
+    pub fn restoring_target(&self) -> Option<&str> {
+        self.restoring.as_ref().map(|(_, t)| t.as_str())
+    }
+
+    /// Keys of the restore dialog.
+    pub(super) fn restore_key(&mut self, mut form: RestoreForm, key: KeyEvent) -> Vec<String> {
+        match form.stage.clone() {
+            Stage::Edit => match key.code {
+                KeyCode::Esc => {
+                    self.notice("restore cancelled; nothing was changed", false);
+                    return Vec::new();
+                }
+                KeyCode::Tab | KeyCode::BackTab | KeyCode::Up | KeyCode::Down => {
+                    form.focus = match form.focus {
+                        Field::Target => Field::Subpath,
+                        Field::Subpath => Field::Target,
+                    };
+                }
+                KeyCode::Enter if form.target.trim().is_empty() => {
+                    self.notice("restore needs a target directory", true);
+                }
+                KeyCode::Enter => match form.line() {
+                    Ok(_) => form.stage = Stage::Confirm,
+                    Err(e) => self.notice(e, true),
+                },
+                KeyCode::Backspace => {
+                    match form.focus {
+                        Field::Target => form.target.pop(),
+                        Field::Subpath => form.subpath.pop(),
+                    };
+                }
+                KeyCode::Char(c) => match form.focus {
+                    Field::Target => form.target.push(c),
+                    Field::Subpath => form.subpath.push(c),
+                },
+                _ => {}
+            },
+            // Only `y` confirms: Enter, arrows and the like go back to the form.
+            Stage::Confirm => {
+                if matches!(key.code, KeyCode::Char('y') | KeyCode::Char('Y'))
+                    && let Ok(line) = form.line()
+                {
+                    form.stage = Stage::Running { line: line.clone() };
+                    self.restoring = Some((line.clone(), form.target.trim().to_string()));
+                    self.mode = Mode::Restore(Box::new(form));
+                    return vec![line];
+                }
+                form.stage = Stage::Edit;
+            }
+            Stage::Running { .. } => {
+                if key.code == KeyCode::Esc {
+                    // The restore keeps running; its result arrives as a notice.
+                    self.notice(
+                        "restore continues in the background; its result will show here",
+                        false,
+                    );
+                    return Vec::new();
+                }
+            }
+            Stage::Done { .. } => {
+                if matches!(key.code, KeyCode::Esc | KeyCode::Enter | KeyCode::Char('q')) {
+                    return Vec::new();
+                }
+            }
+        }
+        self.mode = Mode::Restore(Box::new(form));
+        Vec::new()
+    }
+}
+
+fn field<'a>(c: &Ctx<'_>, label: &'a str, value: &str, focused: bool, hint: &str) -> Line<'a> {
+    let shown = if value.is_empty() && !focused {
+        Span::styled(hint.to_string(), c.theme.muted)
+    } else {
+        Span::styled(
+            format!("{value}{}", if focused { "█" } else { "" }),
+            if focused {
+                c.theme.accent.add_modifier(Modifier::BOLD)
+            } else {
+                c.theme.text
+            },
+        )
+    };
+    Line::from(vec![
+        Span::styled(
+            format!("{} {label:<6} ", if focused { "▶" } else { " " }),
+            c.theme.muted,
+        ),
+        shown,
+    ])
+}
+
+/// Draws the dialog over the view.
+pub(super) fn draw_restore(f: &mut Frame<'_>, area: Rect, c: &Ctx<'_>, form: &RestoreForm) {
+    let t = c.theme;
+    let (title, style, lines): (&str, _, Vec<Line>) = match &form.stage {
+        Stage::Edit => (
+            "Restore",
+            t.accent,
+            vec![
+                Line::styled(format!("backup {}", form.id), t.text),
+                Line::styled(form.summary.clone(), t.muted),
+                Line::raw(""),
+                field(
+                    c,
+                    "into",
+                    &form.target,
+                    form.focus == Field::Target,
+                    "(a new or empty directory)",
+                ),
+                field(
+                    c,
+                    "path",
+                    &form.subpath,
+                    form.focus == Field::Subpath,
+                    "(everything; or a file or directory inside the backup)",
+                ),
+                Line::raw(""),
+                Line::styled("Tab next field · Enter restore… · Esc cancel", t.muted),
+            ],
+        ),
+        Stage::Confirm => ("Confirm restore", t.warn, vec![Line::raw(form.question())]),
+        Stage::Running { .. } => (
+            "Restoring",
+            t.gauge,
+            vec![
+                Line::styled(
+                    format!("restoring {} into {} …", form.id, form.target.trim()),
+                    t.gauge,
+                ),
+                Line::raw(""),
+                Line::styled(
+                    "The console keeps working; Esc hides this box and the result shows as a notice.",
+                    t.muted,
+                ),
+            ],
+        ),
+        Stage::Done { text, error } => {
+            let mut l: Vec<Line> = text
+                .lines()
+                .map(|x| Line::styled(x.to_string(), if *error { t.error } else { t.ok }))
+                .collect();
+            l.push(Line::raw(""));
+            l.push(Line::styled("Enter or Esc closes", t.muted));
+            (
+                if *error { "Restore failed" } else { "Restored" },
+                if *error { t.error } else { t.ok },
+                l,
+            )
+        }
+    };
+    let w = 72u16;
+    // Wrapped text needs room: count each line's wrapped height.
+    let inner = (w - 2) as usize;
+    let h: u16 = lines
+        .iter()
+        .map(|l| (l.width().max(1)).div_ceil(inner) as u16)
+        .sum::<u16>()
+        + 2;
+    let r = super::render::centered(area, w, h.max(5));
+    f.render_widget(Clear, r);
+    f.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .block(
+                Block::default()
+                    .borders(Borders::ALL)
+                    .title(format!(" {title} "))
+                    .border_style(style),
+            )
+            .style(t.text),
+        r,
+    );
+}
