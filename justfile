@@ -38,3 +38,7 @@ bench:
 # Console frame time: 10,000 backups drawn at 120x40, mean and p99 per view (target <= 5 ms).
 bench-render:
     cargo bench --bench render
+
+# Daemon CPU while 20 SSH consoles watch a backup (docs/performance.md).
+bench-ssh:
+    bash tests/bench/ssh-watch.sh

@@ -401,3 +401,129 @@ fn an_idle_console_is_closed_with_a_reason() {
     drop(rt);
     server.stop();
 }
+
+#[test]
+fn an_operator_restores_from_the_ssh_console_under_the_restore_root() {
+    let s = Strata::new();
+    common::write(&s.path("src/a.txt"), b"alpha\n");
+    common::write(
+        &s.path("src/deep/b.bin"),
+        &common::Rng::new(3).bytes(50_000),
+    );
+    s.setup("d", "alpha", &s.path("src"), &[]);
+    s.backup("alpha", "full");
+    let roots = s.path("restores");
+    std::fs::create_dir_all(&roots).unwrap();
+    std::fs::write(
+        s.home().join("strata.toml"),
+        format!("restore_roots = [{:?}]\n", roots.display().to_string()),
+    )
+    .unwrap();
+    let key = PrivateKey::random(&mut rand::rng(), Algorithm::Ed25519).unwrap();
+    let public = key.public_key().to_openssh().unwrap();
+    strata::ssh::authorized::add(
+        &s.home().join("authorized_keys"),
+        &public,
+        Role::Operator,
+        "otto",
+    )
+    .unwrap();
+    let core = Arc::new(Core::open(Home::at(s.home()), "ssh restore test").expect("open core"));
+    let server = strata::ssh::start(core.clone(), "127.0.0.1:0").expect("start ssh");
+    let (port, fp) = (server.addr.port(), server.fingerprint.clone());
+    let key = Arc::new(key);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let sc = Screen::open(port, &key, &fp, 120, 40).await;
+        sc.wait_for("the console", |t| t.contains("alpha")).await;
+        sc.keys(b"2").await;
+        sc.wait_for("the Backups view", |t| selected(t).contains("alpha"))
+            .await;
+        sc.keys(b"r").await;
+        let form = sc
+            .wait_for("the restore dialog", |t| t.contains("restore-alpha-"))
+            .await;
+        assert!(
+            form.contains(&roots.display().to_string()),
+            "the target is under the restore root:\n{form}"
+        );
+        sc.keys(b"\r").await;
+        sc.wait_for("the confirmation", |t| t.contains("y ")).await;
+        sc.keys(b"y").await;
+        let start = Instant::now();
+        let restored = loop {
+            let found = std::fs::read_dir(&roots)
+                .unwrap()
+                .filter_map(Result::ok)
+                .map(|e| e.path())
+                .find(|p| p.join("deep/b.bin").exists());
+            if let Some(p) = found {
+                break p;
+            }
+            assert!(
+                start.elapsed() < DEADLINE,
+                "nothing restored; screen:\n{}",
+                sc.text()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        };
+        sc.wait_for("the result", |t| t.to_lowercase().contains("restored"))
+            .await;
+        common::assert_same_tree(
+            "ssh console restore",
+            &common::snapshot(&s.path("src")),
+            &common::snapshot(&restored),
+        );
+    });
+    drop(rt);
+    server.stop();
+    let audit = core.audit_tail(50).unwrap();
+    assert!(
+        audit.iter().any(|e| e.action == "restore"
+            && e.who == "otto"
+            && e.outcome == "ok"
+            && e.origin.starts_with("ssh ")),
+        "{audit:#?}"
+    );
+}
+
+#[test]
+fn stopping_the_server_gives_each_client_its_terminal_back() {
+    let s = Strata::new();
+    common::write(&s.path("src/a.txt"), b"alpha\n");
+    s.setup("d", "alpha", &s.path("src"), &[]);
+    let key = PrivateKey::random(&mut rand::rng(), Algorithm::Ed25519).unwrap();
+    let public = key.public_key().to_openssh().unwrap();
+    strata::ssh::authorized::add(
+        &s.home().join("authorized_keys"),
+        &public,
+        Role::Viewer,
+        "v",
+    )
+    .unwrap();
+    let core = Arc::new(Core::open(Home::at(s.home()), "ssh stop test").expect("open core"));
+    let server = strata::ssh::start(core, "127.0.0.1:0").expect("start ssh");
+    let (port, fp) = (server.addr.port(), server.fingerprint.clone());
+    let key = Arc::new(key);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let a = Screen::open(port, &key, &fp, 100, 30).await;
+        let b = Screen::open(port, &key, &fp, 100, 30).await;
+        a.wait_for("the console", |t| t.contains("alpha")).await;
+        b.wait_for("the console", |t| t.contains("alpha")).await;
+        tokio::task::spawn_blocking(move || server.stop())
+            .await
+            .unwrap();
+        for sc in [&a, &b] {
+            let t = sc
+                .wait_for("the stop message", |t| t.contains("server is stopping"))
+                .await;
+            let p = sc.parser.lock().unwrap();
+            assert!(
+                !p.screen().alternate_screen(),
+                "left the alternate screen:\n{t}"
+            );
+            assert!(!p.screen().hide_cursor(), "the cursor is shown again");
+        }
+    });
+}

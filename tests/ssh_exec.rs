@@ -317,3 +317,133 @@ fn session_limit_refuses_new_logins_with_a_message() {
         std::thread::sleep(Duration::from_millis(200));
     }
 }
+
+#[test]
+fn limits_and_edges_behave_as_openssh_users_expect() {
+    if skip_without_ssh("limits_and_edges_behave_as_openssh_users_expect") {
+        return;
+    }
+    let s = Strata::new();
+    let (k, _) = setup(&s);
+    std::fs::write(
+        s.home().join("strata.toml"),
+        "[ssh]\nmax_auth_attempts = 2\nidle_timeout = \"3s\"\n",
+    )
+    .unwrap();
+    // A typo in --listen is a usage error, not "busy".
+    for bad in ["bogus", "127.0.0.1:99999"] {
+        let (code, _, err) = s.run(&["serve", "--listen", bad]);
+        assert_eq!(code, 2, "{bad}: {err}");
+        assert!(err.contains("--listen"), "{err}");
+    }
+    let d = serve(&s);
+    let p = d.port;
+
+    // max_auth_attempts = 2 means two keys may be tried, as in OpenSSH.
+    let out = ssh_cmd(&s, p, &k.stranger)
+        .arg("-i")
+        .arg(&k.viewer)
+        .args(["ops@127.0.0.1", "strata", "task", "list"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // With -t the client's terminal is raw: output lines end in CRLF.
+    let (code, out, err) = ssh(&s, p, &k.viewer, &["-tt", "strata", "task", "list"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("NAME") && out.contains("\r\n"), "{out:?}");
+
+    // A viewer may not make the server read a file, even for a dry run.
+    let (code, _, err) = ssh(
+        &s,
+        p,
+        &k.viewer,
+        &["strata", "apply", "-f", "/etc/hostname", "--dry-run"],
+    );
+    assert_eq!(code, 4, "{err}");
+    assert!(err.contains("admin"), "{err}");
+    wait_audit(&s, "the refused file read", |e| {
+        e["who"] == "vera" && e["action"] == "read a server file"
+    });
+
+    // A connection that runs nothing does not keep a session slot.
+    let start = Instant::now();
+    let out = ssh_cmd(&s, p, &k.viewer)
+        .args(["-N", "ops@127.0.0.1"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(
+        start.elapsed() < Duration::from_secs(20),
+        "ssh -N was never closed"
+    );
+    assert!(!out.status.success());
+
+    // A hand-edited line Strata cannot honour refuses everyone, and says why.
+    let keys = s.home().join("authorized_keys");
+    let text = std::fs::read_to_string(&keys).unwrap();
+    std::fs::write(
+        &keys,
+        format!(
+            "{text}from=\"10.0.0.1\",role=admin,name=x {}",
+            public(&k.stranger)
+        ),
+    )
+    .unwrap();
+    let (code, _, _) = ssh(&s, p, &k.viewer, &["strata", "task", "list"]);
+    assert_eq!(code, 255);
+    wait_audit(&s, "the invalid keys file", |e| {
+        e["outcome"]
+            .as_str()
+            .unwrap_or("")
+            .contains("authorized_keys is invalid")
+    });
+}
+
+#[test]
+fn ssh_t_with_tui_opens_the_console() {
+    if skip_without_ssh("ssh_t_with_tui_opens_the_console") {
+        return;
+    }
+    use std::io::{Read, Write};
+    let s = Strata::new();
+    let (k, _) = setup(&s);
+    let d = serve(&s);
+    let mut child = ssh_cmd(&s, d.port, &k.viewer)
+        .args(["-tt", "ops@127.0.0.1", "strata", "tui"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let reader = {
+        let seen = seen.clone();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = stdout.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                seen.lock().unwrap().extend_from_slice(&buf[..n]);
+            }
+        })
+    };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !String::from_utf8_lossy(&seen.lock().unwrap()).contains("Tasks") {
+        assert!(Instant::now() < deadline, "no console drawn");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child.stdin.as_mut().unwrap().write_all(b"q").unwrap();
+    let status = child.wait().unwrap();
+    reader.join().unwrap();
+    assert!(status.success(), "q ends the console with 0");
+    let all = String::from_utf8_lossy(&seen.lock().unwrap()).into_owned();
+    assert!(all.contains("\x1b[?1049l"), "the alternate screen is left");
+}

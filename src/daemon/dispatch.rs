@@ -3,8 +3,8 @@
 //! way it arrives.
 
 use crate::command::exec::{Io, run_with_core};
-use crate::command::{BackupCmd, Cli, Command};
-use crate::core::access::Caller;
+use crate::command::{BackupCmd, Cli, Command, KeysCmd};
+use crate::core::access::{Caller, Requirement, Role};
 use crate::core::model::BackupKind;
 use crate::core::{Core, CoreError};
 use crate::engine::progress::Progress;
@@ -40,9 +40,25 @@ pub fn dispatch(
     if matches!(cli.command, Command::Tui { .. }) {
         let _ = writeln!(
             io.err,
-            "strata: the console needs a terminal; use 'ssh -t' for a session, not a command"
+            "strata: the console needs a terminal: over SSH connect without a command ('ssh -t -p PORT HOST'), locally run 'strata tui'"
         );
         return 2;
+    }
+    // Over SSH, files named on the command line are the server's: reading
+    // them (even for a dry run) is for admins, or a viewer could probe which
+    // files exist and what their first keys are.
+    if caller.origin.starts_with("ssh ")
+        && caller.role < Role::Admin
+        && let Some(file) = server_file(&cli.command)
+    {
+        let need = Requirement::write(Role::Admin, "read a server file", file);
+        if let Err(e) = core.authorize(caller, &need) {
+            let _ = writeln!(
+                io.err,
+                "strata: {e} (over SSH, a command that reads a file on the server needs an admin key)"
+            );
+            return e.exit_code();
+        }
     }
     cli.absolutize(cwd);
     tracing::info!(who = %caller.name, origin = %caller.origin, argv = ?argv, "command");
@@ -118,4 +134,15 @@ fn detach(core: &Arc<Core>, cli: &Cli, caller: &Caller, io: &mut Io<'_>) -> Resu
     writeln!(io.out, "{text}")
         .map_err(|e| CoreError::Failed(format!("cannot write output: {e}")))?;
     Ok(0)
+}
+
+/// The file on this machine a command would read, if any.
+fn server_file(cmd: &Command) -> Option<String> {
+    match cmd {
+        Command::Apply { file, .. } => Some(file.display().to_string()),
+        Command::Keys(KeysCmd::Add {
+            file: Some(file), ..
+        }) => Some(file.display().to_string()),
+        _ => None,
+    }
 }

@@ -57,13 +57,17 @@ pub fn serve(home: Home, listen: &str, io: &mut Io<'_>) -> Result<u8, CoreError>
             crate::ssh::SshError::Listen { .. } => CoreError::Busy(e.to_string()),
             _ => CoreError::Invalid(e.to_string()),
         })?;
+        let host = if running.addr.ip().is_unspecified() {
+            "HOST".to_string()
+        } else {
+            running.addr.ip().to_string()
+        };
         let _ = writeln!(
             io.err,
-            "strata: SSH on {} (host key {}); connect with 'ssh -p {} {}'",
+            "strata: SSH on {} (host key {}); connect with 'ssh -p {} {host}'",
             running.addr,
             running.fingerprint,
             running.addr.port(),
-            running.addr.ip()
         );
         Some(running)
     };

@@ -45,6 +45,8 @@ pub struct Session {
     pub pty: Pty,
     /// Close after this long without a key.
     pub idle: Duration,
+    /// Set when the server stops.
+    pub stopping: Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// Runs the session until `q`, the client leaving, or the idle timeout.
@@ -119,6 +121,10 @@ pub fn run(s: Session, input: Receiver<Input>, repaint: Sender<Input>, out: mpsc
                 "strata: no key pressed for {}; session closed (idle_timeout in strata.toml)\r\n",
                 human(s.idle)
             ),
+            0,
+        ),
+        (Ok(()), false) if s.stopping.load(std::sync::atomic::Ordering::SeqCst) => (
+            "strata: the server is stopping; session closed\r\n".to_string(),
             0,
         ),
         (Ok(()), false) => (String::new(), 0),

@@ -11,11 +11,19 @@ use std::io::Write;
 use std::sync::Arc;
 use tokio::sync::mpsc;
 
+/// Whether an exec line asks for the console (`ssh -t HOST strata tui`).
+pub fn is_console(line: &str) -> bool {
+    let words = shlex::split(line).unwrap_or_default();
+    let words: Vec<&str> = words.iter().map(String::as_str).collect();
+    matches!(words.as_slice(), ["strata", "tui"] | ["tui"])
+}
+
 /// Runs `line` (e.g. `strata backup list --json`) and reports its exit code.
-pub fn run(core: Arc<Core>, caller: Caller, line: String, out: mpsc::Sender<Out>) {
+/// With a pty (`ssh -t`) the client's terminal is raw, so lines end in CRLF.
+pub fn run(core: Arc<Core>, caller: Caller, line: String, pty: bool, out: mpsc::Sender<Out>) {
     let mut stdout =
-        std::io::BufWriter::with_capacity(32 * 1024, StreamOut::new(out.clone(), false));
-    let mut stderr = StreamOut::new(out.clone(), true);
+        std::io::BufWriter::with_capacity(32 * 1024, StreamOut::new(out.clone(), false).crlf(pty));
+    let mut stderr = StreamOut::new(out.clone(), true).crlf(pty);
     let code = run_line(&core, caller, &line, &mut stdout, &mut stderr);
     let _ = stdout.flush();
     drop(stdout);

@@ -16,7 +16,7 @@ use russh::{Disconnect, MethodKind, MethodSet};
 use server::{Conn, Limits, Shared};
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -44,6 +44,9 @@ pub enum SshError {
 
 /// Time a client has to log in before it is disconnected.
 const LOGIN_GRACE: Duration = Duration::from_secs(60);
+/// A logged-in connection with no console or command is closed after this
+/// (or after the idle timeout, if that is shorter).
+const NOTHING_RUNNING: Duration = Duration::from_secs(60);
 /// Connections still logging in at once; more are closed at once.
 const MAX_UNAUTHENTICATED: usize = 64;
 
@@ -55,6 +58,7 @@ pub struct Running {
     pub fingerprint: String,
     stop: watch::Sender<bool>,
     runtime: Option<tokio::runtime::Runtime>,
+    shared: Arc<Shared>,
 }
 
 impl Running {
@@ -64,12 +68,20 @@ impl Running {
     }
 
     fn halt(&mut self) {
-        let _ = self.stop.send(true);
-        if let Some(rt) = self.runtime.take() {
-            // Give sessions a moment to send their disconnect message.
-            std::thread::sleep(Duration::from_millis(200));
-            rt.shutdown_timeout(Duration::from_secs(2));
+        let Some(rt) = self.runtime.take() else {
+            return;
+        };
+        // Consoles first, so each client's terminal leaves the alternate
+        // screen with a reason before its connection goes.
+        self.shared.end_consoles();
+        let deadline = std::time::Instant::now() + Duration::from_secs(2);
+        while self.shared.consoles_running() && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
         }
+        let _ = self.stop.send(true);
+        // Give sessions a moment to send their disconnect message.
+        std::thread::sleep(Duration::from_millis(200));
+        rt.shutdown_timeout(Duration::from_secs(2));
     }
 }
 
@@ -110,6 +122,17 @@ pub fn parse_idle(t: &str) -> Result<Duration, String> {
 
 /// Starts the SSH server on `listen` in its own runtime.
 pub fn start(core: Arc<Core>, listen: &str) -> Result<Running, SshError> {
+    // A typo is a usage error (exit 2), not a busy port.
+    let resolved = std::net::ToSocketAddrs::to_socket_addrs(listen).map_err(|e| {
+        SshError::Settings(format!(
+            "--listen {listen:?} is not an address and port ({e}); use e.g. 127.0.0.1:2222, or off"
+        ))
+    })?;
+    if resolved.len() == 0 {
+        return Err(SshError::Settings(format!(
+            "--listen {listen:?} resolves to no address"
+        )));
+    }
     let key = hostkey::load_or_create(core.home().root())?;
     let fingerprint = hostkey::fingerprint(&key);
     let limits = limits(&core)?;
@@ -134,7 +157,9 @@ pub fn start(core: Arc<Core>, listen: &str) -> Result<Running, SshError> {
         auth_rejection_time: Duration::from_millis(300),
         auth_rejection_time_initial: Some(Duration::ZERO),
         keys: vec![key],
-        max_auth_attempts: limits.max_auth_attempts,
+        // russh counts the client's first "none" probe as an attempt; OpenSSH's
+        // MaxAuthTries does not, and ours means what OpenSSH's means.
+        max_auth_attempts: limits.max_auth_attempts + 1,
         // Our own checks handle idle consoles; this only reaps dead peers.
         inactivity_timeout: None,
         keepalive_interval: Some(Duration::from_secs(30)),
@@ -144,13 +169,14 @@ pub fn start(core: Arc<Core>, listen: &str) -> Result<Running, SshError> {
     });
     let shared = Arc::new(Shared::new(core, limits));
     let (stop, stopped) = watch::channel(false);
-    runtime.spawn(accept_loop(listener, config, shared, stopped));
+    runtime.spawn(accept_loop(listener, config, shared.clone(), stopped));
     tracing::info!(%addr, %fingerprint, "ssh server listening");
     Ok(Running {
         addr,
         fingerprint,
         stop,
         runtime: Some(runtime),
+        shared,
     })
 }
 
@@ -181,9 +207,10 @@ async fn accept_loop(
         }
         let _ = socket.set_nodelay(true);
         pending.fetch_add(1, Ordering::SeqCst);
-        let authed = Arc::new(AtomicBool::new(false));
-        let handler = Conn::new(shared.clone(), Some(peer), authed.clone());
+        let state = Arc::new(server::ConnState::default());
+        let handler = Conn::new(shared.clone(), Some(peer), state.clone());
         let (config, pending, mut stop) = (config.clone(), pending.clone(), stopped.clone());
+        let nothing_running = NOTHING_RUNNING.min(shared.limits.idle);
         tokio::spawn(async move {
             let started = tokio::time::timeout(
                 LOGIN_GRACE,
@@ -196,19 +223,21 @@ async fn accept_loop(
             };
             let handle = session.handle();
             let mut session = std::pin::pin!(session);
-            let grace = tokio::time::sleep(LOGIN_GRACE);
-            tokio::select! {
-                _ = &mut session => {
-                    pending.fetch_sub(1, Ordering::SeqCst);
-                    return;
+            let grace = tokio::time::Instant::now() + LOGIN_GRACE;
+            while !state.authed.load(Ordering::SeqCst) && tokio::time::Instant::now() < grace {
+                tokio::select! {
+                    _ = &mut session => {
+                        pending.fetch_sub(1, Ordering::SeqCst);
+                        return;
+                    }
+                    _ = tokio::time::sleep(Duration::from_millis(100)) => {}
+                    _ = stop.changed() => break,
                 }
-                _ = grace => {}
-                _ = stop.changed() => {}
             }
             pending.fetch_sub(1, Ordering::SeqCst);
             let why = if *stop.borrow() {
                 Some("strata: the server is stopping")
-            } else if !authed.load(Ordering::SeqCst) {
+            } else if !state.authed.load(Ordering::SeqCst) {
                 Some("strata: login took too long")
             } else {
                 None
@@ -219,18 +248,22 @@ async fn accept_loop(
                     .await;
                 return;
             }
-            tokio::select! {
-                _ = &mut session => {}
-                _ = stop.changed() => {
-                    let _ = handle
-                        .disconnect(
-                            Disconnect::ByApplication,
-                            "strata: the server is stopping".into(),
-                            "en".into(),
-                        )
-                        .await;
+            // A logged-in connection must be doing something: one with no
+            // console or command (e.g. `ssh -N`) would hold a session slot.
+            let why = loop {
+                tokio::select! {
+                    _ = &mut session => return,
+                    _ = stop.changed() => break "strata: the server is stopping",
+                    _ = tokio::time::sleep(Duration::from_secs(1)) => {
+                        if state.idle_for() >= nothing_running {
+                            break "strata: nothing ran on this connection; closed";
+                        }
+                    }
                 }
-            }
+            };
+            let _ = handle
+                .disconnect(Disconnect::ByApplication, why.into(), "en".into())
+                .await;
         });
     }
 }

@@ -107,21 +107,44 @@ impl Write for FrameOut {
 pub struct StreamOut {
     tx: mpsc::Sender<Out>,
     stderr: bool,
+    crlf: bool,
 }
 
 impl StreamOut {
     /// Stdout (`stderr == false`) or stderr of a command.
     pub fn new(tx: mpsc::Sender<Out>, stderr: bool) -> StreamOut {
-        StreamOut { tx, stderr }
+        StreamOut {
+            tx,
+            stderr,
+            crlf: false,
+        }
+    }
+
+    /// Ends lines with CRLF (for a client terminal in raw mode).
+    pub fn crlf(mut self, on: bool) -> StreamOut {
+        self.crlf = on;
+        self
     }
 }
 
 impl Write for StreamOut {
     fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-        let msg = if self.stderr {
-            Out::Err(b.to_vec())
+        let bytes = if self.crlf {
+            let mut v = Vec::with_capacity(b.len() + b.len() / 16);
+            for &c in b {
+                if c == b'\n' {
+                    v.push(b'\r');
+                }
+                v.push(c);
+            }
+            v
         } else {
-            Out::Data(b.to_vec())
+            b.to_vec()
+        };
+        let msg = if self.stderr {
+            Out::Err(bytes)
+        } else {
+            Out::Data(bytes)
         };
         self.tx
             .blocking_send(msg)

@@ -13,10 +13,10 @@ use russh::server::{Auth, Handler, Msg, Session};
 use russh::{Channel, ChannelId, Disconnect, MethodKind, MethodSet};
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::Sender;
 use std::sync::{Arc, Mutex, Weak};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
 /// Limits of the SSH server.
@@ -43,9 +43,29 @@ pub struct Shared {
     pub sessions: AtomicUsize,
     /// One snapshot feed for every console; it stops when the last one ends.
     feed: Mutex<Weak<Feed>>,
+    /// Inputs of the consoles, to end them cleanly when the server stops.
+    pub consoles: Mutex<HashMap<u64, Sender<Input>>>,
+    next_console: AtomicU64,
+    /// Set when the server stops.
+    pub stopping: Arc<AtomicBool>,
 }
 
 impl Shared {
+    /// Ends every console cleanly (terminal restored, a reason shown).
+    pub fn end_consoles(&self) {
+        self.stopping.store(true, Ordering::SeqCst);
+        if let Ok(all) = self.consoles.lock() {
+            for tx in all.values() {
+                let _ = tx.send(Input::End);
+            }
+        }
+    }
+
+    /// Whether any console is still running.
+    pub fn consoles_running(&self) -> bool {
+        self.consoles.lock().is_ok_and(|c| !c.is_empty())
+    }
+
     /// Shares `core` with these limits.
     pub fn new(core: Arc<Core>, limits: Limits) -> Shared {
         Shared {
@@ -53,6 +73,9 @@ impl Shared {
             limits,
             sessions: AtomicUsize::new(0),
             feed: Mutex::new(Weak::new()),
+            consoles: Mutex::new(HashMap::new()),
+            next_console: AtomicU64::new(0),
+            stopping: Arc::new(AtomicBool::new(false)),
         }
     }
 
@@ -79,6 +102,45 @@ impl Shared {
     }
 }
 
+/// What the accept loop watches on a connection.
+#[derive(Debug)]
+pub struct ConnState {
+    /// The key was accepted and a session slot taken.
+    pub authed: AtomicBool,
+    /// Consoles and commands running on it now.
+    pub running: AtomicUsize,
+    /// When it last had something running (or logged in).
+    pub last_busy: Mutex<Instant>,
+}
+
+impl Default for ConnState {
+    fn default() -> Self {
+        ConnState {
+            authed: AtomicBool::new(false),
+            running: AtomicUsize::new(0),
+            last_busy: Mutex::new(Instant::now()),
+        }
+    }
+}
+
+impl ConnState {
+    /// How long it has had nothing running.
+    pub fn idle_for(&self) -> Duration {
+        if self.running.load(Ordering::SeqCst) > 0 {
+            return Duration::ZERO;
+        }
+        self.last_busy
+            .lock()
+            .map_or(Duration::ZERO, |t| t.elapsed())
+    }
+
+    fn touch(&self) {
+        if let Ok(mut t) = self.last_busy.lock() {
+            *t = Instant::now();
+        }
+    }
+}
+
 /// Per channel: the client's terminal and, once started, the console's input.
 #[derive(Default)]
 struct Chan {
@@ -97,12 +159,12 @@ pub struct Conn {
     counted: bool,
     refused: Vec<String>,
     channels: HashMap<ChannelId, Chan>,
-    authed: Arc<AtomicBool>,
+    state: Arc<ConnState>,
 }
 
 impl Conn {
     /// A new connection from `addr`.
-    pub fn new(shared: Arc<Shared>, addr: Option<SocketAddr>, authed: Arc<AtomicBool>) -> Conn {
+    pub fn new(shared: Arc<Shared>, addr: Option<SocketAddr>, state: Arc<ConnState>) -> Conn {
         Conn {
             shared,
             addr: addr.map_or_else(|| "unknown".into(), |a| a.to_string()),
@@ -110,7 +172,7 @@ impl Conn {
             counted: false,
             refused: Vec::new(),
             channels: HashMap::new(),
-            authed,
+            state,
         }
     }
 
@@ -128,11 +190,72 @@ impl Conn {
         }
     }
 
-    /// Where the output of `channel` goes; starts the task that sends it.
+    /// Where the output of `channel` goes; starts the task that sends it,
+    /// which also marks the connection busy until the channel ends.
     fn output(&self, session: &Session, channel: ChannelId) -> mpsc::Sender<Out> {
         let (tx, rx) = mpsc::channel(output::QUEUE);
-        tokio::spawn(output::pump(session.handle(), channel, rx));
+        let (handle, state) = (session.handle(), self.state.clone());
+        state.running.fetch_add(1, Ordering::SeqCst);
+        tokio::spawn(async move {
+            output::pump(handle, channel, rx).await;
+            state.touch();
+            state.running.fetch_sub(1, Ordering::SeqCst);
+        });
         tx
+    }
+
+    /// Claims `channel` for one console or command; false if it has one.
+    fn claim(&mut self, channel: ChannelId) -> bool {
+        match self.channels.get_mut(&channel) {
+            Some(c) if !c.started => {
+                c.started = true;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Starts a console on a claimed channel that has a pty.
+    fn start_console(&mut self, channel: ChannelId, caller: Caller, out: mpsc::Sender<Out>) {
+        let Some(c) = self.channels.get_mut(&channel) else {
+            return;
+        };
+        let Some(mut pty) = c.pty.clone() else {
+            return;
+        };
+        pty.no_color = c.no_color;
+        let feed = match self.shared.feed() {
+            Ok(f) => f,
+            Err(e) => {
+                let msg = format!("strata: the console cannot read the catalog: {e}\r\n");
+                tokio::spawn(async move {
+                    let _ = out.send(Out::Data(msg.into_bytes())).await;
+                    let _ = out.send(Out::Exit(1)).await;
+                });
+                return;
+            }
+        };
+        let (tx, rx) = std::sync::mpsc::channel();
+        c.console = Some(tx.clone());
+        let id = self.shared.next_console.fetch_add(1, Ordering::SeqCst);
+        if let Ok(mut all) = self.shared.consoles.lock() {
+            all.insert(id, tx.clone());
+        }
+        let s = console::Session {
+            core: self.shared.core.clone(),
+            feed,
+            caller,
+            pty,
+            idle: self.shared.limits.idle,
+            stopping: self.shared.stopping.clone(),
+        };
+        let shared = self.shared.clone();
+        std::thread::spawn(move || {
+            console::run(s, rx, tx, out);
+            if let Ok(mut all) = shared.consoles.lock() {
+                all.remove(&id);
+            }
+        });
     }
 }
 
@@ -150,7 +273,11 @@ impl Drop for Conn {
                 &format!("ssh {}", self.addr),
                 "ssh login",
                 &self.refused.join(", "),
-                "refused: key not in authorized_keys",
+                if self.refused.iter().any(|r| r.contains("authorized_keys invalid")) {
+                    "refused: authorized_keys is invalid, every login is refused; see 'strata keys list'"
+                } else {
+                    "refused: key not in authorized_keys"
+                },
             );
         }
     }
@@ -173,7 +300,7 @@ impl Handler for Conn {
             }
             Err(e) => {
                 tracing::error!("ssh: cannot use authorized_keys, refusing logins: {e}");
-                self.note_refused(offer.public_key, "authorized_keys unreadable");
+                self.note_refused(offer.public_key, "authorized_keys invalid");
                 Ok(Self::reject())
             }
         }
@@ -230,7 +357,8 @@ impl Handler for Conn {
             return Ok(());
         }
         self.counted = true;
-        self.authed.store(true, Ordering::SeqCst);
+        self.state.touch();
+        self.state.authed.store(true, Ordering::SeqCst);
         self.shared
             .core
             .record_access(&caller, "ssh login", &caller.name, "ok");
@@ -270,8 +398,8 @@ impl Handler for Conn {
             Some(c) if !c.started => {
                 c.pty = Some(Pty {
                     term: term.chars().take(64).collect(),
-                    cols: clamp(cols),
-                    rows: clamp(rows),
+                    cols: clamp(cols, 80),
+                    rows: clamp(rows, 24),
                     no_color: false,
                 });
                 session.channel_success(channel)
@@ -307,11 +435,11 @@ impl Handler for Conn {
     ) -> Result<(), Self::Error> {
         if let Some(c) = self.channels.get_mut(&channel) {
             if let Some(p) = &mut c.pty {
-                p.cols = clamp(cols);
-                p.rows = clamp(rows);
+                p.cols = clamp(cols, 80);
+                p.rows = clamp(rows, 24);
             }
             if let Some(tx) = &c.console {
-                let _ = tx.send(Input::Resize(clamp(cols), clamp(rows)));
+                let _ = tx.send(Input::Resize(clamp(cols, 80), clamp(rows, 24)));
             }
         }
         Ok(())
@@ -325,42 +453,20 @@ impl Handler for Conn {
         let Some(caller) = self.caller.clone() else {
             return session.channel_failure(channel);
         };
-        let out = self.output(session, channel);
-        let Some(c) = self.channels.get_mut(&channel).filter(|c| !c.started) else {
+        if !self.claim(channel) {
             return session.channel_failure(channel);
-        };
-        c.started = true;
+        }
         session.channel_success(channel)?;
-        let Some(mut pty) = c.pty.clone() else {
+        let out = self.output(session, channel);
+        if self.channels.get(&channel).is_some_and(|c| c.pty.is_none()) {
             let msg = "strata: there is no shell here. Use 'ssh -t' for the console, or give a command, e.g. 'ssh HOST strata backup list'\n";
             tokio::spawn(async move {
                 let _ = out.send(Out::Err(msg.as_bytes().to_vec())).await;
                 let _ = out.send(Out::Exit(2)).await;
             });
             return Ok(());
-        };
-        pty.no_color = c.no_color;
-        let feed = match self.shared.feed() {
-            Ok(f) => f,
-            Err(e) => {
-                let msg = format!("strata: the console cannot read the catalog: {e}\r\n");
-                tokio::spawn(async move {
-                    let _ = out.send(Out::Data(msg.into_bytes())).await;
-                    let _ = out.send(Out::Exit(1)).await;
-                });
-                return Ok(());
-            }
-        };
-        let (tx, rx) = std::sync::mpsc::channel();
-        c.console = Some(tx.clone());
-        let s = console::Session {
-            core: self.shared.core.clone(),
-            feed,
-            caller,
-            pty,
-            idle: self.shared.limits.idle,
-        };
-        std::thread::spawn(move || console::run(s, rx, tx, out));
+        }
+        self.start_console(channel, caller, out);
         Ok(())
     }
 
@@ -373,15 +479,20 @@ impl Handler for Conn {
         let Some(caller) = self.caller.clone() else {
             return session.channel_failure(channel);
         };
-        let out = self.output(session, channel);
-        let Some(c) = self.channels.get_mut(&channel).filter(|c| !c.started) else {
+        if !self.claim(channel) {
             return session.channel_failure(channel);
-        };
-        c.started = true;
+        }
         session.channel_success(channel)?;
+        let out = self.output(session, channel);
         let line = String::from_utf8_lossy(data).into_owned();
+        let pty = self.channels.get(&channel).is_some_and(|c| c.pty.is_some());
+        // `ssh -t HOST strata tui` is the console too.
+        if pty && super::exec::is_console(&line) {
+            self.start_console(channel, caller, out);
+            return Ok(());
+        }
         let core = self.shared.core.clone();
-        std::thread::spawn(move || super::exec::run(core, caller, line, out));
+        std::thread::spawn(move || super::exec::run(core, caller, line, pty, out));
         Ok(())
     }
 
@@ -447,7 +558,11 @@ impl Handler for Conn {
     }
 }
 
-/// Terminal sizes as the console's u16, within reason.
-fn clamp(v: u32) -> u16 {
-    v.clamp(1, 1000) as u16
+/// Terminal sizes as the console's u16, within reason; a client that does not
+/// know its size (0, e.g. `ssh -tt` from a pipe) gets the classic default.
+fn clamp(v: u32, unknown: u16) -> u16 {
+    if v == 0 {
+        return unknown;
+    }
+    v.min(1000) as u16
 }

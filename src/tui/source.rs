@@ -185,7 +185,17 @@ impl Source for LocalSource {
             audit: c.audit_tail(AUDIT_SHOWN).map_err(|e| e.to_string())?,
             taken: Some(Utc::now()),
             destinations: c.destination_rows().map_err(|e| e.to_string())?,
-            restore_base: restore_base(c.home()),
+            // In the daemon, relative targets resolve against the home (see
+            // daemon::dispatch), not the daemon's working directory.
+            restore_base: if self.in_daemon {
+                c.settings
+                    .restore_roots
+                    .first()
+                    .cloned()
+                    .or_else(|| Some(c.home().root().to_path_buf()))
+            } else {
+                restore_base(c.home())
+            },
         })
     }
 
