@@ -133,6 +133,40 @@ impl Screen {
     }
 }
 
+/// The real SSH server in this process, over a core on the scratch home, with
+/// one key authorized as `role`/`name` (write strata.toml before calling).
+struct InProcess {
+    core: Arc<Core>,
+    server: strata::ssh::Running,
+    key: Arc<PrivateKey>,
+    port: u16,
+    fp: String,
+}
+
+fn in_process(s: &Strata, role: Role, name: &str) -> InProcess {
+    let mut key = PrivateKey::random(&mut rand::rng(), Algorithm::Ed25519).unwrap();
+    key.set_comment(format!("{name}@test").as_str());
+    let public = key.public_key().to_openssh().unwrap();
+    strata::ssh::authorized::add(&s.home().join("authorized_keys"), &public, role, name).unwrap();
+    let core = Arc::new(Core::open(Home::at(s.home()), "ssh console test").expect("open core"));
+    let server = strata::ssh::start(core.clone(), "127.0.0.1:0").expect("start ssh");
+    InProcess {
+        port: server.addr.port(),
+        fp: server.fingerprint.clone(),
+        core,
+        server,
+        key: Arc::new(key),
+    }
+}
+
+/// A scratch home with task `alpha` over a one-file tree.
+fn alpha() -> Strata {
+    let s = Strata::new();
+    common::write(&s.path("src/a.txt"), b"alpha\n");
+    s.setup("d", "alpha", &s.path("src"), &[]);
+    s
+}
+
 fn nz(v: u16) -> std::num::NonZeroU16 {
     std::num::NonZeroU16::new(v).expect("a terminal has at least one row and column")
 }
@@ -147,9 +181,7 @@ fn selected(screen: &str) -> String {
 
 #[test]
 fn twenty_consoles_see_one_backup_and_each_follows_its_own_keys_and_size() {
-    let s = Strata::new();
-    common::write(&s.path("src/a.txt"), b"alpha\n");
-    s.setup("d", "alpha", &s.path("src"), &[]);
+    let s = alpha();
     let src = s.path("src");
     s.ok(&[
         "task",
@@ -161,20 +193,13 @@ fn twenty_consoles_see_one_backup_and_each_follows_its_own_keys_and_size() {
         "d",
     ]);
     std::fs::write(s.home().join("strata.toml"), "[ssh]\nmax_sessions = 40\n").unwrap();
-    let mut key = PrivateKey::random(&mut rand::rng(), Algorithm::Ed25519).unwrap();
-    key.set_comment("watcher@test");
-    let public = key.public_key().to_openssh().unwrap();
-    strata::ssh::authorized::add(
-        &s.home().join("authorized_keys"),
-        &public,
-        Role::Operator,
-        "watcher",
-    )
-    .unwrap();
-    let core = Arc::new(Core::open(Home::at(s.home()), "ssh console test").expect("open core"));
-    let server = strata::ssh::start(core.clone(), "127.0.0.1:0").expect("start ssh");
-    let (port, fp) = (server.addr.port(), server.fingerprint.clone());
-    let key = Arc::new(key);
+    let InProcess {
+        core,
+        server,
+        key,
+        port,
+        fp,
+    } = in_process(&s, Role::Operator, "watcher");
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -276,9 +301,7 @@ fn console_over_openssh_in_tmux_backs_up_resizes_and_quits() {
         eprintln!("SKIPPED {name}: install tmux to run it");
         return;
     }
-    let s = Strata::new();
-    common::write(&s.path("src/a.txt"), b"alpha\n");
-    s.setup("d", "alpha", &s.path("src"), &[]);
+    let s = alpha();
     // The hook keeps the job running long enough to see its gauge.
     let src = s.path("src");
     s.ok(&[
@@ -358,27 +381,19 @@ fn console_over_openssh_in_tmux_backs_up_resizes_and_quits() {
 
 #[test]
 fn an_idle_console_is_closed_with_a_reason() {
-    let s = Strata::new();
-    common::write(&s.path("src/a.txt"), b"alpha\n");
-    s.setup("d", "alpha", &s.path("src"), &[]);
+    let s = alpha();
     std::fs::write(
         s.home().join("strata.toml"),
         "[ssh]\nidle_timeout = \"2s\"\n",
     )
     .unwrap();
-    let key = PrivateKey::random(&mut rand::rng(), Algorithm::Ed25519).unwrap();
-    let public = key.public_key().to_openssh().unwrap();
-    strata::ssh::authorized::add(
-        &s.home().join("authorized_keys"),
-        &public,
-        Role::Viewer,
-        "idler",
-    )
-    .unwrap();
-    let core = Arc::new(Core::open(Home::at(s.home()), "ssh idle test").expect("open core"));
-    let server = strata::ssh::start(core.clone(), "127.0.0.1:0").expect("start ssh");
-    let (port, fp) = (server.addr.port(), server.fingerprint.clone());
-    let key = Arc::new(key);
+    let InProcess {
+        server,
+        key,
+        port,
+        fp,
+        ..
+    } = in_process(&s, Role::Viewer, "idler");
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
         let sc = Screen::open(port, &key, &fp, 100, 30).await;
@@ -419,19 +434,13 @@ fn an_operator_restores_from_the_ssh_console_under_the_restore_root() {
         format!("restore_roots = [{:?}]\n", roots.display().to_string()),
     )
     .unwrap();
-    let key = PrivateKey::random(&mut rand::rng(), Algorithm::Ed25519).unwrap();
-    let public = key.public_key().to_openssh().unwrap();
-    strata::ssh::authorized::add(
-        &s.home().join("authorized_keys"),
-        &public,
-        Role::Operator,
-        "otto",
-    )
-    .unwrap();
-    let core = Arc::new(Core::open(Home::at(s.home()), "ssh restore test").expect("open core"));
-    let server = strata::ssh::start(core.clone(), "127.0.0.1:0").expect("start ssh");
-    let (port, fp) = (server.addr.port(), server.fingerprint.clone());
-    let key = Arc::new(key);
+    let InProcess {
+        core,
+        server,
+        key,
+        port,
+        fp,
+    } = in_process(&s, Role::Operator, "otto");
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
         let sc = Screen::open(port, &key, &fp, 120, 40).await;
@@ -489,22 +498,14 @@ fn an_operator_restores_from_the_ssh_console_under_the_restore_root() {
 
 #[test]
 fn stopping_the_server_gives_each_client_its_terminal_back() {
-    let s = Strata::new();
-    common::write(&s.path("src/a.txt"), b"alpha\n");
-    s.setup("d", "alpha", &s.path("src"), &[]);
-    let key = PrivateKey::random(&mut rand::rng(), Algorithm::Ed25519).unwrap();
-    let public = key.public_key().to_openssh().unwrap();
-    strata::ssh::authorized::add(
-        &s.home().join("authorized_keys"),
-        &public,
-        Role::Viewer,
-        "v",
-    )
-    .unwrap();
-    let core = Arc::new(Core::open(Home::at(s.home()), "ssh stop test").expect("open core"));
-    let server = strata::ssh::start(core, "127.0.0.1:0").expect("start ssh");
-    let (port, fp) = (server.addr.port(), server.fingerprint.clone());
-    let key = Arc::new(key);
+    let s = alpha();
+    let InProcess {
+        server,
+        key,
+        port,
+        fp,
+        ..
+    } = in_process(&s, Role::Viewer, "v");
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
         let a = Screen::open(port, &key, &fp, 100, 30).await;

@@ -9,11 +9,13 @@ pub mod hostkey;
 pub mod input;
 pub mod output;
 pub mod server;
+pub mod state;
 
 use crate::core::Core;
 use russh::server::Config;
 use russh::{Disconnect, MethodKind, MethodSet};
-use server::{Conn, Limits, Shared};
+use server::Conn;
+use state::{Limits, Shared};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -207,7 +209,7 @@ async fn accept_loop(
         }
         let _ = socket.set_nodelay(true);
         pending.fetch_add(1, Ordering::SeqCst);
-        let state = Arc::new(server::ConnState::default());
+        let state = Arc::new(state::ConnState::default());
         let handler = Conn::new(shared.clone(), Some(peer), state.clone());
         let (config, pending, mut stop) = (config.clone(), pending.clone(), stopped.clone());
         let nothing_running = NOTHING_RUNNING.min(shared.limits.idle);

@@ -1,145 +1,24 @@
 //! The russh server: public-key logins checked against `authorized_keys`,
 //! one console per pty session, one command per exec request, nothing else.
 
-use super::authorized::AuthorizedKeys;
 use super::console::{self, Pty};
 use super::input::KeyParser;
 use super::output::{self, Out};
-use crate::core::Core;
+use super::state::{ConnState, Shared};
 use crate::core::access::Caller;
-use crate::tui::{Feed, Input};
+use crate::tui::Input;
 use russh::keys::{HashAlg, PublicKey};
 use russh::server::{Auth, Handler, Msg, Session};
 use russh::{Channel, ChannelId, Disconnect, MethodKind, MethodSet};
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::sync::mpsc::Sender;
-use std::sync::{Arc, Mutex, Weak};
-use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
-
-/// Limits of the SSH server.
-#[derive(Debug, Clone, Copy)]
-pub struct Limits {
-    /// Authenticated connections at once.
-    pub max_sessions: usize,
-    /// Keys a client may try per connection.
-    pub max_auth_attempts: usize,
-    /// Console sessions close after this long without a key.
-    pub idle: Duration,
-}
 
 /// Channels one connection may open (a console and a few commands).
 const MAX_CHANNELS: usize = 4;
-
-/// State shared by every connection.
-pub struct Shared {
-    /// The daemon's core.
-    pub core: Arc<Core>,
-    /// Limits.
-    pub limits: Limits,
-    /// Authenticated connections now.
-    pub sessions: AtomicUsize,
-    /// One snapshot feed for every console; it stops when the last one ends.
-    feed: Mutex<Weak<Feed>>,
-    /// Inputs of the consoles, to end them cleanly when the server stops.
-    pub consoles: Mutex<HashMap<u64, Sender<Input>>>,
-    next_console: AtomicU64,
-    /// Set when the server stops.
-    pub stopping: Arc<AtomicBool>,
-}
-
-impl Shared {
-    /// Ends every console cleanly (terminal restored, a reason shown).
-    pub fn end_consoles(&self) {
-        self.stopping.store(true, Ordering::SeqCst);
-        if let Ok(all) = self.consoles.lock() {
-            for tx in all.values() {
-                let _ = tx.send(Input::End);
-            }
-        }
-    }
-
-    /// Whether any console is still running.
-    pub fn consoles_running(&self) -> bool {
-        self.consoles.lock().is_ok_and(|c| !c.is_empty())
-    }
-
-    /// Shares `core` with these limits.
-    pub fn new(core: Arc<Core>, limits: Limits) -> Shared {
-        Shared {
-            core,
-            limits,
-            sessions: AtomicUsize::new(0),
-            feed: Mutex::new(Weak::new()),
-            consoles: Mutex::new(HashMap::new()),
-            next_console: AtomicU64::new(0),
-            stopping: Arc::new(AtomicBool::new(false)),
-        }
-    }
-
-    fn feed(&self) -> Result<Arc<Feed>, String> {
-        let mut slot = self
-            .feed
-            .lock()
-            .map_err(|_| "feed lock poisoned".to_string())?;
-        if let Some(f) = slot.upgrade() {
-            return Ok(f);
-        }
-        let source = Arc::new(crate::tui::source::LocalSource::in_daemon(
-            self.core.clone(),
-            Caller::local(None),
-        ));
-        let f = Feed::start(source).map_err(|e| e.to_string())?;
-        *slot = Arc::downgrade(&f);
-        Ok(f)
-    }
-
-    fn keys(&self) -> Result<AuthorizedKeys, String> {
-        AuthorizedKeys::load(&self.core.home().root().join("authorized_keys"))
-            .map_err(|e| e.to_string())
-    }
-}
-
-/// What the accept loop watches on a connection.
-#[derive(Debug)]
-pub struct ConnState {
-    /// The key was accepted and a session slot taken.
-    pub authed: AtomicBool,
-    /// Consoles and commands running on it now.
-    pub running: AtomicUsize,
-    /// When it last had something running (or logged in).
-    pub last_busy: Mutex<Instant>,
-}
-
-impl Default for ConnState {
-    fn default() -> Self {
-        ConnState {
-            authed: AtomicBool::new(false),
-            running: AtomicUsize::new(0),
-            last_busy: Mutex::new(Instant::now()),
-        }
-    }
-}
-
-impl ConnState {
-    /// How long it has had nothing running.
-    pub fn idle_for(&self) -> Duration {
-        if self.running.load(Ordering::SeqCst) > 0 {
-            return Duration::ZERO;
-        }
-        self.last_busy
-            .lock()
-            .map_or(Duration::ZERO, |t| t.elapsed())
-    }
-
-    fn touch(&self) {
-        if let Ok(mut t) = self.last_busy.lock() {
-            *t = Instant::now();
-        }
-    }
-}
 
 /// Per channel: the client's terminal and, once started, the console's input.
 #[derive(Default)]
@@ -237,10 +116,7 @@ impl Conn {
         };
         let (tx, rx) = std::sync::mpsc::channel();
         c.console = Some(tx.clone());
-        let id = self.shared.next_console.fetch_add(1, Ordering::SeqCst);
-        if let Ok(mut all) = self.shared.consoles.lock() {
-            all.insert(id, tx.clone());
-        }
+        let id = self.shared.add_console(tx.clone());
         let s = console::Session {
             core: self.shared.core.clone(),
             feed,
@@ -252,9 +128,7 @@ impl Conn {
         let shared = self.shared.clone();
         std::thread::spawn(move || {
             console::run(s, rx, tx, out);
-            if let Ok(mut all) = shared.consoles.lock() {
-                all.remove(&id);
-            }
+            shared.remove_console(id);
         });
     }
 }
