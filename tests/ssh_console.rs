@@ -528,3 +528,36 @@ fn stopping_the_server_gives_each_client_its_terminal_back() {
         }
     });
 }
+
+#[test]
+fn removing_a_key_ends_its_open_consoles() {
+    let s = alpha();
+    let InProcess {
+        server,
+        key,
+        port,
+        fp,
+        ..
+    } = in_process(&s, Role::Operator, "leaver");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let sc = Screen::open(port, &key, &fp, 100, 30).await;
+        sc.wait_for("the console", |t| t.contains("alpha")).await;
+        strata::ssh::authorized::remove(&s.home().join("authorized_keys"), "leaver").unwrap();
+        let t = sc
+            .wait_for("the revocation message", |t| t.contains("key was removed"))
+            .await;
+        assert!(
+            !sc.parser.lock().unwrap().screen().alternate_screen(),
+            "{t}"
+        );
+        let start = Instant::now();
+        while sc.exit.lock().unwrap().is_none() {
+            assert!(start.elapsed() < DEADLINE, "no exit status");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert_eq!(*sc.exit.lock().unwrap(), Some(1));
+    });
+    drop(rt);
+    server.stop();
+}

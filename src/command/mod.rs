@@ -205,7 +205,7 @@ pub enum KeysCmd {
     },
     /// List authorized keys with role, name and fingerprint.
     List,
-    /// Revoke a key (open sessions of that key continue until they end).
+    /// Revoke a key: new logins are refused, its open consoles close within seconds.
     Remove {
         /// The key's name.
         name: String,

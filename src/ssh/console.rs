@@ -2,6 +2,7 @@
 //! local console, on a fixed viewport sized by the client, fed keys parsed
 //! from channel data.
 
+use super::authorized::AuthorizedKeys;
 use super::output::{FrameOut, Out};
 use crate::core::Core;
 use crate::core::access::Caller;
@@ -19,6 +20,9 @@ use std::sync::Arc;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
+
+/// How often a console checks that its key is still authorized.
+const KEY_CHECK: Duration = Duration::from_secs(2);
 
 /// What the client told us about its terminal.
 #[derive(Debug, Clone)]
@@ -41,6 +45,8 @@ pub struct Session {
     pub feed: Arc<Feed>,
     /// Who is connected.
     pub caller: Caller,
+    /// The key they logged in with.
+    pub key: russh::keys::PublicKey,
     /// The client's terminal.
     pub pty: Pty,
     /// Close after this long without a key.
@@ -96,7 +102,23 @@ pub fn run(s: Session, input: Receiver<Input>, repaint: Sender<Input>, out: mpsc
     );
     let mut last_key = Instant::now();
     let mut idle_out = false;
+    let mut revoked = false;
+    let mut last_check = Instant::now();
+    let keys_path = home.join("authorized_keys");
     let result = crate::tui::drive(&console, &mut terminal, |wait| {
+        // A key removed (or given another role) ends its open consoles too,
+        // within a few seconds, not only its next login.
+        if last_check.elapsed() >= KEY_CHECK {
+            last_check = Instant::now();
+            let still = AuthorizedKeys::load(&keys_path).ok().is_some_and(|k| {
+                k.find(&s.key)
+                    .is_some_and(|e| e.name == s.caller.name && e.role == s.caller.role)
+            });
+            if !still {
+                revoked = true;
+                return Ok(Some(Input::End));
+            }
+        }
         match input.recv_timeout(wait) {
             Ok(i) => {
                 if matches!(i, Input::Key(_)) {
@@ -116,6 +138,11 @@ pub fn run(s: Session, input: Receiver<Input>, repaint: Sender<Input>, out: mpsc
     let _ = terminal.backend_mut().flush();
     let (text, code) = match (&result, idle_out) {
         (Err(e), _) => (format!("strata: the console stopped: {e}\r\n"), 1),
+        (Ok(()), _) if revoked => (
+            "strata: this key was removed from authorized_keys or its role changed; session closed\r\n"
+                .to_string(),
+            1,
+        ),
         (Ok(()), true) => (
             format!(
                 "strata: no key pressed for {}; session closed (idle_timeout in strata.toml)\r\n",

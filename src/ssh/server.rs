@@ -35,6 +35,8 @@ pub struct Conn {
     shared: Arc<Shared>,
     addr: String,
     caller: Option<Caller>,
+    /// The key that logged in (consoles re-check it while they run).
+    key: Option<PublicKey>,
     counted: bool,
     refused: Vec<String>,
     channels: HashMap<ChannelId, Chan>,
@@ -48,6 +50,7 @@ impl Conn {
             shared,
             addr: addr.map_or_else(|| "unknown".into(), |a| a.to_string()),
             caller: None,
+            key: None,
             counted: false,
             refused: Vec::new(),
             channels: HashMap::new(),
@@ -117,10 +120,14 @@ impl Conn {
         let (tx, rx) = std::sync::mpsc::channel();
         c.console = Some(tx.clone());
         let id = self.shared.add_console(tx.clone());
+        let Some(key) = self.key.clone() else {
+            return;
+        };
         let s = console::Session {
             core: self.shared.core.clone(),
             feed,
             caller,
+            key,
             pty,
             idle: self.shared.limits.idle,
             stopping: self.shared.stopping.clone(),
@@ -200,6 +207,7 @@ impl Handler for Conn {
                     role: k.role,
                     origin: format!("ssh {}", self.addr),
                 });
+                self.key = Some(key.public_key.clone());
                 Ok(Auth::Accept)
             }
             None => {
