@@ -106,6 +106,18 @@ impl Screen {
         }
     }
 
+    /// Waits for the session's exit status (`what` names the wait in failures).
+    async fn wait_exit(&self, what: &str) -> u32 {
+        let start = Instant::now();
+        loop {
+            if let Some(code) = *self.exit.lock().unwrap() {
+                return code;
+            }
+            assert!(start.elapsed() < DEADLINE, "no exit status: {what}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     fn text(&self) -> String {
         self.parser.lock().unwrap().screen().contents()
     }
@@ -159,6 +171,13 @@ fn in_process(s: &Strata, role: Role, name: &str) -> InProcess {
     }
 }
 
+impl InProcess {
+    /// A console session on this server with a `cols`x`rows` terminal.
+    async fn screen(&self, cols: u16, rows: u16) -> Screen {
+        Screen::open(self.port, &self.key, &self.fp, cols, rows).await
+    }
+}
+
 /// A scratch home with task `alpha` over a one-file tree.
 fn alpha() -> Strata {
     let s = Strata::new();
@@ -193,13 +212,7 @@ fn twenty_consoles_see_one_backup_and_each_follows_its_own_keys_and_size() {
         "d",
     ]);
     std::fs::write(s.home().join("strata.toml"), "[ssh]\nmax_sessions = 40\n").unwrap();
-    let InProcess {
-        core,
-        server,
-        key,
-        port,
-        fp,
-    } = in_process(&s, Role::Operator, "watcher");
+    let ip = in_process(&s, Role::Operator, "watcher");
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -208,7 +221,7 @@ fn twenty_consoles_see_one_backup_and_each_follows_its_own_keys_and_size() {
     rt.block_on(async {
         let mut screens = Vec::new();
         for _ in 0..20 {
-            screens.push(Screen::open(port, &key, &fp, 120, 30).await);
+            screens.push(ip.screen(120, 30).await);
         }
         for sc in &screens {
             let t = sc
@@ -227,7 +240,8 @@ fn twenty_consoles_see_one_backup_and_each_follows_its_own_keys_and_size() {
         progress.bytes_total.store(1000, Ordering::Relaxed);
         progress.bytes_done.store(500, Ordering::Relaxed);
         progress.set_phase(Phase::Store);
-        let job = core
+        let job = ip
+            .core
             .jobs
             .start("alpha", BackupKind::Full, true, progress.clone())
             .expect("register a job");
@@ -274,17 +288,12 @@ fn twenty_consoles_see_one_backup_and_each_follows_its_own_keys_and_size() {
 
         // q ends the session with exit status 0 and leaves the alternate screen.
         one.keys(b"q").await;
-        let start = Instant::now();
-        while one.exit.lock().unwrap().is_none() {
-            assert!(start.elapsed() < DEADLINE, "no exit status after q");
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        assert_eq!(*one.exit.lock().unwrap(), Some(0));
+        assert_eq!(one.wait_exit("no exit status after q").await, 0);
         assert!(!one.parser.lock().unwrap().screen().alternate_screen());
         assert!(two.text().contains("Tasks"), "other sessions keep drawing");
     });
     drop(rt);
-    server.stop();
+    ip.server.stop();
 }
 
 #[test]
@@ -387,26 +396,12 @@ fn an_idle_console_is_closed_with_a_reason() {
         "[ssh]\nidle_timeout = \"2s\"\n",
     )
     .unwrap();
-    let InProcess {
-        server,
-        key,
-        port,
-        fp,
-        ..
-    } = in_process(&s, Role::Viewer, "idler");
+    let ip = in_process(&s, Role::Viewer, "idler");
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
-        let sc = Screen::open(port, &key, &fp, 100, 30).await;
+        let sc = ip.screen(100, 30).await;
         sc.wait_for("the console", |t| t.contains("alpha")).await;
-        let start = Instant::now();
-        while sc.exit.lock().unwrap().is_none() {
-            assert!(
-                start.elapsed() < DEADLINE,
-                "the idle session was not closed"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        assert_eq!(*sc.exit.lock().unwrap(), Some(0));
+        assert_eq!(sc.wait_exit("the idle session was not closed").await, 0);
         let t = sc.text();
         assert!(
             t.contains("no key pressed for 2 s") && t.contains("idle_timeout"),
@@ -414,7 +409,7 @@ fn an_idle_console_is_closed_with_a_reason() {
         );
     });
     drop(rt);
-    server.stop();
+    ip.server.stop();
 }
 
 #[test]
@@ -434,16 +429,10 @@ fn an_operator_restores_from_the_ssh_console_under_the_restore_root() {
         format!("restore_roots = [{:?}]\n", roots.display().to_string()),
     )
     .unwrap();
-    let InProcess {
-        core,
-        server,
-        key,
-        port,
-        fp,
-    } = in_process(&s, Role::Operator, "otto");
+    let ip = in_process(&s, Role::Operator, "otto");
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
-        let sc = Screen::open(port, &key, &fp, 120, 40).await;
+        let sc = ip.screen(120, 40).await;
         sc.wait_for("the console", |t| t.contains("alpha")).await;
         sc.keys(b"2").await;
         sc.wait_for("the Backups view", |t| selected(t).contains("alpha"))
@@ -485,8 +474,8 @@ fn an_operator_restores_from_the_ssh_console_under_the_restore_root() {
         );
     });
     drop(rt);
-    server.stop();
-    let audit = core.audit_tail(50).unwrap();
+    ip.server.stop();
+    let audit = ip.core.audit_tail(50).unwrap();
     assert!(
         audit.iter().any(|e| e.action == "restore"
             && e.who == "otto"
@@ -499,20 +488,14 @@ fn an_operator_restores_from_the_ssh_console_under_the_restore_root() {
 #[test]
 fn stopping_the_server_gives_each_client_its_terminal_back() {
     let s = alpha();
-    let InProcess {
-        server,
-        key,
-        port,
-        fp,
-        ..
-    } = in_process(&s, Role::Viewer, "v");
+    let ip = in_process(&s, Role::Viewer, "v");
     let rt = tokio::runtime::Runtime::new().unwrap();
-    rt.block_on(async {
-        let a = Screen::open(port, &key, &fp, 100, 30).await;
-        let b = Screen::open(port, &key, &fp, 100, 30).await;
+    rt.block_on(async move {
+        let a = ip.screen(100, 30).await;
+        let b = ip.screen(100, 30).await;
         a.wait_for("the console", |t| t.contains("alpha")).await;
         b.wait_for("the console", |t| t.contains("alpha")).await;
-        tokio::task::spawn_blocking(move || server.stop())
+        tokio::task::spawn_blocking(move || ip.server.stop())
             .await
             .unwrap();
         for sc in [&a, &b] {
@@ -532,16 +515,10 @@ fn stopping_the_server_gives_each_client_its_terminal_back() {
 #[test]
 fn removing_a_key_ends_its_open_consoles() {
     let s = alpha();
-    let InProcess {
-        server,
-        key,
-        port,
-        fp,
-        ..
-    } = in_process(&s, Role::Operator, "leaver");
+    let ip = in_process(&s, Role::Operator, "leaver");
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
-        let sc = Screen::open(port, &key, &fp, 100, 30).await;
+        let sc = ip.screen(100, 30).await;
         sc.wait_for("the console", |t| t.contains("alpha")).await;
         strata::ssh::authorized::remove(&s.home().join("authorized_keys"), "leaver").unwrap();
         let t = sc
@@ -551,13 +528,8 @@ fn removing_a_key_ends_its_open_consoles() {
             !sc.parser.lock().unwrap().screen().alternate_screen(),
             "{t}"
         );
-        let start = Instant::now();
-        while sc.exit.lock().unwrap().is_none() {
-            assert!(start.elapsed() < DEADLINE, "no exit status");
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        assert_eq!(*sc.exit.lock().unwrap(), Some(1));
+        assert_eq!(sc.wait_exit("no exit status").await, 1);
     });
     drop(rt);
-    server.stop();
+    ip.server.stop();
 }

@@ -99,29 +99,6 @@ fn when(t: Option<chrono::DateTime<chrono::Utc>>) -> String {
         .unwrap_or_else(|| "-".into())
 }
 
-fn retention_text(r: &crate::core::model::RetentionPolicy) -> String {
-    let mut p = Vec::new();
-    if let Some(v) = &r.keep_within {
-        p.push(format!("keep_within={v}"))
-    }
-    for (k, v) in [
-        ("keep_last_full", r.keep_last_full),
-        ("keep_daily", r.keep_daily),
-        ("keep_weekly", r.keep_weekly),
-        ("keep_monthly", r.keep_monthly),
-        ("keep_yearly", r.keep_yearly),
-    ] {
-        if let Some(v) = v {
-            p.push(format!("{k}={v}"))
-        }
-    }
-    if p.is_empty() {
-        "none (nothing expires)".into()
-    } else {
-        p.join(" ")
-    }
-}
-
 pub(super) fn task(core: &Core, c: TaskCmd, j: bool, io: &mut Io<'_>) -> Result<u8, CoreError> {
     match c {
         TaskCmd::Add(a) => {
@@ -262,7 +239,7 @@ pub(super) fn task(core: &Core, c: TaskCmd, j: bool, io: &mut Io<'_>) -> Result<
                         "once"
                     }
                 );
-                say!(io, "retention     {}", retention_text(&t.retention));
+                say!(io, "retention     {}", t.retention.text("=", " "));
                 if let Some(b) = &t.hooks.before {
                     say!(io, "before hook   {b}")
                 }

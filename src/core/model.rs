@@ -160,6 +160,40 @@ pub struct RetentionPolicy {
 }
 
 impl RetentionPolicy {
+    /// The rules that are set, as (name, value), in a fixed order; front ends
+    /// format them their own way.
+    pub fn rules(&self) -> Vec<(&'static str, String)> {
+        let mut out = Vec::new();
+        if let Some(v) = &self.keep_within {
+            out.push(("keep_within", v.clone()));
+        }
+        for (k, v) in [
+            ("keep_last_full", self.keep_last_full),
+            ("keep_daily", self.keep_daily),
+            ("keep_weekly", self.keep_weekly),
+            ("keep_monthly", self.keep_monthly),
+            ("keep_yearly", self.keep_yearly),
+        ] {
+            if let Some(v) = v {
+                out.push((k, v.to_string()));
+            }
+        }
+        out
+    }
+
+    /// The rules in one line: each `name{sep}value`, joined by `join`.
+    pub fn text(&self, sep: &str, join: &str) -> String {
+        let rules = self.rules();
+        if rules.is_empty() {
+            return "none (nothing expires)".into();
+        }
+        rules
+            .iter()
+            .map(|(k, v)| format!("{k}{sep}{v}"))
+            .collect::<Vec<_>>()
+            .join(join)
+    }
+
     /// Whether no rule is set (then nothing ever expires).
     pub fn is_empty(&self) -> bool {
         self.keep_within.is_none()

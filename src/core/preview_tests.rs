@@ -1,36 +1,11 @@
 //! Tests of the retention preview (kept apart to keep the module readable).
 use super::*;
-use crate::core::model::BackupStatus;
 use crate::core::retention::evaluate;
+use crate::core::retention::tests::{at, record};
 use chrono::TimeDelta;
 
-fn at(s: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
-}
-
 fn rec(id: &str, kind: BackupKind, parent: Option<&str>, chain: &str, t: &str) -> BackupRecord {
-    BackupRecord {
-        id: id.into(),
-        task: "t".into(),
-        kind,
-        manual: false,
-        parent: parent.map(str::to_string),
-        chain: chain.into(),
-        status: BackupStatus::Complete,
-        started: at(t) - TimeDelta::seconds(1),
-        finished: at(t),
-        logical_bytes: 100,
-        stored_bytes: 10,
-        file_count: 1,
-        entry_count: 2,
-        changed_files: 1,
-        errors: vec![],
-        warnings: vec![],
-        destinations: vec!["d".into()],
-        manifest_hash: "00".into(),
-        pinned: false,
-        verified: None,
-    }
+    record(id, kind, parent, chain.into(), at(t))
 }
 
 fn within(d: &str) -> RetentionPolicy {

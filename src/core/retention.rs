@@ -225,4 +225,4 @@ fn decisions(order: &[&BackupRecord], reasons: Vec<Vec<String>>, kept: &[bool]) 
 
 #[cfg(test)]
 #[path = "retention_tests.rs"]
-mod tests;
+pub(crate) mod tests;

@@ -3,22 +3,14 @@ use super::*;
 use chrono::TimeDelta;
 use proptest::prelude::*;
 
-fn at(s: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
-}
-
-/// A backup record; `parent` decides the chain (looked up in `prior`).
-fn rec(
-    prior: &[BackupRecord],
+/// A complete backup of task `t` (shared with the preview's tests).
+pub(crate) fn record(
     id: &str,
     kind: BackupKind,
     parent: Option<&str>,
+    chain: String,
     finished: DateTime<Utc>,
 ) -> BackupRecord {
-    let chain = match parent {
-        None => id.to_string(),
-        Some(p) => prior.iter().find(|b| b.id == p).unwrap().chain.clone(),
-    };
     BackupRecord {
         id: id.into(),
         task: "t".into(),
@@ -41,6 +33,26 @@ fn rec(
         pinned: false,
         verified: None,
     }
+}
+
+/// An RFC 3339 instant (shared with the preview's tests).
+pub(crate) fn at(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+}
+
+/// A backup record; `parent` decides the chain (looked up in `prior`).
+fn rec(
+    prior: &[BackupRecord],
+    id: &str,
+    kind: BackupKind,
+    parent: Option<&str>,
+    finished: DateTime<Utc>,
+) -> BackupRecord {
+    let chain = match parent {
+        None => id.to_string(),
+        Some(p) => prior.iter().find(|b| b.id == p).unwrap().chain.clone(),
+    };
+    record(id, kind, parent, chain, finished)
 }
 
 /// Builds a history from `(id, kind, parent, finished)` rows, oldest first.

@@ -2,9 +2,8 @@
 //! local console, on a fixed viewport sized by the client, fed keys parsed
 //! from channel data.
 
-use super::authorized::AuthorizedKeys;
 use super::output::{FrameOut, Out};
-use crate::core::Core;
+use super::state::Shared;
 use crate::core::access::Caller;
 use crate::tui::source::LocalSource;
 use crate::tui::theme::Theme;
@@ -39,8 +38,8 @@ pub struct Pty {
 
 /// Everything one console session needs.
 pub struct Session {
-    /// The daemon's core.
-    pub core: Arc<Core>,
+    /// What the server shares: core, limits, keys, the stop flag.
+    pub shared: Arc<Shared>,
     /// The shared snapshot feed.
     pub feed: Arc<Feed>,
     /// Who is connected.
@@ -49,24 +48,22 @@ pub struct Session {
     pub key: russh::keys::PublicKey,
     /// The client's terminal.
     pub pty: Pty,
-    /// Close after this long without a key.
-    pub idle: Duration,
-    /// Set when the server stops.
-    pub stopping: Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// Runs the session until `q`, the client leaving, or the idle timeout.
 pub fn run(s: Session, input: Receiver<Input>, repaint: Sender<Input>, out: mpsc::Sender<Out>) {
-    let home = s.core.home().root().to_path_buf();
+    let core = s.shared.core.clone();
+    let idle = s.shared.limits.idle;
+    let home = core.home().root().to_path_buf();
     let theme = match Theme::for_terminal(&home, &s.pty.term, s.pty.no_color) {
         Ok(t) => t,
         Err(e) => return finish(&out, &format!("strata: {e}\r\n"), 1),
     };
-    let keymap = match crate::tui::load_keymap(s.core.home()) {
+    let keymap = match crate::tui::load_keymap(core.home()) {
         Ok(k) => k,
         Err(e) => return finish(&out, &format!("strata: {e}\r\n"), 1),
     };
-    let source = Arc::new(LocalSource::in_daemon(s.core.clone(), s.caller.clone()));
+    let source = Arc::new(LocalSource::in_daemon(core.clone(), s.caller.clone()));
     let console = Console {
         place: format!("{} via ssh as {}", home.display(), s.caller.name),
         source,
@@ -104,13 +101,12 @@ pub fn run(s: Session, input: Receiver<Input>, repaint: Sender<Input>, out: mpsc
     let mut idle_out = false;
     let mut revoked = false;
     let mut last_check = Instant::now();
-    let keys_path = home.join("authorized_keys");
     let result = crate::tui::drive(&console, &mut terminal, |wait| {
         // A key removed (or given another role) ends its open consoles too,
         // within a few seconds, not only its next login.
         if last_check.elapsed() >= KEY_CHECK {
             last_check = Instant::now();
-            let still = AuthorizedKeys::load(&keys_path).ok().is_some_and(|k| {
+            let still = s.shared.keys().ok().is_some_and(|k| {
                 k.find(&s.key)
                     .is_some_and(|e| e.name == s.caller.name && e.role == s.caller.role)
             });
@@ -126,7 +122,7 @@ pub fn run(s: Session, input: Receiver<Input>, repaint: Sender<Input>, out: mpsc
                 }
                 Ok(Some(i))
             }
-            Err(RecvTimeoutError::Timeout) if last_key.elapsed() >= s.idle => {
+            Err(RecvTimeoutError::Timeout) if last_key.elapsed() >= idle => {
                 idle_out = true;
                 Ok(Some(Input::End))
             }
@@ -146,11 +142,11 @@ pub fn run(s: Session, input: Receiver<Input>, repaint: Sender<Input>, out: mpsc
         (Ok(()), true) => (
             format!(
                 "strata: no key pressed for {}; session closed (idle_timeout in strata.toml)\r\n",
-                human(s.idle)
+                human(idle)
             ),
             0,
         ),
-        (Ok(()), false) if s.stopping.load(std::sync::atomic::Ordering::SeqCst) => (
+        (Ok(()), false) if s.shared.stopping.load(std::sync::atomic::Ordering::SeqCst) => (
             "strata: the server is stopping; session closed\r\n".to_string(),
             0,
         ),

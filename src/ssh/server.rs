@@ -97,40 +97,58 @@ impl Conn {
         }
     }
 
+    /// Claims `channel` for a shell or exec request of a logged-in caller:
+    /// replies to the request and returns the caller and the channel's output.
+    fn begin(
+        &mut self,
+        channel: ChannelId,
+        session: &mut Session,
+    ) -> Result<Option<(Caller, mpsc::Sender<Out>)>, russh::Error> {
+        let Some(caller) = self.caller.clone() else {
+            session.channel_failure(channel)?;
+            return Ok(None);
+        };
+        if !self.claim(channel) {
+            session.channel_failure(channel)?;
+            return Ok(None);
+        }
+        session.channel_success(channel)?;
+        Ok(Some((caller, self.output(session, channel))))
+    }
+
     /// Starts a console on a claimed channel that has a pty.
     fn start_console(&mut self, channel: ChannelId, caller: Caller, out: mpsc::Sender<Out>) {
-        let Some(c) = self.channels.get_mut(&channel) else {
-            return;
+        let (Some(c), Some(key)) = (self.channels.get_mut(&channel), self.key.clone()) else {
+            return end_with(
+                out,
+                Out::Err(b"strata: no terminal for the console\n".to_vec()),
+                2,
+            );
         };
         let Some(mut pty) = c.pty.clone() else {
-            return;
+            return end_with(
+                out,
+                Out::Err(b"strata: no terminal for the console\n".to_vec()),
+                2,
+            );
         };
         pty.no_color = c.no_color;
         let feed = match self.shared.feed() {
             Ok(f) => f,
             Err(e) => {
                 let msg = format!("strata: the console cannot read the catalog: {e}\r\n");
-                tokio::spawn(async move {
-                    let _ = out.send(Out::Data(msg.into_bytes())).await;
-                    let _ = out.send(Out::Exit(1)).await;
-                });
-                return;
+                return end_with(out, Out::Data(msg.into_bytes()), 1);
             }
         };
         let (tx, rx) = std::sync::mpsc::channel();
         c.console = Some(tx.clone());
         let id = self.shared.add_console(tx.clone());
-        let Some(key) = self.key.clone() else {
-            return;
-        };
         let s = console::Session {
-            core: self.shared.core.clone(),
+            shared: self.shared.clone(),
             feed,
             caller,
             key,
             pty,
-            idle: self.shared.limits.idle,
-            stopping: self.shared.stopping.clone(),
         };
         let shared = self.shared.clone();
         std::thread::spawn(move || {
@@ -332,20 +350,12 @@ impl Handler for Conn {
         channel: ChannelId,
         session: &mut Session,
     ) -> Result<(), Self::Error> {
-        let Some(caller) = self.caller.clone() else {
-            return session.channel_failure(channel);
+        let Some((caller, out)) = self.begin(channel, session)? else {
+            return Ok(());
         };
-        if !self.claim(channel) {
-            return session.channel_failure(channel);
-        }
-        session.channel_success(channel)?;
-        let out = self.output(session, channel);
         if self.channels.get(&channel).is_some_and(|c| c.pty.is_none()) {
             let msg = "strata: there is no shell here. Use 'ssh -t' for the console, or give a command, e.g. 'ssh HOST strata backup list'\n";
-            tokio::spawn(async move {
-                let _ = out.send(Out::Err(msg.as_bytes().to_vec())).await;
-                let _ = out.send(Out::Exit(2)).await;
-            });
+            end_with(out, Out::Err(msg.as_bytes().to_vec()), 2);
             return Ok(());
         }
         self.start_console(channel, caller, out);
@@ -358,14 +368,9 @@ impl Handler for Conn {
         data: &[u8],
         session: &mut Session,
     ) -> Result<(), Self::Error> {
-        let Some(caller) = self.caller.clone() else {
-            return session.channel_failure(channel);
+        let Some((caller, out)) = self.begin(channel, session)? else {
+            return Ok(());
         };
-        if !self.claim(channel) {
-            return session.channel_failure(channel);
-        }
-        session.channel_success(channel)?;
-        let out = self.output(session, channel);
         let line = String::from_utf8_lossy(data).into_owned();
         let pty = self.channels.get(&channel).is_some_and(|c| c.pty.is_some());
         // `ssh -t HOST strata tui` is the console too.
@@ -438,6 +443,14 @@ impl Handler for Conn {
         }
         Ok(())
     }
+}
+
+/// Sends one message and ends the channel with `code`.
+fn end_with(out: mpsc::Sender<Out>, msg: Out, code: u32) {
+    tokio::spawn(async move {
+        let _ = out.send(msg).await;
+        let _ = out.send(Out::Exit(code)).await;
+    });
 }
 
 /// Terminal sizes as the console's u16, within reason; a client that does not

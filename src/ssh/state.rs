@@ -37,6 +37,7 @@ pub struct Shared {
     next_console: AtomicU64,
     /// Set when the server stops.
     pub stopping: Arc<AtomicBool>,
+    keys_cache: Mutex<Option<(KeysStamp, Arc<AuthorizedKeys>)>>,
 }
 
 impl Shared {
@@ -81,6 +82,7 @@ impl Shared {
             consoles: Mutex::new(HashMap::new()),
             next_console: AtomicU64::new(0),
             stopping: Arc::new(AtomicBool::new(false)),
+            keys_cache: Mutex::new(None),
         }
     }
 
@@ -102,12 +104,34 @@ impl Shared {
         Ok(f)
     }
 
-    /// `authorized_keys` as it is now.
-    pub fn keys(&self) -> Result<AuthorizedKeys, String> {
-        AuthorizedKeys::load(&self.core.home().root().join("authorized_keys"))
-            .map_err(|e| e.to_string())
+    /// `authorized_keys` as it is now. Logins and every console's revocation
+    /// check ask often, so it is parsed again only when the file changed
+    /// (inode, size or modification time; `keys` rewrites it by rename).
+    pub fn keys(&self) -> Result<Arc<AuthorizedKeys>, String> {
+        use std::os::unix::fs::MetadataExt;
+        let path = self.core.home().root().join("authorized_keys");
+        let stamp = match std::fs::metadata(&path) {
+            Ok(m) => Some((m.ino(), m.len(), m.mtime(), m.mtime_nsec())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
+        };
+        let mut cache = self
+            .keys_cache
+            .lock()
+            .map_err(|_| "keys cache poisoned".to_string())?;
+        if let Some((s, k)) = cache.as_ref()
+            && *s == stamp
+        {
+            return Ok(k.clone());
+        }
+        let keys = Arc::new(AuthorizedKeys::load(&path).map_err(|e| e.to_string())?);
+        *cache = Some((stamp, keys.clone()));
+        Ok(keys)
     }
 }
+
+/// What identifies one version of `authorized_keys` (None: no file).
+type KeysStamp = Option<(u64, u64, i64, i64)>;
 
 /// What the accept loop watches on a connection.
 #[derive(Debug)]

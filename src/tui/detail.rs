@@ -133,7 +133,7 @@ pub fn items<'a>(app: &App, s: &'a Snapshot) -> Vec<Item<'a>> {
             .clone()
             .unwrap_or_else(|| "host local time".into()),
     ));
-    out.push(Item::Field("retention", retention_text(&c.retention)));
+    out.push(Item::Field("retention", c.retention.text(" ", ", ")));
     let hooks = [("before", &c.hooks.before), ("after", &c.hooks.after)]
         .iter()
         .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k}: {v}")))
@@ -203,30 +203,6 @@ pub fn items<'a>(app: &App, s: &'a Snapshot) -> Vec<Item<'a>> {
         }
     }
     out
-}
-
-/// The retention policy in one line, e.g. `keep_within 14d, keep_last_full 2`.
-pub fn retention_text(r: &crate::core::model::RetentionPolicy) -> String {
-    let mut p = Vec::new();
-    if let Some(v) = &r.keep_within {
-        p.push(format!("keep_within {v}"));
-    }
-    for (k, v) in [
-        ("keep_last_full", r.keep_last_full),
-        ("keep_daily", r.keep_daily),
-        ("keep_weekly", r.keep_weekly),
-        ("keep_monthly", r.keep_monthly),
-        ("keep_yearly", r.keep_yearly),
-    ] {
-        if let Some(v) = v {
-            p.push(format!("{k} {v}"));
-        }
-    }
-    if p.is_empty() {
-        "none (nothing expires)".into()
-    } else {
-        p.join(", ")
-    }
 }
 
 /// The backup on line `i` of the page, if that line is one.

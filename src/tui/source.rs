@@ -59,6 +59,32 @@ pub struct Outcome {
     pub stderr: String,
 }
 
+impl Outcome {
+    /// A command that did not run, with why.
+    pub fn failed(code: u8, why: impl Into<String>) -> Outcome {
+        Outcome {
+            code,
+            stdout: String::new(),
+            stderr: why.into(),
+        }
+    }
+
+    /// Runs `f` with in-memory stdout and stderr and keeps what it printed.
+    fn capture(f: impl FnOnce(&mut Io<'_>) -> u8) -> Outcome {
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        let code = f(&mut Io {
+            out: &mut out,
+            err: &mut err,
+            local: false,
+        });
+        Outcome {
+            code,
+            stdout: String::from_utf8_lossy(&out).into_owned(),
+            stderr: String::from_utf8_lossy(&err).into_owned(),
+        }
+    }
+}
+
 /// A data source for the console.
 pub trait Source: Send + Sync {
     /// Reads the current state.
@@ -80,12 +106,20 @@ pub struct LocalSource {
     /// Inside the daemon (an SSH session): commands take the daemon's path,
     /// so `backup run --detach` leaves the job running in the daemon.
     in_daemon: bool,
+    /// Read once: strata.toml is read when the core opens, not per refresh.
+    restore_base: Option<std::path::PathBuf>,
 }
 
 impl LocalSource {
     /// Wraps an open core.
     pub fn new(core: Arc<Core>, caller: Caller) -> LocalSource {
         LocalSource {
+            restore_base: core
+                .settings
+                .restore_roots
+                .first()
+                .cloned()
+                .or_else(|| std::env::current_dir().ok()),
             core,
             caller,
             in_daemon: false,
@@ -94,7 +128,16 @@ impl LocalSource {
 
     /// A console session inside the daemon, acting as `caller`.
     pub fn in_daemon(core: Arc<Core>, caller: Caller) -> LocalSource {
+        // Relative targets resolve against the home in the daemon (see
+        // daemon::dispatch), not against its working directory.
+        let base = core
+            .settings
+            .restore_roots
+            .first()
+            .cloned()
+            .unwrap_or_else(|| core.home().root().to_path_buf());
         LocalSource {
+            restore_base: Some(base),
             core,
             caller,
             in_daemon: true,
@@ -108,13 +151,7 @@ fn run_line(
 ) -> Outcome {
     let cli = match parse_line(line) {
         Ok(c) => c,
-        Err(e) => {
-            return Outcome {
-                code: 2,
-                stdout: String::new(),
-                stderr: e.to_string(),
-            };
-        }
+        Err(e) => return Outcome::failed(2, e.to_string()),
     };
     if matches!(
         cli.command,
@@ -122,56 +159,24 @@ fn run_line(
             | crate::command::Command::Demo
             | crate::command::Command::Tui { .. }
     ) {
-        return Outcome {
-            code: 2,
-            stdout: String::new(),
-            stderr: "that command cannot run inside the console".into(),
-        };
+        return Outcome::failed(2, "that command cannot run inside the console");
     }
-    let (mut out, mut err) = (Vec::new(), Vec::new());
-    let code = {
-        let mut io = Io {
-            out: &mut out,
-            err: &mut err,
-            local: false,
-        };
-        match f(cli, &mut io) {
-            Ok(c) => c,
-            Err(e) => {
-                let _ = std::io::Write::write_all(io.err, format!("strata: {e}\n").as_bytes());
-                e.exit_code()
-            }
+    Outcome::capture(|io| match f(cli, io) {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = std::io::Write::write_all(io.err, format!("strata: {e}\n").as_bytes());
+            e.exit_code()
         }
-    };
-    Outcome {
-        code,
-        stdout: String::from_utf8_lossy(&out).into_owned(),
-        stderr: String::from_utf8_lossy(&err).into_owned(),
-    }
+    })
 }
 
 fn run_in_daemon(core: &Arc<Core>, caller: &Caller, line: &str) -> Outcome {
     let Some(words) = shlex::split(line) else {
-        return Outcome {
-            code: 2,
-            stdout: String::new(),
-            stderr: "unbalanced quotes".into(),
-        };
+        return Outcome::failed(2, "unbalanced quotes");
     };
-    let (mut out, mut err) = (Vec::new(), Vec::new());
-    let code = {
-        let mut io = Io {
-            out: &mut out,
-            err: &mut err,
-            local: false,
-        };
-        crate::daemon::dispatch::dispatch(core, &words, caller, core.home().root(), &mut io)
-    };
-    Outcome {
-        code,
-        stdout: String::from_utf8_lossy(&out).into_owned(),
-        stderr: String::from_utf8_lossy(&err).into_owned(),
-    }
+    Outcome::capture(|io| {
+        crate::daemon::dispatch::dispatch(core, &words, caller, core.home().root(), io)
+    })
 }
 
 impl Source for LocalSource {
@@ -185,17 +190,7 @@ impl Source for LocalSource {
             audit: c.audit_tail(AUDIT_SHOWN).map_err(|e| e.to_string())?,
             taken: Some(Utc::now()),
             destinations: c.destination_rows().map_err(|e| e.to_string())?,
-            // In the daemon, relative targets resolve against the home (see
-            // daemon::dispatch), not the daemon's working directory.
-            restore_base: if self.in_daemon {
-                c.settings
-                    .restore_roots
-                    .first()
-                    .cloned()
-                    .or_else(|| Some(c.home().root().to_path_buf()))
-            } else {
-                restore_base(c.home())
-            },
+            restore_base: self.restore_base.clone(),
         })
     }
 
@@ -236,12 +231,17 @@ impl Source for LocalSource {
 pub struct RemoteSource {
     home: Home,
     caller: Caller,
+    restore_base: Option<std::path::PathBuf>,
 }
 
 impl RemoteSource {
     /// Talks to the daemon serving `home`.
     pub fn new(home: Home, caller: Caller) -> RemoteSource {
-        RemoteSource { home, caller }
+        RemoteSource {
+            restore_base: restore_base(&home),
+            home,
+            caller,
+        }
     }
 
     fn json<T: serde::de::DeserializeOwned>(&self, line: &str) -> Result<T, String> {
@@ -275,40 +275,32 @@ impl Source for RemoteSource {
                     problem: None,
                 })
                 .collect(),
-            restore_base: restore_base(&self.home),
+            restore_base: self.restore_base.clone(),
         })
     }
 
     fn execute(&self, line: &str) -> Outcome {
-        let words = match shlex::split(line) {
-            Some(w) => w,
-            None => {
-                return Outcome {
-                    code: 2,
-                    stdout: String::new(),
-                    stderr: "unbalanced quotes".into(),
-                };
-            }
+        let Some(words) = shlex::split(line) else {
+            return Outcome::failed(2, "unbalanced quotes");
         };
-        let (mut out, mut err) = (Vec::new(), Vec::new());
-        match crate::daemon::client::try_forward(
-            &self.home,
-            words,
-            self.caller.clone(),
-            &mut out,
-            &mut err,
-        ) {
-            Some(code) => Outcome {
-                code,
-                stdout: String::from_utf8_lossy(&out).into_owned(),
-                stderr: String::from_utf8_lossy(&err).into_owned(),
-            },
-            None => Outcome {
-                code: 1,
-                stdout: String::new(),
-                stderr: "the daemon is no longer running; restart the console".into(),
-            },
+        let mut gone = false;
+        let o = Outcome::capture(|io| {
+            crate::daemon::client::try_forward(
+                &self.home,
+                words,
+                self.caller.clone(),
+                io.out,
+                io.err,
+            )
+            .unwrap_or_else(|| {
+                gone = true;
+                1
+            })
+        });
+        if gone {
+            return Outcome::failed(1, "the daemon is no longer running; restart the console");
         }
+        o
     }
 
     fn caller(&self) -> &Caller {
