@@ -66,6 +66,14 @@ pub(super) fn prune(core: &Core, a: PruneArgs, j: bool, io: &mut Io<'_>) -> Resu
     }
     write!(io.out, "{}", t.render()).map_err(write_err)?;
     let kept = r.decisions.len() - r.expired;
+    if !r.in_use.is_empty() {
+        say!(
+            io,
+            "kept {} backup(s) that running jobs read from ({}); they expire at a later prune once those jobs finish",
+            r.in_use.len(),
+            r.in_use.join(", ")
+        );
+    }
     if r.dry_run {
         say!(
             io,

@@ -184,14 +184,19 @@ impl Core {
             .into_iter()
             .map(|d| (d.name.clone(), d))
             .collect();
-        // Commit markers go first: a copy interrupted mid-delete must never look complete.
-        for b in &victims {
-            for d in b.destinations.iter().filter_map(|n| dest_cfgs.get(n)) {
-                open_dest(d).delete(&repo::commit_key(&b.id))?;
-            }
-        }
         let ids: Vec<String> = victims.iter().map(|b| b.id.clone()).collect();
-        self.catalog.remove_backups(&ids)?;
+        // Under the holds' lock: a running backup that reads from a victim
+        // refuses the delete, and one starting now sees the records gone.
+        self.jobs.holds.without_holders(&ids, || {
+            // Commit markers go first: a copy interrupted mid-delete must never look complete.
+            for b in &victims {
+                for d in b.destinations.iter().filter_map(|n| dest_cfgs.get(n)) {
+                    open_dest(d).delete(&repo::commit_key(&b.id))?;
+                }
+            }
+            self.catalog.remove_backups(&ids)?;
+            Ok(())
+        })?;
         for b in &victims {
             for d in b.destinations.iter().filter_map(|n| dest_cfgs.get(n)) {
                 open_dest(d).delete_prefix(&repo::backup_prefix(&b.id))?;
@@ -204,7 +209,13 @@ impl Core {
     pub fn set_pinned(&self, id: &str, pinned: bool) -> Result<BackupRecord, CoreError> {
         let mut rec = self.resolve_backup(id)?;
         rec.pinned = pinned;
-        self.catalog.put_backup(&rec)?;
+        if !self.catalog.update_backup(&rec)? {
+            return Err(CoreError::NotFound {
+                what: "backup",
+                name: id.to_string(),
+                hint: "it was deleted meanwhile; list backups with 'strata backup list'".into(),
+            });
+        }
         Ok(rec)
     }
 
@@ -352,7 +363,8 @@ impl Core {
                 read_data,
                 ok,
             });
-            self.catalog.put_backup(&rec)?;
+            // A backup deleted while it was verified stays deleted.
+            self.catalog.update_backup(&rec)?;
         }
         Ok(reports)
     }
@@ -408,8 +420,12 @@ impl Core {
                 self.catalog.put_task(&task)?;
                 report.tasks_added.push(task.name);
             }
-            self.catalog.put_backup(&rec)?;
-            report.added.push(id);
+            match self.catalog.put_backup(&rec) {
+                Ok(()) => report.added.push(id),
+                // Recorded meanwhile (e.g. a running backup committed): never replaced.
+                Err(super::catalog::CatalogError::BackupExists { .. }) => report.present.push(id),
+                Err(e) => return Err(e.into()),
+            }
         }
         Ok(report)
     }

@@ -274,9 +274,45 @@ impl Catalog {
         self.remove_str(TASKS, name)
     }
 
-    /// Adds or replaces a backup record (e.g. after verification or pinning).
+    /// Records a new backup. An id is never reused: when a record with this id
+    /// exists, nothing is written and the error is [`CatalogError::BackupExists`].
     pub fn put_backup(&self, backup: &BackupRecord) -> Result<()> {
-        self.put_str(BACKUPS, &backup.id, backup)
+        let bytes = self.encode(backup)?;
+        self.write(|txn| {
+            let mut t = txn.open_table(BACKUPS).ctx(self)?;
+            self.refuse_existing(&t, &backup.id)?;
+            t.insert(backup.id.as_str(), bytes.as_slice()).ctx(self)?;
+            Ok(())
+        })
+    }
+
+    /// Replaces the record of an existing backup (after verification or
+    /// pinning). Returns `false`, writing nothing, when the backup is gone, so
+    /// a verify racing a delete never brings the record back.
+    pub fn update_backup(&self, backup: &BackupRecord) -> Result<bool> {
+        let bytes = self.encode(backup)?;
+        self.write(|txn| {
+            let mut t = txn.open_table(BACKUPS).ctx(self)?;
+            if t.get(backup.id.as_str()).ctx(self)?.is_none() {
+                return Ok(false);
+            }
+            t.insert(backup.id.as_str(), bytes.as_slice()).ctx(self)?;
+            Ok(true)
+        })
+    }
+
+    fn refuse_existing(
+        &self,
+        t: &redb::Table<'_, &'static str, &'static [u8]>,
+        id: &str,
+    ) -> Result<()> {
+        if t.get(id).ctx(self)?.is_some() {
+            return Err(CatalogError::BackupExists {
+                path: self.path.clone(),
+                id: id.to_string(),
+            });
+        }
+        Ok(())
     }
 
     /// The backup with this id, if known.
@@ -387,10 +423,30 @@ impl Catalog {
     /// Records a finished backup and its run together. This commit is the moment the
     /// backup exists: a crash leaves both records or neither, never a backup whose run
     /// still says running (recovery would delete its data) or the reverse.
-    pub fn commit_backup(&self, backup: &BackupRecord, run: &RunRecord) -> Result<()> {
+    ///
+    /// In the same transaction it checks that no backup has this id
+    /// ([`CatalogError::BackupExists`]) and that every backup in `requires` (those
+    /// whose data the new one references) is still recorded
+    /// ([`CatalogError::DependencyGone`]); either way nothing is written.
+    pub fn commit_backup(
+        &self,
+        backup: &BackupRecord,
+        run: &RunRecord,
+        requires: &[String],
+    ) -> Result<()> {
         let (backup_bytes, run_bytes) = (self.encode(backup)?, self.encode(run)?);
         self.write(|txn| {
             let mut b = txn.open_table(BACKUPS).ctx(self)?;
+            self.refuse_existing(&b, &backup.id)?;
+            for id in requires {
+                if b.get(id.as_str()).ctx(self)?.is_none() {
+                    return Err(CatalogError::DependencyGone {
+                        path: self.path.clone(),
+                        backup: backup.id.clone(),
+                        missing: id.clone(),
+                    });
+                }
+            }
             b.insert(backup.id.as_str(), backup_bytes.as_slice())
                 .ctx(self)?;
             txn.open_table(RUNS)

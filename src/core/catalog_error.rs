@@ -34,6 +34,24 @@ pub enum CatalogError {
         /// What is wrong, naming table and key when one record is at fault.
         detail: String,
     },
+    /// A backup record with this id exists; records are never replaced by a new backup.
+    #[error("backup {id} is already recorded in catalog {} and a backup record is never replaced; nothing was written, run the backup again to get a new id", path.display())]
+    BackupExists {
+        /// Catalog file.
+        path: PathBuf,
+        /// The backup id.
+        id: String,
+    },
+    /// A new backup references data of a backup that is no longer recorded.
+    #[error("backup {backup} uses data of backup {missing}, which is no longer in catalog {}; the new backup was not recorded, run it again (as a full if its chain is gone)", path.display())]
+    DependencyGone {
+        /// Catalog file.
+        path: PathBuf,
+        /// The backup that was being recorded.
+        backup: String,
+        /// The backup it depends on that is gone.
+        missing: String,
+    },
     /// The operating system refused a file operation.
     #[error("catalog {} could not be accessed ({source}); check the path, its permissions and free space, then retry", path.display())]
     Io {

@@ -127,6 +127,7 @@ fn committed_backup_and_run_survive_reopen() {
                 status: RunStatus::Complete,
                 ..r
             },
+            &[],
         )
         .unwrap();
     }
@@ -134,6 +135,74 @@ fn committed_backup_and_run_survive_reopen() {
     assert_eq!(c.get_backup("b1").unwrap(), Some(backup("b1", 0)));
     assert!(c.running_runs().unwrap().is_empty());
     assert_eq!(c.list_runs().unwrap()[0].status, RunStatus::Complete);
+}
+
+/// Issue 9: a second backup with an id already recorded must not replace the
+/// first one's record, whichever way it arrives.
+#[test]
+fn a_backup_record_is_never_overwritten() {
+    let (_dir, path) = temp();
+    let c = Catalog::open(&path, "test").unwrap();
+    let first = backup("b1", 1);
+    c.put_backup(&first).unwrap();
+    let other = BackupRecord {
+        task: "other".into(),
+        ..backup("b1", 2)
+    };
+    assert!(matches!(
+        c.put_backup(&other),
+        Err(CatalogError::BackupExists { ref id, .. }) if id == "b1"
+    ));
+    let r = c.insert_run(run("b1")).unwrap();
+    let done = RunRecord {
+        status: RunStatus::Complete,
+        ..r.clone()
+    };
+    let e = c.commit_backup(&other, &done, &[]).unwrap_err();
+    assert!(matches!(e, CatalogError::BackupExists { .. }), "{e}");
+    assert!(e.to_string().contains("never replaced"), "{e}");
+    assert_eq!(c.get_backup("b1").unwrap(), Some(first.clone()));
+    assert_eq!(
+        c.list_runs().unwrap()[0].status,
+        RunStatus::Running,
+        "the run is not half-committed"
+    );
+    // Updating an existing record is fine; updating a deleted one writes nothing.
+    let pinned = BackupRecord {
+        pinned: true,
+        ..first.clone()
+    };
+    assert!(c.update_backup(&pinned).unwrap());
+    assert_eq!(c.get_backup("b1").unwrap(), Some(pinned));
+    c.remove_backups(&["b1".into()]).unwrap();
+    assert!(!c.update_backup(&first).unwrap());
+    assert_eq!(c.get_backup("b1").unwrap(), None, "not brought back");
+}
+
+/// Issue 9: the commit re-checks, in its own transaction, every backup whose
+/// data the new one references.
+#[test]
+fn a_commit_whose_dependency_is_gone_writes_nothing() {
+    let (_dir, path) = temp();
+    let c = Catalog::open(&path, "test").unwrap();
+    c.put_backup(&backup("full", 1)).unwrap();
+    let r = c.insert_run(run("inc")).unwrap();
+    let done = RunRecord {
+        status: RunStatus::Complete,
+        ..r
+    };
+    c.remove_backups(&["full".into()]).unwrap();
+    let e = c
+        .commit_backup(&backup("inc", 2), &done, &["full".into()])
+        .unwrap_err();
+    match &e {
+        CatalogError::DependencyGone {
+            backup, missing, ..
+        } => assert_eq!((backup.as_str(), missing.as_str()), ("inc", "full")),
+        other => panic!("{other}"),
+    }
+    assert_eq!(c.get_backup("inc").unwrap(), None);
+    assert_eq!(c.running_runs().unwrap().len(), 1);
 }
 
 #[test]

@@ -1,14 +1,17 @@
 //! Running backups and recovering from runs a crash interrupted.
 
 use super::error::CoreError;
-use super::ids::new_backup_id;
+use super::holds::{HoldGuard, Holder};
+use super::ids::{first_backup_id, new_backup_id};
 use super::model::{BackupKind, BackupRecord, BackupStatus, RunRecord, RunStatus, TaskConfig};
 use super::service::{Core, open_dest};
 use crate::dest::NamedDest;
 use crate::engine::backup::{self, BackupPlan};
 use crate::engine::progress::Progress;
+use crate::engine::repo::{Claim, ClaimOutcome};
 use crate::engine::{EngineError, repo, stop};
 use chrono::Utc;
+use std::collections::BTreeSet;
 
 /// What a finished run produced.
 #[derive(Debug, Clone)]
@@ -114,7 +117,7 @@ impl Core {
             .jobs
             .start(task_name, requested, manual, progress.clone())
         {
-            Ok(_job) => self.run_backup(task_name, requested, manual, &progress),
+            Ok(job) => self.run_backup_as(Some(job.id()), task_name, requested, manual, &progress),
             Err(e) => Err(e),
         };
         self.events.publish(super::events::Event::JobFinished {
@@ -138,6 +141,145 @@ impl Core {
         manual: bool,
         progress: &Progress,
     ) -> Result<RunOutcome, CoreError> {
+        self.run_backup_as(None, task_name, requested, manual, progress)
+    }
+
+    /// Fails with `NotFound` naming the first of `ids` the catalog no longer has.
+    fn require_recorded(&self, ids: &BTreeSet<String>) -> Result<(), CoreError> {
+        for id in ids {
+            if self.catalog.get_backup(id)?.is_none() {
+                return Err(CoreError::NotFound {
+                    what: "backup",
+                    name: id.clone(),
+                    hint: "it was deleted while a backup that depends on it was starting".into(),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// `parent` and every backup it depends on by its parent links.
+    fn ancestry(&self, parent: &BackupRecord) -> Result<BTreeSet<String>, CoreError> {
+        let all = self.catalog.list_backups()?;
+        let mut out = BTreeSet::new();
+        let mut cur = Some(parent.id.clone());
+        while let Some(id) = cur {
+            if !out.insert(id.clone()) {
+                break;
+            }
+            cur = all
+                .iter()
+                .find(|b| b.id == id)
+                .and_then(|b| b.parent.clone());
+        }
+        Ok(out)
+    }
+
+    /// Plans the kind and parent and holds the parent's chain, so it cannot be
+    /// deleted or expired while this run reads from it. A delete that slips in
+    /// between planning and holding makes it plan again.
+    fn plan_and_hold(
+        &self,
+        job: Option<u64>,
+        task_name: &str,
+        requested: BackupKind,
+    ) -> Result<(KindPlan, Option<HoldGuard<'_>>), CoreError> {
+        for _ in 0..4 {
+            let (kind, parent, note) = self.plan_kind(task_name, requested)?;
+            let Some(p) = &parent else {
+                return Ok(((kind, parent, note), None));
+            };
+            let holder = Holder {
+                job,
+                task: task_name.to_string(),
+                kind,
+            };
+            match self
+                .jobs
+                .holds
+                .hold(holder, self.ancestry(p)?, |ids| self.require_recorded(ids))
+            {
+                Ok(g) => return Ok(((kind, parent, note), Some(g))),
+                Err(CoreError::NotFound { .. }) => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        Err(CoreError::Busy(format!(
+            "task {task_name}: its backups kept being deleted while this backup was starting; retry when the deletions are done"
+        )))
+    }
+
+    /// Claims the run's backup id on every destination before anything else is
+    /// written there; while an id is taken (recorded in the catalog, or present
+    /// on any destination), the claims made so far are released and a new id is
+    /// tried. The run record always names the id being claimed, so recovery
+    /// finds a claim a crash left behind.
+    fn claim_id(&self, run: &mut RunRecord, dests: &[NamedDest]) -> Result<Claim, CoreError> {
+        const ATTEMPTS: usize = 16;
+        for attempt in 0..ATTEMPTS {
+            if attempt > 0 {
+                run.backup_id = new_backup_id(run.started);
+                self.catalog.update_run(run)?;
+            }
+            let claim = Claim {
+                format: repo::REPO_FORMAT,
+                backup: run.backup_id.clone(),
+                task: run.task.clone(),
+                run: run.id,
+                started: run.started,
+            };
+            if self.catalog.get_backup(&claim.backup)?.is_some() {
+                continue;
+            }
+            let mut claimed: Vec<&NamedDest> = Vec::new();
+            let mut taken = None;
+            for nd in dests {
+                match repo::claim(nd.1.as_ref(), &claim) {
+                    Ok(ClaimOutcome::Claimed) => claimed.push(nd),
+                    Ok(ClaimOutcome::Taken) => {
+                        taken = Some(nd.0.clone());
+                        break;
+                    }
+                    Err(e) => {
+                        for (_, d) in &claimed {
+                            let _ = repo::release(d.as_ref(), &claim);
+                        }
+                        return Err(e.into());
+                    }
+                }
+            }
+            let Some(on) = taken else {
+                return Ok(claim);
+            };
+            tracing::info!(backup = %claim.backup, destination = %on, "backup id taken, trying another");
+            for (_, d) in &claimed {
+                let _ = repo::release(d.as_ref(), &claim);
+            }
+        }
+        Err(CoreError::Failed(format!(
+            "task {}: no free backup id after {ATTEMPTS} tries (each was taken on a destination); check that the destinations' backups/ directories hold only backup directories, then retry",
+            run.task
+        )))
+    }
+
+    /// Marks `run` failed with `message`; the caller returns its own error.
+    fn fail_run(&self, mut run: RunRecord, message: String) {
+        run.status = RunStatus::Failed;
+        run.finished = Some(Utc::now());
+        run.message = Some(message);
+        if let Err(e) = self.catalog.update_run(&run) {
+            tracing::warn!(run = run.id, "could not record the failed run: {e}");
+        }
+    }
+
+    fn run_backup_as(
+        &self,
+        job: Option<u64>,
+        task_name: &str,
+        requested: BackupKind,
+        manual: bool,
+        progress: &Progress,
+    ) -> Result<RunOutcome, CoreError> {
         let task = self.task(task_name)?;
         let dests = self.task_dests(&task)?;
         let mut chunker = None;
@@ -155,7 +297,7 @@ impl Core {
             }
         }
         let chunker = chunker.unwrap_or_default();
-        let (kind, parent, note) = self.plan_kind(task_name, requested)?;
+        let ((kind, parent, note), hold) = self.plan_and_hold(job, task_name, requested)?;
         let parent_manifest = match &parent {
             Some(p) => {
                 let (_, d) = &dests[0];
@@ -168,15 +310,34 @@ impl Core {
             }
             None => None,
         };
+        // Every backup whose packs the new manifest may reference must stay
+        // until this one has committed; the commit re-checks them all.
+        let requires: Vec<String> = match (&hold, &parent_manifest, &parent) {
+            (Some(g), Some(m), Some(p)) => {
+                let owners: BTreeSet<String> = m.packs.iter().map(|r| r.backup.clone()).collect();
+                self.jobs
+                    .holds
+                    .extend(g, owners, |ids| self.require_recorded(ids))
+                    .map_err(|e| match e {
+                        CoreError::NotFound { name, .. } => CoreError::Failed(format!(
+                            "cannot take a {kind} backup of task {task_name}: its parent {} uses data of backup {name}, which is no longer in the catalog; run 'strata backup run {task_name} --full' to start a new chain",
+                            p.id
+                        )),
+                        other => other,
+                    })?;
+                self.jobs.holds.held_by(g).into_iter().collect()
+            }
+            _ => Vec::new(),
+        };
         let started = Utc::now();
         // The run is recorded before any data is written, so a crash at any
         // later point leaves a record that recovery can clean up after.
-        let run = self.catalog.insert_run(RunRecord {
+        let mut run = self.catalog.insert_run(RunRecord {
             id: 0,
             task: task_name.to_string(),
             requested,
             kind,
-            backup_id: new_backup_id(started),
+            backup_id: first_backup_id(started),
             destinations: task.destinations.clone(),
             status: RunStatus::Running,
             started,
@@ -184,6 +345,21 @@ impl Core {
             message: note.clone(),
         })?;
         stop::point("after-run-record");
+        let claim = match self.claim_id(&mut run, &dests) {
+            Ok(c) => c,
+            Err(e) => {
+                self.fail_run(run, format!("{e}; the backup was not taken"));
+                return Err(e);
+            }
+        };
+        stop::point("after-claim");
+        let release_all = || {
+            for (name, d) in &dests {
+                if let Err(e) = repo::release(d.as_ref(), &claim) {
+                    tracing::warn!(backup = %claim.backup, destination = %name, "could not remove the run's data: {e}");
+                }
+            }
+        };
         let hook_env = |status: &str| {
             vec![
                 ("STRATA_TASK", task.name.clone()),
@@ -200,11 +376,8 @@ impl Core {
         if let Some(cmd) = &task.hooks.before
             && let Err(f) = super::hooks::run("before", cmd, &hook_env("starting"), timeout)
         {
-            let mut run = run;
-            run.status = RunStatus::Failed;
-            run.finished = Some(Utc::now());
-            run.message = Some(format!("{}; the backup was not taken", f.message));
-            self.catalog.update_run(&run)?;
+            release_all();
+            self.fail_run(run, format!("{}; the backup was not taken", f.message));
             return Err(CoreError::Failed(format!(
                 "task {task_name}: {}; the backup was not taken",
                 f.message
@@ -212,12 +385,13 @@ impl Core {
         }
         let plan = BackupPlan {
             backup_id: run.backup_id.clone(),
+            claim: &claim,
             task: &task,
             kind,
             parent: parent.as_ref().zip(parent_manifest.as_ref()),
             manual,
             started,
-            dests,
+            dests: dests.clone(),
             chunker,
             threads: threads(),
         };
@@ -237,19 +411,27 @@ impl Core {
         };
         match outcome {
             Ok(record) => {
-                let mut run = run;
-                run.status = match record.status {
+                let mut done = run.clone();
+                done.status = match record.status {
                     BackupStatus::Complete => RunStatus::Complete,
                     BackupStatus::Partial => RunStatus::Partial,
                 };
-                run.finished = Some(record.finished);
+                done.finished = Some(record.finished);
                 if note.is_some() {
-                    run.message = note.clone();
+                    done.message = note.clone();
                 }
-                self.catalog.commit_backup(&record, &run)?;
+                if let Err(e) = self.catalog.commit_backup(&record, &done, &requires) {
+                    // Not recorded, so not a backup: its data (and only its
+                    // own, by the claim) goes again.
+                    release_all();
+                    let e = CoreError::from(e);
+                    self.fail_run(run, format!("{e}; its data was removed"));
+                    return Err(e);
+                }
+                drop(hold);
                 Ok(RunOutcome {
                     backup: record,
-                    run,
+                    run: done,
                     note,
                 })
             }
@@ -269,65 +451,153 @@ impl Core {
     }
 
     /// Finishes runs a crash left as running: data that reached its commit
-    /// marker is recorded (it is complete), anything else is removed.
+    /// marker on every destination is recorded (it is complete), anything else
+    /// the run wrote is removed. A directory the run does not own (another
+    /// backup's claim, or another backup's commit) is never touched.
     pub fn recover(&self) -> Result<Recovery, CoreError> {
         let mut out = Recovery::default();
         for mut run in self.catalog.running_runs()? {
             let mut dests = Vec::new();
             for name in &run.destinations {
                 if let Some(cfg) = self.catalog.get_destination(name)? {
-                    dests.push(open_dest(&cfg));
+                    dests.push((name.clone(), open_dest(&cfg)));
                 }
+            }
+            let claim = Claim {
+                format: repo::REPO_FORMAT,
+                backup: run.backup_id.clone(),
+                task: run.task.clone(),
+                run: run.id,
+                started: run.started,
+            };
+            // Per destination: whether the directory is this run's, and its
+            // commit marker if it completed there.
+            let mut copies = Vec::new();
+            for (name, d) in &dests {
+                let own = owns(d.as_ref(), &run, &claim);
+                let committed = if own {
+                    match repo::read_commit(d.as_ref(), &run.backup_id) {
+                        Ok(Some(marker))
+                            if repo::read_manifest(
+                                d.as_ref(),
+                                &run.backup_id,
+                                &marker.manifest_hash,
+                            )
+                            .is_ok() =>
+                        {
+                            Some(marker)
+                        }
+                        _ => None,
+                    }
+                } else {
+                    None
+                };
+                copies.push((name, d, own, committed));
             }
             // Adopt only a backup that committed on every destination of the run;
             // a copy on some of them is removed everywhere instead.
-            let mut committed = None;
-            let mut everywhere = dests.len() == run.destinations.len() && !dests.is_empty();
-            for d in &dests {
-                match repo::read_commit(d.as_ref(), &run.backup_id) {
-                    Ok(Some(marker))
-                        if repo::read_manifest(
-                            d.as_ref(),
-                            &run.backup_id,
-                            &marker.manifest_hash,
-                        )
-                        .is_ok() =>
-                    {
-                        committed.get_or_insert(marker);
-                    }
-                    _ => everywhere = false,
-                }
-            }
-            if !everywhere {
-                committed = None;
-            }
+            let everywhere = dests.len() == run.destinations.len()
+                && !copies.is_empty()
+                && copies.iter().all(|c| c.3.is_some());
+            let marker = if everywhere {
+                copies.iter().find_map(|c| c.3.clone())
+            } else {
+                None
+            };
             run.finished = Some(Utc::now());
-            match committed {
-                Some(marker) => {
-                    run.status = match marker.backup.status {
-                        BackupStatus::Complete => RunStatus::Complete,
-                        BackupStatus::Partial => RunStatus::Partial,
-                    };
-                    run.message = Some("recorded after an interruption: the backup had committed on every destination".into());
-                    self.catalog.commit_backup(&marker.backup, &run)?;
-                    out.adopted.push(run.backup_id.clone());
-                }
-                _ => {
-                    for d in &dests {
-                        // The commit marker goes first, so a half-deleted copy never looks complete.
-                        let _ = d.delete(&repo::commit_key(&run.backup_id));
-                        d.delete_prefix(&repo::backup_prefix(&run.backup_id))?;
+            let mut why_not = None;
+            if let Some(marker) = marker {
+                run.status = match marker.backup.status {
+                    BackupStatus::Complete => RunStatus::Complete,
+                    BackupStatus::Partial => RunStatus::Partial,
+                };
+                run.message = Some(
+                    "recorded after an interruption: the backup had committed on every destination"
+                        .into(),
+                );
+                let requires = self.references(&marker, &copies)?;
+                match self.catalog.commit_backup(&marker.backup, &run, &requires) {
+                    Ok(()) => {
+                        out.adopted.push(run.backup_id.clone());
+                        continue;
                     }
-                    run.status = RunStatus::Interrupted;
-                    run.message = Some(
-                        "interrupted (the process stopped mid-run); its partial data was removed"
-                            .into(),
-                    );
-                    self.catalog.update_run(&run)?;
-                    out.interrupted.push(run.backup_id.clone());
+                    Err(
+                        e @ (super::catalog::CatalogError::DependencyGone { .. }
+                        | super::catalog::CatalogError::BackupExists { .. }),
+                    ) => why_not = Some(e.to_string()),
+                    Err(e) => return Err(e.into()),
                 }
             }
+            let mut foreign = Vec::new();
+            for (name, d, own, _) in &copies {
+                if !own {
+                    foreign.push(name.as_str());
+                    continue;
+                }
+                if repo::release(d.as_ref(), &claim)? {
+                    continue;
+                }
+                // A directory without a claim was written by an earlier release.
+                // The commit marker goes first, so a half-deleted copy never looks complete.
+                d.delete(&repo::commit_key(&run.backup_id))?;
+                d.delete_prefix(&repo::backup_prefix(&run.backup_id))?;
+            }
+            run.status = RunStatus::Interrupted;
+            let mut msg = "interrupted (the process stopped mid-run); its partial data was removed"
+                .to_string();
+            if let Some(w) = why_not {
+                msg = format!("interrupted (the process stopped mid-run) and not recorded: {w}");
+            }
+            if !foreign.is_empty() {
+                msg.push_str(&format!(
+                    "; backups/{}/ on {} belongs to another backup and was left alone",
+                    run.backup_id,
+                    foreign.join(", ")
+                ));
+            }
+            run.message = Some(msg);
+            self.catalog.update_run(&run)?;
+            out.interrupted.push(run.backup_id.clone());
         }
         Ok(out)
+    }
+
+    /// Backups whose data a committed copy references (its parent and pack owners).
+    fn references(
+        &self,
+        marker: &repo::CommitMarker,
+        copies: &[RecoveredCopy<'_>],
+    ) -> Result<Vec<String>, CoreError> {
+        let id = &marker.backup.id;
+        let mut out: BTreeSet<String> = marker.backup.parent.iter().cloned().collect();
+        if let Some((_, d, _, _)) = copies.first() {
+            let m = repo::read_manifest(d.as_ref(), id, &marker.manifest_hash)?;
+            out.extend(m.packs.into_iter().map(|p| p.backup));
+        }
+        out.remove(id);
+        Ok(out.into_iter().collect())
+    }
+}
+
+/// One destination of an interrupted run: name, storage, owned, commit marker.
+type RecoveredCopy<'a> = (
+    &'a String,
+    &'a std::sync::Arc<dyn crate::dest::Destination>,
+    bool,
+    Option<repo::CommitMarker>,
+);
+
+/// Whether `backups/<id>/` on `d` is the interrupted `run`'s own: its claim is
+/// the run's, or (written by an earlier release, without a claim) it holds no
+/// commit marker or one of this very run. Unreadable evidence is not ownership.
+fn owns(d: &dyn crate::dest::Destination, run: &RunRecord, claim: &Claim) -> bool {
+    match repo::read_claim(d, &run.backup_id) {
+        Ok(Some(c)) => c == *claim,
+        Ok(None) => match repo::read_commit(d, &run.backup_id) {
+            Ok(None) => true,
+            Ok(Some(m)) => m.backup.task == run.task && m.backup.started == run.started,
+            Err(_) => false,
+        },
+        Err(_) => false,
     }
 }

@@ -8,6 +8,7 @@ pub mod clock;
 pub mod declarative;
 pub mod error;
 pub mod events;
+pub mod holds;
 pub mod home;
 pub mod hooks;
 pub mod ids;

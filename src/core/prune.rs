@@ -19,6 +19,9 @@ pub struct PruneReport {
     pub freed_bytes: u64,
     /// Nothing was deleted.
     pub dry_run: bool,
+    /// Backups that would have expired but a running job reads from them:
+    /// kept this time, they expire at a later prune.
+    pub in_use: Vec<String>,
 }
 
 /// How many ancestors `id` has among `by_id` (a broken or cyclic link stops the walk).
@@ -48,7 +51,7 @@ impl Core {
         };
         let all = self.catalog.list_backups()?;
         let now = Utc::now();
-        let mut decisions = Vec::new();
+        let mut decisions: Vec<Decision> = Vec::new();
         for t in &tasks {
             let mine: Vec<BackupRecord> =
                 all.iter().filter(|b| b.task == t.name).cloned().collect();
@@ -66,30 +69,95 @@ impl Core {
             decisions.extend(ds);
         }
         let by_id: HashMap<&str, &BackupRecord> = all.iter().map(|b| (b.id.as_str(), b)).collect();
-        // The expired set is closed under descendants, so deleting deepest
-        // first always finds the backup without remaining dependents.
-        let mut victims: Vec<(usize, &Decision)> = decisions
+        // A backup a running job reads from is kept this time, with everything
+        // it depends on; the next prune expires it once the job is done.
+        let mut in_use = Vec::new();
+        let held: Vec<(String, String)> = decisions
             .iter()
             .filter(|d| !d.keep)
-            .map(|d| (depth(&by_id, &d.id), d))
+            .filter_map(|d| {
+                let h = self.jobs.holds.holder_of(&d.id)?;
+                Some((d.id.clone(), format!("in use by {}", h.describe())))
+            })
+            .collect();
+        for (id, reason) in held {
+            in_use.push(id.clone());
+            keep_with_ancestors(&mut decisions, &by_id, &id, reason);
+        }
+        // The expired set is closed under descendants, so deleting deepest
+        // first always finds the backup without remaining dependents.
+        let mut victims: Vec<(usize, Decision)> = decisions
+            .iter()
+            .filter(|d| !d.keep)
+            .map(|d| (depth(&by_id, &d.id), d.clone()))
             .collect();
         victims.sort_by(|a, b| b.0.cmp(&a.0).then(b.1.finished.cmp(&a.1.finished)));
         let mut freed_bytes = 0;
+        let mut expired = 0;
         for (_, d) in &victims {
+            if decisions.iter().any(|x| x.id == d.id && x.keep) {
+                // Kept meanwhile as an ancestor of a backup that became in use.
+                continue;
+            }
             if dry_run {
                 freed_bytes += d.stored_bytes;
-            } else {
-                for gone in self.delete_backup(&d.id, false)? {
-                    freed_bytes += gone.stored_bytes;
+                expired += 1;
+                continue;
+            }
+            match self.delete_backup(&d.id, false) {
+                Ok(gone) => {
+                    expired += 1;
+                    for g in gone {
+                        freed_bytes += g.stored_bytes;
+                    }
                 }
+                // A job started reading from it after the evaluation: skip it.
+                Err(CoreError::Busy(_)) => {
+                    let reason = match self.jobs.holds.holder_of(&d.id) {
+                        Some(h) => format!("in use by {}", h.describe()),
+                        None => "in use by a running backup".into(),
+                    };
+                    in_use.push(d.id.clone());
+                    keep_with_ancestors(&mut decisions, &by_id, &d.id, reason);
+                }
+                Err(e) => return Err(e),
             }
         }
         Ok(PruneReport {
-            expired: victims.len(),
+            expired,
             decisions,
             freed_bytes,
             dry_run,
+            in_use,
         })
+    }
+}
+
+/// Turns the expiry of `id` (and of every expired backup it depends on) into a
+/// keep, with `reason` for `id` and "needed by" for its ancestors.
+fn keep_with_ancestors(
+    decisions: &mut [Decision],
+    by_id: &HashMap<&str, &BackupRecord>,
+    id: &str,
+    reason: String,
+) {
+    let mut cur = Some((id.to_string(), reason));
+    let mut steps = 0;
+    while let Some((cid, why)) = cur.take() {
+        if let Some(d) = decisions.iter_mut().find(|d| d.id == cid)
+            && !d.keep
+        {
+            d.keep = true;
+            d.reasons = vec![why];
+        }
+        steps += 1;
+        if steps > by_id.len() {
+            break;
+        }
+        cur = by_id
+            .get(cid.as_str())
+            .and_then(|b| b.parent.clone())
+            .map(|p| (p, format!("needed by {cid}")));
     }
 }
 

@@ -34,6 +34,8 @@ pub struct Registry {
     state: Mutex<State>,
     slots: Condvar,
     max_parallel: usize,
+    /// Backups the running jobs read from (see [`super::holds`]).
+    pub holds: super::holds::Holds,
 }
 
 /// A job as front ends see it.
@@ -71,6 +73,13 @@ pub struct JobGuard<'a> {
     id: u64,
 }
 
+impl JobGuard<'_> {
+    /// The job's id, as `strata jobs` shows it.
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+}
+
 impl Drop for JobGuard<'_> {
     fn drop(&mut self) {
         let mut st = match self.registry.state.lock() {
@@ -95,6 +104,7 @@ impl Registry {
             state: Mutex::new(State::default()),
             slots: Condvar::new(),
             max_parallel: max_parallel.max(1),
+            holds: Default::default(),
         }
     }
 

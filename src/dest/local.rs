@@ -4,6 +4,7 @@ use super::{DestError, Destination, check_key};
 use std::fs::{self, File, OpenOptions};
 use std::io::{ErrorKind, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Repository rooted at a local directory.
 pub struct LocalDest {
@@ -19,6 +20,13 @@ impl LocalDest {
     fn path(&self, key: &str) -> Result<PathBuf, DestError> {
         check_key(&self.describe(), key)?;
         Ok(self.root.join(key))
+    }
+
+    fn exists(&self, key: &str) -> DestError {
+        DestError::Exists {
+            dest: self.describe(),
+            key: key.to_string(),
+        }
     }
 
     fn io(&self, op: &'static str, path: &Path, source: std::io::Error) -> DestError {
@@ -41,6 +49,42 @@ impl LocalDest {
     }
 }
 
+/// Sequence number of temporary files written by this process.
+static TMP_SEQ: AtomicU64 = AtomicU64::new(0);
+
+/// Moves `tmp` to `path` only if `path` does not exist, atomically: the
+/// exists-check and the move are one operation, never a check then a rename.
+/// File systems without `RENAME_NOREPLACE` get a hard link (which also refuses
+/// an existing name) and an unlink of the temporary name.
+fn publish(tmp: &Path, path: &Path) -> std::io::Result<()> {
+    use rustix::fs::{CWD, RenameFlags, renameat_with};
+    use rustix::io::Errno;
+    match renameat_with(CWD, tmp, CWD, path, RenameFlags::NOREPLACE) {
+        Ok(()) => return Ok(()),
+        Err(Errno::EXIST) => {
+            return Err(std::io::Error::new(
+                ErrorKind::AlreadyExists,
+                "object exists",
+            ));
+        }
+        Err(Errno::INVAL | Errno::NOSYS | Errno::OPNOTSUPP) => {}
+        Err(e) => return Err(e.into()),
+    }
+    match fs::hard_link(tmp, path) {
+        Ok(()) => {
+            let _ = fs::remove_file(tmp);
+            Ok(())
+        }
+        Err(e) if e.kind() == ErrorKind::AlreadyExists => Err(e),
+        Err(e) => Err(std::io::Error::new(
+            e.kind(),
+            format!(
+                "the file system supports neither exclusive renames nor hard links ({e}), one of which Strata needs to never replace an object; put the destination on a file system such as ext4, xfs or btrfs"
+            ),
+        )),
+    }
+}
+
 /// fsync a directory so a rename or create inside it is durable.
 fn sync_dir(dir: &Path) -> std::io::Result<()> {
     File::open(dir)?.sync_all()
@@ -57,29 +101,37 @@ impl Destination for LocalDest {
         let created_dir = !dir.exists();
         fs::create_dir_all(&dir).map_err(|e| self.io("create directory", &dir, e))?;
         if path.exists() {
-            return Err(self.io(
-                "create",
-                &path,
-                std::io::Error::new(ErrorKind::AlreadyExists, "object exists"),
-            ));
+            return Err(self.exists(key));
         }
-        // Write under a temporary name, sync, then rename: a crash leaves either
-        // nothing or the complete object, never a torn one under the real name.
+        // Write under a temporary name, sync, then move it into place only if the
+        // name is still free: a crash leaves nothing or the complete object, and
+        // of two writers of one key exactly one wins. The counter keeps two
+        // writers in this process off each other's temporary file.
         let tmp = dir.join(format!(
-            ".tmp-{}-{}",
+            ".tmp-{}-{}-{}",
             std::process::id(),
+            TMP_SEQ.fetch_add(1, Ordering::Relaxed),
             path.file_name().and_then(|n| n.to_str()).unwrap_or("obj")
         ));
-        let mut f = OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .open(&tmp)
-            .map_err(|e| self.io("create", &tmp, e))?;
-        f.write_all(data).map_err(|e| self.io("write", &tmp, e))?;
-        f.sync_all().map_err(|e| self.io("sync", &tmp, e))?;
-        drop(f);
-        fs::rename(&tmp, &path).map_err(|e| self.io("rename", &path, e))?;
+        let written = (|| {
+            let mut f = OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&tmp)
+                .map_err(|e| self.io("create", &tmp, e))?;
+            f.write_all(data).map_err(|e| self.io("write", &tmp, e))?;
+            f.sync_all().map_err(|e| self.io("sync", &tmp, e))?;
+            Ok(())
+        })();
+        let published = written.and_then(|()| match publish(&tmp, &path) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == ErrorKind::AlreadyExists => Err(self.exists(key)),
+            Err(e) => Err(self.io("create", &path, e)),
+        });
+        if let Err(e) = published {
+            let _ = fs::remove_file(&tmp);
+            return Err(e);
+        }
         sync_dir(&dir).map_err(|e| self.io("sync", &dir, e))?;
         if created_dir && let Some(parent) = dir.parent() {
             // New directories must be durable too, or the object may vanish with them.
@@ -185,7 +237,10 @@ mod tests {
         let d = LocalDest::new(dir.path());
         d.put("backups/a/x", b"hello").unwrap();
         assert!(
-            d.put("backups/a/x", b"again").is_err(),
+            matches!(
+                d.put("backups/a/x", b"again"),
+                Err(DestError::Exists { .. })
+            ),
             "put never replaces"
         );
         assert_eq!(d.get("backups/a/x").unwrap(), b"hello");
@@ -200,5 +255,43 @@ mod tests {
         assert!(d.put("../escape", b"").is_err());
         d.delete_prefix("backups/a").unwrap();
         assert_eq!(d.size("backups/a/x").unwrap(), None);
+    }
+
+    /// Many writers racing for one key: exactly one wins, the winner's bytes
+    /// are the object, and no temporary file is left behind.
+    #[test]
+    fn racing_puts_of_one_key_have_one_winner() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = std::sync::Arc::new(LocalDest::new(dir.path()));
+        for round in 0..20 {
+            let key = format!("backups/r{round}/CLAIM");
+            let start = std::sync::Arc::new(std::sync::Barrier::new(8));
+            let handles: Vec<_> = (0..8u8)
+                .map(|i| {
+                    let (d, key, start) = (d.clone(), key.clone(), start.clone());
+                    std::thread::spawn(move || {
+                        start.wait();
+                        d.put(&key, &[i; 64]).map(|()| i)
+                    })
+                })
+                .collect();
+            let results: Vec<_> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+            let winners: Vec<u8> = results
+                .iter()
+                .filter_map(|r| r.as_ref().ok().copied())
+                .collect();
+            assert_eq!(winners.len(), 1, "round {round}: {results:?}");
+            for r in &results {
+                if let Err(e) = r {
+                    assert!(matches!(e, DestError::Exists { .. }), "{e}");
+                }
+            }
+            assert_eq!(d.get(&key).unwrap(), vec![winners[0]; 64]);
+            let left: Vec<_> = fs::read_dir(dir.path().join(format!("backups/r{round}")))
+                .unwrap()
+                .map(|e| e.unwrap().file_name())
+                .collect();
+            assert_eq!(left, vec![std::ffi::OsString::from("CLAIM")]);
+        }
     }
 }

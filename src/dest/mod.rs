@@ -17,6 +17,14 @@ pub enum DestError {
         /// Object key.
         key: String,
     },
+    /// A write of a key that already exists (objects are never replaced).
+    #[error("{dest}: {key} already exists; objects are written once and never replaced")]
+    Exists {
+        /// Destination description.
+        dest: String,
+        /// Object key.
+        key: String,
+    },
     /// An I/O error on a local path.
     #[error("{dest}: {op} {path} failed: {source}; check the path, its permissions and free space")]
     Io {
@@ -45,7 +53,9 @@ pub enum DestError {
 pub trait Destination: Send + Sync {
     /// Human description, e.g. `local:/var/backups/strata`.
     fn describe(&self) -> String;
-    /// Stores `data` under `key`, replacing nothing: it fails if the key exists.
+    /// Stores `data` under `key`, replacing nothing: when the key exists (even if
+    /// another writer creates it at the same moment) it fails with
+    /// [`DestError::Exists`], so a put doubles as an exclusive create.
     fn put(&self, key: &str, data: &[u8]) -> Result<(), DestError>;
     /// Reads a whole object.
     fn get(&self, key: &str) -> Result<Vec<u8>, DestError>;

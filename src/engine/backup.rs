@@ -24,6 +24,8 @@ use std::sync::atomic::Ordering;
 pub struct BackupPlan<'a> {
     /// Id reserved for the backup (its data lives under this id).
     pub backup_id: String,
+    /// The claim this run holds on `backups/<backup_id>/` on every destination.
+    pub claim: &'a repo::Claim,
     /// The task.
     pub task: &'a TaskConfig,
     /// Effective kind.
@@ -42,13 +44,14 @@ pub struct BackupPlan<'a> {
     pub threads: usize,
 }
 
-/// Takes the backup described by `plan`. On failure or cancellation every
-/// object written under the backup id is removed again.
+/// Takes the backup described by `plan`. On failure or cancellation what the
+/// run wrote is removed again, on each destination only where its claim
+/// proves the directory is its own.
 pub fn run(plan: &BackupPlan<'_>, progress: &Progress) -> Result<BackupRecord, EngineError> {
     let result = run_inner(plan, progress);
     if result.is_err() {
         for (_, d) in &plan.dests {
-            let _ = d.delete_prefix(&repo::backup_prefix(&plan.backup_id));
+            let _ = repo::release(d.as_ref(), plan.claim);
         }
     }
     result

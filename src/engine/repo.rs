@@ -1,5 +1,5 @@
 //! Repository layout inside one destination: `strata-repo.toml` and
-//! `backups/<id>/{packs/NNNNNN.pack, manifest, COMMIT}` (docs/format.md).
+//! `backups/<id>/{CLAIM, packs/NNNNNN.pack, manifest, COMMIT}` (docs/format.md).
 
 use super::chunk::ChunkerParams;
 use super::error::EngineError;
@@ -42,6 +42,11 @@ pub fn manifest_key(id: &str) -> String {
     format!("{BACKUPS}/{id}/manifest")
 }
 
+/// `backups/<id>/CLAIM`.
+pub fn claim_key(id: &str) -> String {
+    format!("{BACKUPS}/{id}/CLAIM")
+}
+
 /// `backups/<id>/COMMIT`.
 pub fn commit_key(id: &str) -> String {
     format!("{BACKUPS}/{id}/COMMIT")
@@ -77,6 +82,92 @@ pub struct CommitMarker {
     pub manifest_size: u64,
     /// Packs written by this backup.
     pub packs: Vec<PackInfo>,
+}
+
+/// The claim marker, written first and exclusively: whoever created it owns
+/// `backups/<id>/` on that destination, and everything else in the directory
+/// was written by that run. It names the run, so recovery and cleanup can tell
+/// their own directory from another backup's.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Claim {
+    /// Repository format version.
+    pub format: u32,
+    /// The claimed backup id.
+    pub backup: String,
+    /// Task of the claiming run.
+    pub task: String,
+    /// Run id in the claiming catalog.
+    pub run: u64,
+    /// Start time of the claiming run (with the run id, tells two catalogs apart).
+    pub started: DateTime<Utc>,
+}
+
+/// What [`claim`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClaimOutcome {
+    /// The id is now ours on this destination.
+    Claimed,
+    /// Another backup has (or had) this id here: pick another.
+    Taken,
+}
+
+/// Claims `backups/<id>/` on `dest` for `claim`'s run. The id is taken when
+/// the directory already holds anything (a backup of an earlier release has
+/// no claim) or when another writer's claim wins the exclusive create.
+pub fn claim(dest: &dyn Destination, claim: &Claim) -> Result<ClaimOutcome, EngineError> {
+    if !dest.list(&backup_prefix(&claim.backup))?.is_empty() {
+        return Ok(ClaimOutcome::Taken);
+    }
+    let bytes = serde_json::to_vec_pretty(claim).map_err(|e| EngineError::Repo {
+        dest: dest.describe(),
+        detail: format!("could not encode the claim of backup {}: {e}", claim.backup),
+    })?;
+    match dest.put(&claim_key(&claim.backup), &bytes) {
+        Ok(()) => Ok(ClaimOutcome::Claimed),
+        Err(DestError::Exists { .. }) => Ok(ClaimOutcome::Taken),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Reads a backup directory's claim: `Ok(None)` when it has none (a backup of
+/// an earlier release, or no directory), `Err` when it cannot be read or parsed.
+pub fn read_claim(dest: &dyn Destination, id: &str) -> Result<Option<Claim>, EngineError> {
+    let bytes = match dest.get(&claim_key(id)) {
+        Ok(b) => b,
+        Err(DestError::NotFound { .. }) => return Ok(None),
+        Err(e) => return Err(e.into()),
+    };
+    serde_json::from_slice(&bytes)
+        .map(Some)
+        .map_err(|e| EngineError::Damaged {
+            backup: id.to_string(),
+            what: format!("claim marker on {} does not parse ({e})", dest.describe()),
+        })
+}
+
+/// Removes `claim`'s backup from `dest` if, and only if, the directory is
+/// claimed by that run: another backup's data (a foreign claim, or a directory
+/// of an earlier release without one) is never touched. `COMMIT` goes first so
+/// a half-removed copy never looks complete, the claim last so a crash midway
+/// leaves a directory recovery still recognises as its own. Returns whether it
+/// removed anything.
+pub fn release(dest: &dyn Destination, claim: &Claim) -> Result<bool, EngineError> {
+    let id = &claim.backup;
+    match read_claim(dest, id) {
+        Ok(Some(c)) if c == *claim => {}
+        Ok(_) => return Ok(false),
+        // An unreadable claim proves nothing: leave the directory alone.
+        Err(EngineError::Damaged { .. }) => return Ok(false),
+        Err(e) => return Err(e),
+    }
+    dest.delete(&commit_key(id))?;
+    dest.delete(&manifest_key(id))?;
+    let packs = format!("{}/packs", backup_prefix(id));
+    for name in dest.list(&packs)? {
+        dest.delete(&format!("{packs}/{name}"))?;
+    }
+    dest.delete_prefix(&backup_prefix(id))?;
+    Ok(true)
 }
 
 /// Reads the repository description, creating it in an empty destination.
