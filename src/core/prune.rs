@@ -407,4 +407,105 @@ mod tests {
         assert_eq!(r.expired, 0);
         assert_eq!(f.ids().len(), 2);
     }
+
+    /// Issue 9: a backup a running job reads from is kept by prune (dry run and
+    /// real), with the job named, and expires once the hold is gone.
+    #[test]
+    fn a_held_backup_is_skipped_and_named() {
+        let f = fixture(serde_json::json!({"keep_last_full": 1}));
+        let f1 = f.backup(BackupKind::Full, "one\n");
+        let i1 = f.backup(BackupKind::Incremental, "one plus\n");
+        let _f2 = f.backup(BackupKind::Full, "two\n");
+        let holder = crate::core::holds::Holder {
+            job: Some(7),
+            task: "t".into(),
+            kind: BackupKind::Incremental,
+        };
+        let hold = f
+            .core
+            .jobs
+            .holds
+            .hold(holder, [i1.id.clone()], |_| Ok(()))
+            .unwrap();
+        let dry = f.core.prune(Some("t"), true).unwrap();
+        assert_eq!((dry.expired, dry.in_use.clone()), (0, vec![i1.id.clone()]));
+        let why = |r: &PruneReport, id: &str| {
+            r.decisions
+                .iter()
+                .find(|d| d.id == id)
+                .unwrap()
+                .reasons
+                .clone()
+        };
+        assert!(why(&dry, &i1.id)[0].contains("in use by job 7"), "{dry:?}");
+        assert_eq!(why(&dry, &f1.id), [format!("needed by {}", i1.id)]);
+        match f.core.delete_backup(&f1.id, true) {
+            Err(e @ CoreError::Busy(_)) => {
+                assert_eq!(e.exit_code(), 5);
+                assert!(e.to_string().contains("job 7"), "{e}");
+            }
+            other => panic!("{other:?}"),
+        }
+        let real = f.core.prune(Some("t"), false).unwrap();
+        assert_eq!(real.expired, 0);
+        assert!(f.dir_of(&f1.id).join("COMMIT").is_file());
+        assert!(f.dir_of(&i1.id).join("COMMIT").is_file());
+        drop(hold);
+        let later = f.core.prune(Some("t"), false).unwrap();
+        assert_eq!(later.expired, 2);
+        assert!(!f.dir_of(&f1.id).exists());
+    }
+
+    /// Issue 9: an incremental whose parent vanished from the catalog while it
+    /// ran (here removed behind the holds' back) is not recorded, removes its
+    /// own data and only that, and says why.
+    #[test]
+    fn a_vanished_parent_fails_the_commit_cleanly() {
+        let f = fixture(serde_json::json!({}));
+        let full = f.backup(BackupKind::Full, "one\n");
+        let go = f.root.join("go");
+        let mut task = f.core.task("t").unwrap();
+        task.hooks.before = Some(format!(
+            "while [ ! -e '{}' ]; do sleep 0.02; done",
+            go.display()
+        ));
+        f.core.catalog.put_task(&task).unwrap();
+        fs::write(f.src.join("a.txt"), "changed\n").unwrap();
+        let result = std::thread::scope(|s| {
+            let run = s.spawn(|| {
+                f.core
+                    .run_backup("t", BackupKind::Incremental, false, &Progress::default())
+            });
+            while f.core.jobs.holds.holder_of(&full.id).is_none() {
+                std::thread::yield_now();
+            }
+            f.core.catalog.remove_backups(&[full.id.clone()]).unwrap();
+            fs::write(&go, "").unwrap();
+            run.join().unwrap()
+        });
+        let e = result.unwrap_err();
+        assert!(
+            matches!(
+                &e,
+                CoreError::Catalog(crate::core::catalog::CatalogError::DependencyGone { missing, .. })
+                    if *missing == full.id
+            ),
+            "{e}"
+        );
+        assert_eq!(e.exit_code(), 1);
+        let dirs: Vec<String> = fs::read_dir(f.repo.join("backups"))
+            .unwrap()
+            .map(|d| d.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(dirs, [full.id.clone()], "only the full's directory is left");
+        assert!(f.dir_of(&full.id).join("COMMIT").is_file());
+        let runs = f.core.catalog.list_runs().unwrap();
+        let last = runs.last().unwrap();
+        assert_eq!(last.status, crate::core::model::RunStatus::Failed);
+        assert!(
+            last.message.as_deref().unwrap_or("").contains(&full.id),
+            "{last:?}"
+        );
+        assert!(f.core.backups(None).unwrap().is_empty());
+    }
 }
