@@ -219,8 +219,17 @@ fn crash(c: Crash) {
     // Sanity: the run stopped where the point says it did.
     let new: Vec<String> = w.backup_dirs().difference(&dirs_before).cloned().collect();
     match c.point {
-        "after-run-record" | "after-scan" => {
+        "after-run-record" => {
             assert!(new.is_empty(), "{}: nothing written yet: {new:?}", c.point)
+        }
+        "after-scan" => {
+            // Only the run's claim on its id is written before the first pack.
+            assert_eq!(new.len(), 1, "{}: one claimed directory: {new:?}", c.point);
+            let names: Vec<_> = std::fs::read_dir(w.backup_dir(&new[0]))
+                .expect("read the claimed directory")
+                .map(|e| e.expect("entry").file_name())
+                .collect();
+            assert_eq!(names, ["CLAIM"], "{}: claim only", c.point);
         }
         _ => {
             assert_eq!(new.len(), 1, "{}: one new backup directory", c.point);
