@@ -479,7 +479,10 @@ mod tests {
             while f.core.jobs.holds.holder_of(&full.id).is_none() {
                 std::thread::yield_now();
             }
-            f.core.catalog.remove_backups(&[full.id.clone()]).unwrap();
+            f.core
+                .catalog
+                .remove_backups(std::slice::from_ref(&full.id))
+                .unwrap();
             fs::write(&go, "").unwrap();
             run.join().unwrap()
         });
@@ -497,7 +500,11 @@ mod tests {
             .unwrap()
             .map(|d| d.unwrap().file_name().to_string_lossy().into_owned())
             .collect();
-        assert_eq!(dirs, [full.id.clone()], "only the full's directory is left");
+        assert_eq!(
+            dirs,
+            vec![full.id.clone()],
+            "only the full's directory is left"
+        );
         assert!(f.dir_of(&full.id).join("COMMIT").is_file());
         let runs = f.core.catalog.list_runs().unwrap();
         let last = runs.last().unwrap();
