@@ -188,6 +188,19 @@ impl Core {
         // Under the holds' lock: a running backup that reads from a victim
         // refuses the delete, and one starting now sees the records gone.
         self.jobs.holds.without_holders(&ids, || {
+            // A backup that committed on top of a victim since the check above
+            // (its hold is gone once it is recorded) must not lose its parent.
+            let named = &victims[victims.len() - 1].id;
+            if let Some(b) = self
+                .descendants(named)?
+                .into_iter()
+                .find(|b| !ids.contains(&b.id))
+            {
+                return Err(CoreError::Busy(format!(
+                    "backup {} was just recorded on top of backup {named}; nothing was deleted, run the delete again to see what depends on it",
+                    b.id
+                )));
+            }
             // Commit markers go first: a copy interrupted mid-delete must never look complete.
             for b in &victims {
                 for d in b.destinations.iter().filter_map(|n| dest_cfgs.get(n)) {
