@@ -366,7 +366,7 @@ fn delete_and_prune_wait_for_a_running_incremental() {
 #[test]
 fn stress_many_tasks_started_together_leave_only_restorable_unique_backups() {
     const TASKS: usize = 8;
-    const ROUNDS: usize = 12;
+    const ROUNDS: usize = 20;
     let e = Env::new();
     e.dest("h", "d", "repo");
     std::fs::write(e.path("h/strata.toml"), "max_parallel_jobs = 8\n").expect("settings");
