@@ -142,8 +142,10 @@ fn canonical_roots(file: &Path, roots: &[PathBuf]) -> Result<Vec<PathBuf>, Strin
         if !root.is_absolute() {
             return Err(bad(root, "is not an absolute path".into()));
         }
-        let canon =
-            std::fs::canonicalize(root).map_err(|e| bad(root, format!("cannot be used ({e})")))?;
+        let canon = std::fs::canonicalize(root).map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => bad(root, "does not exist (create it first)".into()),
+            _ => bad(root, format!("cannot be used ({e})")),
+        })?;
         if !canon.is_dir() {
             return Err(bad(root, "is not a directory".into()));
         }
