@@ -5,7 +5,8 @@
 //!   test can change the source mid-run (e.g. delete a file after the scan).
 //!
 //! Points: `after-run-record`, `after-scan`, `after-pack`, `after-manifest`,
-//! `after-commit-marker`. Unset, this does nothing.
+//! `after-commit-marker`, `restore-after-check` (a restore whose target was
+//! checked, before it opens anything). Unset, this does nothing.
 
 use std::path::Path;
 use std::time::Duration;
