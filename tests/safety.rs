@@ -274,6 +274,8 @@ fn operators_restore_only_under_restore_roots() {
     ]);
     assert_eq!(code, 4, "{err}");
     assert!(err.contains("none are configured"), "{err}");
+    // A root must exist when strata.toml is read (issue 9, item 5).
+    std::fs::create_dir_all(t.p("restores")).unwrap();
     std::fs::write(
         t.p("home/strata.toml"),
         format!(

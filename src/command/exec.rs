@@ -99,10 +99,14 @@ pub fn run_with_core(
     io: &mut Io<'_>,
 ) -> Result<u8, CoreError> {
     let j = cli.json;
-    let req = super::requirements::of(&cli.command);
+    let mut req = super::requirements::of(&cli.command);
     core.authorize(caller, &req)?;
+    // The restore is decided, audited and written on the resolved target.
+    let mut restore_target = None;
     if let Command::Restore(a) = &cli.command {
-        core.check_restore_target(caller, &a.to)?;
+        let t = core.check_restore_target(caller, &a.to)?;
+        req.target = format!("{} to {}", a.id, t.path().display());
+        restore_target = Some(t);
     }
     let core_ref = core;
     let result = (|| -> Result<u8, CoreError> {
@@ -218,14 +222,19 @@ pub fn run_with_core(
             Command::Restore(a) => {
                 let progress = Arc::new(Progress::default());
                 let t0 = Instant::now();
+                let target = match restore_target.take() {
+                    Some(t) => t,
+                    None => core.check_restore_target(caller, &a.to)?,
+                };
+                let to = target.path();
                 let (rec, report) = {
                     let _bar = Bar::start(progress.clone(), j || !io.local);
-                    core.restore(&a.id, &a.to, a.path.as_deref(), &progress)?
+                    core.restore_into(&a.id, &target, a.path.as_deref(), &progress)?
                 };
                 if j {
                     json(
                         io,
-                        &serde_json::json!({"backup": rec.id, "target": a.to, "report": report}),
+                        &serde_json::json!({"backup": rec.id, "target": to, "report": report}),
                     )?;
                 } else {
                     say!(
@@ -233,7 +242,7 @@ pub fn run_with_core(
                         "restored backup {} of {} into {}: {} files, {} dirs, {} symlinks, {} hard links, {} in {:.1} s",
                         rec.id,
                         rec.task,
-                        a.to.display(),
+                        to.display(),
                         report.files,
                         report.dirs,
                         report.symlinks,

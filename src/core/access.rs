@@ -208,62 +208,84 @@ impl Core {
         r
     }
 
-    /// Operators restore only under the configured restore roots (none
-    /// configured: operators cannot restore); admins restore anywhere.
+    /// Resolves a restore target (every existing ancestor, symlinks
+    /// followed) and decides on the resolved path: operators restore only into
+    /// a new directory under a configured restore root, reached without any
+    /// symlink below the root (none configured: operators cannot restore);
+    /// admins restore anywhere. A refusal is audited with the resolved path.
     pub fn check_restore_target(
         &self,
         caller: &Caller,
         target: &std::path::Path,
-    ) -> Result<(), CoreError> {
-        if caller.role >= Role::Admin {
-            return Ok(());
-        }
-        let target = std::path::absolute(target).unwrap_or_else(|_| target.to_path_buf());
-        // Compare lexically normalised paths so `root/../etc` cannot pass as under `root`.
-        let norm = |p: &std::path::Path| -> std::path::PathBuf {
-            let mut out = std::path::PathBuf::new();
-            for c in p.components() {
-                match c {
-                    std::path::Component::ParentDir => {
-                        out.pop();
-                    }
-                    std::path::Component::CurDir => {}
-                    other => out.push(other),
-                }
+    ) -> Result<crate::engine::target::RestoreTarget, CoreError> {
+        let refuse = |shown: &std::path::Path, why: String| -> CoreError {
+            let req = Requirement::write(Role::Admin, "restore", shown.display().to_string());
+            if let Err(e) = self.audit(caller, &req, format!("refused: {why}")) {
+                return e;
             }
-            out
+            CoreError::Refused(format!("refused: {why}"))
         };
-        let t = norm(&target);
-        if self
-            .settings
-            .restore_roots
-            .iter()
-            .any(|r| t.starts_with(norm(r)) && t != norm(r))
-        {
-            return Ok(());
+        let resolved = match crate::engine::target::resolve(target) {
+            Ok(r) => r,
+            Err(e) if caller.role >= Role::Admin => return Err(e.into()),
+            Err(e) => return Err(refuse(target, e.to_string())),
+        };
+        if caller.role >= Role::Admin {
+            return Ok(resolved.unrestricted()?);
         }
-        let roots: Vec<String> = self
-            .settings
-            .restore_roots
-            .iter()
-            .map(|r| r.display().to_string())
-            .collect();
-        let why = if roots.is_empty() {
-            format!(
+        let roots = &self.settings.restore_roots;
+        let shown = &resolved.path;
+        // A symlink below a root is refused wherever it leads: the path from
+        // the root to the target must be real directories.
+        let hop = resolved.hops.iter().find_map(|h| {
+            let root = roots
+                .iter()
+                .find(|r| h.link.parent().is_some_and(|p| p.starts_with(r)))?;
+            Some((h, root))
+        });
+        let root = roots.iter().find(|r| shown.starts_with(r) && shown != *r);
+        let why = match (hop, root) {
+            (Some((h, root)), _) => format!(
+                "{} may not restore through the symlink {} (-> {}) inside the restore root {}; give a path of real directories",
+                caller.role,
+                h.link.display(),
+                h.to.display(),
+                root.display()
+            ),
+            (None, None) if roots.is_empty() => format!(
                 "{} may restore only into restore roots, and none are configured (restore_roots in {})",
                 caller.role,
                 self.home.config().display()
-            )
-        } else {
-            format!(
-                "{} may restore only into a new directory under {}",
+            ),
+            (None, None) => format!(
+                "{} may restore only into a new directory under {} ({} resolves to {})",
                 caller.role,
-                roots.join(", ")
-            )
+                roots
+                    .iter()
+                    .map(|r| r.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                target.display(),
+                shown.display()
+            ),
+            (None, Some(root)) if resolved.missing == 0 => format!(
+                "{} already exists; Strata never overwrites, choose a new directory under {}",
+                shown.display(),
+                root.display()
+            ),
+            (None, Some(root)) => {
+                let below = shown
+                    .strip_prefix(root)
+                    .map(|rest| rest.iter().map(|c| c.to_os_string()).collect())
+                    .unwrap_or_default();
+                return Ok(crate::engine::target::RestoreTarget {
+                    anchor: root.clone(),
+                    below,
+                    may_exist_empty: false,
+                });
+            }
         };
-        let req = Requirement::write(Role::Admin, "restore", target.display().to_string());
-        self.audit(caller, &req, format!("refused: {why}"))?;
-        Err(CoreError::Refused(format!("refused: {why}")))
+        Err(refuse(shown, why))
     }
 
     /// The newest `n` audit entries, oldest first.

@@ -8,12 +8,13 @@ use crate::dest::Destination;
 use crate::engine::manifest::Manifest;
 use crate::engine::progress::Progress;
 use crate::engine::restore::{RestoreReport, RestoreRequest};
+use crate::engine::target::RestoreTarget;
 use crate::engine::verify::VerifyReport;
-use crate::engine::{EngineError, repo, restore, verify};
+use crate::engine::{repo, restore, verify};
 use chrono::Utc;
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 /// A backup with the sizes that depend on its neighbours.
@@ -261,7 +262,8 @@ impl Core {
         )))
     }
 
-    /// Restores a backup into `to`, which must not exist or be empty.
+    /// Restores a backup into `to`, which must not exist or be empty, with
+    /// no restriction on where it is (the admin's view; see `restore_into`).
     pub fn restore(
         &self,
         id: &str,
@@ -269,36 +271,20 @@ impl Core {
         subpath: Option<&str>,
         progress: &Progress,
     ) -> Result<(BackupRecord, RestoreReport), CoreError> {
+        let target = crate::engine::target::resolve(to)?.unrestricted()?;
+        self.restore_into(id, &target, subpath, progress)
+    }
+
+    /// Restores a backup into a target resolved and checked by
+    /// `Core::check_restore_target`.
+    pub fn restore_into(
+        &self,
+        id: &str,
+        target: &RestoreTarget,
+        subpath: Option<&str>,
+        progress: &Progress,
+    ) -> Result<(BackupRecord, RestoreReport), CoreError> {
         let rec = self.resolve_backup(id)?;
-        let target: PathBuf = std::path::absolute(to).unwrap_or(to.to_path_buf());
-        match std::fs::symlink_metadata(&target) {
-            Ok(m) if !m.is_dir() => {
-                return Err(EngineError::Target { path: target, reason: "exists and is not a directory; Strata never overwrites, choose a new or empty directory".into() }.into());
-            }
-            Ok(_) => {
-                let mut rd = std::fs::read_dir(&target).map_err(|e| EngineError::Target {
-                    path: target.clone(),
-                    reason: format!("cannot be read ({e})"),
-                })?;
-                if rd.next().is_some() {
-                    return Err(EngineError::Target {
-                        path: target,
-                        reason:
-                            "is not empty; Strata never overwrites, choose a new or empty directory"
-                                .into(),
-                    }
-                    .into());
-                }
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => {
-                return Err(EngineError::Target {
-                    path: target,
-                    reason: format!("cannot be checked ({e})"),
-                }
-                .into());
-            }
-        }
         let sub = match subpath.map(|s| s.trim_matches('/')) {
             Some("") | None => None,
             Some(s) if s.split('/').any(|c| c.is_empty() || c == "." || c == "..") => {
@@ -324,7 +310,7 @@ impl Core {
         let req = RestoreRequest {
             manifest: &manifest,
             dest: dest.as_ref(),
-            target: &target,
+            target,
             subpath: sub.as_deref(),
             threads: super::jobs::threads(),
             restore_owner: rustix::process::geteuid().is_root(),

@@ -100,7 +100,7 @@ impl Home {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(HomeConfig::default()),
             Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
         };
-        let cfg: HomeConfig = toml::from_str(&text)
+        let mut cfg: HomeConfig = toml::from_str(&text)
             .map_err(|e| format!("{}: {}", path.display(), e.to_string().replace('\n', " ")))?;
         if cfg.max_parallel_jobs == Some(0) {
             return Err(format!(
@@ -118,6 +118,49 @@ impl Home {
             crate::ssh::parse_idle(t)
                 .map_err(|e| format!("{}: [ssh] idle_timeout: {e}", path.display()))?;
         }
+        cfg.restore_roots = canonical_roots(&path, &cfg.restore_roots)?;
         Ok(cfg)
     }
+}
+
+/// Each restore root must be an absolute, existing directory other than `/`;
+/// its canonical form is kept, so containment is decided on resolved paths.
+fn canonical_roots(file: &Path, roots: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
+    let fix = "list existing absolute directories such as \"/srv/restore\"";
+    let bad = |root: &Path, why: String| {
+        format!(
+            "{}: restore_roots entry {:?} {why}; {fix}",
+            file.display(),
+            root.display().to_string()
+        )
+    };
+    let mut out: Vec<PathBuf> = Vec::new();
+    for root in roots {
+        if root.as_os_str().is_empty() {
+            return Err(bad(root, "is empty".into()));
+        }
+        if !root.is_absolute() {
+            return Err(bad(root, "is not an absolute path".into()));
+        }
+        let canon = std::fs::canonicalize(root).map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => bad(root, "does not exist (create it first)".into()),
+            _ => bad(root, format!("cannot be used ({e})")),
+        })?;
+        if !canon.is_dir() {
+            return Err(bad(root, "is not a directory".into()));
+        }
+        // An operator root of `/` would be no restriction at all, and is far
+        // more often an accident (`"/srv/$EMPTY"`, `"/.."`) than a wish:
+        // whoever may restore anywhere should have the admin role instead.
+        if canon.parent().is_none() {
+            return Err(bad(
+                root,
+                "is the filesystem root /, which would let operators restore anywhere (give such users the admin role instead)".into(),
+            ));
+        }
+        if !out.contains(&canon) {
+            out.push(canon);
+        }
+    }
+    Ok(out)
 }

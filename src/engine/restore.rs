@@ -6,17 +6,17 @@ use super::fetch::{FrameCache, read_chunk};
 use super::manifest::{Entry, EntryKind, Manifest};
 use super::progress::{Phase, Progress};
 use super::scan::display_path;
+use super::target::{RestoreTarget, open_dir_at};
 use crate::core::model::EntryError;
 use crate::dest::Destination;
+use rustix::fd::{AsFd, BorrowedFd, OwnedFd};
+use rustix::fs::{AtFlags, Mode, OFlags, Timespec, Timestamps};
 use std::collections::{HashMap, HashSet};
 use std::ffi::OsStr;
-use std::fs::{self, File, FileTimes, OpenOptions};
+use std::fs::File;
 use std::io::Write;
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// Errors, files and bytes of one restore worker.
 type WorkerTally = (Vec<EntryError>, u64, u64);
@@ -27,8 +27,8 @@ pub struct RestoreRequest<'a> {
     pub manifest: &'a Manifest,
     /// Destination holding the chain's packs.
     pub dest: &'a dyn Destination,
-    /// Target directory (must not exist or be empty; checked by the caller).
-    pub target: &'a Path,
+    /// Where to write, resolved by the caller; opened without following symlinks.
+    pub target: &'a RestoreTarget,
     /// Only this subtree (relative path), if set.
     pub subpath: Option<&'a [u8]>,
     /// Worker threads.
@@ -129,38 +129,70 @@ fn selected(p: &[u8], sub: Option<&[u8]>) -> bool {
     p == sub || under(p, sub) || under(sub, p)
 }
 
-fn time_of(ns: i64) -> SystemTime {
-    if ns >= 0 {
-        UNIX_EPOCH + Duration::from_nanos(ns as u64)
-    } else {
-        UNIX_EPOCH - Duration::from_nanos(ns.unsigned_abs())
+fn times_of(ns: i64) -> Timestamps {
+    let ts = Timespec {
+        tv_sec: ns.div_euclid(1_000_000_000),
+        tv_nsec: ns.rem_euclid(1_000_000_000) as _,
+    };
+    Timestamps {
+        last_access: ts,
+        last_modification: ts,
     }
 }
 
-fn io_err(op: &'static str, path: &Path, source: std::io::Error) -> EngineError {
+fn io_err(
+    op: &'static str,
+    req: &RestoreRequest<'_>,
+    rel: &[u8],
+    e: rustix::io::Errno,
+) -> EngineError {
     EngineError::Io {
         op,
-        path: path.to_path_buf(),
-        source,
+        path: req.target.path().join(OsStr::from_bytes(rel)),
+        source: e.into(),
     }
+}
+
+/// The last component of a manifest path.
+fn name_of(p: &[u8]) -> &OsStr {
+    OsStr::from_bytes(parent_of(p).map_or(p, |d| &p[d.len() + 1..]))
+}
+
+/// Opens the directory at manifest path `rel` below `root` one component at
+/// a time, refusing symlinks: a directory replaced by a symlink during the
+/// restore cannot send writes outside the target.
+fn open_rel(root: &OwnedFd, rel: Option<&[u8]>) -> rustix::io::Result<OwnedFd> {
+    let mut fd = open_dir_at(root.as_fd(), OsStr::new("."))?;
+    for c in rel.into_iter().flat_map(|r| r.split(|&b| b == b'/')) {
+        fd = open_dir_at(fd.as_fd(), OsStr::from_bytes(c))?;
+    }
+    Ok(fd)
+}
+
+fn open_parent(root: &OwnedFd, p: &[u8]) -> rustix::io::Result<OwnedFd> {
+    open_rel(root, parent_of(p))
 }
 
 fn write_file(
     req: &RestoreRequest<'_>,
     e: &Entry,
     chunks: &[u32],
-    path: &Path,
+    dir: BorrowedFd<'_>,
+    name: &OsStr,
     cache: &mut FrameCache,
     progress: &Progress,
 ) -> Result<u64, String> {
     let m = req.manifest;
-    // create_new never follows or replaces an existing entry (including a symlink).
-    let mut f = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
-        .map_err(|err| format!("cannot create: {err}"))?;
+    // O_EXCL|O_NOFOLLOW never follows or replaces an existing entry (a symlink,
+    // a hard link to a file elsewhere): only a file this restore created is written.
+    let fd = rustix::fs::openat(
+        dir,
+        name,
+        OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+        Mode::from_raw_mode(0o600),
+    )
+    .map_err(|err| format!("cannot create: {err}"))?;
+    let mut f = File::from(fd);
     let mut written = 0u64;
     for &ci in chunks {
         let c = m
@@ -188,39 +220,36 @@ fn write_file(
         )
         .map_err(|err| format!("cannot set owner: {err}"))?;
     }
-    f.set_permissions(fs::Permissions::from_mode(e.mode))
+    rustix::fs::fchmod(&f, Mode::from_raw_mode(e.mode))
         .map_err(|err| format!("cannot set mode: {err}"))?;
-    let t = time_of(e.mtime_ns);
-    f.set_times(FileTimes::new().set_modified(t).set_accessed(t))
+    rustix::fs::futimens(&f, &times_of(e.mtime_ns))
         .map_err(|err| format!("cannot set times: {err}"))?;
     Ok(written)
 }
 
-fn set_link_meta(path: &Path, e: &Entry, owner: bool) -> std::io::Result<()> {
-    use rustix::fs::{AtFlags, CWD, Timespec, Timestamps};
+fn set_link_meta(
+    dir: BorrowedFd<'_>,
+    name: &OsStr,
+    e: &Entry,
+    owner: bool,
+) -> rustix::io::Result<()> {
     if owner {
         rustix::fs::chownat(
-            CWD,
-            path,
+            dir,
+            name,
             Some(rustix::fs::Uid::from_raw(e.uid)),
             Some(rustix::fs::Gid::from_raw(e.gid)),
             AtFlags::SYMLINK_NOFOLLOW,
         )?;
     }
-    let ts = Timespec {
-        tv_sec: e.mtime_ns.div_euclid(1_000_000_000),
-        tv_nsec: e.mtime_ns.rem_euclid(1_000_000_000) as _,
-    };
-    rustix::fs::utimensat(
-        CWD,
-        path,
-        &Timestamps {
-            last_access: ts,
-            last_modification: ts,
-        },
-        AtFlags::SYMLINK_NOFOLLOW,
-    )?;
-    Ok(())
+    rustix::fs::utimensat(dir, name, &times_of(e.mtime_ns), AtFlags::SYMLINK_NOFOLLOW)
+}
+
+fn fail_dir(e: &Entry, err: &dyn std::fmt::Display) -> EntryError {
+    EntryError {
+        path: display_path(&e.path),
+        error: format!("cannot set directory metadata: {err}"),
+    }
 }
 
 /// Restores the selected entries of `req.manifest` under `req.target`.
@@ -239,7 +268,7 @@ pub fn restore(
         && !sel.iter().any(|e| e.path == sub)
     {
         return Err(EngineError::Target {
-            path: req.target.to_path_buf(),
+            path: req.target.path(),
             reason: format!("backup {} has no entry {}", m.backup_id, display_path(sub)),
         });
     }
@@ -255,16 +284,19 @@ pub fn restore(
     progress
         .bytes_total
         .store(files.iter().map(|e| e.size).sum(), Ordering::Relaxed);
-    fs::create_dir_all(req.target).map_err(|e| io_err("create", req.target, e))?;
-    let at = |p: &[u8]| -> PathBuf { req.target.join(OsStr::from_bytes(p)) };
+    // Tests pause here to swap a directory of the target for a symlink.
+    super::stop::point("restore-after-check");
+    let root = super::target::open(req.target)?;
     let mut report = RestoreReport::default();
 
     // Directories first, owner-writable until their final mode is set at the end.
     for e in sel.iter().filter(|e| e.kind == EntryKind::Dir) {
-        let p = at(&e.path);
-        fs::create_dir(&p).map_err(|err| io_err("create directory", &p, err))?;
-        fs::set_permissions(&p, fs::Permissions::from_mode(0o700))
-            .map_err(|err| io_err("chmod", &p, err))?;
+        let r = open_parent(&root, &e.path).and_then(|dir| {
+            let name = name_of(&e.path);
+            rustix::fs::mkdirat(&dir, name, Mode::from_raw_mode(0o700))?;
+            rustix::fs::fchmod(open_dir_at(dir.as_fd(), name)?, Mode::from_raw_mode(0o700))
+        });
+        r.map_err(|err| io_err("create directory", req, &e.path, err))?;
         report.dirs += 1;
     }
 
@@ -299,19 +331,36 @@ pub fn restore(
                         let Some(&(from, to)) = batches.get(b) else {
                             break;
                         };
+                        // One handle on the batch's directory, opened without following symlinks.
+                        let dir = files.get(from).map(|e| open_parent(&root, &e.path));
                         for e in &files[from..to] {
                             let EntryKind::File { chunks } = &e.kind else {
                                 continue;
                             };
-                            let p = at(&e.path);
-                            match write_file(req, e, chunks, &p, &mut cache, progress) {
+                            let name = name_of(&e.path);
+                            let r = match &dir {
+                                Some(Ok(d)) => write_file(
+                                    req,
+                                    e,
+                                    chunks,
+                                    d.as_fd(),
+                                    name,
+                                    &mut cache,
+                                    progress,
+                                ),
+                                Some(Err(err)) => Err(format!("cannot open its directory: {err}")),
+                                None => continue,
+                            };
+                            match r {
                                 Ok(b) => {
                                     n += 1;
                                     bytes += b;
                                 }
                                 Err(msg) => {
                                     // Never leave a file that looks restored but is not.
-                                    let _ = fs::remove_file(&p);
+                                    if let Some(Ok(d)) = &dir {
+                                        let _ = rustix::fs::unlinkat(d, name, AtFlags::empty());
+                                    }
                                     errors.push(EntryError {
                                         path: display_path(&e.path),
                                         error: format!("{msg}; the file was not restored"),
@@ -352,26 +401,32 @@ pub fn restore(
 
     let restored: HashSet<&[u8]> = files.iter().map(|e| e.path.as_slice()).collect();
     for e in &sel {
-        let p = at(&e.path);
+        let fail = |what: &str, err: &dyn std::fmt::Display| EntryError {
+            path: display_path(&e.path),
+            error: format!("{what}: {err}"),
+        };
+        let name = name_of(&e.path);
         match &e.kind {
             EntryKind::Symlink { target } => {
-                let r = std::os::unix::fs::symlink(OsStr::from_bytes(target), &p)
-                    .and_then(|_| set_link_meta(&p, e, req.restore_owner));
+                let r = open_parent(&root, &e.path).and_then(|dir| {
+                    rustix::fs::symlinkat(OsStr::from_bytes(target), &dir, name)?;
+                    set_link_meta(dir.as_fd(), name, e, req.restore_owner)
+                });
                 match r {
                     Ok(()) => report.symlinks += 1,
-                    Err(err) => report.errors.push(EntryError {
-                        path: display_path(&e.path),
-                        error: format!("cannot create symlink: {err}"),
-                    }),
+                    Err(err) => report.errors.push(fail("cannot create symlink", &err)),
                 }
             }
             EntryKind::HardLink { target } if restored.contains(target.as_slice()) => {
-                match fs::hard_link(at(target), &p) {
+                // linkat without AT_SYMLINK_FOLLOW links the entry itself, and
+                // both ends are reached through handles that refuse symlinks.
+                let r = open_parent(&root, target).and_then(|from| {
+                    let dir = open_parent(&root, &e.path)?;
+                    rustix::fs::linkat(&from, name_of(target), &dir, name, AtFlags::empty())
+                });
+                match r {
                     Ok(()) => report.hardlinks += 1,
-                    Err(err) => report.errors.push(EntryError {
-                        path: display_path(&e.path),
-                        error: format!("cannot create hard link: {err}"),
-                    }),
+                    Err(err) => report.errors.push(fail("cannot create hard link", &err)),
                 }
             }
             EntryKind::HardLink { target } => {
@@ -382,14 +437,21 @@ pub fn restore(
                 let EntryKind::File { chunks } = &first.kind else {
                     continue;
                 };
+                let dir = match open_parent(&root, &e.path) {
+                    Ok(d) => d,
+                    Err(err) => {
+                        report.errors.push(fail("cannot open its directory", &err));
+                        continue;
+                    }
+                };
                 let mut cache = FrameCache::new();
-                match write_file(req, first, chunks, &p, &mut cache, progress) {
+                match write_file(req, first, chunks, dir.as_fd(), name, &mut cache, progress) {
                     Ok(b) => {
                         report.files += 1;
                         report.bytes += b;
                     }
                     Err(msg) => {
-                        let _ = fs::remove_file(&p);
+                        let _ = rustix::fs::unlinkat(&dir, name, AtFlags::empty());
                         report.errors.push(EntryError {
                             path: display_path(&e.path),
                             error: format!("{msg}; the file was not restored"),
@@ -403,20 +465,19 @@ pub fn restore(
 
     // Directory metadata last, deepest first, so writing inside did not disturb it.
     for e in sel.iter().rev().filter(|e| e.kind == EntryKind::Dir) {
-        let p = at(&e.path);
-        let r = (|| -> std::io::Result<()> {
+        let r = open_rel(&root, Some(&e.path)).and_then(|fd| {
             if req.restore_owner {
-                std::os::unix::fs::chown(&p, Some(e.uid), Some(e.gid))?;
+                rustix::fs::fchown(
+                    &fd,
+                    Some(rustix::fs::Uid::from_raw(e.uid)),
+                    Some(rustix::fs::Gid::from_raw(e.gid)),
+                )?;
             }
-            fs::set_permissions(&p, fs::Permissions::from_mode(e.mode))?;
-            let t = time_of(e.mtime_ns);
-            File::open(&p)?.set_times(FileTimes::new().set_modified(t).set_accessed(t))
-        })();
+            rustix::fs::fchmod(&fd, Mode::from_raw_mode(e.mode))?;
+            rustix::fs::futimens(&fd, &times_of(e.mtime_ns))
+        });
         if let Err(err) = r {
-            report.errors.push(EntryError {
-                path: display_path(&e.path),
-                error: format!("cannot set directory metadata: {err}"),
-            });
+            report.errors.push(fail_dir(e, &err));
         }
     }
     report.errors.sort_by(|a, b| a.path.cmp(&b.path));

@@ -4,8 +4,9 @@
 //! * `POINT:FILE` — announce it and wait until FILE exists, then carry on, so a
 //!   test can change the source mid-run (e.g. delete a file after the scan).
 //!
-//! Points: `after-run-record`, `after-claim`, `after-scan`, `after-pack`, `after-manifest`,
-//! `after-commit-marker`. Unset, this does nothing.
+//! Points: `after-run-record`, `after-claim`, `after-scan`, `after-pack`,
+//! `after-manifest`, `after-commit-marker`, `restore-after-check` (a restore
+//! whose target was checked, before it opens anything). Unset, this does nothing.
 
 use std::path::Path;
 use std::time::Duration;
