@@ -32,8 +32,13 @@ pub fn check<T: PartialOrd + std::fmt::Display>(
     if range.contains(&value) {
         Ok(value)
     } else {
+        let key = if key.is_empty() {
+            String::new()
+        } else {
+            format!("{key} ")
+        };
         Err(format!(
-            "{key} {value} is out of range; use {} to {}",
+            "{key}{value} is out of range; use {} to {}",
             range.start(),
             range.end()
         ))
@@ -122,13 +127,19 @@ mod tests {
         assert_eq!(parse_threads("256"), Ok(256));
         for bad in ["0", "-1", "abc", "100000", "", "257"] {
             let e = parse_threads(bad).unwrap_err();
-            assert!(e.contains("STRATA_THREADS") && e.contains("1 to 256"), "{e}");
+            assert!(
+                e.contains("STRATA_THREADS") && e.contains("1 to 256"),
+                "{e}"
+            );
         }
     }
 
     #[test]
     fn controls_are_escaped() {
-        assert_eq!(escape_controls("a\0b\x1b[31m\u{85}"), "a\\0b\\x1b[31m\\u{85}");
+        assert_eq!(
+            escape_controls("a\0b\x1b[31m\u{85}"),
+            "a\\0b\\x1b[31m\\u{85}"
+        );
         assert_eq!(escape_controls("plain"), "plain");
     }
 

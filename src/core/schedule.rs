@@ -183,9 +183,7 @@ fn parse_value(index: usize, text: &str) -> Result<u32, Option<String>> {
         let n: u32 = text.parse().unwrap_or(u32::MAX);
         if n < lo || n > hi {
             let shown = if text.len() > 12 { "(too large)" } else { text };
-            return Err(Some(format!(
-                "{name} {shown} is out of range {lo}-{hi}"
-            )));
+            return Err(Some(format!("{name} {shown} is out of range {lo}-{hi}")));
         }
         return Ok(n);
     }
@@ -216,8 +214,7 @@ pub fn parse_duration(s: &str) -> Result<TimeDelta, String> {
             "duration {shown:?} is not valid; use a number and a unit: m, h, d, w or y (e.g. 14d)"
         )
     };
-    let out_of_range =
-        || format!("duration {shown:?} is out of range; use 1m to 100y (36500d)");
+    let out_of_range = || format!("duration {shown:?} is out of range; use 1m to 100y (36500d)");
     let split = t.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?;
     let (num, unit) = t.split_at(split);
     if num.is_empty() {
@@ -234,7 +231,9 @@ pub fn parse_duration(s: &str) -> Result<TimeDelta, String> {
     let n: i64 = num.parse().map_err(|_| out_of_range())?;
     let minutes = n.checked_mul(minutes_per).ok_or_else(out_of_range)?;
     if minutes == 0 {
-        return Err(format!("duration {shown:?} is zero; use 1m to 100y (36500d)"));
+        return Err(format!(
+            "duration {shown:?} is zero; use 1m to 100y (36500d)"
+        ));
     }
     if minutes > MAX_DURATION_DAYS * 1_440 {
         return Err(out_of_range());
@@ -305,7 +304,10 @@ mod tests {
             "{e}"
         );
         let e = parse_cron("0 3 30 2 *").unwrap_err();
-        assert!(e.contains("can never fire") && e.contains("February"), "{e}");
+        assert!(
+            e.contains("can never fire") && e.contains("February"),
+            "{e}"
+        );
         assert!(parse_cron("0 3 29 2 *").is_ok(), "leap years have it");
         assert!(parse_cron("0 3 31 4,5 *").is_ok(), "May has a 31st");
         assert!(parse_cron("*/0 * * * *").unwrap_err().contains("step"));
@@ -322,7 +324,12 @@ mod tests {
     fn durations_are_bounded() {
         assert_eq!(parse_duration("100y").unwrap(), TimeDelta::days(36_500));
         assert_eq!(parse_duration("36500d").unwrap(), TimeDelta::days(36_500));
-        for big in ["292000y", "36501d", "99999999999999999999m", "9223372036854775807w"] {
+        for big in [
+            "292000y",
+            "36501d",
+            "99999999999999999999m",
+            "9223372036854775807w",
+        ] {
             let e = parse_duration(big).unwrap_err();
             assert!(e.contains("out of range; use 1m to 100y"), "{e}");
         }

@@ -15,7 +15,36 @@ use std::time::{Duration, Instant};
 
 /// Parses `argv` (without the program name), runs it as `caller` and returns
 /// the exit code; output goes to `io`. Relative paths resolve against `cwd`.
+/// A panic in the command is a bug: it is logged and answered as a failure
+/// (exit 1 with a message), never as silent success.
 pub fn dispatch(
+    core: &Arc<Core>,
+    argv: &[String],
+    caller: &Caller,
+    cwd: &Path,
+    io: &mut Io<'_>,
+) -> u8 {
+    let run = std::panic::AssertUnwindSafe(|| dispatch_inner(core, argv, caller, cwd, io));
+    match std::panic::catch_unwind(run) {
+        Ok(code) => code,
+        Err(panic) => {
+            let why = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown cause".into());
+            tracing::error!(who = %caller.name, argv = ?argv, "BUG: command panicked: {why}");
+            let _ = writeln!(
+                io.err,
+                "strata: internal error while running this command ({}); it was logged as a bug, please report it",
+                crate::core::bounds::escape_controls(&why)
+            );
+            1
+        }
+    }
+}
+
+fn dispatch_inner(
     core: &Arc<Core>,
     argv: &[String],
     caller: &Caller,
@@ -70,7 +99,11 @@ pub fn dispatch(
     match result {
         Ok(code) => code,
         Err(e) => {
-            let _ = writeln!(io.err, "strata: {e}");
+            let _ = writeln!(
+                io.err,
+                "strata: {}",
+                crate::core::bounds::escape_controls(&e.to_string())
+            );
             e.exit_code()
         }
     }
