@@ -89,6 +89,9 @@ fn run(cli: Cli, io: &mut Io<'_>) -> Result<u8, CoreError> {
             "strata: note: backup {id} had fully committed before its process stopped; it is now recorded"
         );
     }
+    for note in &core.repaired {
+        let _ = writeln!(io.err, "strata: note: {note}");
+    }
     let caller = Caller::local(cli.role.as_deref().and_then(Role::parse));
     run_with_core(&core, cli, &caller, io)
 }

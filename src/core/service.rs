@@ -18,6 +18,9 @@ pub struct Core {
     pub(crate) catalog: Catalog,
     /// What recovery did when this core opened (interrupted runs cleaned up).
     pub recovered: super::jobs::Recovery,
+    /// Tasks whose repeated destinations were merged when this core opened
+    /// (older builds accepted `--dest nas,nas`), one note each.
+    pub repaired: Vec<String>,
     /// Jobs queued and running in this process.
     pub jobs: super::registry::Registry,
     /// Settings from the home's `strata.toml`.
@@ -148,6 +151,7 @@ impl Core {
             home,
             catalog,
             recovered: Default::default(),
+            repaired: Vec::new(),
             jobs: super::registry::Registry::new(
                 settings
                     .max_parallel_jobs
@@ -157,7 +161,32 @@ impl Core {
             settings,
         };
         core.recovered = core.recover()?;
+        core.repaired = core.repair_duplicate_dests()?;
         Ok(core)
+    }
+
+    /// Merges destinations a task lists twice (every backup of such a task
+    /// fails on the second write, and `export` would write a file `apply`
+    /// refuses), keeping the first occurrence's order.
+    fn repair_duplicate_dests(&self) -> Result<Vec<String>, CoreError> {
+        let mut notes = Vec::new();
+        for mut task in self.catalog.list_tasks()? {
+            if first_duplicate_dest(&task.destinations).is_none() {
+                continue;
+            }
+            let before = task.destinations.join(",");
+            let mut seen = std::collections::BTreeSet::new();
+            task.destinations.retain(|d| seen.insert(d.clone()));
+            self.catalog.put_task(&task)?;
+            let note = format!(
+                "task {:?} listed a destination twice ({before}); it now writes to {} once each",
+                task.name,
+                task.destinations.join(",")
+            );
+            tracing::warn!("{note}");
+            notes.push(note);
+        }
+        Ok(notes)
     }
 
     /// The home this core uses.

@@ -44,6 +44,10 @@ pub fn dispatch(
     }
 }
 
+/// Set to `dispatch`, every command the daemon runs panics: the tests'
+/// way to prove a panic reaches the client as a failure.
+const TEST_PANIC: &str = "STRATA_TEST_PANIC_IN";
+
 fn dispatch_inner(
     core: &Arc<Core>,
     argv: &[String],
@@ -51,6 +55,9 @@ fn dispatch_inner(
     cwd: &Path,
     io: &mut Io<'_>,
 ) -> u8 {
+    if std::env::var(TEST_PANIC).as_deref() == Ok("dispatch") {
+        std::panic::panic_any(format!("{TEST_PANIC}=dispatch"));
+    }
     let full = std::iter::once("strata".to_string()).chain(argv.iter().cloned());
     let mut cli = match Cli::try_parse_from(full) {
         Err(e) => {

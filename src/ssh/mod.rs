@@ -124,7 +124,14 @@ pub fn parse_idle(t: &str) -> Result<Duration, String> {
             secs.trim().parse::<u64>().map_err(|_| out_of_range())?
         }
         _ => {
-            let d = crate::core::schedule::parse_duration(t)?;
+            // The general limit (100y) is not this one: name the idle range.
+            let d = crate::core::schedule::parse_duration(t).map_err(|e| {
+                if e.contains("out of range") {
+                    out_of_range()
+                } else {
+                    e
+                }
+            })?;
             u64::try_from(d.num_seconds()).map_err(|_| out_of_range())?
         }
     };
