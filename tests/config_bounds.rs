@@ -311,6 +311,14 @@ fn hook_timeouts_and_counts_are_bounded_in_apply() {
             "compression_level = 2147483647",
             &["compression_level", "1 to 22"][..],
         ),
+        (
+            "hooks = { before = \"true\", timeout_secs = -5 }",
+            &["timeout_secs", "1 to 86400"][..],
+        ),
+        (
+            "retention = { keep_last_full = 1.5 }",
+            &["keep_last_full", "1 to 10000"][..],
+        ),
     ] {
         let doc = w.task_toml(extra);
         w.apply_text(&doc, true).one_line(2, needles, extra);
@@ -341,6 +349,14 @@ fn strata_toml_numbers_are_bounded_naming_the_key() {
         (
             "[ssh]\nmax_auth_attempts = 1000\n",
             &["max_auth_attempts", "1 to 100"][..],
+        ),
+        (
+            "max_parallel_jobs = -3\n",
+            &["max_parallel_jobs", "1 to 256"][..],
+        ),
+        (
+            "[ssh]\nmax_sessions = 99999999999999999999999\n",
+            &["max_sessions", "1 to 1024"][..],
         ),
         (
             "[ssh]\nidle_timeout = \"292000y\"\n",

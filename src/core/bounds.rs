@@ -45,6 +45,45 @@ pub fn check<T: PartialOrd + std::fmt::Display>(
     }
 }
 
+/// The range of a numeric key of `strata.toml` or an `apply` file, in words,
+/// for the TOML reader's own type errors (`-5`, `1.5`, a number past u64).
+pub fn range_of(key: &str) -> Option<String> {
+    let r = |lo: &dyn std::fmt::Display, hi: &dyn std::fmt::Display| format!("{lo} to {hi}");
+    Some(match key {
+        "timeout_secs" => r(HOOK_TIMEOUT_SECS.start(), HOOK_TIMEOUT_SECS.end()),
+        "keep_last_full" => r(KEEP_LAST_FULL.start(), KEEP_LAST_FULL.end()),
+        "keep_daily" | "keep_weekly" | "keep_monthly" | "keep_yearly" => {
+            r(KEEP_CALENDAR.start(), KEEP_CALENDAR.end())
+        }
+        "compression_level" => "1 to 22".into(),
+        "max_parallel_jobs" => r(MAX_PARALLEL_JOBS.start(), MAX_PARALLEL_JOBS.end()),
+        "max_sessions" => r(SSH_MAX_SESSIONS.start(), SSH_MAX_SESSIONS.end()),
+        "max_auth_attempts" => r(SSH_MAX_AUTH_ATTEMPTS.start(), SSH_MAX_AUTH_ATTEMPTS.end()),
+        _ => return None,
+    })
+}
+
+/// `msg` from the TOML reader about the value at byte `offset` of `text`,
+/// with the key it belongs to and, for a numeric key, its range.
+pub fn toml_value_hint(text: &str, offset: usize, msg: &str) -> String {
+    let before = text.get(..offset).unwrap_or("");
+    // The key is the last bare word before the `=` that precedes the value.
+    let key = before.rfind('=').and_then(|eq| {
+        let k = before[..eq].trim_end();
+        let start = k
+            .char_indices()
+            .rev()
+            .find(|(_, c)| !(c.is_ascii_alphanumeric() || *c == '_' || *c == '-'))
+            .map_or(0, |(i, c)| i + c.len_utf8());
+        let k = &k[start..];
+        (!k.is_empty() && !before[eq + 1..].contains(['\n', ',', '{'])).then_some(k)
+    });
+    match key.and_then(|k| range_of(k).map(|r| (k, r))) {
+        Some((k, range)) => format!("{k}: {msg}; use a whole number from {range}"),
+        None => msg.to_string(),
+    }
+}
+
 /// A clap value parser for `--limit`: a whole number in [`LIMIT`].
 pub fn parse_limit(s: &str) -> Result<usize, String> {
     let n: usize = s.trim().parse().map_err(|_| {
@@ -143,7 +182,23 @@ mod tests {
         assert_eq!(escape_controls("plain"), "plain");
     }
 
+    #[test]
+    fn toml_hints_name_the_key_and_range() {
+        let text = "hooks = { before = \"true\", timeout_secs = -5 }";
+        let at = text.find("-5").unwrap();
+        assert_eq!(
+            toml_value_hint(text, at, "invalid value"),
+            "timeout_secs: invalid value; use a whole number from 1 to 86400"
+        );
+        assert_eq!(toml_value_hint("name = 5", 7, "bad"), "bad");
+    }
+
     proptest! {
+        #[test]
+        fn toml_hint_never_panics(text in "\\PC{0,40}", offset in 0usize..60) {
+            let _ = toml_value_hint(&text, offset, "m");
+        }
+
         #[test]
         fn threads_never_panics_and_is_bounded(s in "\\PC*|[0-9-]{0,25}") {
             if let Ok(n) = parse_threads(&s) {

@@ -100,8 +100,17 @@ impl Home {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(HomeConfig::default()),
             Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
         };
-        let cfg: HomeConfig = toml::from_str(&text)
-            .map_err(|e| format!("{}: {}", path.display(), e.to_string().replace('\n', " ")))?;
+        let cfg: HomeConfig = toml::from_str(&text).map_err(|e| {
+            let mut msg = e.to_string().replace('\n', " ");
+            if let Some(span) = e.span() {
+                let line = text.get(..span.start).unwrap_or("").matches('\n').count() + 1;
+                let hint = super::bounds::toml_value_hint(&text, span.start, e.message().trim());
+                if hint != e.message().trim() {
+                    msg = format!("line {line}: {hint}");
+                }
+            }
+            format!("{}: {}", path.display(), msg)
+        })?;
         use super::bounds::{MAX_PARALLEL_JOBS, SSH_MAX_AUTH_ATTEMPTS, SSH_MAX_SESSIONS, check};
         let file = path.display();
         if let Some(n) = cfg.max_parallel_jobs {
