@@ -4,6 +4,8 @@
 //! (exit 2) naming the key and the range — never a panic, an abort, or a
 //! silent success. Each test drives the real binary in its own temporary home.
 
+mod common;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -525,4 +527,37 @@ fn never_an_abort_or_panic_on_hostile_numbers() {
         }
     }
     assert!(Path::new(&w.home()).exists());
+}
+
+#[test]
+fn over_ssh_a_viewer_gets_an_error_not_empty_success() {
+    if common::sshkit::skip_without_ssh("over_ssh_a_viewer_gets_an_error_not_empty_success") {
+        return;
+    }
+    let s = common::Strata::new();
+    std::fs::create_dir_all(s.path("src")).unwrap();
+    s.setup("d", "t", &s.path("src"), &[]);
+    let keys = s.path("keys");
+    std::fs::create_dir_all(&keys).unwrap();
+    let key = common::sshkit::keygen(&keys, "vw");
+    let public = key.with_extension("pub");
+    s.ok(&[
+        "keys",
+        "add",
+        public.to_str().unwrap(),
+        "--role",
+        "viewer",
+        "--name",
+        "vera",
+    ]);
+    let d = common::sshkit::serve(&s);
+    for since in ["292000y", "99999999999999999999d"] {
+        let (code, out, err) =
+            common::sshkit::ssh(&s, d.port, &key, &["strata", "audit", "--since", since]);
+        assert_eq!(code, 2, "{since}: exit {code}\n{out}\n{err}");
+        assert!(err.contains("out of range"), "{err}");
+    }
+    let (code, _, err) =
+        common::sshkit::ssh(&s, d.port, &key, &["strata", "audit", "--since", "1d"]);
+    assert_eq!(code, 0, "the server still answers: {err}");
 }
