@@ -53,6 +53,11 @@ fn main() -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(code));
         }
     };
+    // Checked before anything starts threads: a wrong value is a usage error, not an abort.
+    if let Err(e) = strata::core::bounds::threads_env() {
+        eprintln!("strata: {e}");
+        return Ok(ExitCode::from(2));
+    }
     let home = Home::resolve(cli.home.clone());
     init_logging(&cli, &home);
     let stdout = std::io::stdout();

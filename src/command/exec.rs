@@ -40,7 +40,11 @@ pub fn execute(cli: Cli, io: &mut Io<'_>) -> u8 {
     match run(cli, io) {
         Ok(code) => code,
         Err(e) => {
-            note!(io, "strata: {e}");
+            note!(
+                io,
+                "strata: {}",
+                crate::core::bounds::escape_controls(&e.to_string())
+            );
             e.exit_code()
         }
     }
@@ -84,6 +88,9 @@ fn run(cli: Cli, io: &mut Io<'_>) -> Result<u8, CoreError> {
             io.err,
             "strata: note: backup {id} had fully committed before its process stopped; it is now recorded"
         );
+    }
+    for note in &core.repaired {
+        let _ = writeln!(io.err, "strata: note: {note}");
     }
     let caller = Caller::local(cli.role.as_deref().and_then(Role::parse));
     run_with_core(&core, cli, &caller, io)
@@ -169,11 +176,16 @@ pub fn run_with_core(
             }
             Command::Audit { since, limit } => {
                 let since = match since {
-                    Some(d) => Some(
-                        chrono::Utc::now()
-                            - crate::core::schedule::parse_duration(&d)
-                                .map_err(|e| CoreError::Invalid(format!("--since: {e}")))?,
-                    ),
+                    Some(d) => {
+                        let back = crate::core::schedule::parse_duration(&d)
+                            .map_err(|e| CoreError::Invalid(format!("--since: {e}")))?;
+                        // Bounded durations fit; the check keeps a clock far from now safe too.
+                        Some(chrono::Utc::now().checked_sub_signed(back).ok_or_else(|| {
+                            CoreError::Invalid(format!(
+                                "--since {d:?} reaches before the earliest time Strata can represent; use a shorter duration"
+                            ))
+                        })?)
+                    }
                     None => None,
                 };
                 let mut entries = match (limit, since) {

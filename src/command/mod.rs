@@ -100,7 +100,7 @@ pub enum Command {
         #[arg(long, value_name = "DUR")]
         since: Option<String>,
         /// Only the newest N entries.
-        #[arg(long, value_name = "N")]
+        #[arg(long, value_name = "N", value_parser = crate::core::bounds::parse_limit)]
         limit: Option<usize>,
     },
     /// Recent runs of backup tasks, newest first, with their errors.
@@ -109,7 +109,7 @@ pub enum Command {
         #[arg(long, value_name = "TASK")]
         task: Option<String>,
         /// At most N runs (default 50).
-        #[arg(long, value_name = "N", default_value_t = 50)]
+        #[arg(long, value_name = "N", default_value_t = 50, value_parser = crate::core::bounds::parse_limit)]
         limit: usize,
     },
     /// Manage destinations (where repositories live).

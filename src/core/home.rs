@@ -100,19 +100,30 @@ impl Home {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(HomeConfig::default()),
             Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
         };
-        let mut cfg: HomeConfig = toml::from_str(&text)
-            .map_err(|e| format!("{}: {}", path.display(), e.to_string().replace('\n', " ")))?;
-        if cfg.max_parallel_jobs == Some(0) {
-            return Err(format!(
-                "{}: max_parallel_jobs must be at least 1",
-                path.display()
-            ));
+        let mut cfg: HomeConfig = toml::from_str(&text).map_err(|e| {
+            let mut msg = e.to_string().replace('\n', " ");
+            if let Some(span) = e.span() {
+                let line = text.get(..span.start).unwrap_or("").matches('\n').count() + 1;
+                let hint = super::bounds::toml_value_hint(&text, span.start, e.message().trim());
+                if hint != e.message().trim() {
+                    msg = format!("line {line}: {hint}");
+                }
+            }
+            format!("{}: {}", path.display(), msg)
+        })?;
+        use super::bounds::{MAX_PARALLEL_JOBS, SSH_MAX_AUTH_ATTEMPTS, SSH_MAX_SESSIONS, check};
+        let file = path.display();
+        if let Some(n) = cfg.max_parallel_jobs {
+            check("max_parallel_jobs", n, &MAX_PARALLEL_JOBS)
+                .map_err(|e| format!("{file}: {e}"))?;
         }
-        if cfg.ssh.max_sessions == Some(0) || cfg.ssh.max_auth_attempts == Some(0) {
-            return Err(format!(
-                "{}: [ssh] max_sessions and max_auth_attempts must be at least 1",
-                path.display()
-            ));
+        if let Some(n) = cfg.ssh.max_sessions {
+            check("[ssh] max_sessions", n, &SSH_MAX_SESSIONS)
+                .map_err(|e| format!("{file}: {e}"))?;
+        }
+        if let Some(n) = cfg.ssh.max_auth_attempts {
+            check("[ssh] max_auth_attempts", n, &SSH_MAX_AUTH_ATTEMPTS)
+                .map_err(|e| format!("{file}: {e}"))?;
         }
         if let Some(t) = &cfg.ssh.idle_timeout {
             crate::ssh::parse_idle(t)

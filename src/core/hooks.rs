@@ -43,7 +43,9 @@ pub fn run(
         }
         buf
     });
-    let deadline = Instant::now() + timeout;
+    // A timeout stored before values were bounded must not overflow the clock.
+    let cap = Duration::from_secs(*super::bounds::HOOK_TIMEOUT_SECS.end());
+    let deadline = Instant::now() + timeout.min(cap);
     let status = loop {
         match child.try_wait() {
             Ok(Some(status)) => break Some(status),

@@ -38,11 +38,12 @@ pub type KindPlan = (BackupKind, Option<BackupRecord>, Option<String>);
 
 /// Worker threads for engine jobs: `STRATA_THREADS` if set (to leave cores
 /// to other work on the host), else one per core.
+/// Startup refuses an invalid value (`bounds::threads_env`); one set later
+/// falls back to the default rather than aborting a job.
 pub fn threads() -> usize {
-    std::env::var("STRATA_THREADS")
+    super::bounds::threads_env()
         .ok()
-        .and_then(|v| v.parse::<usize>().ok())
-        .filter(|&n| n > 0)
+        .flatten()
         .unwrap_or_else(|| {
             std::thread::available_parallelism()
                 .map(|n| n.get())

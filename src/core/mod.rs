@@ -3,6 +3,7 @@
 
 pub mod access;
 pub mod backups;
+pub mod bounds;
 pub mod catalog;
 pub mod clock;
 pub mod declarative;

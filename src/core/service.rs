@@ -18,6 +18,9 @@ pub struct Core {
     pub(crate) catalog: Catalog,
     /// What recovery did when this core opened (interrupted runs cleaned up).
     pub recovered: super::jobs::Recovery,
+    /// Tasks whose repeated destinations were merged when this core opened
+    /// (older builds accepted `--dest nas,nas`), one note each.
+    pub repaired: Vec<String>,
     /// Jobs queued and running in this process.
     pub jobs: super::registry::Registry,
     /// Settings from the home's `strata.toml`.
@@ -79,6 +82,21 @@ pub(crate) fn check_settings(task: &TaskConfig) -> Result<(), (&'static str, Str
             "must be at least 1 (the newest full is always kept)".into(),
         ));
     }
+    use super::bounds::{HOOK_TIMEOUT_SECS, KEEP_CALENDAR, KEEP_LAST_FULL, check};
+    let r = &task.retention;
+    if let Some(n) = r.keep_last_full {
+        check("", n, &KEEP_LAST_FULL).map_err(|e| ("retention.keep_last_full", e))?;
+    }
+    for (key, v) in [
+        ("retention.keep_daily", r.keep_daily),
+        ("retention.keep_weekly", r.keep_weekly),
+        ("retention.keep_monthly", r.keep_monthly),
+        ("retention.keep_yearly", r.keep_yearly),
+    ] {
+        if let Some(n) = v {
+            check("", n, &KEEP_CALENDAR).map_err(|e| (key, e))?;
+        }
+    }
     for (key, cmd) in [
         ("hooks.before", &task.hooks.before),
         ("hooks.after", &task.hooks.after),
@@ -87,8 +105,14 @@ pub(crate) fn check_settings(task: &TaskConfig) -> Result<(), (&'static str, Str
             return Err((key, "is empty; give a command or leave it out".into()));
         }
     }
-    if task.hooks.timeout_secs == Some(0) {
-        return Err(("hooks.timeout_secs", "must be at least 1".into()));
+    if let Some(n) = task.hooks.timeout_secs {
+        check("", n, &HOOK_TIMEOUT_SECS).map_err(|e| ("hooks.timeout_secs", e))?;
+    }
+    if let Some(d) = first_duplicate_dest(&task.destinations) {
+        return Err((
+            "destinations",
+            format!("lists {d:?} twice; name each destination once"),
+        ));
     }
     match &task.source {
         SourceConfig::Dir { exclude, .. } => {
@@ -96,6 +120,12 @@ pub(crate) fn check_settings(task: &TaskConfig) -> Result<(), (&'static str, Str
         }
     }
     Ok(())
+}
+
+/// The first destination a task names more than once.
+pub(crate) fn first_duplicate_dest(dests: &[String]) -> Option<&str> {
+    let mut seen = std::collections::BTreeSet::new();
+    dests.iter().map(String::as_str).find(|d| !seen.insert(*d))
 }
 
 /// Opens the storage behind a destination definition.
@@ -121,6 +151,7 @@ impl Core {
             home,
             catalog,
             recovered: Default::default(),
+            repaired: Vec::new(),
             jobs: super::registry::Registry::new(
                 settings
                     .max_parallel_jobs
@@ -130,7 +161,32 @@ impl Core {
             settings,
         };
         core.recovered = core.recover()?;
+        core.repaired = core.repair_duplicate_dests()?;
         Ok(core)
+    }
+
+    /// Merges destinations a task lists twice (every backup of such a task
+    /// fails on the second write, and `export` would write a file `apply`
+    /// refuses), keeping the first occurrence's order.
+    fn repair_duplicate_dests(&self) -> Result<Vec<String>, CoreError> {
+        let mut notes = Vec::new();
+        for mut task in self.catalog.list_tasks()? {
+            if first_duplicate_dest(&task.destinations).is_none() {
+                continue;
+            }
+            let before = task.destinations.join(",");
+            let mut seen = std::collections::BTreeSet::new();
+            task.destinations.retain(|d| seen.insert(d.clone()));
+            self.catalog.put_task(&task)?;
+            let note = format!(
+                "task {:?} listed a destination twice ({before}); it now writes to {} once each",
+                task.name,
+                task.destinations.join(",")
+            );
+            tracing::warn!("{note}");
+            notes.push(note);
+        }
+        Ok(notes)
     }
 
     /// The home this core uses.
@@ -154,6 +210,8 @@ impl Core {
         }
         let mut cfg = match cfg.kind {
             DestinationKind::Local { path } => {
+                super::bounds::check_path(&format!("destination {:?}: path", cfg.name), &path)
+                    .map_err(CoreError::Invalid)?;
                 let path = std::path::absolute(&path).unwrap_or(path);
                 std::fs::create_dir_all(&path).map_err(|e| {
                     CoreError::Failed(format!(
@@ -287,6 +345,7 @@ impl Core {
         }
         match &mut task.source {
             SourceConfig::Dir { path, .. } => {
+                super::bounds::check_path("source", path).map_err(CoreError::Invalid)?;
                 let abs = std::path::absolute(&*path).unwrap_or(path.clone());
                 match std::fs::metadata(&abs) {
                     Ok(m) if m.is_dir() => {}
@@ -315,6 +374,11 @@ impl Core {
                 "compression_level" => "--compression",
                 "retention.keep_within" => "--keep-within",
                 "retention.keep_last_full" => "--keep-last-full",
+                "retention.keep_daily" => "--keep-daily",
+                "retention.keep_weekly" => "--keep-weekly",
+                "retention.keep_monthly" => "--keep-monthly",
+                "retention.keep_yearly" => "--keep-yearly",
+                "destinations" => "--dest",
                 "hooks.before" => "--before",
                 "hooks.after" => "--after",
                 "source.exclude" => "--exclude",

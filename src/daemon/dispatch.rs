@@ -15,6 +15,8 @@ use std::time::{Duration, Instant};
 
 /// Parses `argv` (without the program name), runs it as `caller` and returns
 /// the exit code; output goes to `io`. Relative paths resolve against `cwd`.
+/// A panic in the command is a bug: it is logged and answered as a failure
+/// (exit 1 with a message), never as silent success.
 pub fn dispatch(
     core: &Arc<Core>,
     argv: &[String],
@@ -22,6 +24,40 @@ pub fn dispatch(
     cwd: &Path,
     io: &mut Io<'_>,
 ) -> u8 {
+    let run = std::panic::AssertUnwindSafe(|| dispatch_inner(core, argv, caller, cwd, io));
+    match std::panic::catch_unwind(run) {
+        Ok(code) => code,
+        Err(panic) => {
+            let why = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown cause".into());
+            tracing::error!(who = %caller.name, argv = ?argv, "BUG: command panicked: {why}");
+            let _ = writeln!(
+                io.err,
+                "strata: internal error while running this command ({}); it was logged as a bug, please report it",
+                crate::core::bounds::escape_controls(&why)
+            );
+            1
+        }
+    }
+}
+
+/// Set to `dispatch`, every command the daemon runs panics: the tests'
+/// way to prove a panic reaches the client as a failure.
+const TEST_PANIC: &str = "STRATA_TEST_PANIC_IN";
+
+fn dispatch_inner(
+    core: &Arc<Core>,
+    argv: &[String],
+    caller: &Caller,
+    cwd: &Path,
+    io: &mut Io<'_>,
+) -> u8 {
+    if std::env::var(TEST_PANIC).as_deref() == Ok("dispatch") {
+        std::panic::panic_any(format!("{TEST_PANIC}=dispatch"));
+    }
     let full = std::iter::once("strata".to_string()).chain(argv.iter().cloned());
     let mut cli = match Cli::try_parse_from(full) {
         Err(e) => {
@@ -70,7 +106,11 @@ pub fn dispatch(
     match result {
         Ok(code) => code,
         Err(e) => {
-            let _ = writeln!(io.err, "strata: {e}");
+            let _ = writeln!(
+                io.err,
+                "strata: {}",
+                crate::core::bounds::escape_controls(&e.to_string())
+            );
             e.exit_code()
         }
     }

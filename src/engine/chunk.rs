@@ -37,6 +37,34 @@ impl ChunkerParams {
             && self.avg <= self.max
     }
 
+    /// What is wrong with these sizes, in words, when FastCDC would refuse them.
+    pub fn problem(&self) -> Option<String> {
+        use fastcdc::v2020::*;
+        let ChunkerParams { min, avg, max } = *self;
+        if min > max {
+            return Some(format!(
+                "chunker min {min} is larger than max {max}; min must be at most avg, and avg at most max"
+            ));
+        }
+        if min > avg || avg > max {
+            return Some(format!(
+                "chunker sizes min {min}, avg {avg}, max {max} are out of order; min must be at most avg, and avg at most max"
+            ));
+        }
+        for (key, v, lo, hi) in [
+            ("min", min, MINIMUM_MIN, MINIMUM_MAX),
+            ("avg", avg, AVERAGE_MIN, AVERAGE_MAX),
+            ("max", max, MAXIMUM_MIN, MAXIMUM_MAX),
+        ] {
+            if !(lo..=hi).contains(&v) {
+                return Some(format!(
+                    "chunker {key} {v} is out of range; use {lo} to {hi}"
+                ));
+            }
+        }
+        None
+    }
+
     /// Cuts `data` (a whole small file) into chunk slices.
     pub fn cut<'a>(&self, data: &'a [u8]) -> Vec<&'a [u8]> {
         if data.len() <= self.min as usize {
@@ -192,6 +220,35 @@ mod stream_tests {
             prop_assert_eq!(n as usize, data.len());
             let whole = if data.is_empty() { vec![] } else { whole };
             prop_assert_eq!(streamed, whole);
+        }
+    }
+}
+
+#[cfg(test)]
+mod problem_tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn min_above_max_says_so() {
+        let p = ChunkerParams {
+            min: 1 << 20,
+            avg: 1 << 18,
+            max: 1 << 16,
+        };
+        assert!(
+            p.problem()
+                .unwrap()
+                .contains("min 1048576 is larger than max 65536")
+        );
+        assert_eq!(ChunkerParams::default().problem(), None);
+    }
+
+    proptest! {
+        #[test]
+        fn problem_agrees_with_is_valid(min in any::<u32>(), avg in any::<u32>(), max in any::<u32>()) {
+            let p = ChunkerParams { min, avg, max };
+            prop_assert_eq!(p.problem().is_none(), p.is_valid());
         }
     }
 }

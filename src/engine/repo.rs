@@ -228,6 +228,12 @@ fn parse_config(dest: &dyn Destination, bytes: &[u8]) -> Result<RepoConfig, Engi
             ),
         });
     }
+    if let Some(why) = cfg.chunker.problem() {
+        return Err(EngineError::Repo {
+            dest: dest.describe(),
+            detail: format!("{CONFIG_KEY}: {why}; this repository cannot be read as is"),
+        });
+    }
     if cfg.compression != "zstd" || cfg.encryption != "none" || !cfg.chunker.is_valid() {
         return Err(EngineError::Repo {
             dest: dest.describe(),

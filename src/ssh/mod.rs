@@ -109,17 +109,36 @@ pub fn limits(core: &Core) -> Result<Limits, SshError> {
     })
 }
 
-/// `idle_timeout`: seconds (`90s`) or the usual durations (`30m`, `2h`).
+/// `idle_timeout`: seconds (`90s`) or the usual durations (`30m`, `2h`), from
+/// one second to 30 days (a timer far in the future would overflow the clock).
 pub fn parse_idle(t: &str) -> Result<Duration, String> {
-    if let Some(secs) = t.trim().strip_suffix('s')
-        && let Ok(n) = secs.trim().parse::<u64>()
-        && n > 0
-    {
-        return Ok(Duration::from_secs(n));
+    let range = &crate::core::bounds::SSH_IDLE_SECS;
+    let out_of_range = || {
+        format!(
+            "{:?} is out of range; use 1s to 30d",
+            crate::core::bounds::escape_controls(t)
+        )
+    };
+    let secs = match t.trim().strip_suffix('s') {
+        Some(secs) if !secs.is_empty() && secs.trim().bytes().all(|b| b.is_ascii_digit()) => {
+            secs.trim().parse::<u64>().map_err(|_| out_of_range())?
+        }
+        _ => {
+            // The general limit (100y) is not this one: name the idle range.
+            let d = crate::core::schedule::parse_duration(t).map_err(|e| {
+                if e.contains("out of range") {
+                    out_of_range()
+                } else {
+                    e
+                }
+            })?;
+            u64::try_from(d.num_seconds()).map_err(|_| out_of_range())?
+        }
+    };
+    if !range.contains(&secs) {
+        return Err(out_of_range());
     }
-    crate::core::schedule::parse_duration(t)?
-        .to_std()
-        .map_err(|e| e.to_string())
+    Ok(Duration::from_secs(secs))
 }
 
 /// Starts the SSH server on `listen` in its own runtime.
@@ -267,5 +286,29 @@ async fn accept_loop(
                 .disconnect(Disconnect::ByApplication, why.into(), "en".into())
                 .await;
         });
+    }
+}
+
+#[cfg(test)]
+mod idle_tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn idle_timeout_range() {
+        assert_eq!(parse_idle("90s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_idle("30d"), Ok(Duration::from_secs(30 * 86_400)));
+        for bad in ["0s", "31d", "292000y", "99999999999999999999999s"] {
+            assert!(parse_idle(bad).unwrap_err().contains("1s to 30d"), "{bad}");
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn idle_never_panics_and_is_bounded(s in "[0-9]{0,25}[smhdwy]?|\\PC{0,10}") {
+            if let Ok(d) = parse_idle(&s) {
+                prop_assert!(crate::core::bounds::SSH_IDLE_SECS.contains(&d.as_secs()));
+            }
+        }
     }
 }

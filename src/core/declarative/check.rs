@@ -29,6 +29,7 @@ fn absolute(
             "{what} needs {key} = \"{example}\""
         )));
     };
+    crate::core::bounds::check_path(&format!("{what}: {key}"), path).map_err(CoreError::Invalid)?;
     if !path.is_absolute() {
         return Err(CoreError::Invalid(format!(
             "{what}: {key} {:?} is relative; write it absolute so the file means the same from any directory",

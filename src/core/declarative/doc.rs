@@ -222,6 +222,7 @@ pub fn parse(text: &str) -> Result<Config, CoreError> {
         match e.span() {
             Some(span) => {
                 let (line, column) = line_column(text, span.start);
+                let msg = crate::core::bounds::toml_value_hint(text, span.start, &msg);
                 CoreError::Invalid(format!("line {line}, column {column}: {msg}"))
             }
             None => CoreError::Invalid(msg),
