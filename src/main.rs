@@ -22,12 +22,8 @@ fn init_logging(cli: &Cli, home: &Home) {
     if matches!(cli.command, Command::Serve { .. }) {
         // The daemon logs to stderr and to a file in the home, for later reading.
         let _ = home.ensure();
-        let _ = std::fs::create_dir_all(home.logs());
-        if let Ok(file) = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(home.logs().join("strata.log"))
-        {
+        let _ = strata::core::private::create_dir(&home.logs());
+        if let Ok(file) = strata::core::private::append(&home.logs().join("strata.log")) {
             let file = std::sync::Mutex::new(file);
             tracing_subscriber::fmt()
                 .with_env_filter(filter())

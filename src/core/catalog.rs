@@ -46,6 +46,59 @@ fn read_owner(path: &Path) -> Option<Owner> {
     serde_json::from_slice(&std::fs::read(owner_path(path)).ok()?).ok()
 }
 
+/// Creates an initialised catalog at `path`: built under a temporary name and
+/// renamed into place only when its tables exist, so that any file under the
+/// catalog's name that lacks them is damage, never a creation that crashed.
+fn create_new(path: &Path) -> Result<()> {
+    let mut tmp = path.as_os_str().to_os_string();
+    tmp.push(".creating");
+    let tmp = PathBuf::from(tmp);
+    let io = |detail: String| CatalogError::Storage {
+        path: path.to_path_buf(),
+        detail,
+    };
+    // A leftover from a creation that crashed holds nothing of value.
+    let _ = std::fs::remove_file(&tmp);
+    let db = redb::Builder::new()
+        .create(&tmp)
+        .map_err(|e| from_redb(path, e))?;
+    let _ = super::private::tighten(&tmp);
+    let fresh = Catalog {
+        db,
+        path: tmp.clone(),
+    };
+    fresh.initialize()?;
+    drop(fresh);
+    // Another process may have created the catalog meanwhile: then theirs wins
+    // and ours is discarded, so two starts never replace each other's catalog.
+    let parent = path.parent().unwrap_or(Path::new("."));
+    let cwd = rustix::fs::CWD;
+    match rustix::fs::renameat_with(cwd, &tmp, cwd, path, rustix::fs::RenameFlags::NOREPLACE) {
+        Ok(()) => {}
+        Err(rustix::io::Errno::EXIST) => {
+            let _ = std::fs::remove_file(&tmp);
+        }
+        Err(rustix::io::Errno::INVAL | rustix::io::Errno::NOSYS) => {
+            // File systems without RENAME_NOREPLACE: a hard link fails if the name is taken.
+            let linked = std::fs::hard_link(&tmp, path);
+            let _ = std::fs::remove_file(&tmp);
+            if let Err(e) = linked
+                && !path.exists()
+            {
+                return Err(io(format!("could not create the catalog: {e}")));
+            }
+        }
+        Err(e) => {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(io(format!("could not create the catalog: {e}")));
+        }
+    }
+    if let Ok(d) = std::fs::File::open(parent) {
+        let _ = d.sync_all();
+    }
+    Ok(())
+}
+
 /// The embedded catalog database; redb allows one open handle per file at a time.
 pub struct Catalog {
     db: Database,
@@ -56,11 +109,24 @@ impl Catalog {
     /// Opens the catalog at `path`, creating it if missing. `holder` describes this
     /// process (e.g. `strata backup run docs`) to anyone refused while it is open.
     pub fn open(path: &Path, holder: &str) -> Result<Catalog> {
+        match std::fs::symlink_metadata(path) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => create_new(path)?,
+            // redb would take an empty file for a new database: every listing
+            // would be empty and a daemon would run nothing, with no error.
+            Ok(md) if md.len() == 0 => {
+                return Err(CatalogError::Corrupt {
+                    path: path.to_path_buf(),
+                    detail: "the file is empty (0 bytes)".into(),
+                });
+            }
+            _ => {}
+        }
+        let _ = super::private::tighten(path);
         // The catalog is small, so a full integrity check is cheap; without it redb
         // trusts the file and may panic on damage instead of reporting it.
         let db = match redb::Builder::new()
             .set_check_integrity_on_open(true)
-            .create(path)
+            .open(path)
         {
             Ok(db) => db,
             Err(DatabaseError::DatabaseAlreadyOpen) => {
@@ -87,7 +153,7 @@ impl Catalog {
             since: Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true),
         };
         if let Ok(bytes) = serde_json::to_vec(&owner) {
-            let _ = std::fs::write(owner_path(path), bytes);
+            let _ = super::private::write(&owner_path(path), &bytes);
         }
         Ok(catalog)
     }
@@ -101,13 +167,16 @@ impl Catalog {
         let txn = self.db.begin_read().ctx(self)?;
         let meta = match txn.open_table(META) {
             Ok(t) => t,
-            // No tables at all means we just created the file (or its creation crashed
-            // before the first commit); tables without meta mean it is not our catalog.
+            // A catalog file only ever appears under its name initialised
+            // (`create_new`), so one with no tables lost them: truncated or
+            // overwritten. Tables without meta mean it is not our catalog.
             Err(TableError::TableDoesNotExist(_))
                 if txn.list_tables().ctx(self)?.next().is_none() =>
             {
-                drop(txn);
-                return self.initialize();
+                return Err(self.corrupt(
+                    "it holds no tables: the file is truncated or is not a Strata catalog"
+                        .to_string(),
+                ));
             }
             Err(e) => return Err(from_redb(&self.path, e)),
         };

@@ -53,12 +53,19 @@ impl Home {
         self.root.join("logs")
     }
 
-    /// Creates the home (owner-only) if needed.
+    /// Creates the home (owner-only) if needed, and makes what is in it private:
+    /// files an older build created 0644, or a user copied in, are tightened too.
     pub fn ensure(&self) -> std::io::Result<()> {
-        use std::os::unix::fs::PermissionsExt;
-        if !self.root.exists() {
-            std::fs::create_dir_all(&self.root)?;
-            std::fs::set_permissions(&self.root, std::fs::Permissions::from_mode(0o700))?;
+        super::private::create_dir(&self.root)?;
+        for dir in [self.root.clone(), self.logs()] {
+            let Ok(entries) = std::fs::read_dir(&dir) else {
+                continue;
+            };
+            for e in entries.flatten() {
+                if let Err(err) = super::private::tighten(&e.path()) {
+                    tracing::warn!("could not make {} private: {err}", e.path().display());
+                }
+            }
         }
         Ok(())
     }

@@ -16,6 +16,7 @@ pub mod ids;
 pub mod jobs;
 pub mod model;
 pub mod preview;
+pub mod private;
 pub mod prune;
 pub mod registry;
 pub mod retention;

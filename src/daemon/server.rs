@@ -37,7 +37,7 @@ fn save_state(path: &Path, state: &HashMap<String, DateTime<Utc>>) {
     let tmp = path.with_extension("json.tmp");
     let ok = serde_json::to_vec_pretty(state)
         .ok()
-        .and_then(|b| std::fs::write(&tmp, b).ok())
+        .and_then(|b| crate::core::private::write(&tmp, &b).ok())
         .and_then(|_| std::fs::rename(&tmp, path).ok());
     if ok.is_none() {
         tracing::warn!("could not save scheduler state to {}", path.display());

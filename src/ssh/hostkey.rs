@@ -71,7 +71,7 @@ pub fn load_or_create(home: &Path) -> Result<PrivateKey, HostKeyError> {
                 .map_err(|e| io("write", e))?;
             let public = p.with_extension("pub");
             if let Ok(line) = key.public_key().to_openssh() {
-                let _ = std::fs::write(&public, format!("{line}\n"));
+                let _ = crate::core::private::write(&public, format!("{line}\n").as_bytes());
             }
             Ok(key)
         }
