@@ -28,6 +28,8 @@ pub struct Recovery {
     pub interrupted: Vec<String>,
     /// Runs that had committed on the destination before the crash, now recorded.
     pub adopted: Vec<String>,
+    /// Queued runs that never started (run id, task), now marked interrupted.
+    pub never_started: Vec<(u64, String)>,
 }
 
 /// Effective kind, parent backup, and a note when the request was changed.
@@ -106,17 +108,55 @@ impl Core {
         manual: bool,
         progress: std::sync::Arc<Progress>,
     ) -> Result<RunOutcome, CoreError> {
-        self.task(task_name)?;
+        self.run_backup_job_then(task_name, requested, manual, progress, |_, _| {})
+    }
+
+    /// [`Core::run_backup_job`], calling `on_queued(job id, run)` once the run
+    /// is recorded in the catalog as `queued` (before it waits for a slot), so
+    /// a crash while it waits still leaves a record for recovery.
+    pub fn run_backup_job_then(
+        &self,
+        task_name: &str,
+        requested: BackupKind,
+        manual: bool,
+        progress: std::sync::Arc<Progress>,
+        on_queued: impl FnOnce(u64, &RunRecord),
+    ) -> Result<RunOutcome, CoreError> {
+        let task = self.task(task_name)?;
         self.events.publish(super::events::Event::JobQueued {
             task: task_name.to_string(),
         });
-        let result = match self
-            .jobs
-            .start(task_name, requested, manual, progress.clone())
-        {
-            Ok(_job) => self.run_backup(task_name, requested, manual, &progress),
+        let mut queued: Option<RunRecord> = None;
+        let started = self.jobs.start_with(
+            task_name,
+            requested,
+            manual,
+            progress.clone(),
+            |job| {
+                let run = self.catalog.insert_run(RunRecord {
+                    id: 0,
+                    task: task_name.to_string(),
+                    requested,
+                    kind: requested,
+                    backup_id: String::new(),
+                    destinations: task.destinations.clone(),
+                    status: RunStatus::Queued,
+                    started: Utc::now(),
+                    finished: None,
+                    message: Some(format!("queued as job {job}, waiting for a job slot")),
+                })?;
+                on_queued(job, &run);
+                queued = Some(run);
+                Ok(())
+            },
+        );
+        let result = match started {
+            Ok(_job) => self.run_backup_from(queued.clone(), task_name, requested, manual, &progress),
             Err(e) => Err(e),
         };
+        if let (Err(e), Some(q)) = (&result, &queued) {
+            self.settle_unstarted(q.id, e, progress.cancelled());
+        }
         self.events.publish(super::events::Event::JobFinished {
             task: task_name.to_string(),
             backup: result.as_ref().ok().map(|o| o.backup.id.clone()),
@@ -129,10 +169,44 @@ impl Core {
         result
     }
 
+    /// A queued run that failed before it started running (cancelled while
+    /// queued, its task or destinations unusable) gets its final state.
+    fn settle_unstarted(&self, run_id: u64, e: &CoreError, cancelled: bool) {
+        let Ok(Some(mut run)) = self.catalog.get_run(run_id) else {
+            return;
+        };
+        if run.status != RunStatus::Queued {
+            return;
+        }
+        run.status = if cancelled {
+            RunStatus::Interrupted
+        } else {
+            RunStatus::Failed
+        };
+        run.finished = Some(Utc::now());
+        run.message = Some(e.to_string());
+        if let Err(e) = self.catalog.update_run(&run) {
+            tracing::error!(run = run.id, "cannot record the end of a queued run: {e}");
+        }
+    }
+
     /// Runs one backup of `task` now and commits it to the catalog (unregistered:
     /// callers go through [`Core::run_backup_job`] unless they own the process).
     pub fn run_backup(
         &self,
+        task_name: &str,
+        requested: BackupKind,
+        manual: bool,
+        progress: &Progress,
+    ) -> Result<RunOutcome, CoreError> {
+        self.run_backup_from(None, task_name, requested, manual, progress)
+    }
+
+    /// [`Core::run_backup`]; a `queued` run record becomes this run's record
+    /// in place (same id) instead of a new one.
+    fn run_backup_from(
+        &self,
+        queued: Option<RunRecord>,
         task_name: &str,
         requested: BackupKind,
         manual: bool,
@@ -171,8 +245,8 @@ impl Core {
         let started = Utc::now();
         // The run is recorded before any data is written, so a crash at any
         // later point leaves a record that recovery can clean up after.
-        let run = self.catalog.insert_run(RunRecord {
-            id: 0,
+        let fresh = RunRecord {
+            id: queued.as_ref().map_or(0, |q| q.id),
             task: task_name.to_string(),
             requested,
             kind,
@@ -182,7 +256,14 @@ impl Core {
             started,
             finished: None,
             message: note.clone(),
-        })?;
+        };
+        let run = match queued {
+            Some(_) => {
+                self.catalog.update_run(&fresh)?;
+                fresh
+            }
+            None => self.catalog.insert_run(fresh)?,
+        };
         stop::point("after-run-record");
         let hook_env = |status: &str| {
             vec![
@@ -272,6 +353,29 @@ impl Core {
     /// marker is recorded (it is complete), anything else is removed.
     pub fn recover(&self) -> Result<Recovery, CoreError> {
         let mut out = Recovery::default();
+        // A queued run wrote nothing; its fire time (if scheduled) was already
+        // handled, so it is not caught up: it is reported for a person to rerun.
+        for mut run in self.catalog.queued_runs()? {
+            run.status = RunStatus::Interrupted;
+            run.finished = Some(Utc::now());
+            run.message = Some(format!(
+                "interrupted: it was queued when the process stopped and never started; run it again with 'strata backup run {}'",
+                run.task
+            ));
+            self.catalog.update_run(&run)?;
+            self.record_unknown_access(
+                "strata",
+                None,
+                "recovery",
+                "backup run",
+                &run.task,
+                &format!(
+                    "interrupted: run {} was queued when the process stopped and never started",
+                    run.id
+                ),
+            );
+            out.never_started.push((run.id, run.task.clone()));
+        }
         for mut run in self.catalog.running_runs()? {
             let mut dests = Vec::new();
             for name in &run.destinations {
@@ -324,6 +428,17 @@ impl Core {
                             .into(),
                     );
                     self.catalog.update_run(&run)?;
+                    self.record_unknown_access(
+                        "strata",
+                        None,
+                        "recovery",
+                        "backup run",
+                        &run.task,
+                        &format!(
+                            "interrupted: run {} stopped mid-run; its partial data was removed",
+                            run.id
+                        ),
+                    );
                     out.interrupted.push(run.backup_id.clone());
                 }
             }
