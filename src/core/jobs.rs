@@ -127,12 +127,9 @@ impl Core {
             task: task_name.to_string(),
         });
         let mut queued: Option<RunRecord> = None;
-        let started = self.jobs.start_with(
-            task_name,
-            requested,
-            manual,
-            progress.clone(),
-            |job| {
+        let started = self
+            .jobs
+            .start_with(task_name, requested, manual, progress.clone(), |job| {
                 let run = self.catalog.insert_run(RunRecord {
                     id: 0,
                     task: task_name.to_string(),
@@ -148,10 +145,11 @@ impl Core {
                 on_queued(job, &run);
                 queued = Some(run);
                 Ok(())
-            },
-        );
+            });
         let result = match started {
-            Ok(_job) => self.run_backup_from(queued.clone(), task_name, requested, manual, &progress),
+            Ok(_job) => {
+                self.run_backup_from(queued.clone(), task_name, requested, manual, &progress)
+            }
             Err(e) => Err(e),
         };
         if let (Err(e), Some(q)) = (&result, &queued) {

@@ -125,7 +125,9 @@ fn detach(core: &Arc<Core>, cli: &Cli, caller: &Caller, io: &mut Io<'_>) -> Resu
             r => {
                 c.record(&who, &need, &r);
                 match r {
-                    Ok(o) => tracing::info!(task = %t, backup = %o.backup.id, "detached backup committed"),
+                    Ok(o) => {
+                        tracing::info!(task = %t, backup = %o.backup.id, "detached backup committed")
+                    }
                     Err(e) => tracing::error!(task = %t, "detached backup failed: {e}"),
                 }
             }
@@ -143,7 +145,9 @@ fn detach(core: &Arc<Core>, cli: &Cli, caller: &Caller, io: &mut Io<'_>) -> Resu
     let text = if cli.json {
         format!("{{\"job\": {job}, \"run\": {run}, \"task\": {task:?}}}")
     } else {
-        format!("started job {job} (run {run}, backup of {task}); follow it with 'strata jobs' and 'strata runs --task {task}'")
+        format!(
+            "started job {job} (run {run}, backup of {task}); follow it with 'strata jobs' and 'strata runs --task {task}'"
+        )
     };
     writeln!(io.out, "{text}")
         .map_err(|e| CoreError::Failed(format!("cannot write output: {e}")))?;
