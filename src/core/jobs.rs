@@ -161,6 +161,8 @@ impl Core {
             status: match &result {
                 Ok(o) => o.run.status.as_str().to_string(),
                 Err(CoreError::Engine(EngineError::Cancelled)) => "interrupted".into(),
+                // Cancelled while queued: the run record says interrupted too.
+                Err(_) if queued.is_some() && progress.cancelled() => "interrupted".into(),
                 Err(_) => "failed".into(),
             },
         });
