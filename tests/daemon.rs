@@ -344,3 +344,104 @@ fn runs_are_listed_locally_and_through_the_daemon_for_the_console() {
         "state is not checked remotely"
     );
 }
+
+#[test]
+fn a_queued_detached_job_survives_kill9_of_the_daemon_as_an_interrupted_run() {
+    let e = Env::new();
+    e.setup(&[]);
+    let src = e.root.join("src");
+    e.ok(&[
+        "task",
+        "add",
+        "u",
+        "--dir",
+        src.to_str().unwrap(),
+        "--dest",
+        "d",
+    ]);
+    std::fs::write(e.home().join("strata.toml"), "max_parallel_jobs = 1\n").unwrap();
+    // The first job holds the only slot (it waits at a stop point), so the second queues.
+    let mut d = e.serve(&[("STRATA_TEST_STOP_AT", "after-scan")]);
+    e.ok(&["backup", "run", "t", "--detach"]);
+    wait_for("job t running", 30, || {
+        let jobs: serde_json::Value =
+            serde_json::from_str(&e.ok(&["jobs", "--json"])).unwrap_or_default();
+        jobs.as_array()
+            .is_some_and(|a| a.iter().any(|j| j["task"] == "t" && j["phase"] != "queued"))
+    });
+    let out = e.ok(&["backup", "run", "u", "--detach", "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let run_id = v["run"]
+        .as_u64()
+        .unwrap_or_else(|| panic!("no run id: {out}"));
+    let runs: serde_json::Value = serde_json::from_str(&e.ok(&["runs", "--json"])).unwrap();
+    let queued = runs
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == run_id)
+        .unwrap_or_else(|| panic!("the queued run is recorded at enqueue: {runs:#}"))
+        .clone();
+    assert_eq!(queued["status"], "queued", "{queued:#}");
+    assert_eq!(queued["task"], "u");
+    d.0.kill().unwrap(); // SIGKILL
+    d.0.wait().unwrap();
+    drop(d);
+    // The next command opens the catalog, recovers, and says so.
+    let (code, out, err) = e.run(&["runs", "--json"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains(&format!("run {run_id} of task u was queued")),
+        "recovery says so on stderr: {err}"
+    );
+    let runs: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let runs = runs.as_array().unwrap();
+    let u = runs.iter().find(|r| r["id"] == run_id).unwrap();
+    assert_eq!(u["status"], "interrupted", "{u:#}");
+    assert!(
+        u["message"].as_str().unwrap().contains("never started"),
+        "{u:#}"
+    );
+    assert_eq!(
+        runs.iter().filter(|r| r["task"] == "u").count(),
+        1,
+        "one run record, updated in place"
+    );
+    let t = runs.iter().find(|r| r["task"] == "t").unwrap();
+    assert_eq!(t["status"], "interrupted", "the running job too: {t:#}");
+    assert!(e.ok(&["runs", "--task", "u"]).contains("interrupted"));
+    let audit: serde_json::Value = serde_json::from_str(&e.ok(&["audit", "--json"])).unwrap();
+    let entries = audit.as_array().unwrap();
+    assert!(
+        entries.iter().any(|a| a["action"] == "backup run"
+            && a["target"] == "u"
+            && a["outcome"].as_str().unwrap().starts_with("queued as run")),
+        "audited at enqueue: {audit:#}"
+    );
+    assert!(
+        entries.iter().any(|a| a["action"] == "backup run"
+            && a["target"] == "u"
+            && a["origin"] == "recovery"
+            && a["outcome"].as_str().unwrap().starts_with("interrupted")),
+        "recovery is audited: {audit:#}"
+    );
+    // Nothing of the killed runs is left as a backup.
+    assert!(e.backups().is_empty());
+}
+
+#[test]
+fn a_run_recorded_as_queued_becomes_running_then_complete_in_place() {
+    let e = Env::new();
+    e.setup(&[]);
+    let _d = e.serve(&[]);
+    let out = e.ok(&["backup", "run", "t", "--detach", "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let run_id = v["run"].as_u64().unwrap_or_else(|| panic!("{out}"));
+    wait_for("the detached backup", 30, || e.backups().len() == 1);
+    let runs: serde_json::Value = serde_json::from_str(&e.ok(&["runs", "--json"])).unwrap();
+    let runs = runs.as_array().unwrap();
+    assert_eq!(runs.len(), 1, "{runs:#?}");
+    assert_eq!(runs[0]["id"], run_id);
+    assert_eq!(runs[0]["status"], "complete");
+    assert_eq!(runs[0]["backup_id"], e.backups()[0]["id"]);
+}

@@ -77,10 +77,23 @@ fn run(cli: Cli, io: &mut Io<'_>) -> Result<u8, CoreError> {
         );
     }
     let core = Core::open(home, &holder())?;
+    recovery_notes(&core, io);
+    let caller = Caller::local(cli.role.as_deref().and_then(Role::parse));
+    run_with_core(&core, cli, &caller, io)
+}
+
+/// Tells the operator (stderr and the log) what recovery did when the core opened.
+pub fn recovery_notes(core: &Core, io: &mut Io<'_>) {
     for id in &core.recovered.interrupted {
         let _ = writeln!(
             io.err,
             "strata: note: the run that was writing backup {id} was interrupted (the process stopped); its partial data was removed"
+        );
+    }
+    for (run, task) in &core.recovered.never_started {
+        let _ = writeln!(
+            io.err,
+            "strata: note: run {run} of task {task} was queued when the process stopped and never started; it is marked interrupted (run it again with 'strata backup run {task}')"
         );
     }
     for id in &core.recovered.adopted {
@@ -92,8 +105,12 @@ fn run(cli: Cli, io: &mut Io<'_>) -> Result<u8, CoreError> {
     for note in &core.repaired {
         let _ = writeln!(io.err, "strata: note: {note}");
     }
-    let caller = Caller::local(cli.role.as_deref().and_then(Role::parse));
-    run_with_core(&core, cli, &caller, io)
+    for (run, task) in &core.recovered.never_started {
+        tracing::warn!(run, task = %task, "queued run never started before the process stopped; marked interrupted");
+    }
+    for id in &core.recovered.interrupted {
+        tracing::warn!(backup = %id, "interrupted run cleaned up");
+    }
 }
 
 /// Runs a parsed command on an open core for `caller`: the role check and the

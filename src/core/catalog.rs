@@ -451,6 +451,23 @@ impl Catalog {
         Ok(runs)
     }
 
+    /// Runs still marked queued: after a crash, the ones that never started.
+    pub fn queued_runs(&self) -> Result<Vec<RunRecord>> {
+        let mut runs = self.list_runs()?;
+        runs.retain(|r| r.status == RunStatus::Queued);
+        Ok(runs)
+    }
+
+    /// The run with this id, if any.
+    pub fn get_run(&self, id: u64) -> Result<Option<RunRecord>> {
+        let txn = self.db.begin_read().ctx(self)?;
+        let t = txn.open_table(RUNS).ctx(self)?;
+        match t.get(id).ctx(self)? {
+            Some(v) => Ok(Some(self.decode("runs", &id.to_string(), v.value())?)),
+            None => Ok(None),
+        }
+    }
+
     /// Appends an audit entry under the next id and returns it as stored.
     pub fn append_audit(&self, mut entry: AuditEntry) -> Result<AuditEntry> {
         self.write(|txn| {

@@ -31,6 +31,8 @@ pub struct Recovery {
     pub interrupted: Vec<String>,
     /// Runs that had committed on the destination before the crash, now recorded.
     pub adopted: Vec<String>,
+    /// Queued runs that never started (run id, task), now marked interrupted.
+    pub never_started: Vec<(u64, String)>,
 }
 
 /// Effective kind, parent backup, and a note when the request was changed.
@@ -110,27 +112,91 @@ impl Core {
         manual: bool,
         progress: std::sync::Arc<Progress>,
     ) -> Result<RunOutcome, CoreError> {
-        self.task(task_name)?;
+        self.run_backup_job_then(task_name, requested, manual, progress, |_, _| {})
+    }
+
+    /// [`Core::run_backup_job`], calling `on_queued(job id, run)` once the run
+    /// is recorded in the catalog as `queued` (before it waits for a slot), so
+    /// a crash while it waits still leaves a record for recovery.
+    pub fn run_backup_job_then(
+        &self,
+        task_name: &str,
+        requested: BackupKind,
+        manual: bool,
+        progress: std::sync::Arc<Progress>,
+        on_queued: impl FnOnce(u64, &RunRecord),
+    ) -> Result<RunOutcome, CoreError> {
+        let task = self.task(task_name)?;
         self.events.publish(super::events::Event::JobQueued {
             task: task_name.to_string(),
         });
-        let result = match self
+        let mut queued: Option<RunRecord> = None;
+        let started = self
             .jobs
-            .start(task_name, requested, manual, progress.clone())
-        {
-            Ok(job) => self.run_backup_as(Some(job.id()), task_name, requested, manual, &progress),
+            .start_with(task_name, requested, manual, progress.clone(), |job| {
+                let run = self.catalog.insert_run(RunRecord {
+                    id: 0,
+                    task: task_name.to_string(),
+                    requested,
+                    kind: requested,
+                    backup_id: String::new(),
+                    destinations: task.destinations.clone(),
+                    status: RunStatus::Queued,
+                    started: Utc::now(),
+                    finished: None,
+                    message: Some(format!("queued as job {job}, waiting for a job slot")),
+                })?;
+                on_queued(job, &run);
+                queued = Some(run);
+                Ok(())
+            });
+        let result = match started {
+            Ok(job) => self.run_backup_from(
+                queued.clone(),
+                Some(job.id()),
+                task_name,
+                requested,
+                manual,
+                &progress,
+            ),
             Err(e) => Err(e),
         };
+        if let (Err(e), Some(q)) = (&result, &queued) {
+            self.settle_unstarted(q.id, e, progress.cancelled());
+        }
         self.events.publish(super::events::Event::JobFinished {
             task: task_name.to_string(),
             backup: result.as_ref().ok().map(|o| o.backup.id.clone()),
             status: match &result {
                 Ok(o) => o.run.status.as_str().to_string(),
                 Err(CoreError::Engine(EngineError::Cancelled)) => "interrupted".into(),
+                // Cancelled while queued: the run record says interrupted too.
+                Err(_) if queued.is_some() && progress.cancelled() => "interrupted".into(),
                 Err(_) => "failed".into(),
             },
         });
         result
+    }
+
+    /// A queued run that failed before it started running (cancelled while
+    /// queued, its task or destinations unusable) gets its final state.
+    fn settle_unstarted(&self, run_id: u64, e: &CoreError, cancelled: bool) {
+        let Ok(Some(mut run)) = self.catalog.get_run(run_id) else {
+            return;
+        };
+        if run.status != RunStatus::Queued {
+            return;
+        }
+        run.status = if cancelled {
+            RunStatus::Interrupted
+        } else {
+            RunStatus::Failed
+        };
+        run.finished = Some(Utc::now());
+        run.message = Some(e.to_string());
+        if let Err(e) = self.catalog.update_run(&run) {
+            tracing::error!(run = run.id, "cannot record the end of a queued run: {e}");
+        }
     }
 
     /// Runs one backup of `task` now and commits it to the catalog (unregistered:
@@ -142,7 +208,7 @@ impl Core {
         manual: bool,
         progress: &Progress,
     ) -> Result<RunOutcome, CoreError> {
-        self.run_backup_as(None, task_name, requested, manual, progress)
+        self.run_backup_from(None, None, task_name, requested, manual, progress)
     }
 
     /// Fails with `NotFound` naming the first of `ids` the catalog no longer has.
@@ -273,8 +339,11 @@ impl Core {
         }
     }
 
-    fn run_backup_as(
+    /// [`Core::run_backup`] as job `job`; a `queued` run record becomes this
+    /// run's record in place (same id) instead of a new one.
+    fn run_backup_from(
         &self,
+        queued: Option<RunRecord>,
         job: Option<u64>,
         task_name: &str,
         requested: BackupKind,
@@ -333,8 +402,8 @@ impl Core {
         let started = Utc::now();
         // The run is recorded before any data is written, so a crash at any
         // later point leaves a record that recovery can clean up after.
-        let mut run = self.catalog.insert_run(RunRecord {
-            id: 0,
+        let fresh = RunRecord {
+            id: queued.as_ref().map_or(0, |q| q.id),
             task: task_name.to_string(),
             requested,
             kind,
@@ -344,7 +413,14 @@ impl Core {
             started,
             finished: None,
             message: note.clone(),
-        })?;
+        };
+        let mut run = match queued {
+            Some(_) => {
+                self.catalog.update_run(&fresh)?;
+                fresh
+            }
+            None => self.catalog.insert_run(fresh)?,
+        };
         stop::point("after-run-record");
         let claim = match self.claim_id(&mut run, &dests) {
             Ok(c) => c,
@@ -457,6 +533,29 @@ impl Core {
     /// backup's claim, or another backup's commit) is never touched.
     pub fn recover(&self) -> Result<Recovery, CoreError> {
         let mut out = Recovery::default();
+        // A queued run wrote nothing; its fire time (if scheduled) was already
+        // handled, so it is not caught up: it is reported for a person to rerun.
+        for mut run in self.catalog.queued_runs()? {
+            run.status = RunStatus::Interrupted;
+            run.finished = Some(Utc::now());
+            run.message = Some(format!(
+                "interrupted: it was queued when the process stopped and never started; run it again with 'strata backup run {}'",
+                run.task
+            ));
+            self.catalog.update_run(&run)?;
+            self.record_unknown_access(
+                "strata",
+                None,
+                "recovery",
+                "backup run",
+                &run.task,
+                &format!(
+                    "interrupted: run {} was queued when the process stopped and never started",
+                    run.id
+                ),
+            );
+            out.never_started.push((run.id, run.task.clone()));
+        }
         for mut run in self.catalog.running_runs()? {
             let mut dests = Vec::new();
             for name in &run.destinations {
@@ -556,6 +655,14 @@ impl Core {
                     foreign.join(", ")
                 ));
             }
+            self.record_unknown_access(
+                "strata",
+                None,
+                "recovery",
+                "backup run",
+                &run.task,
+                &format!("interrupted: run {} {msg}", run.id),
+            );
             run.message = Some(msg);
             self.catalog.update_run(&run)?;
             out.interrupted.push(run.backup_id.clone());
@@ -600,5 +707,132 @@ fn owns(d: &dyn crate::dest::Destination, run: &RunRecord, claim: &Claim) -> boo
             Err(_) => false,
         },
         Err(_) => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::home::Home;
+    use crate::core::model::{DestinationConfig, DestinationKind, SourceConfig};
+
+    fn core_with_task(dir: &std::path::Path) -> Core {
+        std::fs::create_dir_all(dir.join("src")).unwrap();
+        std::fs::write(dir.join("src/f"), "x").unwrap();
+        std::fs::create_dir_all(dir.join("home")).unwrap();
+        std::fs::write(dir.join("home/strata.toml"), "max_parallel_jobs = 1\n").unwrap();
+        let core = Core::open(Home::at(dir.join("home")), "test").unwrap();
+        if core.tasks().unwrap().is_empty() {
+            core.add_destination(DestinationConfig {
+                name: "d".into(),
+                kind: DestinationKind::Local {
+                    path: dir.join("repo"),
+                },
+                repo_id: None,
+            })
+            .unwrap();
+            core.add_task(TaskConfig {
+                name: "t".into(),
+                source: SourceConfig::Dir {
+                    path: dir.join("src"),
+                    exclude: vec![],
+                },
+                destinations: vec!["d".into()],
+                full: None,
+                incremental: None,
+                differential: None,
+                timezone: None,
+                catch_up: Default::default(),
+                retention: Default::default(),
+                hooks: Default::default(),
+                compression_level: 3,
+                paused: false,
+                created: Utc::now(),
+            })
+            .unwrap();
+        }
+        core
+    }
+
+    #[test]
+    fn a_queued_run_is_recorded_and_a_cancelled_one_becomes_interrupted_in_place() {
+        let dir = tempfile::tempdir().unwrap();
+        let core = std::sync::Arc::new(core_with_task(dir.path()));
+        // Another job holds the only slot, so the backup of t queues.
+        let slot = core
+            .jobs
+            .start("other", BackupKind::Full, true, Default::default())
+            .unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let c = core.clone();
+        let waiter = std::thread::spawn(move || {
+            c.run_backup_job_then(
+                "t",
+                BackupKind::Full,
+                true,
+                Default::default(),
+                |job, run| {
+                    tx.send((job, run.clone())).unwrap();
+                },
+            )
+            .map(|_| ())
+        });
+        let (job, run) = rx.recv().unwrap();
+        let stored = core.catalog.get_run(run.id).unwrap().unwrap();
+        assert_eq!(stored.status, RunStatus::Queued);
+        core.jobs.cancel(job).unwrap();
+        assert!(waiter.join().unwrap().is_err());
+        let done = core.catalog.get_run(run.id).unwrap().unwrap();
+        assert_eq!(done.status, RunStatus::Interrupted, "{done:?}");
+        assert_eq!(
+            core.catalog.list_runs().unwrap().len(),
+            1,
+            "updated in place"
+        );
+        drop(slot);
+    }
+
+    #[test]
+    fn recovery_marks_a_queued_run_interrupted_and_audits_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let core = core_with_task(dir.path());
+        // What a process killed while its job waited leaves behind.
+        let run = core
+            .catalog
+            .insert_run(RunRecord {
+                id: 0,
+                task: "t".into(),
+                requested: BackupKind::Full,
+                kind: BackupKind::Full,
+                backup_id: String::new(),
+                destinations: vec!["d".into()],
+                status: RunStatus::Queued,
+                started: Utc::now(),
+                finished: None,
+                message: None,
+            })
+            .unwrap();
+        drop(core);
+        let core = core_with_task(dir.path());
+        assert_eq!(
+            core.recovered.never_started,
+            vec![(run.id, "t".to_string())]
+        );
+        let after = core.catalog.get_run(run.id).unwrap().unwrap();
+        assert_eq!(after.status, RunStatus::Interrupted);
+        assert!(after.finished.is_some());
+        let audit = core.audit_log(None).unwrap();
+        assert!(
+            audit.iter().any(|a| a.origin == "recovery"
+                && a.target == "t"
+                && a.outcome.starts_with("interrupted")),
+            "{audit:?}"
+        );
+        // The task still runs normally afterwards, with a new run.
+        let o = core
+            .run_backup_job("t", BackupKind::Full, true, Default::default())
+            .unwrap();
+        assert_eq!(o.run.status, RunStatus::Complete);
+        assert_ne!(o.run.id, run.id);
     }
 }

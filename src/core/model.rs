@@ -80,6 +80,10 @@ pub enum RunStatus {
     Interrupted,
     /// A scheduled run that did not happen (Strata was down, catch_up = skip).
     Missed,
+    /// Accepted and waiting for a job slot; no data written yet. Becomes
+    /// `running` in place (same run id), or `interrupted` at the next start
+    /// if the process died first.
+    Queued,
 }
 
 impl RunStatus {
@@ -92,6 +96,7 @@ impl RunStatus {
             RunStatus::Failed => "failed",
             RunStatus::Interrupted => "interrupted",
             RunStatus::Missed => "missed",
+            RunStatus::Queued => "queued",
         }
     }
 }

@@ -124,6 +124,20 @@ impl Registry {
         manual: bool,
         progress: Arc<Progress>,
     ) -> Result<JobGuard<'_>, CoreError> {
+        self.start_with(task, kind, manual, progress, |_| Ok(()))
+    }
+
+    /// [`Registry::start`], calling `on_registered` with the job id once the
+    /// job is accepted and before it waits for a slot (so the caller can
+    /// record it durably first); its error withdraws the job.
+    pub fn start_with(
+        &self,
+        task: &str,
+        kind: BackupKind,
+        manual: bool,
+        progress: Arc<Progress>,
+        on_registered: impl FnOnce(u64) -> Result<(), CoreError>,
+    ) -> Result<JobGuard<'_>, CoreError> {
         let mut st = self.lock();
         if let Some((id, _)) = st.jobs.iter().find(|(_, j)| j.task == task) {
             return Err(CoreError::Busy(format!(
@@ -145,6 +159,10 @@ impl Registry {
             },
         );
         let guard = JobGuard { registry: self, id };
+        // Recorded without the lock held: `strata jobs` must not wait on the catalog.
+        drop(st);
+        on_registered(id)?;
+        st = self.lock();
         loop {
             let running = st.jobs.values().filter(|j| j.running).count();
             let cancelled = st.jobs.get(&id).is_some_and(|j| j.progress.cancelled());

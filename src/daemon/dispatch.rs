@@ -11,7 +11,6 @@ use crate::engine::progress::Progress;
 use clap::Parser;
 use std::path::Path;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 /// Parses `argv` (without the program name), runs it as `caller` and returns
 /// the exit code; output goes to `io`. Relative paths resolve against `cwd`.
@@ -144,32 +143,51 @@ fn detach(core: &Arc<Core>, cli: &Cli, caller: &Caller, io: &mut Io<'_>) -> Resu
         )));
     }
     let (c, t, who) = (core.clone(), task.clone(), caller.clone());
+    let (tx, rx) = std::sync::mpsc::channel::<Result<(u64, u64), CoreError>>();
     std::thread::spawn(move || {
-        let r = c.run_backup_job(&t, kind, true, Arc::new(Progress::default()));
-        c.record(&who, &need, &r);
+        let mut sent = false;
+        let queued_tx = tx.clone();
+        let r = c.run_backup_job_then(&t, kind, true, Arc::new(Progress::default()), |job, run| {
+            // Audited at enqueue, so the request is on record even if the daemon dies while it waits.
+            c.record_access(
+                &who,
+                need.action,
+                &need.target,
+                &format!("queued as run {} (job {job})", run.id),
+            );
+            sent = queued_tx.send(Ok((job, run.id))).is_ok();
+        });
         match r {
-            Ok(o) => tracing::info!(task = %t, backup = %o.backup.id, "detached backup committed"),
-            Err(e) => tracing::error!(task = %t, "detached backup failed: {e}"),
+            Err(e) if !sent => {
+                // Refused before it was queued: the caller gets the error itself.
+                let _ = tx.send(Err(e));
+            }
+            r => {
+                c.record(&who, &need, &r);
+                match r {
+                    Ok(o) => {
+                        tracing::info!(task = %t, backup = %o.backup.id, "detached backup committed")
+                    }
+                    Err(e) => tracing::error!(task = %t, "detached backup failed: {e}"),
+                }
+            }
         }
     });
-    let deadline = Instant::now() + Duration::from_secs(5);
-    let id = loop {
-        if let Some(j) = core.jobs.list().into_iter().find(|j| &j.task == task) {
-            break Some(j.id);
+    let (job, run) = match rx.recv() {
+        Ok(Ok(ids)) => ids,
+        Ok(Err(e)) => return Err(e),
+        Err(_) => {
+            return Err(CoreError::Failed(format!(
+                "the backup of task {task} stopped before it was queued; see 'strata runs --task {task}' and the log"
+            )));
         }
-        if Instant::now() > deadline {
-            break None;
-        }
-        std::thread::sleep(Duration::from_millis(10));
     };
-    let text = match (id, cli.json) {
-        (Some(id), true) => format!("{{\"job\": {id}, \"task\": {task:?}}}"),
-        (Some(id), false) => {
-            format!("started job {id} (backup of {task}); follow it with 'strata jobs'")
-        }
-        (None, _) => format!(
-            "started the backup of {task}; it already finished or is starting, see 'strata jobs' and 'strata task show {task}'"
-        ),
+    let text = if cli.json {
+        format!("{{\"job\": {job}, \"run\": {run}, \"task\": {task:?}}}")
+    } else {
+        format!(
+            "started job {job} (run {run}, backup of {task}); follow it with 'strata jobs' and 'strata runs --task {task}'"
+        )
     };
     writeln!(io.out, "{text}")
         .map_err(|e| CoreError::Failed(format!("cannot write output: {e}")))?;

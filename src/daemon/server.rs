@@ -50,6 +50,7 @@ pub fn serve(home: Home, listen: &str, io: &mut Io<'_>) -> Result<u8, CoreError>
         home.clone(),
         &format!("strata serve (pid {})", std::process::id()),
     )?);
+    crate::command::exec::recovery_notes(&core, io);
     let ssh = if listen == "off" {
         None
     } else {

@@ -216,7 +216,7 @@ impl Page<'_> {
         let style = match r.status {
             RunStatus::Failed | RunStatus::Interrupted => t.error,
             RunStatus::Partial | RunStatus::Missed => t.warn,
-            RunStatus::Running => t.gauge,
+            RunStatus::Running | RunStatus::Queued => t.gauge,
             RunStatus::Complete => t.text,
         };
         let when = r

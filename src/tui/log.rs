@@ -51,7 +51,7 @@ fn run_events(s: &Snapshot, out: &mut Vec<Event>) {
             .map(|m| format!(": {m}"))
             .unwrap_or_default();
         let (what, level) = match r.status {
-            RunStatus::Running => (String::new(), Level::Info),
+            RunStatus::Running | RunStatus::Queued => (String::new(), Level::Info),
             RunStatus::Complete => (format!("completed → {}{msg}", r.backup_id), Level::Info),
             RunStatus::Partial => (
                 format!("completed with unreadable entries → {}{msg}", r.backup_id),
@@ -62,7 +62,7 @@ fn run_events(s: &Snapshot, out: &mut Vec<Event>) {
             RunStatus::Missed => (format!("missed{msg}"), Level::Warn),
         };
         // Finished before started: at equal times the newer state comes first.
-        if r.status != RunStatus::Running {
+        if !matches!(r.status, RunStatus::Running | RunStatus::Queued) {
             out.push(Event {
                 at: Some(r.finished.unwrap_or(r.started)),
                 source: "run",
@@ -75,7 +75,11 @@ fn run_events(s: &Snapshot, out: &mut Vec<Event>) {
             out.push(Event {
                 at: Some(r.started),
                 source: "run",
-                text: format!("{who} started"),
+                text: if r.status == RunStatus::Queued {
+                    format!("{who} queued (waiting for a job slot)")
+                } else {
+                    format!("{who} started")
+                },
                 level: Level::Info,
                 key: format!("rs{}", r.id),
             });

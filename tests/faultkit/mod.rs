@@ -144,6 +144,38 @@ impl World {
         Running::start(c)
     }
 
+    /// Starts `args` with no stop point (to kill it at an arbitrary moment).
+    pub fn spawn_free(&self, args: &[&str]) -> Running {
+        self.spawn(args, "")
+    }
+
+    /// `verify --all --read-data`, then restores every backup `backup list`
+    /// shows and checks it equals, byte for byte, the source state `claims`
+    /// records for its id (every listed backup must have a claim).
+    pub fn check_listed_restore(&self, claims: &BTreeMap<String, BTreeMap<String, Vec<u8>>>) {
+        self.ok(&["verify", "--all", "--read-data"]);
+        for b in self.list() {
+            let id = b["id"].as_str().expect("id");
+            assert_eq!(b["status"], "complete", "{b}");
+            assert!(
+                self.backup_dir(id).join("COMMIT").exists(),
+                "listed backup {id} has no COMMIT"
+            );
+            let want = claims
+                .get(id)
+                .unwrap_or_else(|| panic!("backup {id} is listed but no run made it: {b}"));
+            let target = self.path(&format!("restored-{id}"));
+            self.ok(&["restore", id, "--to", path_str(&target)]);
+            let got = snapshot(&target);
+            assert!(
+                got == *want,
+                "backup {id} does not restore the source state it claims ({} files restored, {} expected)",
+                got.len(),
+                want.len()
+            );
+        }
+    }
+
     /// `backup list --json`.
     pub fn list(&self) -> Vec<Value> {
         match self.ok(&["backup", "list", "--json"]).json() {
@@ -278,6 +310,19 @@ impl Running {
                 }
             }
         }
+    }
+
+    /// Waits `d` (or less, if it ends sooner), then kill -9 and reap.
+    pub fn kill9_after(&mut self, d: Duration) {
+        let deadline = Instant::now() + d;
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                self.reaped = true;
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        self.kill9();
     }
 
     /// kill -9 and reap.
