@@ -399,6 +399,13 @@ pub(crate) fn info(home: &Home, j: bool, io: &mut Io<'_>) -> Result<u8, CoreErro
     ];
     let fingerprint = crate::ssh::hostkey::existing_fingerprint(home.root());
     let tz = crate::core::scheduler::host_tz();
+    use crate::core::private;
+    let modes: Vec<Option<u32>> = paths.iter().map(|(_, p)| private::mode(p)).collect();
+    let exposed: Vec<(&str, &std::path::PathBuf, u32)> = paths
+        .iter()
+        .zip(&modes)
+        .filter_map(|((k, p), m)| m.filter(|m| !private::is_private(*m)).map(|m| (*k, p, m)))
+        .collect();
     if j {
         let mut m = serde_json::Map::new();
         m.insert("version".into(), env!("CARGO_PKG_VERSION").into());
@@ -408,6 +415,14 @@ pub(crate) fn info(home: &Home, j: bool, io: &mut Io<'_>) -> Result<u8, CoreErro
                 serde_json::Value::String(p.display().to_string()),
             );
         }
+        let mut mm = serde_json::Map::new();
+        for ((k, _), mode) in paths.iter().zip(&modes) {
+            if let Some(mode) = mode {
+                mm.insert(k.replace(' ', "_"), format!("{mode:04o}").into());
+            }
+        }
+        m.insert("modes".into(), mm.into());
+        m.insert("private".into(), exposed.is_empty().into());
         m.insert("daemon_running".into(), daemon.into());
         m.insert("host_timezone".into(), tz.name().into());
         m.insert(
@@ -419,8 +434,27 @@ pub(crate) fn info(home: &Home, j: bool, io: &mut Io<'_>) -> Result<u8, CoreErro
         json(io, &m)?;
     } else {
         say!(io, "strata {}", env!("CARGO_PKG_VERSION"));
-        for (k, p) in &paths {
-            say!(io, "{k:<10} {}", p.display());
+        for ((k, p), mode) in paths.iter().zip(&modes) {
+            match mode {
+                Some(m) => say!(io, "{k:<10} {}  ({m:04o})", p.display()),
+                None => say!(io, "{k:<10} {}", p.display()),
+            }
+        }
+        if exposed.is_empty() {
+            say!(
+                io,
+                "{:<10} private: the home is 0700 and its files 0600 (only this user can read them)",
+                "access"
+            );
+        }
+        for (k, p, m) in &exposed {
+            say!(
+                io,
+                "{:<10} WARNING: the {k} {} is {m:04o}, readable by others; run 'chmod go= {}' (Strata also tightens it at the next command)",
+                "access",
+                p.display(),
+                p.display()
+            );
         }
         say!(
             io,

@@ -55,11 +55,8 @@ pub fn tighten(path: &Path) -> std::io::Result<()> {
         return Ok(());
     }
     let mode = md.mode() & 0o7777;
-    let want = if md.is_dir() {
-        DIR_MODE
-    } else {
-        mode & FILE_MODE
-    };
+    // A file keeps its owner bits (a script stays executable for its owner).
+    let want = if md.is_dir() { DIR_MODE } else { mode & 0o700 };
     if mode & 0o077 != 0 {
         std::fs::set_permissions(path, std::fs::Permissions::from_mode(want))?;
     }
