@@ -16,6 +16,7 @@ pub mod scan;
 pub mod stop;
 pub mod store;
 pub mod table;
+pub mod validate;
 pub mod verify;
 
 pub use error::EngineError;
