@@ -72,7 +72,10 @@ pub fn check_paths(m: &Manifest) -> Result<(), EngineError> {
     match findings.first() {
         Some(f) => Err(EngineError::Damaged {
             backup: m.backup_id.clone(),
-            what: format!("its manifest is invalid: {f}; nothing was restored; run 'strata verify {}' for every problem", m.backup_id),
+            what: format!(
+                "its manifest is invalid: {f}; nothing was restored; run 'strata verify {}' for every problem",
+                m.backup_id
+            ),
         }),
         None => Ok(()),
     }

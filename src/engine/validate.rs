@@ -103,7 +103,10 @@ pub fn check(m: &Manifest, expected_id: &str) -> Vec<Finding> {
             add(
                 false,
                 None,
-                format!("pack record {i} ({}/{}) is listed twice", p.backup, p.number),
+                format!(
+                    "pack record {i} ({}/{}) is listed twice",
+                    p.backup, p.number
+                ),
             );
         }
         if p.size < PACK_HEADER as u64 {

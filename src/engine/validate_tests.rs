@@ -42,8 +42,20 @@ fn valid() -> Manifest {
         entries: vec![
             entry(b"a", EntryKind::Dir, 0),
             entry(b"a/f", EntryKind::File { chunks: vec![0] }, 100),
-            entry(b"a/h", EntryKind::HardLink { target: b"a/f".to_vec() }, 0),
-            entry(b"a/l", EntryKind::Symlink { target: b"/".to_vec() }, 0),
+            entry(
+                b"a/h",
+                EntryKind::HardLink {
+                    target: b"a/f".to_vec(),
+                },
+                0,
+            ),
+            entry(
+                b"a/l",
+                EntryKind::Symlink {
+                    target: b"/".to_vec(),
+                },
+                0,
+            ),
         ],
     }
 }
@@ -66,8 +78,16 @@ fn each_hostile_change_is_found() {
         |m| m.entries[0].size = 5,
         |m| m.entries.swap(0, 1),
         |m| m.entries[2] = m.entries[1].clone(),
-        |m| m.entries[2].kind = EntryKind::HardLink { target: b"/etc/shadow".to_vec() },
-        |m| m.entries[2].kind = EntryKind::HardLink { target: b"a".to_vec() },
+        |m| {
+            m.entries[2].kind = EntryKind::HardLink {
+                target: b"/etc/shadow".to_vec(),
+            }
+        },
+        |m| {
+            m.entries[2].kind = EntryKind::HardLink {
+                target: b"a".to_vec(),
+            }
+        },
         |m| m.entries[3].kind = EntryKind::Symlink { target: vec![] },
         |m| m.entries[1].kind = EntryKind::File { chunks: vec![7] },
         |m| m.chunks[0].pack = 3,
@@ -114,5 +134,23 @@ proptest! {
         m.chunks[0].pack = pack;
         let f = check(&m, "20261122-045609-82c3");
         prop_assert!(f.len() <= 100);
+        // Restore refuses exactly what verify reports.
+        prop_assert_eq!(crate::engine::restore::check_paths(&m).is_err(), !f.is_empty());
+    }
+
+    /// Flipped bytes of an encoded manifest: decoding and checking never panic,
+    /// and whatever restore refuses, verify's check reports.
+    #[test]
+    fn flipped_manifest_bytes_never_panic(flips in proptest::collection::vec((any::<usize>(), any::<u8>()), 1..6)) {
+        let m = valid();
+        let mut raw = m.encode_body_for_tests();
+        for (at, b) in flips {
+            let n = raw.len();
+            raw[at % n] ^= b.max(1);
+        }
+        if let Ok(d) = Manifest::decode_body_for_tests(&raw) {
+            let f = check(&d, &d.backup_id);
+            prop_assert_eq!(crate::engine::restore::check_paths(&d).is_err(), !f.is_empty());
+        }
     }
 }

@@ -6,8 +6,8 @@ use super::manifest::{EntryKind, Manifest};
 use super::pack;
 use super::progress::{Phase, Progress};
 use super::repo;
-use super::validate;
 use super::scan::display_path;
+use super::validate;
 use crate::core::model::BackupRecord;
 use crate::dest::{DestError, Destination};
 use rayon::prelude::*;
@@ -79,7 +79,9 @@ pub fn verify(
         Ok(b) => b,
         Err(e) => {
             r.problems.push(match e {
-                DestError::NotFound { .. } => format!("backup {}: manifest {mkey} is missing", rec.id),
+                DestError::NotFound { .. } => {
+                    format!("backup {}: manifest {mkey} is missing", rec.id)
+                }
                 other => format!("backup {}: manifest {mkey} cannot be read: {other}", rec.id),
             });
             return r;
@@ -108,8 +110,10 @@ pub fn verify(
     let m = match Manifest::decode(&bytes) {
         Ok(m) => m,
         Err(e) => {
-            r.problems
-                .push(format!("backup {}: manifest {mkey} cannot be read: {e}", rec.id));
+            r.problems.push(format!(
+                "backup {}: manifest {mkey} cannot be read: {e}",
+                rec.id
+            ));
             return r;
         }
     };
@@ -291,7 +295,13 @@ fn check_commit(
             ));
             continue;
         }
-        check_pack(dest, &rec.id, &repo::pack_key(&rec.id, p.number), p.size, problems);
+        check_pack(
+            dest,
+            &rec.id,
+            &repo::pack_key(&rec.id, p.number),
+            p.size,
+            problems,
+        );
     }
 }
 
