@@ -230,18 +230,20 @@ pub fn check(m: &Manifest, expected_id: &str) -> Vec<Finding> {
                             "is a symlink with an empty, NUL-containing or overlong target".into(),
                         );
                     }
-                    EntryKind::HardLink { target } => {
+                    EntryKind::HardLink { target }
                         if path_problem(target).is_some()
                             || target.as_slice() >= p
-                            || !matches!(kinds.get(target.as_slice()), Some(EntryKind::File { .. }))
-                        {
-                            add(
-                                true,
-                                Some(p),
-                                "is a hard link to something that is not an earlier file of this backup"
-                                    .into(),
-                            );
-                        }
+                            || !matches!(
+                                kinds.get(target.as_slice()),
+                                Some(EntryKind::File { .. })
+                            ) =>
+                    {
+                        add(
+                            true,
+                            Some(p),
+                            "is a hard link to something that is not an earlier file of this backup"
+                                .into(),
+                        );
                     }
                     _ => {}
                 }
