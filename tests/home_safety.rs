@@ -179,13 +179,7 @@ fn an_empty_or_truncated_catalog_is_unreadable_never_a_new_one() {
     assert!(err.contains("empty") && err.contains("unreadable"), "{err}");
     // The intact file works again: nothing was lost.
     std::fs::write(&cat, &good).unwrap();
-    assert_eq!(
-        s.json(&["backup", "list"])
-            .as_array()
-            .unwrap()
-            .len(),
-        1
-    );
+    assert_eq!(s.json(&["backup", "list"]).as_array().unwrap().len(), 1);
 }
 
 #[test]

@@ -240,11 +240,20 @@ impl Core {
         rec: &BackupRecord,
     ) -> Result<(Arc<dyn Destination>, Manifest), CoreError> {
         let mut last = None;
+        let mut refused: Option<CoreError> = None;
         for name in &rec.destinations {
             let Some(cfg) = self.catalog.get_destination(name)? else {
                 continue;
             };
-            let d = open_dest(&cfg);
+            // A repository this build must not read is skipped like a damaged copy;
+            // when no copy is readable, that refusal is the answer.
+            let d = match self.open_repo(&cfg) {
+                Ok((d, _)) => d,
+                Err(e) => {
+                    refused.get_or_insert(e);
+                    continue;
+                }
+            };
             match repo::read_commit(d.as_ref(), &rec.id) {
                 Ok(Some(_)) => match repo::read_manifest(d.as_ref(), &rec.id, &rec.manifest_hash) {
                     Ok(m) => return Ok((d, m)),
@@ -253,6 +262,9 @@ impl Core {
                 Ok(None) => last = Some(format!("{} has no commit marker for it", d.describe())),
                 Err(e) => last = Some(e.to_string()),
             }
+        }
+        if let (None, Some(e)) = (&last, refused) {
+            return Err(e);
         }
         Err(CoreError::Failed(format!(
             "backup {} is not readable on any destination ({}); run 'strata verify {}' for details",
@@ -353,7 +365,16 @@ impl Core {
                     });
                     continue;
                 };
-                let r = verify::verify(open_dest(&cfg).as_ref(), &rec, read_data, progress);
+                let r = match self.open_repo(&cfg) {
+                    Ok((d, _)) => verify::verify(d.as_ref(), &rec, read_data, progress),
+                    Err(e) => VerifyReport {
+                        backup: rec.id.clone(),
+                        destination: name.clone(),
+                        read_data,
+                        problems: vec![format!("backup {}: {e}", rec.id)],
+                        ..Default::default()
+                    },
+                };
                 ok &= r.ok();
                 reports.push(r);
             }

@@ -251,6 +251,13 @@ impl Core {
                     repo::CONFIG_KEY
                 )));
             }
+            Err(crate::engine::EngineError::Repo { detail, .. }) => {
+                return Err(CoreError::Failed(format!(
+                    "destination {} ({}) is refused: {detail}",
+                    cfg.name,
+                    d.describe()
+                )));
+            }
             Err(e) => return Err(e.into()),
         };
         if let Some(want) = &cfg.repo_id

@@ -50,7 +50,7 @@ pub enum EngineError {
         /// The path.
         path: String,
         /// Why it is unsafe.
-        reason: &'static str,
+        reason: String,
     },
     /// A local file operation failed.
     #[error("{op} {path} failed: {source}")]

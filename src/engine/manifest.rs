@@ -354,6 +354,18 @@ impl Manifest {
         })
     }
 
+    /// The uncompressed body (for tests that mutate it).
+    #[cfg(test)]
+    pub(crate) fn encode_body_for_tests(&self) -> Vec<u8> {
+        self.encode_body()
+    }
+
+    /// Decodes an uncompressed body (for tests that mutate it).
+    #[cfg(test)]
+    pub(crate) fn decode_body_for_tests(body: &[u8]) -> Result<Manifest, DecodeError> {
+        Self::decode_body(body)
+    }
+
     /// Sum of regular file sizes: what a restore writes.
     pub fn logical_bytes(&self) -> u64 {
         self.entries

@@ -17,6 +17,7 @@ pub mod stop;
 pub mod store;
 pub mod table;
 pub mod target;
+pub mod validate;
 pub mod verify;
 
 pub use error::EngineError;

@@ -219,29 +219,38 @@ fn parse_config(dest: &dyn Destination, bytes: &[u8]) -> Result<RepoConfig, Engi
         dest: dest.describe(),
         detail: format!("{CONFIG_KEY} does not parse: {}", e.message()),
     })?;
+    let refuse = |detail: String| EngineError::Repo {
+        dest: dest.describe(),
+        detail,
+    };
     if cfg.format > REPO_FORMAT {
-        return Err(EngineError::Repo {
-            dest: dest.describe(),
-            detail: format!(
-                "repository format {} is newer than this build reads ({REPO_FORMAT}); upgrade strata",
-                cfg.format
-            ),
-        });
+        return Err(refuse(format!(
+            "{CONFIG_KEY} says format {}, newer than this build reads ({REPO_FORMAT}); upgrade strata",
+            cfg.format
+        )));
+    }
+    if cfg.compression != "zstd" {
+        return Err(refuse(format!(
+            "{CONFIG_KEY} names compression {:?}, which this build does not implement (only \"zstd\"); use a build that does",
+            cfg.compression
+        )));
+    }
+    if cfg.encryption != "none" {
+        return Err(refuse(format!(
+            "{CONFIG_KEY} names encryption {:?}, which this build does not implement (only \"none\"); use a build that does",
+            cfg.encryption
+        )));
     }
     if let Some(why) = cfg.chunker.problem() {
-        return Err(EngineError::Repo {
-            dest: dest.describe(),
-            detail: format!("{CONFIG_KEY}: {why}; this repository cannot be read as is"),
-        });
+        return Err(refuse(format!(
+            "{CONFIG_KEY}: {why}; restore the original file"
+        )));
     }
-    if cfg.compression != "zstd" || cfg.encryption != "none" || !cfg.chunker.is_valid() {
-        return Err(EngineError::Repo {
-            dest: dest.describe(),
-            detail: format!(
-                "unsupported repository settings (compression {}, encryption {})",
-                cfg.compression, cfg.encryption
-            ),
-        });
+    if !cfg.chunker.is_valid() {
+        return Err(refuse(format!(
+            "{CONFIG_KEY} has chunker sizes min {} avg {} max {}, which are not ordered min <= avg <= max within FastCDC's ranges; restore the original file",
+            cfg.chunker.min, cfg.chunker.avg, cfg.chunker.max
+        )));
     }
     Ok(cfg)
 }

@@ -11,7 +11,7 @@ use crate::core::model::EntryError;
 use crate::dest::Destination;
 use rustix::fd::{AsFd, BorrowedFd, OwnedFd};
 use rustix::fs::{AtFlags, Mode, OFlags, Timespec, Timestamps};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::ffi::OsStr;
 use std::fs::File;
 use std::io::Write;
@@ -54,73 +54,31 @@ pub struct RestoreReport {
     pub errors: Vec<EntryError>,
 }
 
-fn unsafe_path(m: &Manifest, p: &[u8], reason: &'static str) -> EngineError {
-    EngineError::UnsafePath {
-        backup: m.backup_id.clone(),
-        path: display_path(p),
-        reason,
-    }
-}
-
 fn parent_of(p: &[u8]) -> Option<&[u8]> {
     p.iter().rposition(|&b| b == b'/').map(|i| &p[..i])
 }
 
-/// Rejects any manifest path that could land outside the target: empty, absolute,
-/// `.`/`..` components, NUL bytes, or a parent that is not a directory of the backup
-/// (a symlink parent would redirect writes).
+/// Refuses a manifest with any structural problem (see [`super::validate::check`],
+/// which verify uses too): unsafe paths are refused as such, anything else as damage.
 pub fn check_paths(m: &Manifest) -> Result<(), EngineError> {
-    let kinds: HashMap<&[u8], &EntryKind> = m
-        .entries
-        .iter()
-        .map(|e| (e.path.as_slice(), &e.kind))
-        .collect();
-    for e in &m.entries {
-        check_one(m, &e.path, &kinds)?;
-        if let EntryKind::HardLink { target } = &e.kind {
-            check_one(m, target, &kinds)?;
-            if !matches!(kinds.get(target.as_slice()), Some(EntryKind::File { .. })) {
-                return Err(unsafe_path(
-                    m,
-                    &e.path,
-                    "hard link to an entry that is not a file of this backup",
-                ));
-            }
-        }
+    let findings = super::validate::check(m, &m.backup_id);
+    if let Some(f) = findings.iter().find(|f| f.unsafe_path) {
+        return Err(EngineError::UnsafePath {
+            backup: m.backup_id.clone(),
+            path: f.path.clone().unwrap_or_default(),
+            reason: f.reason.clone(),
+        });
     }
-    Ok(())
-}
-
-fn check_one(
-    m: &Manifest,
-    p: &[u8],
-    kinds: &HashMap<&[u8], &EntryKind>,
-) -> Result<(), EngineError> {
-    if p.is_empty() || p[0] == b'/' {
-        return Err(unsafe_path(m, p, "empty or absolute"));
+    match findings.first() {
+        Some(f) => Err(EngineError::Damaged {
+            backup: m.backup_id.clone(),
+            what: format!(
+                "its manifest is invalid: {f}; nothing was restored; run 'strata verify {}' for every problem",
+                m.backup_id
+            ),
+        }),
+        None => Ok(()),
     }
-    if p.contains(&0) {
-        return Err(unsafe_path(m, p, "contains a NUL byte"));
-    }
-    if p.split(|&b| b == b'/')
-        .any(|c| c.is_empty() || c == b"." || c == b"..")
-    {
-        return Err(unsafe_path(
-            m,
-            p,
-            "contains an empty, '.' or '..' component",
-        ));
-    }
-    if let Some(parent) = parent_of(p)
-        && !matches!(kinds.get(parent), Some(EntryKind::Dir))
-    {
-        return Err(unsafe_path(
-            m,
-            p,
-            "its parent is not a directory of this backup",
-        ));
-    }
-    Ok(())
 }
 
 fn selected(p: &[u8], sub: Option<&[u8]>) -> bool {

@@ -7,10 +7,11 @@ use super::pack;
 use super::progress::{Phase, Progress};
 use super::repo;
 use super::scan::display_path;
+use super::validate;
 use crate::core::model::BackupRecord;
 use crate::dest::{DestError, Destination};
 use rayon::prelude::*;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::atomic::Ordering;
 
 /// Chunks and bytes checked in one frame, and the chunks that failed.
@@ -55,33 +56,90 @@ pub fn verify(
         read_data,
         ..Default::default()
     };
-    match repo::read_commit(dest, &rec.id) {
-        Ok(Some(c)) if c.manifest_hash != rec.manifest_hash => r.problems.push(format!(
-            "backup {}: commit marker names manifest {} but the catalog recorded {}",
-            rec.id,
-            &c.manifest_hash[..c.manifest_hash.len().min(16)],
-            &rec.manifest_hash[..rec.manifest_hash.len().min(16)]
-        )),
-        Ok(Some(_)) => {}
-        Ok(None) => r.problems.push(format!(
-            "backup {}: commit marker {} is missing",
-            rec.id,
-            repo::commit_key(&rec.id)
-        )),
-        Err(e) => r.problems.push(e.to_string()),
-    }
-    let m = match repo::read_manifest(dest, &rec.id, &rec.manifest_hash) {
-        Ok(m) => m,
+    let mkey = repo::manifest_key(&rec.id);
+    let commit = match repo::read_commit(dest, &rec.id) {
+        Ok(Some(c)) => Some(c),
+        Ok(None) => {
+            r.problems.push(format!(
+                "backup {}: commit marker {} is missing",
+                rec.id,
+                repo::commit_key(&rec.id)
+            ));
+            None
+        }
         Err(e) => {
             r.problems.push(e.to_string());
+            None
+        }
+    };
+    if let Some(c) = &commit {
+        check_commit(dest, rec, c, &mut r.problems);
+    }
+    let bytes = match dest.get(&mkey) {
+        Ok(b) => b,
+        Err(e) => {
+            r.problems.push(match e {
+                DestError::NotFound { .. } => {
+                    format!("backup {}: manifest {mkey} is missing", rec.id)
+                }
+                other => format!("backup {}: manifest {mkey} cannot be read: {other}", rec.id),
+            });
             return r;
         }
     };
-    if let Some(parent) = &m.parent {
-        match repo::read_commit(dest, parent) {
+    if let Some(c) = &commit
+        && c.manifest_size != bytes.len() as u64
+    {
+        r.problems.push(format!(
+            "backup {}: manifest {mkey} is {} bytes but its commit marker records {}",
+            rec.id,
+            bytes.len(),
+            c.manifest_size
+        ));
+    }
+    let hash = blake3::hash(&bytes).to_hex().to_string();
+    if hash != rec.manifest_hash {
+        r.problems.push(format!(
+            "backup {}: manifest {mkey} is damaged (BLAKE3 {} but {} was committed); restore from another destination or delete this backup",
+            rec.id,
+            &hash[..16],
+            &rec.manifest_hash[..rec.manifest_hash.len().min(16)]
+        ));
+        return r;
+    }
+    let m = match Manifest::decode(&bytes) {
+        Ok(m) => m,
+        Err(e) => {
+            r.problems.push(format!(
+                "backup {}: manifest {mkey} cannot be read: {e}",
+                rec.id
+            ));
+            return r;
+        }
+    };
+    let findings = validate::check(&m, &rec.id);
+    for f in &findings {
+        r.problems.push(format!(
+            "backup {}: manifest {mkey} is invalid: {f}; restore refuses it",
+            rec.id
+        ));
+    }
+    if let Some(c) = &commit {
+        check_own_packs(rec, c, &m, &mut r.problems);
+    }
+    // Every backup whose packs this one reads must still be committed here.
+    let owners: BTreeSet<&str> = m
+        .parent
+        .iter()
+        .map(String::as_str)
+        .chain(m.packs.iter().map(|p| p.backup.as_str()))
+        .filter(|o| *o != rec.id)
+        .collect();
+    for owner in owners {
+        match repo::read_commit(dest, owner) {
             Ok(Some(_)) => {}
             Ok(None) => r.problems.push(format!(
-                "backup {}: its parent {parent} has no commit marker on {}; the chain is broken",
+                "backup {}: backup {owner} that it depends on has no commit marker on {}; the chain is broken",
                 rec.id,
                 dest.describe()
             )),
@@ -90,39 +148,15 @@ pub fn verify(
     }
     for p in &m.packs {
         let key = repo::pack_key(&p.backup, p.number);
-        match dest.size(&key) {
-            Ok(Some(s)) if s == p.size => match dest.get_range(&key, 0, pack::PACK_HEADER as u64) {
-                Ok(h) if pack::check_header(&h) => {}
-                Ok(_) => r.problems.push(format!(
-                    "backup {}: pack {key} has a damaged header",
-                    rec.id
-                )),
-                Err(e) => r
-                    .problems
-                    .push(format!("backup {}: pack {key}: {e}", rec.id)),
-            },
-            Ok(Some(s)) => r.problems.push(format!(
-                "backup {}: pack {key} is {s} bytes, {} expected",
-                rec.id, p.size
-            )),
-            Ok(None) => r
-                .problems
-                .push(format!("backup {}: pack {key} is missing", rec.id)),
-            Err(e) => r
-                .problems
-                .push(format!("backup {}: pack {key}: {e}", rec.id)),
-        }
+        check_pack(dest, &rec.id, &key, p.size, &mut r.problems);
     }
-    for c in &m.chunks {
-        let p = &m.packs[c.pack as usize];
-        if c.frame_offset + u64::from(c.frame_len) > p.size {
-            r.problems.push(format!(
-                "backup {}: a chunk lies beyond the end of pack {}",
-                rec.id,
-                repo::pack_key(&p.backup, p.number)
-            ));
-            break;
-        }
+    if read_data && !findings.is_empty() {
+        r.problems.push(format!(
+            "backup {}: chunk data was not read because the manifest is invalid",
+            rec.id
+        ));
+        progress.set_phase(Phase::Done);
+        return r;
     }
     if read_data {
         read_all(dest, &m, &mut r, progress);
@@ -201,6 +235,99 @@ fn read_all(dest: &dyn Destination, m: &Manifest, r: &mut VerifyReport, progress
     if named == 0 {
         for why in bad_chunks.values().take(10) {
             r.problems.push(format!("backup {}: {why}", m.backup_id));
+        }
+    }
+}
+
+/// Checks a pack object's size (from the destination's listing, not its data)
+/// and header against what the manifest or commit marker recorded.
+fn check_pack(dest: &dyn Destination, id: &str, key: &str, size: u64, problems: &mut Vec<String>) {
+    match dest.size(key) {
+        Ok(Some(s)) if s == size => match dest.get_range(key, 0, pack::PACK_HEADER as u64) {
+            Ok(h) if pack::check_header(&h) => {}
+            Ok(_) => problems.push(format!("backup {id}: pack {key} has a damaged header")),
+            Err(e) => problems.push(format!("backup {id}: pack {key}: {e}")),
+        },
+        Ok(Some(s)) => problems.push(format!(
+            "backup {id}: pack {key} is {s} bytes, {size} expected"
+        )),
+        Ok(None) => problems.push(format!("backup {id}: pack {key} is missing")),
+        Err(e) => problems.push(format!("backup {id}: pack {key}: {e}")),
+    }
+}
+
+/// The commit marker against the catalog record and the objects it lists.
+fn check_commit(
+    dest: &dyn Destination,
+    rec: &BackupRecord,
+    c: &repo::CommitMarker,
+    problems: &mut Vec<String>,
+) {
+    let ckey = repo::commit_key(&rec.id);
+    if c.format > repo::REPO_FORMAT {
+        problems.push(format!(
+            "backup {}: commit marker {ckey} has format {}, newer than this build reads ({})",
+            rec.id,
+            c.format,
+            repo::REPO_FORMAT
+        ));
+    }
+    if c.backup.id != rec.id {
+        problems.push(format!(
+            "backup {}: commit marker {ckey} describes backup {}",
+            rec.id, c.backup.id
+        ));
+    }
+    if c.manifest_hash != rec.manifest_hash {
+        problems.push(format!(
+            "backup {}: commit marker {ckey} names manifest {} but the catalog recorded {}",
+            rec.id,
+            &c.manifest_hash[..c.manifest_hash.len().min(16)],
+            &rec.manifest_hash[..rec.manifest_hash.len().min(16)]
+        ));
+    }
+    let mut numbers = BTreeSet::new();
+    for p in &c.packs {
+        if !numbers.insert(p.number) {
+            problems.push(format!(
+                "backup {}: commit marker {ckey} lists pack {} twice",
+                rec.id, p.number
+            ));
+            continue;
+        }
+        check_pack(
+            dest,
+            &rec.id,
+            &repo::pack_key(&rec.id, p.number),
+            p.size,
+            problems,
+        );
+    }
+}
+
+/// The packs the manifest says this backup wrote must be the ones its commit
+/// marker lists, with the same sizes.
+fn check_own_packs(
+    rec: &BackupRecord,
+    c: &repo::CommitMarker,
+    m: &Manifest,
+    problems: &mut Vec<String>,
+) {
+    let committed: BTreeMap<u32, u64> = c.packs.iter().map(|p| (p.number, p.size)).collect();
+    for p in m.packs.iter().filter(|p| p.backup == rec.id) {
+        match committed.get(&p.number) {
+            Some(&s) if s == p.size => {}
+            Some(&s) => problems.push(format!(
+                "backup {}: pack {} is {} bytes in the manifest but {s} in the commit marker",
+                rec.id,
+                repo::pack_key(&rec.id, p.number),
+                p.size
+            )),
+            None => problems.push(format!(
+                "backup {}: manifest refers to pack {} that its commit marker does not list",
+                rec.id,
+                repo::pack_key(&rec.id, p.number)
+            )),
         }
     }
 }
