@@ -46,10 +46,17 @@ fn serve_once(s: &Strata) {
         .env_remove("STRATA_HOME")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(std::fs::File::create(s.path("serve.err")).unwrap())
         .spawn()
         .unwrap();
-    wait_for("daemon answers", || s.run(&["jobs"]).0 == 0);
+    // Wait for the socket, not for a command to answer: a command run before
+    // the daemon holds the catalog would run locally and lock the daemon out.
+    let sock = s.home().join("strata.sock");
+    wait_for("the daemon's socket", || {
+        let err = std::fs::read_to_string(s.path("serve.err")).unwrap_or_default();
+        assert!(!err.contains("error"), "serve failed: {err}");
+        sock.exists()
+    });
     wait_for("host key and log", || {
         s.home().join("logs/strata.log").exists()
             && std::fs::read_dir(s.home())

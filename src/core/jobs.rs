@@ -288,13 +288,7 @@ impl Core {
                 run.backup_id = new_backup_id(run.started);
                 self.catalog.update_run(run)?;
             }
-            let claim = Claim {
-                format: repo::REPO_FORMAT,
-                backup: run.backup_id.clone(),
-                task: run.task.clone(),
-                run: run.id,
-                started: run.started,
-            };
+            let claim = claim_of(run);
             if self.catalog.get_backup(&claim.backup)?.is_some() {
                 continue;
             }
@@ -563,13 +557,7 @@ impl Core {
                     dests.push((name.clone(), open_dest(&cfg)));
                 }
             }
-            let claim = Claim {
-                format: repo::REPO_FORMAT,
-                backup: run.backup_id.clone(),
-                task: run.task.clone(),
-                run: run.id,
-                started: run.started,
-            };
+            let claim = claim_of(&run);
             // Per destination: whether the directory is this run's, and its
             // commit marker if it completed there.
             let mut copies = Vec::new();
@@ -684,6 +672,17 @@ impl Core {
         }
         out.remove(id);
         Ok(out.into_iter().collect())
+    }
+}
+
+/// The claim marker a run writes for its backup id.
+fn claim_of(run: &RunRecord) -> Claim {
+    Claim {
+        format: repo::REPO_FORMAT,
+        backup: run.backup_id.clone(),
+        task: run.task.clone(),
+        run: run.id,
+        started: run.started,
     }
 }
 

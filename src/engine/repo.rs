@@ -132,7 +132,17 @@ pub fn claim(dest: &dyn Destination, claim: &Claim) -> Result<ClaimOutcome, Engi
 /// Reads a backup directory's claim: `Ok(None)` when it has none (a backup of
 /// an earlier release, or no directory), `Err` when it cannot be read or parsed.
 pub fn read_claim(dest: &dyn Destination, id: &str) -> Result<Option<Claim>, EngineError> {
-    let bytes = match dest.get(&claim_key(id)) {
+    read_marker(dest, id, &claim_key(id), "claim marker")
+}
+
+/// Reads a JSON marker object of backup `id`; `Ok(None)` when it is absent.
+fn read_marker<T: serde::de::DeserializeOwned>(
+    dest: &dyn Destination,
+    id: &str,
+    key: &str,
+    what: &str,
+) -> Result<Option<T>, EngineError> {
+    let bytes = match dest.get(key) {
         Ok(b) => b,
         Err(DestError::NotFound { .. }) => return Ok(None),
         Err(e) => return Err(e.into()),
@@ -141,7 +151,7 @@ pub fn read_claim(dest: &dyn Destination, id: &str) -> Result<Option<Claim>, Eng
         .map(Some)
         .map_err(|e| EngineError::Damaged {
             backup: id.to_string(),
-            what: format!("claim marker on {} does not parse ({e})", dest.describe()),
+            what: format!("{what} on {} does not parse ({e})", dest.describe()),
         })
 }
 
@@ -257,17 +267,7 @@ fn parse_config(dest: &dyn Destination, bytes: &[u8]) -> Result<RepoConfig, Engi
 
 /// Reads and parses a backup's commit marker; `Ok(None)` when it has none.
 pub fn read_commit(dest: &dyn Destination, id: &str) -> Result<Option<CommitMarker>, EngineError> {
-    let bytes = match dest.get(&commit_key(id)) {
-        Ok(b) => b,
-        Err(DestError::NotFound { .. }) => return Ok(None),
-        Err(e) => return Err(e.into()),
-    };
-    serde_json::from_slice(&bytes)
-        .map(Some)
-        .map_err(|e| EngineError::Damaged {
-            backup: id.to_string(),
-            what: format!("commit marker on {} does not parse ({e})", dest.describe()),
-        })
+    read_marker(dest, id, &commit_key(id), "commit marker")
 }
 
 /// Reads a backup's manifest and checks it against the hash the catalog or

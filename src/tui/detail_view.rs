@@ -83,6 +83,8 @@ fn marks(r: &BackupRow) -> Vec<&'static str> {
 
 struct Page<'a> {
     c: &'a Ctx<'a>,
+    /// Width of the chain's ID column.
+    idw: usize,
     wide: bool,
     preview: HashMap<&'a str, &'a Preview>,
     all: &'a [Preview],
@@ -94,7 +96,7 @@ impl Page<'_> {
         let t = if self.wide {
             format!(
                 "{} {} {} {} {} {} {} EXPIRES",
-                pad("ID", 20),
+                pad("ID", self.idw),
                 pad("KIND", 14),
                 pad("AGE", 9),
                 rpad("LOGICAL", 8),
@@ -105,7 +107,7 @@ impl Page<'_> {
         } else {
             format!(
                 "{} {} {} {} EXPIRES",
-                pad("ID", 20),
+                pad("ID", self.idw),
                 pad("KIND", 14),
                 rpad("STORED", 8),
                 pad("MARKS", 15),
@@ -130,7 +132,7 @@ impl Page<'_> {
             t.muted
         };
         let mut spans = vec![
-            Span::styled(format!("{} ", pad(&b.id, 20)), t.text),
+            Span::styled(format!("{} ", pad(&b.id, self.idw)), t.text),
             Span::styled(format!("{} ", pad(&kind, 14)), t.text),
         ];
         if self.wide {
@@ -308,6 +310,7 @@ pub(super) fn draw_detail(f: &mut Frame<'_>, area: Rect, c: &Ctx<'_>) {
     };
     let page = Page {
         c,
+        idw: super::human::id_width(mine.iter().map(|b| b.id.as_str())),
         wide: area.width >= 100,
         preview: all.iter().map(|p| (p.id.as_str(), p)).collect(),
         all: &all,

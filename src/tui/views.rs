@@ -259,9 +259,10 @@ pub(super) fn draw_backups(f: &mut Frame<'_>, area: Rect, c: &Ctx<'_>) {
         size(stored),
         size(recl)
     );
+    let idw = super::human::id_width(rows_all.iter().map(|r| r.record.id.as_str())) as u16;
     let widths: Vec<Constraint> = if wide {
         vec![
-            Constraint::Length(20),
+            Constraint::Length(idw),
             Constraint::Fill(1),
             Constraint::Length(14),
             Constraint::Length(8),
@@ -274,7 +275,7 @@ pub(super) fn draw_backups(f: &mut Frame<'_>, area: Rect, c: &Ctx<'_>) {
     } else {
         // The id is what an operator types next: it never shrinks.
         vec![
-            Constraint::Length(20),
+            Constraint::Length(idw),
             Constraint::Fill(1),
             Constraint::Length(14),
             Constraint::Length(8),
