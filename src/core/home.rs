@@ -53,23 +53,43 @@ impl Home {
         self.root.join("logs")
     }
 
-    /// Creates the home (owner-only) if needed, and makes what is in it private:
-    /// files an older build created 0644, or a user copied in, are tightened too.
+    /// Creates the home (owner-only) if needed, and makes Strata's files in it
+    /// private: ones an older build created 0644, or a user copied in, are
+    /// tightened too. Only Strata's own names are touched, and the home
+    /// directory itself unless it is a shared, sticky one such as `/tmp`.
     pub fn ensure(&self) -> std::io::Result<()> {
-        super::private::create_dir(&self.root)?;
-        for dir in [self.root.clone(), self.logs()] {
-            let Ok(entries) = std::fs::read_dir(&dir) else {
-                continue;
-            };
-            for e in entries.flatten() {
-                if let Err(err) = super::private::tighten(&e.path()) {
-                    tracing::warn!("could not make {} private: {err}", e.path().display());
-                }
+        let existed = self.root.exists();
+        super::private::create_dir(&self.root).or_else(|e| {
+            // An existing directory we may not chmod still works as a home.
+            if existed { Ok(()) } else { Err(e) }
+        })?;
+        let mut names: Vec<PathBuf> = OWN_FILES.iter().map(|n| self.root.join(n)).collect();
+        names.push(self.logs());
+        if let Ok(entries) = std::fs::read_dir(self.logs()) {
+            names.extend(entries.flatten().map(|e| e.path()));
+        }
+        for p in names {
+            if let Err(err) = super::private::tighten(&p) {
+                tracing::warn!("could not make {} private: {err}", p.display());
             }
         }
         Ok(())
     }
 }
+
+/// The files Strata keeps directly in a home.
+const OWN_FILES: &[&str] = &[
+    "catalog.redb",
+    "catalog.redb.owner",
+    "strata.toml",
+    "scheduler-state.json",
+    "ssh_host_ed25519_key",
+    "ssh_host_ed25519_key.pub",
+    "authorized_keys",
+    "strata.sock",
+    "demo_ed25519",
+    "demo_ed25519.pub",
+];
 
 /// Settings of a home, from `strata.toml` (all optional).
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]

@@ -37,9 +37,18 @@ pub fn append(path: &Path) -> std::io::Result<File> {
     Ok(f)
 }
 
-/// Creates `dir` (and missing parents) and makes `dir` itself owner-only.
+/// Creates `dir` (and missing parents) and makes `dir` itself owner-only,
+/// unless it is a shared sticky directory such as `/tmp`, which stays as it is.
 pub fn create_dir(dir: &Path) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)?;
+    let sticky = std::fs::metadata(dir).is_ok_and(|m| m.mode() & 0o1000 != 0);
+    if sticky {
+        tracing::warn!(
+            "{} is a shared directory (sticky bit); keep Strata's home in a directory of its own",
+            dir.display()
+        );
+        return Ok(());
+    }
     tighten(dir)
 }
 
@@ -96,6 +105,12 @@ mod tests {
         std::fs::set_permissions(&d, std::fs::Permissions::from_mode(0o755)).unwrap();
         tighten(&d).unwrap();
         assert_eq!(mode(&d), Some(0o700));
+        // A shared sticky directory is never made private.
+        let shared = dir.path().join("shared");
+        std::fs::create_dir(&shared).unwrap();
+        std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o1777)).unwrap();
+        create_dir(&shared).unwrap();
+        assert_eq!(mode(&shared), Some(0o1777));
         let x = dir.path().join("x");
         std::fs::write(&x, "#!").unwrap();
         std::fs::set_permissions(&x, std::fs::Permissions::from_mode(0o755)).unwrap();

@@ -71,6 +71,15 @@ pub fn cron(expr: &str) -> String {
     e.to_string()
 }
 
+/// Width of an ID column: the longest id shown, at least the 20 of older
+/// `YYYYMMDD-HHMMSS-xxxx` ids, so a full id is always there to copy.
+pub fn id_width<'a>(ids: impl Iterator<Item = &'a str>) -> usize {
+    ids.map(|i| i.chars().count())
+        .max()
+        .unwrap_or(20)
+        .clamp(20, 64)
+}
+
 #[cfg(test)]
 mod tests {
     use super::cron;
@@ -87,13 +96,4 @@ mod tests {
         assert_eq!(cron("@daily"), "daily at 00:00");
         assert_eq!(cron("0 4 1 * *"), "0 4 1 * *");
     }
-}
-
-/// Width of an ID column: the longest id shown, at least the 20 of older
-/// `YYYYMMDD-HHMMSS-xxxx` ids, so a full id is always there to copy.
-pub fn id_width<'a>(ids: impl Iterator<Item = &'a str>) -> usize {
-    ids.map(|i| i.chars().count())
-        .max()
-        .unwrap_or(20)
-        .clamp(20, 64)
 }
