@@ -447,3 +447,23 @@ fn ssh_t_with_tui_opens_the_console() {
     let all = String::from_utf8_lossy(&seen.lock().unwrap()).into_owned();
     assert!(all.contains("\x1b[?1049l"), "the alternate screen is left");
 }
+
+#[test]
+fn serve_and_demo_refused_over_ssh_are_audited_with_the_keys_name() {
+    if skip_without_ssh("serve_and_demo_refused_over_ssh_are_audited_with_the_keys_name") {
+        return;
+    }
+    let s = Strata::new();
+    let (k, _) = setup(&s);
+    let d = serve(&s);
+    for (key, who, cmd) in [(&k.admin, "ada", "serve"), (&k.viewer, "vera", "demo")] {
+        let (code, _, err) = ssh(&s, d.port, key, &["strata", cmd]);
+        assert_eq!(code, 4, "{cmd}: {err}");
+        assert!(err.contains("already serves"), "{err}");
+        let e = wait_audit(&s, cmd, |e| e["action"] == cmd && e["who"] == who);
+        assert!(
+            e["outcome"].as_str().unwrap_or("").contains("refused"),
+            "{e}"
+        );
+    }
+}

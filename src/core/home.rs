@@ -115,6 +115,8 @@ pub struct SshSettings {
     pub max_auth_attempts: Option<usize>,
     /// A console with no key press for this long is closed (default 30m; `90s` also works).
     pub idle_timeout: Option<String>,
+    /// A connection that has not logged in this long is closed (default 30s).
+    pub login_grace: Option<String>,
 }
 
 impl Home {
@@ -155,6 +157,10 @@ impl Home {
         if let Some(t) = &cfg.ssh.idle_timeout {
             crate::ssh::parse_idle(t)
                 .map_err(|e| format!("{}: [ssh] idle_timeout: {e}", path.display()))?;
+        }
+        if let Some(t) = &cfg.ssh.login_grace {
+            crate::ssh::parse_idle(t)
+                .map_err(|e| format!("{}: [ssh] login_grace: {e}", path.display()))?;
         }
         cfg.restore_roots = canonical_roots(&path, &cfg.restore_roots)?;
         Ok(cfg)

@@ -66,6 +66,18 @@ fn dispatch_inner(
         Ok(cli) => cli,
     };
     if matches!(cli.command, Command::Serve { .. } | Command::Demo) {
+        let what = if matches!(cli.command, Command::Demo) {
+            "demo"
+        } else {
+            "serve"
+        };
+        // A refusal is audited like every other one, with the caller's name.
+        core.record_access(
+            caller,
+            what,
+            "",
+            "refused: a daemon already serves this home",
+        );
         let _ = writeln!(
             io.err,
             "strata: a daemon already serves this home; run this command without it"

@@ -9,6 +9,7 @@ pub mod hostkey;
 pub mod input;
 pub mod output;
 pub mod server;
+pub mod startups;
 pub mod state;
 
 use crate::core::Core;
@@ -18,7 +19,7 @@ use server::Conn;
 use state::{Limits, Shared};
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -44,13 +45,12 @@ pub enum SshError {
     Settings(String),
 }
 
-/// Time a client has to log in before it is disconnected.
-const LOGIN_GRACE: Duration = Duration::from_secs(60);
+/// Time a client has to log in before it is disconnected (OpenSSH's
+/// `LoginGraceTime`, shorter: a key login takes well under a second).
+const LOGIN_GRACE: Duration = Duration::from_secs(30);
 /// A logged-in connection with no console or command is closed after this
 /// (or after the idle timeout, if that is shorter).
 const NOTHING_RUNNING: Duration = Duration::from_secs(60);
-/// Connections still logging in at once; more are closed at once.
-const MAX_UNAUTHENTICATED: usize = 64;
 
 /// A running SSH server; dropping it stops it.
 pub struct Running {
@@ -102,10 +102,17 @@ pub fn limits(core: &Core) -> Result<Limits, SshError> {
         }
         None => Duration::from_secs(30 * 60),
     };
+    let login_grace = match &s.login_grace {
+        Some(t) => {
+            parse_idle(t).map_err(|e| SshError::Settings(format!("[ssh] login_grace: {e}")))?
+        }
+        None => LOGIN_GRACE,
+    };
     Ok(Limits {
         max_sessions: s.max_sessions.unwrap_or(32),
         max_auth_attempts: s.max_auth_attempts.unwrap_or(6),
         idle,
+        login_grace,
     })
 }
 
@@ -207,7 +214,7 @@ async fn accept_loop(
     shared: Arc<Shared>,
     stopped: watch::Receiver<bool>,
 ) {
-    let pending = Arc::new(AtomicUsize::new(0));
+    let startups = startups::Startups::default();
     loop {
         let mut stop = stopped.clone();
         let (socket, peer) = tokio::select! {
@@ -222,40 +229,37 @@ async fn accept_loop(
                 }
             },
         };
-        if pending.load(Ordering::SeqCst) >= MAX_UNAUTHENTICATED {
-            tracing::warn!(%peer, "ssh: too many connections logging in; closed one");
-            continue;
-        }
+        let mut startup = match startups.admit(peer.ip()) {
+            Ok(g) => g,
+            Err(why) => {
+                tracing::warn!(%peer, ?why, logging_in = startups.total(), "ssh: too many connections logging in; refused one");
+                continue;
+            }
+        };
         let _ = socket.set_nodelay(true);
-        pending.fetch_add(1, Ordering::SeqCst);
         let state = Arc::new(state::ConnState::default());
         let handler = Conn::new(shared.clone(), Some(peer), state.clone());
-        let (config, pending, mut stop) = (config.clone(), pending.clone(), stopped.clone());
+        let (config, mut stop) = (config.clone(), stopped.clone());
         let nothing_running = NOTHING_RUNNING.min(shared.limits.idle);
+        // One deadline from accept: the handshake and the login share it.
+        let grace = tokio::time::Instant::now() + shared.limits.login_grace;
         tokio::spawn(async move {
-            let started = tokio::time::timeout(
-                LOGIN_GRACE,
-                russh::server::run_stream(config, socket, handler),
-            )
-            .await;
+            let started =
+                tokio::time::timeout_at(grace, russh::server::run_stream(config, socket, handler))
+                    .await;
             let Ok(Ok(session)) = started else {
-                pending.fetch_sub(1, Ordering::SeqCst);
                 return;
             };
             let handle = session.handle();
             let mut session = std::pin::pin!(session);
-            let grace = tokio::time::Instant::now() + LOGIN_GRACE;
             while !state.authed.load(Ordering::SeqCst) && tokio::time::Instant::now() < grace {
                 tokio::select! {
-                    _ = &mut session => {
-                        pending.fetch_sub(1, Ordering::SeqCst);
-                        return;
-                    }
+                    _ = &mut session => return,
                     _ = tokio::time::sleep(Duration::from_millis(100)) => {}
                     _ = stop.changed() => break,
                 }
             }
-            pending.fetch_sub(1, Ordering::SeqCst);
+            startup.release();
             let why = if *stop.borrow() {
                 Some("strata: the server is stopping")
             } else if !state.authed.load(Ordering::SeqCst) {

@@ -20,6 +20,8 @@ pub struct Limits {
     pub max_auth_attempts: usize,
     /// Console sessions close after this long without a key.
     pub idle: Duration,
+    /// A connection that has not logged in this long after it was accepted is closed.
+    pub login_grace: Duration,
 }
 
 /// State shared by every connection.
