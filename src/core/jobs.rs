@@ -537,16 +537,9 @@ impl Core {
                 run.task
             ));
             self.catalog.update_run(&run)?;
-            self.record_unknown_access(
-                "strata",
-                None,
-                "recovery",
-                "backup run",
-                &run.task,
-                &format!(
-                    "interrupted: run {} was queued when the process stopped and never started",
-                    run.id
-                ),
+            self.audit_recovery(
+                &run,
+                "was queued when the process stopped and never started",
             );
             out.never_started.push((run.id, run.task.clone()));
         }
@@ -643,19 +636,24 @@ impl Core {
                     foreign.join(", ")
                 ));
             }
-            self.record_unknown_access(
-                "strata",
-                None,
-                "recovery",
-                "backup run",
-                &run.task,
-                &format!("interrupted: run {} {msg}", run.id),
-            );
+            self.audit_recovery(&run, &msg);
             run.message = Some(msg);
             self.catalog.update_run(&run)?;
             out.interrupted.push(run.backup_id.clone());
         }
         Ok(out)
+    }
+
+    /// Audits what recovery did to `run`: "interrupted: run N WHAT".
+    fn audit_recovery(&self, run: &RunRecord, what: &str) {
+        self.record_unknown_access(
+            "strata",
+            None,
+            "recovery",
+            "backup run",
+            &run.task,
+            &format!("interrupted: run {} {what}", run.id),
+        );
     }
 
     /// Backups whose data a committed copy references (its parent and pack owners).
