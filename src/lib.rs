@@ -4,6 +4,7 @@
 //! restore, verify), `dest` (where repositories live), `source` (what is backed
 //! up), `command` (the one command grammar and its rendering).
 #![forbid(unsafe_code)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
 pub mod command;
 pub mod core;

@@ -1,6 +1,9 @@
 //! The `strata` binary: parse the command line, hand it to a running daemon if
 //! one serves this home, otherwise run it here; exit with its code.
 
+#![forbid(unsafe_code)]
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use clap::Parser;
 use std::process::ExitCode;
 use strata::command::exec::{Io, execute};

@@ -55,6 +55,8 @@ fn dispatch_inner(
     io: &mut Io<'_>,
 ) -> u8 {
     if std::env::var(TEST_PANIC).as_deref() == Ok("dispatch") {
+        // The one deliberate panic: the tests' proof that panics reach the client as failures.
+        #[allow(clippy::panic)]
         std::panic::panic_any(format!("{TEST_PANIC}=dispatch"));
     }
     let full = std::iter::once("strata".to_string()).chain(argv.iter().cloned());
