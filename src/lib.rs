@@ -4,7 +4,10 @@
 //! restore, verify), `dest` (where repositories live), `source` (what is backed
 //! up), `command` (the one command grammar and its rendering).
 #![forbid(unsafe_code)]
-#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
 
 pub mod command;
 pub mod core;

@@ -2,6 +2,7 @@
 use super::error::REBUILD;
 use super::*;
 use crate::core::model::DestinationKind;
+use chrono::Utc;
 use serde_json::json;
 
 fn dest(name: &str) -> DestinationConfig {

@@ -1,10 +1,12 @@
-//! Running backups and recovering from runs a crash interrupted.
+//! Running backups: registering the job, recording the run, claiming the id,
+//! calling the engine and committing. Planning is in `planning.rs`, crash
+//! recovery in `recovery.rs`.
 
 use super::error::CoreError;
-use super::holds::{HoldGuard, Holder};
 use super::ids::{first_backup_id, new_backup_id};
 use super::model::{BackupKind, BackupRecord, BackupStatus, RunRecord, RunStatus, TaskConfig};
-use super::service::{Core, open_dest};
+pub use super::recovery::Recovery;
+use super::service::Core;
 use crate::dest::NamedDest;
 use crate::engine::backup::{self, BackupPlan};
 use crate::engine::progress::Progress;
@@ -22,17 +24,6 @@ pub struct RunOutcome {
     pub run: RunRecord,
     /// A note for the operator (e.g. an incremental that became a full).
     pub note: Option<String>,
-}
-
-/// What recovery found at open.
-#[derive(Debug, Clone, Default)]
-pub struct Recovery {
-    /// Runs whose partial data was removed.
-    pub interrupted: Vec<String>,
-    /// Runs that had committed on the destination before the crash, now recorded.
-    pub adopted: Vec<String>,
-    /// Queued runs that never started (run id, task), now marked interrupted.
-    pub never_started: Vec<(u64, String)>,
 }
 
 /// Effective kind, parent backup, and a note when the request was changed.
@@ -59,47 +50,6 @@ impl Core {
             .iter()
             .map(|n| Ok((n.clone(), self.open_repo(&self.destination(n)?)?.0)))
             .collect()
-    }
-
-    /// Picks the effective kind and parent for a request, per the chain rules:
-    /// a full depends on nothing, an incremental on the newest backup of the newest
-    /// chain, a differential on that chain's full.
-    pub fn plan_kind(
-        &self,
-        task: &str,
-        requested: BackupKind,
-    ) -> Result<(BackupKind, Option<BackupRecord>, Option<String>), CoreError> {
-        let backups: Vec<BackupRecord> = self
-            .catalog
-            .list_backups()?
-            .into_iter()
-            .filter(|b| b.task == task)
-            .collect();
-        let newest_full = backups
-            .iter()
-            .filter(|b| b.kind == BackupKind::Full)
-            .max_by_key(|b| (b.finished, b.id.clone()));
-        match (requested, newest_full) {
-            (BackupKind::Full, _) => Ok((BackupKind::Full, None, None)),
-            (k, None) => Ok((
-                BackupKind::Full,
-                None,
-                Some(format!(
-                    "task {task} has no full backup yet, so this {k} backup was taken as a full"
-                )),
-            )),
-            (BackupKind::Differential, Some(full)) => {
-                Ok((BackupKind::Differential, Some(full.clone()), None))
-            }
-            (BackupKind::Incremental, Some(full)) => {
-                let newest = backups
-                    .iter()
-                    .filter(|b| b.chain == full.id)
-                    .max_by_key(|b| (b.finished, b.id.clone()))
-                    .unwrap_or(full);
-                Ok((BackupKind::Incremental, Some(newest.clone()), None))
-            }
-        }
     }
 
     /// Runs a backup as a registered job: refused (exit 5) while the task has
@@ -209,71 +159,6 @@ impl Core {
         progress: &Progress,
     ) -> Result<RunOutcome, CoreError> {
         self.run_backup_from(None, None, task_name, requested, manual, progress)
-    }
-
-    /// Fails with `NotFound` naming the first of `ids` the catalog no longer has.
-    fn require_recorded(&self, ids: &BTreeSet<String>) -> Result<(), CoreError> {
-        for id in ids {
-            if self.catalog.get_backup(id)?.is_none() {
-                return Err(CoreError::NotFound {
-                    what: "backup",
-                    name: id.clone(),
-                    hint: "it was deleted while a backup that depends on it was starting".into(),
-                });
-            }
-        }
-        Ok(())
-    }
-
-    /// `parent` and every backup it depends on by its parent links.
-    fn ancestry(&self, parent: &BackupRecord) -> Result<BTreeSet<String>, CoreError> {
-        let all = self.catalog.list_backups()?;
-        let mut out = BTreeSet::new();
-        let mut cur = Some(parent.id.clone());
-        while let Some(id) = cur {
-            if !out.insert(id.clone()) {
-                break;
-            }
-            cur = all
-                .iter()
-                .find(|b| b.id == id)
-                .and_then(|b| b.parent.clone());
-        }
-        Ok(out)
-    }
-
-    /// Plans the kind and parent and holds the parent's chain, so it cannot be
-    /// deleted or expired while this run reads from it. A delete that slips in
-    /// between planning and holding makes it plan again.
-    fn plan_and_hold(
-        &self,
-        job: Option<u64>,
-        task_name: &str,
-        requested: BackupKind,
-    ) -> Result<(KindPlan, Option<HoldGuard<'_>>), CoreError> {
-        for _ in 0..4 {
-            let (kind, parent, note) = self.plan_kind(task_name, requested)?;
-            let Some(p) = &parent else {
-                return Ok(((kind, parent, note), None));
-            };
-            let holder = Holder {
-                job,
-                task: task_name.to_string(),
-                kind,
-            };
-            match self
-                .jobs
-                .holds
-                .hold(holder, self.ancestry(p)?, |ids| self.require_recorded(ids))
-            {
-                Ok(g) => return Ok(((kind, parent, note), Some(g))),
-                Err(CoreError::NotFound { .. }) => continue,
-                Err(e) => return Err(e),
-            }
-        }
-        Err(CoreError::Busy(format!(
-            "task {task_name}: its backups kept being deleted while this backup was starting; retry when the deletions are done"
-        )))
     }
 
     /// Claims the run's backup id on every destination before anything else is
@@ -520,161 +405,10 @@ impl Core {
             }
         }
     }
-
-    /// Finishes runs a crash left as running: data that reached its commit
-    /// marker on every destination is recorded (it is complete), anything else
-    /// the run wrote is removed. A directory the run does not own (another
-    /// backup's claim, or another backup's commit) is never touched.
-    pub fn recover(&self) -> Result<Recovery, CoreError> {
-        let mut out = Recovery::default();
-        // A queued run wrote nothing; its fire time (if scheduled) was already
-        // handled, so it is not caught up: it is reported for a person to rerun.
-        for mut run in self.catalog.queued_runs()? {
-            run.status = RunStatus::Interrupted;
-            run.finished = Some(Utc::now());
-            run.message = Some(format!(
-                "interrupted: it was queued when the process stopped and never started; run it again with 'strata backup run {}'",
-                run.task
-            ));
-            self.catalog.update_run(&run)?;
-            self.audit_recovery(
-                &run,
-                "was queued when the process stopped and never started",
-            );
-            out.never_started.push((run.id, run.task.clone()));
-        }
-        for mut run in self.catalog.running_runs()? {
-            let mut dests = Vec::new();
-            for name in &run.destinations {
-                if let Some(cfg) = self.catalog.get_destination(name)? {
-                    dests.push((name.clone(), open_dest(&cfg)));
-                }
-            }
-            let claim = claim_of(&run);
-            // Per destination: whether the directory is this run's, and its
-            // commit marker if it completed there.
-            let mut copies = Vec::new();
-            for (name, d) in &dests {
-                let own = owns(d.as_ref(), &run, &claim);
-                let committed = if own {
-                    match repo::read_commit(d.as_ref(), &run.backup_id) {
-                        Ok(Some(marker))
-                            if repo::read_manifest(
-                                d.as_ref(),
-                                &run.backup_id,
-                                &marker.manifest_hash,
-                            )
-                            .is_ok() =>
-                        {
-                            Some(marker)
-                        }
-                        _ => None,
-                    }
-                } else {
-                    None
-                };
-                copies.push((name, d, own, committed));
-            }
-            // Adopt only a backup that committed on every destination of the run;
-            // a copy on some of them is removed everywhere instead.
-            let everywhere = dests.len() == run.destinations.len()
-                && !copies.is_empty()
-                && copies.iter().all(|c| c.3.is_some());
-            let marker = if everywhere {
-                copies.iter().find_map(|c| c.3.clone())
-            } else {
-                None
-            };
-            run.finished = Some(Utc::now());
-            let mut why_not = None;
-            if let Some(marker) = marker {
-                run.status = match marker.backup.status {
-                    BackupStatus::Complete => RunStatus::Complete,
-                    BackupStatus::Partial => RunStatus::Partial,
-                };
-                run.message = Some(
-                    "recorded after an interruption: the backup had committed on every destination"
-                        .into(),
-                );
-                let requires = self.references(&marker, &copies)?;
-                match self.catalog.commit_backup(&marker.backup, &run, &requires) {
-                    Ok(()) => {
-                        out.adopted.push(run.backup_id.clone());
-                        continue;
-                    }
-                    Err(
-                        e @ (super::catalog::CatalogError::DependencyGone { .. }
-                        | super::catalog::CatalogError::BackupExists { .. }),
-                    ) => why_not = Some(e.to_string()),
-                    Err(e) => return Err(e.into()),
-                }
-            }
-            let mut foreign = Vec::new();
-            for (name, d, own, _) in &copies {
-                if !own {
-                    foreign.push(name.as_str());
-                    continue;
-                }
-                if repo::release(d.as_ref(), &claim)? {
-                    continue;
-                }
-                // A directory without a claim was written by an earlier release.
-                // The commit marker goes first, so a half-deleted copy never looks complete.
-                d.delete(&repo::commit_key(&run.backup_id))?;
-                d.delete_prefix(&repo::backup_prefix(&run.backup_id))?;
-            }
-            run.status = RunStatus::Interrupted;
-            let mut msg = "interrupted (the process stopped mid-run); its partial data was removed"
-                .to_string();
-            if let Some(w) = why_not {
-                msg = format!("interrupted (the process stopped mid-run) and not recorded: {w}");
-            }
-            if !foreign.is_empty() {
-                msg.push_str(&format!(
-                    "; backups/{}/ on {} belongs to another backup and was left alone",
-                    run.backup_id,
-                    foreign.join(", ")
-                ));
-            }
-            self.audit_recovery(&run, &msg);
-            run.message = Some(msg);
-            self.catalog.update_run(&run)?;
-            out.interrupted.push(run.backup_id.clone());
-        }
-        Ok(out)
-    }
-
-    /// Audits what recovery did to `run`: "interrupted: run N WHAT".
-    fn audit_recovery(&self, run: &RunRecord, what: &str) {
-        self.record_unknown_access(
-            "strata",
-            None,
-            "recovery",
-            "backup run",
-            &run.task,
-            &format!("interrupted: run {} {what}", run.id),
-        );
-    }
-
-    /// Backups whose data a committed copy references (its parent and pack owners).
-    fn references(
-        &self,
-        marker: &repo::CommitMarker,
-        copies: &[RecoveredCopy<'_>],
-    ) -> Result<Vec<String>, CoreError> {
-        let id = &marker.backup.id;
-        let mut out: BTreeSet<String> = marker.backup.parent.iter().cloned().collect();
-        if let Some((_, d, _, _)) = copies.first() {
-            let m = repo::read_manifest(d.as_ref(), id, &marker.manifest_hash)?;
-            out.extend(m.packs.into_iter().map(|p| p.backup));
-        }
-        out.remove(id);
-        Ok(out.into_iter().collect())
-    }
 }
 
 /// The claim marker a run writes for its backup id.
-fn claim_of(run: &RunRecord) -> Claim {
+pub(super) fn claim_of(run: &RunRecord) -> Claim {
     Claim {
         format: repo::REPO_FORMAT,
         backup: run.backup_id.clone(),
@@ -684,152 +418,6 @@ fn claim_of(run: &RunRecord) -> Claim {
     }
 }
 
-/// One destination of an interrupted run: name, storage, owned, commit marker.
-type RecoveredCopy<'a> = (
-    &'a String,
-    &'a std::sync::Arc<dyn crate::dest::Destination>,
-    bool,
-    Option<repo::CommitMarker>,
-);
-
-/// Whether `backups/<id>/` on `d` is the interrupted `run`'s own: its claim is
-/// the run's, or (written by an earlier release, without a claim) it holds no
-/// commit marker or one of this very run. Unreadable evidence is not ownership.
-fn owns(d: &dyn crate::dest::Destination, run: &RunRecord, claim: &Claim) -> bool {
-    match repo::read_claim(d, &run.backup_id) {
-        Ok(Some(c)) => c == *claim,
-        Ok(None) => match repo::read_commit(d, &run.backup_id) {
-            Ok(None) => true,
-            Ok(Some(m)) => m.backup.task == run.task && m.backup.started == run.started,
-            Err(_) => false,
-        },
-        Err(_) => false,
-    }
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::core::home::Home;
-    use crate::core::model::{DestinationConfig, DestinationKind, SourceConfig};
-
-    fn core_with_task(dir: &std::path::Path) -> Core {
-        std::fs::create_dir_all(dir.join("src")).unwrap();
-        std::fs::write(dir.join("src/f"), "x").unwrap();
-        std::fs::create_dir_all(dir.join("home")).unwrap();
-        std::fs::write(dir.join("home/strata.toml"), "max_parallel_jobs = 1\n").unwrap();
-        let core = Core::open(Home::at(dir.join("home")), "test").unwrap();
-        if core.tasks().unwrap().is_empty() {
-            core.add_destination(DestinationConfig {
-                name: "d".into(),
-                kind: DestinationKind::Local {
-                    path: dir.join("repo"),
-                },
-                repo_id: None,
-            })
-            .unwrap();
-            core.add_task(TaskConfig {
-                name: "t".into(),
-                source: SourceConfig::Dir {
-                    path: dir.join("src"),
-                    exclude: vec![],
-                },
-                destinations: vec!["d".into()],
-                full: None,
-                incremental: None,
-                differential: None,
-                timezone: None,
-                catch_up: Default::default(),
-                retention: Default::default(),
-                hooks: Default::default(),
-                compression_level: 3,
-                paused: false,
-                created: Utc::now(),
-            })
-            .unwrap();
-        }
-        core
-    }
-
-    #[test]
-    fn a_queued_run_is_recorded_and_a_cancelled_one_becomes_interrupted_in_place() {
-        let dir = tempfile::tempdir().unwrap();
-        let core = std::sync::Arc::new(core_with_task(dir.path()));
-        // Another job holds the only slot, so the backup of t queues.
-        let slot = core
-            .jobs
-            .start("other", BackupKind::Full, true, Default::default())
-            .unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
-        let c = core.clone();
-        let waiter = std::thread::spawn(move || {
-            c.run_backup_job_then(
-                "t",
-                BackupKind::Full,
-                true,
-                Default::default(),
-                |job, run| {
-                    tx.send((job, run.clone())).unwrap();
-                },
-            )
-            .map(|_| ())
-        });
-        let (job, run) = rx.recv().unwrap();
-        let stored = core.catalog.get_run(run.id).unwrap().unwrap();
-        assert_eq!(stored.status, RunStatus::Queued);
-        core.jobs.cancel(job).unwrap();
-        assert!(waiter.join().unwrap().is_err());
-        let done = core.catalog.get_run(run.id).unwrap().unwrap();
-        assert_eq!(done.status, RunStatus::Interrupted, "{done:?}");
-        assert_eq!(
-            core.catalog.list_runs().unwrap().len(),
-            1,
-            "updated in place"
-        );
-        drop(slot);
-    }
-
-    #[test]
-    fn recovery_marks_a_queued_run_interrupted_and_audits_it() {
-        let dir = tempfile::tempdir().unwrap();
-        let core = core_with_task(dir.path());
-        // What a process killed while its job waited leaves behind.
-        let run = core
-            .catalog
-            .insert_run(RunRecord {
-                id: 0,
-                task: "t".into(),
-                requested: BackupKind::Full,
-                kind: BackupKind::Full,
-                backup_id: String::new(),
-                destinations: vec!["d".into()],
-                status: RunStatus::Queued,
-                started: Utc::now(),
-                finished: None,
-                message: None,
-            })
-            .unwrap();
-        drop(core);
-        let core = core_with_task(dir.path());
-        assert_eq!(
-            core.recovered.never_started,
-            vec![(run.id, "t".to_string())]
-        );
-        let after = core.catalog.get_run(run.id).unwrap().unwrap();
-        assert_eq!(after.status, RunStatus::Interrupted);
-        assert!(after.finished.is_some());
-        let audit = core.audit_log(None).unwrap();
-        assert!(
-            audit.iter().any(|a| a.origin == "recovery"
-                && a.target == "t"
-                && a.outcome.starts_with("interrupted")),
-            "{audit:?}"
-        );
-        // The task still runs normally afterwards, with a new run.
-        let o = core
-            .run_backup_job("t", BackupKind::Full, true, Default::default())
-            .unwrap();
-        assert_eq!(o.run.status, RunStatus::Complete);
-        assert_ne!(o.run.id, run.id);
-    }
-}
+#[path = "jobs_tests.rs"]
+mod tests;
