@@ -99,9 +99,7 @@ mod tests {
         use crate::core::Core;
         use crate::core::access::{Caller, Requirement, Role};
         use crate::core::home::Home;
-        use crate::core::model::{
-            BackupKind, DestinationConfig, DestinationKind, SourceConfig, TaskConfig,
-        };
+        use crate::core::model::{BackupKind, DestinationConfig, DestinationKind, TaskConfig};
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(dir.path().join("src")).unwrap();
         std::fs::write(dir.path().join("src/f"), "x").unwrap();
@@ -126,25 +124,8 @@ mod tests {
             },
         )
         .unwrap();
-        core.add_task(TaskConfig {
-            name: "t".into(),
-            source: SourceConfig::Dir {
-                path: dir.path().join("src"),
-                exclude: vec![],
-            },
-            destinations: vec!["d".into()],
-            full: None,
-            incremental: None,
-            differential: None,
-            timezone: None,
-            catch_up: Default::default(),
-            retention: Default::default(),
-            hooks: Default::default(),
-            compression_level: 3,
-            paused: false,
-            created: chrono::Utc::now(),
-        })
-        .unwrap();
+        core.add_task(TaskConfig::dir_to("t", dir.path().join("src"), "d"))
+            .unwrap();
         let o = core
             .run_backup_job("t", BackupKind::Full, false, Default::default())
             .unwrap();

@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::core::home::Home;
-use crate::core::model::{DestinationConfig, DestinationKind, SourceConfig};
+use crate::core::model::{DestinationConfig, DestinationKind};
 
 fn core_with_task(dir: &std::path::Path) -> Core {
     std::fs::create_dir_all(dir.join("src")).unwrap();
@@ -19,25 +19,8 @@ fn core_with_task(dir: &std::path::Path) -> Core {
             repo_id: None,
         })
         .unwrap();
-        core.add_task(TaskConfig {
-            name: "t".into(),
-            source: SourceConfig::Dir {
-                path: dir.join("src"),
-                exclude: vec![],
-            },
-            destinations: vec!["d".into()],
-            full: None,
-            incremental: None,
-            differential: None,
-            timezone: None,
-            catch_up: Default::default(),
-            retention: Default::default(),
-            hooks: Default::default(),
-            compression_level: 3,
-            paused: false,
-            created: Utc::now(),
-        })
-        .unwrap();
+        core.add_task(TaskConfig::dir_to("t", dir.join("src"), "d"))
+            .unwrap();
     }
     core
 }

@@ -403,3 +403,28 @@ pub struct RunRecord {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
 }
+
+#[cfg(test)]
+impl TaskConfig {
+    /// A manual task backing up directory `src` to destination `dest`, for unit tests.
+    pub(crate) fn dir_to(name: &str, src: std::path::PathBuf, dest: &str) -> TaskConfig {
+        TaskConfig {
+            name: name.into(),
+            source: SourceConfig::Dir {
+                path: src,
+                exclude: vec![],
+            },
+            destinations: vec![dest.into()],
+            full: None,
+            incremental: None,
+            differential: None,
+            timezone: None,
+            catch_up: Default::default(),
+            retention: Default::default(),
+            hooks: Default::default(),
+            compression_level: 3,
+            paused: false,
+            created: chrono::Utc::now(),
+        }
+    }
+}
