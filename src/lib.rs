@@ -1,8 +1,9 @@
 //! Strata: a backup console for operations engineers.
 //!
-//! Layout: `core` (model, catalog, service API), `engine` (scan, chunk, pack,
-//! restore, verify), `dest` (where repositories live), `source` (what is backed
-//! up), `command` (the one command grammar and its rendering).
+//! Layout: `core` (typed actions, catalog, scheduler, jobs), `engine` (scan,
+//! chunk, pack, restore, verify), `dest` (where repositories live), `source`
+//! (what is backed up), front ends `command`, `tui`, `ssh`, `daemon`, and the
+//! leaf modules `model` and `progress` (plain data shared by all).
 #![forbid(unsafe_code)]
 #![cfg_attr(
     not(test),
@@ -14,6 +15,8 @@ pub mod core;
 pub mod daemon;
 pub mod dest;
 pub mod engine;
+pub mod model;
+pub mod progress;
 pub mod source;
 pub mod ssh;
 pub mod tui;

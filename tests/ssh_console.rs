@@ -16,8 +16,8 @@ use std::time::{Duration, Instant};
 use strata::core::Core;
 use strata::core::access::Role;
 use strata::core::home::Home;
-use strata::core::model::BackupKind;
-use strata::engine::progress::{Phase, Progress};
+use strata::model::BackupKind;
+use strata::progress::{Phase, Progress};
 
 const DEADLINE: Duration = Duration::from_secs(30);
 

@@ -3,10 +3,10 @@
 use super::exec::{Io, json, write_err};
 use super::render::{Table, size};
 use super::{DestCmd, TaskCmd};
-use crate::core::model::{
+use crate::core::{Core, CoreError};
+use crate::model::{
     CatchUp, DestinationConfig, DestinationKind, Hooks, RetentionPolicy, SourceConfig, TaskConfig,
 };
-use crate::core::{Core, CoreError};
 
 fn dest_row(d: &DestinationConfig) -> Vec<String> {
     match &d.kind {

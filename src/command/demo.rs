@@ -5,11 +5,9 @@
 use super::exec::Io;
 use super::{BackupCmd, Cli, Command};
 use crate::core::home::Home;
-use crate::core::model::{
-    DestinationConfig, DestinationKind, RetentionPolicy, SourceConfig, TaskConfig,
-};
 use crate::core::{Core, CoreError};
-use crate::engine::progress::Progress;
+use crate::model::{DestinationConfig, DestinationKind, RetentionPolicy, SourceConfig, TaskConfig};
+use crate::progress::Progress;
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -179,12 +177,12 @@ pub fn run(home: Option<PathBuf>, json: bool, io: &mut Io<'_>) -> Result<u8, Cor
         Some("*/2 * * * *"),
     ))?;
     let p = Progress::default();
-    let full = core.run_backup("demo-files", crate::core::model::BackupKind::Full, true, &p)?;
+    let full = core.run_backup("demo-files", crate::model::BackupKind::Full, true, &p)?;
     let _ = writeln!(io.err, "took full backup {}", full.backup.id);
     mutate_sample(&data).map_err(|e| fail("change sample data in", &data, e))?;
     let inc = core.run_backup(
         "demo-files",
-        crate::core::model::BackupKind::Incremental,
+        crate::model::BackupKind::Incremental,
         true,
         &p,
     )?;
@@ -193,7 +191,7 @@ pub fn run(home: Option<PathBuf>, json: bool, io: &mut Io<'_>) -> Result<u8, Cor
         "changed a few files, took incremental backup {}",
         inc.backup.id
     );
-    core.run_backup("demo-docs", crate::core::model::BackupKind::Full, true, &p)?;
+    core.run_backup("demo-docs", crate::model::BackupKind::Full, true, &p)?;
 
     use std::io::IsTerminal;
     if !json && std::io::stdout().is_terminal() && std::io::stdin().is_terminal() {

@@ -7,7 +7,7 @@ use crate::core::access::{Caller, Role};
 use crate::core::backups::VerifySelection;
 use crate::core::home::Home;
 use crate::core::{Core, CoreError};
-use crate::engine::progress::Progress;
+use crate::progress::Progress;
 use serde::Serialize;
 use std::io::Write;
 use std::sync::Arc;

@@ -2,7 +2,7 @@
 //! its next safe point (it then removes its partial data itself); a second one
 //! exits at once, leaving cleanup to the next start's recovery.
 
-use crate::engine::progress::Progress;
+use crate::progress::Progress;
 use signal_hook::SigId;
 use signal_hook::consts::{SIGINT, SIGTERM};
 use std::sync::Arc;

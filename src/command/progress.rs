@@ -1,7 +1,7 @@
 //! Progress display for long work: a bar on a terminal, nothing otherwise
 //! (the caller prints one summary line at the end).
 
-use crate::engine::progress::{Phase, Progress};
+use crate::progress::{Phase, Progress};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::IsTerminal;
 use std::sync::Arc;

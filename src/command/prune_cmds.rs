@@ -95,7 +95,7 @@ pub(super) fn prune(core: &Core, a: PruneArgs, j: bool, io: &mut Io<'_>) -> Resu
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::model::BackupKind;
+    use crate::model::BackupKind;
 
     fn decision(reasons: &[&str]) -> Decision {
         Decision {

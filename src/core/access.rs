@@ -2,8 +2,8 @@
 //! an action needs and writes the audit log, so no front end can skip either.
 
 use super::error::CoreError;
-use super::model::AuditEntry;
 use super::service::Core;
+use crate::model::AuditEntry;
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use std::fmt;

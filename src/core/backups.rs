@@ -2,15 +2,15 @@
 //! pinning, restoring, verifying, and rebuilding the catalog from a repository.
 
 use super::error::CoreError;
-use super::model::{BackupRecord, DestinationConfig, VerifyMark};
 use super::service::{Core, open_dest};
 use crate::dest::Destination;
 use crate::engine::manifest::Manifest;
-use crate::engine::progress::Progress;
 use crate::engine::restore::{RestoreReport, RestoreRequest};
 use crate::engine::target::RestoreTarget;
 use crate::engine::verify::VerifyReport;
 use crate::engine::{repo, restore, verify};
+use crate::model::{BackupRecord, DestinationConfig, VerifyMark};
+use crate::progress::Progress;
 use chrono::Utc;
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};

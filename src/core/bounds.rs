@@ -155,6 +155,33 @@ pub fn check_path(what: &str, path: &std::path::Path) -> Result<(), String> {
     Ok(())
 }
 
+/// `idle_timeout`: seconds (`90s`) or the usual durations (`30m`, `2h`), from
+/// one second to 30 days (a timer far in the future would overflow the clock).
+pub fn parse_idle(t: &str) -> Result<std::time::Duration, String> {
+    let range = &SSH_IDLE_SECS;
+    let out_of_range = || format!("{:?} is out of range; use 1s to 30d", escape_controls(t));
+    let secs = match t.trim().strip_suffix('s') {
+        Some(secs) if !secs.is_empty() && secs.trim().bytes().all(|b| b.is_ascii_digit()) => {
+            secs.trim().parse::<u64>().map_err(|_| out_of_range())?
+        }
+        _ => {
+            // The general limit (100y) is not this one: name the idle range.
+            let d = super::schedule::parse_duration(t).map_err(|e| {
+                if e.contains("out of range") {
+                    out_of_range()
+                } else {
+                    e
+                }
+            })?;
+            u64::try_from(d.num_seconds()).map_err(|_| out_of_range())?
+        }
+    };
+    if !range.contains(&secs) {
+        return Err(out_of_range());
+    }
+    Ok(std::time::Duration::from_secs(secs))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,9 +1,7 @@
 //! The catalog: an embedded redb database of destinations, tasks, committed backups and
 //! runs. Changes that must stay consistent with each other share one write transaction.
 
-use crate::core::model::{
-    AuditEntry, BackupRecord, DestinationConfig, RunRecord, RunStatus, TaskConfig,
-};
+use crate::model::{AuditEntry, BackupRecord, DestinationConfig, RunRecord, RunStatus, TaskConfig};
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 use redb::{TableHandle, WriteTransaction};
 use serde::{Serialize, de::DeserializeOwned};

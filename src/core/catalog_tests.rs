@@ -1,7 +1,7 @@
 //! Tests of the parent module (kept apart to keep the module readable).
 use super::error::REBUILD;
 use super::*;
-use crate::core::model::DestinationKind;
+use crate::model::DestinationKind;
 use chrono::Utc;
 use serde_json::json;
 

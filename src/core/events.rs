@@ -99,7 +99,7 @@ mod tests {
         use crate::core::Core;
         use crate::core::access::{Caller, Requirement, Role};
         use crate::core::home::Home;
-        use crate::core::model::{BackupKind, DestinationConfig, DestinationKind, TaskConfig};
+        use crate::model::{BackupKind, DestinationConfig, DestinationKind, TaskConfig};
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(dir.path().join("src")).unwrap();
         std::fs::write(dir.path().join("src/f"), "x").unwrap();

@@ -6,7 +6,7 @@
 //! before the hold's own existence check, which then fails.
 
 use super::error::CoreError;
-use super::model::BackupKind;
+use crate::model::BackupKind;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Mutex, MutexGuard};
 

@@ -155,11 +155,11 @@ impl Home {
                 .map_err(|e| format!("{file}: {e}"))?;
         }
         if let Some(t) = &cfg.ssh.idle_timeout {
-            crate::ssh::parse_idle(t)
+            super::bounds::parse_idle(t)
                 .map_err(|e| format!("{}: [ssh] idle_timeout: {e}", path.display()))?;
         }
         if let Some(t) = &cfg.ssh.login_grace {
-            crate::ssh::parse_idle(t)
+            super::bounds::parse_idle(t)
                 .map_err(|e| format!("{}: [ssh] login_grace: {e}", path.display()))?;
         }
         cfg.restore_roots = canonical_roots(&path, &cfg.restore_roots)?;

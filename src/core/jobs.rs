@@ -4,14 +4,14 @@
 
 use super::error::CoreError;
 use super::ids::{first_backup_id, new_backup_id};
-use super::model::{BackupKind, BackupRecord, BackupStatus, RunRecord, RunStatus, TaskConfig};
 pub use super::recovery::Recovery;
 use super::service::Core;
 use crate::dest::NamedDest;
 use crate::engine::backup::{self, BackupPlan};
-use crate::engine::progress::Progress;
 use crate::engine::repo::{Claim, ClaimOutcome};
 use crate::engine::{EngineError, repo, stop};
+use crate::model::{BackupKind, BackupRecord, BackupStatus, RunRecord, RunStatus, TaskConfig};
+use crate::progress::Progress;
 use chrono::Utc;
 use std::collections::BTreeSet;
 

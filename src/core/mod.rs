@@ -14,7 +14,6 @@ pub mod home;
 pub mod hooks;
 pub mod ids;
 pub mod jobs;
-pub mod model;
 pub mod planning;
 pub mod preview;
 pub mod private;

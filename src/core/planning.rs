@@ -4,8 +4,8 @@
 use super::error::CoreError;
 use super::holds::{HoldGuard, Holder};
 use super::jobs::KindPlan;
-use super::model::{BackupKind, BackupRecord};
 use super::service::Core;
+use crate::model::{BackupKind, BackupRecord};
 use std::collections::BTreeSet;
 
 impl Core {

@@ -8,9 +8,9 @@
 //! time, and each of the others is kept by `keep_within` exactly until its own
 //! finish time, or that of its newest dependent, plus the duration.
 
-use super::model::{BackupKind, BackupRecord, RetentionPolicy};
 use super::retention::{NO_POLICY, evaluate_in};
 use super::schedule::parse_duration;
+use crate::model::{BackupKind, BackupRecord, RetentionPolicy};
 use chrono::{DateTime, TimeZone, Utc};
 use serde::Serialize;
 use std::borrow::Borrow;

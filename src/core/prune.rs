@@ -1,9 +1,9 @@
 //! Applying retention: evaluate each task's policy and delete what expired.
 
 use super::error::CoreError;
-use super::model::{BackupRecord, TaskConfig};
 use super::retention::{Decision, evaluate_in};
 use super::service::Core;
+use crate::model::{BackupRecord, TaskConfig};
 use chrono::Utc;
 use serde::Serialize;
 use std::collections::HashMap;

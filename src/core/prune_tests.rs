@@ -3,8 +3,8 @@
 use super::*;
 use crate::core::backups::VerifySelection;
 use crate::core::home::Home;
-use crate::core::model::{BackupKind, DestinationConfig, DestinationKind};
-use crate::engine::progress::Progress;
+use crate::model::{BackupKind, DestinationConfig, DestinationKind};
+use crate::progress::Progress;
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -345,7 +345,7 @@ fn a_vanished_parent_fails_the_commit_cleanly() {
     assert!(f.dir_of(&full.id).join("COMMIT").is_file());
     let runs = f.core.catalog.list_runs().unwrap();
     let last = runs.last().unwrap();
-    assert_eq!(last.status, crate::core::model::RunStatus::Failed);
+    assert_eq!(last.status, crate::model::RunStatus::Failed);
     assert!(
         last.message.as_deref().unwrap_or("").contains(&full.id),
         "{last:?}"

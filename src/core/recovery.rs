@@ -4,9 +4,9 @@
 
 use super::error::CoreError;
 use super::jobs::claim_of;
-use super::model::{BackupStatus, RunRecord, RunStatus};
 use super::service::{Core, open_dest};
 use crate::engine::repo::{self, Claim};
+use crate::model::{BackupStatus, RunRecord, RunStatus};
 use chrono::Utc;
 use std::collections::BTreeSet;
 

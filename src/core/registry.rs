@@ -2,8 +2,8 @@
 //! live progress for `strata jobs`, and cancellation.
 
 use super::error::CoreError;
-use super::model::BackupKind;
-use crate::engine::progress::{Phase, Progress};
+use crate::model::BackupKind;
+use crate::progress::{Phase, Progress};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use std::collections::BTreeMap;

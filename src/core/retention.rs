@@ -10,8 +10,8 @@
 //! kept, the expired set is closed under descendants: deleting all of it never
 //! breaks a kept backup.
 
-use super::model::{BackupKind, BackupRecord, BackupStatus, RetentionPolicy};
 use super::schedule::parse_duration;
+use crate::model::{BackupKind, BackupRecord, BackupStatus, RetentionPolicy};
 use chrono::{DateTime, Datelike, NaiveDate, TimeZone, Utc};
 use serde::Serialize;
 use std::borrow::Borrow;

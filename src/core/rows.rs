@@ -2,9 +2,9 @@
 //! CLI, the TUI and SSH sessions all show the same truth.
 
 use super::error::CoreError;
-use super::model::{BackupKind, RunStatus, TaskConfig};
 use super::scheduler::{TaskSchedule, host_tz};
 use super::service::Core;
+use crate::model::{BackupKind, RunStatus, TaskConfig};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -112,7 +112,7 @@ impl Core {
         &self,
         task: Option<&str>,
         limit: usize,
-    ) -> Result<Vec<super::model::RunRecord>, CoreError> {
+    ) -> Result<Vec<crate::model::RunRecord>, CoreError> {
         let mut runs = self.catalog.list_runs()?;
         runs.retain(|r| task.is_none_or(|t| r.task == t));
         runs.reverse();
@@ -134,7 +134,7 @@ impl Core {
 pub struct DestinationRow {
     /// The definition.
     #[serde(flatten)]
-    pub config: super::model::DestinationConfig,
+    pub config: crate::model::DestinationConfig,
     /// Whether `problem` was checked (`false` when only the definition is known).
     pub checked: bool,
     /// Why the repository cannot be used (missing, another repository, I/O),

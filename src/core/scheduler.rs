@@ -23,8 +23,8 @@
 //! expressions on naive local times and maps each match to an instant itself.
 
 use crate::core::clock::Clock;
-use crate::core::model::{BackupKind, CatchUp, TaskConfig};
 use crate::core::schedule::parse_cron;
+use crate::model::{BackupKind, CatchUp, TaskConfig};
 use chrono::{DateTime, LocalResult, NaiveDateTime, Offset, TimeDelta, TimeZone, Utc};
 use chrono_tz::{GapInfo, Tz};
 use std::collections::BTreeMap;

@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::core::clock::FakeClock;
-use crate::core::model::{Hooks, RetentionPolicy, SourceConfig};
+use crate::model::{Hooks, RetentionPolicy, SourceConfig};
 use chrono::{Datelike, Timelike, Weekday};
 use std::path::PathBuf;
 

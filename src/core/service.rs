@@ -5,11 +5,11 @@
 use super::catalog::Catalog;
 use super::error::CoreError;
 use super::home::Home;
-use super::model::{DestinationConfig, DestinationKind, SourceConfig, TaskConfig};
 use crate::dest::Destination;
 use crate::dest::local::LocalDest;
 use crate::engine::repo;
 use crate::engine::scan::Excludes;
+use crate::model::{DestinationConfig, DestinationKind, SourceConfig, TaskConfig};
 use std::sync::Arc;
 
 /// The core service for one home.

@@ -5,9 +5,9 @@
 use crate::command::exec::{Io, run_with_core};
 use crate::command::{BackupCmd, Cli, Command, KeysCmd};
 use crate::core::access::{Caller, Requirement, Role};
-use crate::core::model::BackupKind;
 use crate::core::{Core, CoreError};
-use crate::engine::progress::Progress;
+use crate::model::BackupKind;
+use crate::progress::Progress;
 use clap::Parser;
 use std::path::Path;
 use std::sync::Arc;

@@ -5,10 +5,10 @@ use super::protocol::{self, Frame, FrameWriter, Request};
 use crate::command::exec::Io;
 use crate::core::clock::{Clock, SystemClock};
 use crate::core::home::Home;
-use crate::core::model::{RunRecord, RunStatus, TaskConfig};
 use crate::core::scheduler::{Scheduler, host_tz};
 use crate::core::{Core, CoreError};
-use crate::engine::progress::Progress;
+use crate::model::{RunRecord, RunStatus, TaskConfig};
+use crate::progress::Progress;
 use chrono::{DateTime, Utc};
 use std::collections::HashMap;
 use std::io::BufReader;
@@ -258,7 +258,7 @@ pub fn scheduler_loop(core: &Arc<Core>, stop: &AtomicBool, home: &Home) {
     }
 }
 
-fn record_missed(core: &Core, task: &str, kind: crate::core::model::BackupKind, at: DateTime<Utc>) {
+fn record_missed(core: &Core, task: &str, kind: crate::model::BackupKind, at: DateTime<Utc>) {
     let run = RunRecord {
         id: 0,
         task: task.to_string(),

@@ -4,16 +4,14 @@
 use super::chunk::ChunkerParams;
 use super::error::EngineError;
 use super::manifest::{ChunkId, Entry, EntryKind, Manifest};
-use super::progress::{Phase, Progress};
 use super::repo::{self, CommitMarker};
 use super::scan::{self, Excludes, ScanKind, display_path};
 use super::stop;
 use super::store::{self, FileResult};
 use super::table::TableBuilder;
-use crate::core::model::{
-    BackupKind, BackupRecord, BackupStatus, EntryError, SourceConfig, TaskConfig,
-};
 use crate::dest::NamedDest;
+use crate::model::{BackupKind, BackupRecord, BackupStatus, EntryError, SourceConfig, TaskConfig};
+use crate::progress::{Phase, Progress};
 use chrono::{DateTime, Utc};
 use rustc_hash::FxHashMap;
 use std::collections::HashSet;

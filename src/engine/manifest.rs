@@ -2,7 +2,7 @@
 //! Format (see docs/format.md): magic, version, zstd-compressed body of varints.
 
 use super::codec::{DecodeError, Reader, Writer};
-use crate::core::model::BackupKind;
+use crate::model::BackupKind;
 
 /// BLAKE3 hash of a chunk's uncompressed bytes.
 pub type ChunkId = [u8; 32];

@@ -9,7 +9,6 @@ pub mod fetch;
 pub mod frame;
 pub mod manifest;
 pub mod pack;
-pub mod progress;
 pub mod repo;
 pub mod restore;
 pub mod scan;

@@ -3,8 +3,8 @@
 
 use super::chunk::ChunkerParams;
 use super::error::EngineError;
-use crate::core::model::{BackupRecord, TaskConfig};
 use crate::dest::{DestError, Destination};
+use crate::model::{BackupRecord, TaskConfig};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 

@@ -4,11 +4,11 @@
 use super::error::EngineError;
 use super::fetch::{FrameCache, read_chunk};
 use super::manifest::{Entry, EntryKind, Manifest};
-use super::progress::{Phase, Progress};
 use super::scan::display_path;
 use super::target::{RestoreTarget, open_dir_at};
-use crate::core::model::EntryError;
 use crate::dest::Destination;
+use crate::model::EntryError;
+use crate::progress::{Phase, Progress};
 use rustix::fd::{AsFd, BorrowedFd, OwnedFd};
 use rustix::fs::{AtFlags, Mode, OFlags, Timespec, Timestamps};
 use std::collections::HashSet;

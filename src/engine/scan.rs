@@ -1,6 +1,6 @@
 //! Parallel walk of a source tree: metadata only, no file data.
 
-use crate::core::model::EntryError;
+use crate::model::EntryError;
 use globset::{GlobSet, GlobSetBuilder};
 use rayon::prelude::*;
 use std::collections::HashMap;

@@ -6,7 +6,7 @@ use super::frame::{FRAME_HEADER, MAX_RAW_FRAME};
 use super::manifest::{EntryKind, Manifest};
 use super::pack::PACK_HEADER;
 use super::scan::display_path;
-use crate::core::model::BackupKind;
+use crate::model::BackupKind;
 use std::collections::{HashMap, HashSet};
 
 /// Longest symlink target a restore will create (Linux `PATH_MAX`).

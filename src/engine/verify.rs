@@ -4,12 +4,12 @@
 use super::fetch::{read_chunk, read_frame};
 use super::manifest::{EntryKind, Manifest};
 use super::pack;
-use super::progress::{Phase, Progress};
 use super::repo;
 use super::scan::display_path;
 use super::validate;
-use crate::core::model::BackupRecord;
 use crate::dest::{DestError, Destination};
+use crate::model::BackupRecord;
+use crate::progress::{Phase, Progress};
 use rayon::prelude::*;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::atomic::Ordering;

@@ -13,6 +13,7 @@ pub mod startups;
 pub mod state;
 
 use crate::core::Core;
+use crate::core::bounds::parse_idle;
 use russh::server::Config;
 use russh::{Disconnect, MethodKind, MethodSet};
 use server::Conn;
@@ -114,38 +115,6 @@ pub fn limits(core: &Core) -> Result<Limits, SshError> {
         idle,
         login_grace,
     })
-}
-
-/// `idle_timeout`: seconds (`90s`) or the usual durations (`30m`, `2h`), from
-/// one second to 30 days (a timer far in the future would overflow the clock).
-pub fn parse_idle(t: &str) -> Result<Duration, String> {
-    let range = &crate::core::bounds::SSH_IDLE_SECS;
-    let out_of_range = || {
-        format!(
-            "{:?} is out of range; use 1s to 30d",
-            crate::core::bounds::escape_controls(t)
-        )
-    };
-    let secs = match t.trim().strip_suffix('s') {
-        Some(secs) if !secs.is_empty() && secs.trim().bytes().all(|b| b.is_ascii_digit()) => {
-            secs.trim().parse::<u64>().map_err(|_| out_of_range())?
-        }
-        _ => {
-            // The general limit (100y) is not this one: name the idle range.
-            let d = crate::core::schedule::parse_duration(t).map_err(|e| {
-                if e.contains("out of range") {
-                    out_of_range()
-                } else {
-                    e
-                }
-            })?;
-            u64::try_from(d.num_seconds()).map_err(|_| out_of_range())?
-        }
-    };
-    if !range.contains(&secs) {
-        return Err(out_of_range());
-    }
-    Ok(Duration::from_secs(secs))
 }
 
 /// Starts the SSH server on `listen` in its own runtime.

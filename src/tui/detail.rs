@@ -9,8 +9,8 @@ use super::human;
 use super::keymap::View;
 use super::source::Snapshot;
 use crate::core::backups::BackupRow;
-use crate::core::model::{BackupKind, RunRecord, SourceConfig};
 use crate::core::rows::{DestinationRow, TaskRow};
+use crate::model::{BackupKind, RunRecord, SourceConfig};
 use std::collections::HashMap;
 
 /// Recent runs the page lists.

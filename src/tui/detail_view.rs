@@ -5,8 +5,8 @@ use super::detail::{self, Item};
 use super::render::{Ctx, relative};
 use crate::command::render::size;
 use crate::core::backups::BackupRow;
-use crate::core::model::{BackupKind, BackupStatus, RunStatus};
 use crate::core::preview::{Outlook, Preview, preview_in};
+use crate::model::{BackupKind, BackupStatus, RunStatus};
 use chrono::{DateTime, Utc};
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -213,7 +213,7 @@ impl Page<'_> {
         }
     }
 
-    fn run(&self, r: &crate::core::model::RunRecord) -> Line<'static> {
+    fn run(&self, r: &crate::model::RunRecord) -> Line<'static> {
         let t = &self.c.theme;
         let style = match r.status {
             RunStatus::Failed | RunStatus::Interrupted => t.error,
@@ -259,7 +259,7 @@ impl Page<'_> {
                 };
                 let place = row
                     .map(|r| match &r.config.kind {
-                        crate::core::model::DestinationKind::Local { path } => {
+                        crate::model::DestinationKind::Local { path } => {
                             format!("local {}", path.display())
                         }
                     })
@@ -293,7 +293,7 @@ pub(super) fn draw_detail(f: &mut Frame<'_>, area: Rect, c: &Ctx<'_>) {
         return;
     };
     let items = detail::items(c.app, c.snap);
-    let mine: Vec<&crate::core::model::BackupRecord> = c
+    let mine: Vec<&crate::model::BackupRecord> = c
         .snap
         .backups
         .iter()

@@ -4,7 +4,7 @@
 use super::app::App;
 use super::render::Ctx;
 use super::source::Snapshot;
-use crate::core::model::RunStatus;
+use crate::model::RunStatus;
 use chrono::{DateTime, Utc};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};

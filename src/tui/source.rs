@@ -8,9 +8,9 @@ use crate::core::Core;
 use crate::core::access::{Caller, Role};
 use crate::core::backups::BackupRow;
 use crate::core::home::Home;
-use crate::core::model::{AuditEntry, RunRecord};
 use crate::core::registry::JobView;
 use crate::core::rows::{DestinationRow, TaskRow};
+use crate::model::{AuditEntry, RunRecord};
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
 
@@ -256,7 +256,7 @@ impl RemoteSource {
 impl Source for RemoteSource {
     fn snapshot(&self) -> Result<Snapshot, String> {
         // Destinations come as definitions only: their state is not checked here.
-        let dests: Vec<crate::core::model::DestinationConfig> =
+        let dests: Vec<crate::model::DestinationConfig> =
             self.json("dest list").unwrap_or_default();
         Ok(Snapshot {
             tasks: self.json("task list")?,

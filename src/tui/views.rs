@@ -219,12 +219,12 @@ pub(super) fn draw_backups(f: &mut Frame<'_>, area: Rect, c: &Ctx<'_>) {
                 Some(_) => flags.push("DAMAGED"),
                 None => {}
             }
-            let kind = if b.kind == crate::core::model::BackupKind::Full {
+            let kind = if b.kind == crate::model::BackupKind::Full {
                 "full".to_string()
             } else {
                 format!("└ {}", b.kind.as_str())
             };
-            let status_style = if b.status == crate::core::model::BackupStatus::Partial {
+            let status_style = if b.status == crate::model::BackupStatus::Partial {
                 c.theme.warn
             } else {
                 c.theme.text

@@ -15,12 +15,12 @@ use std::path::PathBuf;
 use std::time::Instant;
 use strata::core::access::Role;
 use strata::core::backups::BackupRow;
-use strata::core::model::{
+use strata::core::registry::JobView;
+use strata::core::rows::{TaskRow, TaskStatus};
+use strata::model::{
     AuditEntry, BackupKind, BackupRecord, BackupStatus, RetentionPolicy, RunRecord, RunStatus,
     SourceConfig, TaskConfig, VerifyMark,
 };
-use strata::core::registry::JobView;
-use strata::core::rows::{TaskRow, TaskStatus};
 use strata::tui::app::App;
 use strata::tui::keymap::{Keymap, View};
 use strata::tui::render::{self, Ctx};

@@ -14,12 +14,12 @@ pub use strata::core::Core;
 pub use strata::core::access::{Caller, Requirement, Role};
 pub use strata::core::backups::BackupRow;
 pub use strata::core::home::Home;
-pub use strata::core::model::{
+pub use strata::core::registry::JobView;
+pub use strata::core::rows::{DestinationRow, TaskRow, TaskStatus};
+pub use strata::model::{
     AuditEntry, BackupKind, BackupRecord, BackupStatus, DestinationConfig, DestinationKind,
     EntryError, RetentionPolicy, RunRecord, RunStatus, SourceConfig, TaskConfig, VerifyMark,
 };
-pub use strata::core::registry::JobView;
-pub use strata::core::rows::{DestinationRow, TaskRow, TaskStatus};
 pub use strata::tui::app::{App, Mode};
 pub use strata::tui::keymap::{Keymap, View};
 pub use strata::tui::render::{self, Ctx};

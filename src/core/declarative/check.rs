@@ -2,11 +2,11 @@
 //! into what the catalog would store, before anything is written.
 
 use crate::core::error::CoreError;
-use crate::core::model::{
+use crate::core::service::{Core, check_name, check_settings};
+use crate::model::{
     DestinationConfig, DestinationKind, Hooks, RetentionPolicy, SourceConfig, TaskConfig,
     default_compression,
 };
-use crate::core::service::{Core, check_name, check_settings};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 

@@ -2,7 +2,7 @@
 //! rendering, and conversion of the catalog's model into them.
 
 use crate::core::error::CoreError;
-use crate::core::model::{
+use crate::model::{
     CatchUp, DestinationConfig, DestinationKind, Hooks, RetentionPolicy, SourceConfig, TaskConfig,
 };
 use serde::{Deserialize, Serialize};

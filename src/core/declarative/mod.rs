@@ -29,9 +29,9 @@ pub use doc::{Config, DestDoc, HooksDoc, RetentionDoc, SourceDoc, TaskDoc, parse
 pub use plan::{Action, ApplyPlan, FieldChange, Item, NotInFile, PlanItem};
 
 use super::error::CoreError;
-use super::model::DestinationKind;
 use super::service::{Core, open_dest};
 use crate::engine::repo;
+use crate::model::DestinationKind;
 use plan::Planned;
 
 impl Core {

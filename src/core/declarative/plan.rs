@@ -1,10 +1,10 @@
 //! The plan: how a checked document differs from the catalog, field by field.
 
 use crate::core::error::CoreError;
-use crate::core::model::{
+use crate::core::service::Core;
+use crate::model::{
     CatchUp, DestinationConfig, DestinationKind, Hooks, RetentionPolicy, SourceConfig, TaskConfig,
 };
-use crate::core::service::Core;
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::BTreeSet;

@@ -1,4 +1,4 @@
-//! Plain data records stored in the catalog and published to front ends.
+//! Plain records shared by every layer (stored in the catalog, printed as JSON); a leaf: it imports nothing of ours.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
