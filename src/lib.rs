@@ -5,10 +5,6 @@
 //! (what is backed up), front ends `command`, `tui`, `ssh`, `daemon`, and the
 //! leaf modules `model` and `progress` (plain data shared by all).
 #![forbid(unsafe_code)]
-#![cfg_attr(
-    not(test),
-    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
-)]
 
 pub mod command;
 pub mod core;

@@ -2,7 +2,6 @@
 //! one serves this home, otherwise run it here; exit with its code.
 
 #![forbid(unsafe_code)]
-#![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use clap::Parser;
 use std::process::ExitCode;

@@ -1,6 +1,7 @@
 //! `strata apply` / `strata export` through the real binary, each test in its own
 //! temporary home: a file of destinations and tasks lands completely or not at
 //! all, export round-trips, and the diff names exactly what changes.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failed step should stop the test
 
 use serde_json::Value;
 use std::path::{Path, PathBuf};

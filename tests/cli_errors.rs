@@ -2,6 +2,7 @@
 //! 3 not found, 4 refused, 5 busy), says what is wrong in one line naming the
 //! thing, and changes nothing. Every test drives the real `strata` binary in its
 //! own temporary home.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failed step should stop the test
 
 mod faultkit;
 

@@ -3,6 +3,7 @@
 //! up belongs to another backup); a running backup holds what it reads from
 //! (delete is busy, prune skips); and a stress loop of many tasks started in
 //! the same second leaves only restorable backups with unique ids.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failed step should stop the test
 
 use serde_json::Value;
 use std::collections::BTreeSet;

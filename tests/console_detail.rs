@@ -3,6 +3,7 @@
 //! see tests/console_kit) and key-driven flows, some over a real core.
 //!
 //! Accept intended changes with `INSTA_UPDATE=always cargo test --test console_detail`.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failed step should stop the test
 
 mod console_kit;
 use console_kit::*;

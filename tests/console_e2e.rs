@@ -7,6 +7,7 @@
 //! test never touches a user's tmux server, and a guard kills that server even
 //! when an assertion fails. Without tmux the test prints a SKIPPED line, except
 //! under CI (`CI` set), where it fails.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failed step should stop the test
 
 use std::io::Write;
 use std::path::Path;

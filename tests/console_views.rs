@@ -7,6 +7,7 @@
 //! machine or the clock. Snapshots live in tests/snapshots/; after an intended
 //! change of the console, review and accept them with
 //! `INSTA_UPDATE=always cargo test --test console_views` (or `cargo insta review`).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failed step should stop the test
 
 mod console_kit;
 use console_kit::*;

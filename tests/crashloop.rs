@@ -4,6 +4,7 @@
 //! backup `backup list` shows verifies with `--read-data` and restores, byte
 //! for byte, the source state it claims. Nothing here asserts on timings: a
 //! kill that lands after the commit only means that run is adopted.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failed step should stop the test
 
 mod faultkit;
 

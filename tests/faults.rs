@@ -2,6 +2,7 @@
 //! repository objects, a process killed at each stop point of a run, and source
 //! files that vanish or cannot be read during a backup. Every test drives the
 //! real `strata` binary in its own temporary home.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failed step should stop the test
 
 mod faultkit;
 

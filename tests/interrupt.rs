@@ -1,5 +1,6 @@
 //! Ctrl-C during a local backup cancels it cleanly: exit 1, the partial data is
 //! removed right away, and the run is recorded as interrupted.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failed step should stop the test
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};

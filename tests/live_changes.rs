@@ -1,5 +1,6 @@
 //! A file written to between the scan and the read is stored as read and
 //! reported as a warning, so a torn copy of a live file never goes unnoticed.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failed step should stop the test
 
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};

@@ -3,6 +3,7 @@
 //! spelling), a directory swapped for a symlink between the check and the
 //! writes cannot redirect them, hard links never reach outside files, and
 //! invalid `restore_roots` are configuration errors.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failed step should stop the test
 
 mod common;
 

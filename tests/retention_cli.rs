@@ -2,6 +2,7 @@
 //! manual, so retention never expires it by rule; the expiry path itself is
 //! tested at the library level (`core::prune` tests), since only the scheduler
 //! (not built yet) takes non-manual backups.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failed step should stop the test
 
 mod common;
 

@@ -2,6 +2,7 @@
 //! different repository is refused (never silently recreated), a crash between
 //! destinations never yields a half-present backup, a damaged copy falls back
 //! to an intact one, and bad schedules are refused up front.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failed step should stop the test
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};

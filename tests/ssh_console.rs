@@ -1,6 +1,7 @@
 //! The console over SSH. In process: the real server with a russh client and
 //! vt100 reading what it draws (twenty sessions watch one backup; keys, resize
 //! and quit). End to end: the real OpenSSH client in a tmux pane.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failed step should stop the test
 
 mod common;
 

@@ -3,6 +3,7 @@
 //! `PerSourceMaxStartups`), and an unauthenticated connection is dropped after
 //! the login grace time. Real TCP connections from other loopback addresses
 //! (all of 127/8 is local on Linux) against the real daemon and OpenSSH client.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failed step should stop the test
 
 mod common;
 

@@ -7,6 +7,7 @@
 //! `just bench-render`. `FRAMES=N` changes the number of measured frames.
 //! It never fails on a slow frame: timings are noisy, figures are recorded
 //! in docs/performance.md.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failed step should stop the test
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use ratatui::Terminal;
