@@ -64,11 +64,34 @@ fn main() -> anyhow::Result<ExitCode> {
     // engine threads write to stderr too, and would block forever on it.
     let mut err = std::io::stderr();
 
-    let local_only = matches!(
-        cli.command,
-        Command::Demo | Command::Info | Command::Serve { .. } | Command::Tui { .. }
-    );
-    if !local_only {
+    // The front ends that are not commands of a client are chosen here, once.
+    let mut io = Io {
+        local: true,
+        out: &mut out,
+        err: &mut err,
+    };
+    let chosen = match &cli.command {
+        Command::Demo => Some(strata::demo::run(cli.home.clone(), cli.json, &mut io)),
+        Command::Info => Some(strata::command::info::info(&home, cli.json, &mut io)),
+        Command::Serve { listen } => {
+            Some(strata::daemon::server::serve(home.clone(), listen, &mut io))
+        }
+        Command::Tui { theme } => Some(strata::tui::run(
+            home.clone(),
+            cli.role.as_deref().and_then(Role::parse),
+            theme.as_deref(),
+        )),
+        _ => None,
+    };
+    if let Some(result) = chosen {
+        let code = match result {
+            Ok(code) => code,
+            Err(e) => strata::command::exec::fail(&e, &mut io),
+        };
+        return Ok(ExitCode::from(code));
+    }
+    drop(io);
+    {
         // Arguments that are not UTF-8 cannot travel in the JSON request: run here.
         let argv: Option<Vec<String>> = std::env::args_os()
             .skip(1)

@@ -160,7 +160,7 @@ fn in_process(s: &Strata, role: Role, name: &str) -> InProcess {
     let mut key = PrivateKey::random(&mut rand::rng(), Algorithm::Ed25519).unwrap();
     key.set_comment(format!("{name}@test").as_str());
     let public = key.public_key().to_openssh().unwrap();
-    strata::ssh::authorized::add(&s.home().join("authorized_keys"), &public, role, name).unwrap();
+    strata::core::keys::add(&s.home().join("authorized_keys"), &public, role, name).unwrap();
     let core = Arc::new(Core::open(Home::at(s.home()), "ssh console test").expect("open core"));
     let server = strata::ssh::start(core.clone(), "127.0.0.1:0").expect("start ssh");
     InProcess {
@@ -521,7 +521,7 @@ fn removing_a_key_ends_its_open_consoles() {
     rt.block_on(async {
         let sc = ip.screen(100, 30).await;
         sc.wait_for("the console", |t| t.contains("alpha")).await;
-        strata::ssh::authorized::remove(&s.home().join("authorized_keys"), "leaver").unwrap();
+        strata::core::keys::remove(&s.home().join("authorized_keys"), "leaver").unwrap();
         let t = sc
             .wait_for("the revocation message", |t| t.contains("key was removed"))
             .await;

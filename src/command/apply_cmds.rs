@@ -1,10 +1,10 @@
-//! `strata apply` and `strata export`: destinations and tasks as a TOML file.
+//! How `strata apply` (its plan) and `strata export` are shown.
 
 use super::exec::{Io, json};
+use crate::core::CoreError;
+use crate::core::declarative::Config;
 use crate::core::declarative::{Action, ApplyPlan};
-use crate::core::{Core, CoreError};
 use serde_json::Value;
-use std::path::Path;
 
 /// A field value as the diff shows it: JSON/TOML-like, `(unset)` for none.
 fn shown(v: &Value) -> String {
@@ -50,38 +50,18 @@ fn print_plan(plan: &ApplyPlan, io: &mut Io<'_>) -> Result<(), CoreError> {
     Ok(())
 }
 
-pub(super) fn apply(
-    core: &Core,
-    file: &Path,
-    dry_run: bool,
-    j: bool,
-    io: &mut Io<'_>,
-) -> Result<u8, CoreError> {
-    let text = std::fs::read_to_string(file).map_err(|e| {
-        CoreError::Invalid(format!(
-            "cannot read {}: {e}; check the path given to -f",
-            file.display()
-        ))
-    })?;
-    // Configuration errors are about the file: say which one.
-    let plan = core.apply(&text, dry_run).map_err(|e| match e {
-        CoreError::Invalid(m) => CoreError::Invalid(format!("{}: {m}", file.display())),
-        other => other,
-    })?;
+pub(super) fn apply(plan: &ApplyPlan, j: bool, io: &mut Io<'_>) -> Result<(), CoreError> {
     if j {
-        json(io, &plan)?;
+        json(io, plan)
     } else {
-        print_plan(&plan, io)?;
+        print_plan(plan, io)
     }
-    Ok(0)
 }
 
-pub(super) fn export(core: &Core, j: bool, io: &mut Io<'_>) -> Result<u8, CoreError> {
+pub(super) fn export(doc: &Config, text: &str, j: bool, io: &mut Io<'_>) -> Result<(), CoreError> {
     if j {
-        json(io, &core.export_doc()?)?;
+        json(io, doc)
     } else {
-        let text = core.export()?;
-        write!(io.out, "{text}").map_err(super::exec::write_err)?;
+        write!(io.out, "{text}").map_err(super::exec::write_err)
     }
-    Ok(0)
 }

@@ -1,16 +1,12 @@
-//! `strata backup …`: run, list, show, delete, pin and unpin backups.
+//! How `strata backup …` shows its outcomes: a finished or started run, the
+//! backup table (optionally by chain), one backup, deletions and pins.
 
-use super::BackupCmd;
-use super::exec::{Io, json, write_err};
-use super::progress::Bar;
+use super::exec::{Io, Shown, json, write_err};
 use super::render::{Table, size, time};
 use crate::core::backups::BackupRow;
-use crate::core::{Core, CoreError};
+use crate::core::{CoreError, Outcome};
 use crate::model::BackupKind;
-use crate::progress::Progress;
 use std::collections::BTreeMap;
-use std::sync::Arc;
-use std::time::Instant;
 
 fn flags(r: &BackupRow) -> String {
     let mut f = Vec::new();
@@ -64,36 +60,20 @@ fn backup_table(rows: &[&BackupRow], chain: bool) -> String {
     t.render()
 }
 
-pub(super) fn backup(core: &Core, c: BackupCmd, j: bool, io: &mut Io<'_>) -> Result<u8, CoreError> {
-    match c {
-        BackupCmd::Run {
-            task,
-            full,
-            incremental: _,
-            differential,
-            detach,
-        } => {
-            if detach {
-                return Err(CoreError::Invalid(
-                    "--detach needs a running daemon to keep the job going (start one with 'strata serve'); without one, run the backup without --detach".into(),
-                ));
-            }
-            let kind = if full {
-                BackupKind::Full
-            } else if differential {
-                BackupKind::Differential
+pub(super) fn backup(o: &Outcome, shown: &Shown, io: &mut Io<'_>) -> Result<u8, CoreError> {
+    let j = shown.json;
+    match o {
+        Outcome::Started { job, run, task } => {
+            if j {
+                say!(io, "{{\"job\": {job}, \"run\": {run}, \"task\": {task:?}}}");
             } else {
-                BackupKind::Incremental
-            };
-            let progress = Arc::new(Progress::default());
-            let t0 = Instant::now();
-            let outcome = {
-                let _bar = Bar::start(progress.clone(), j || !io.local);
-                let _signals = io
-                    .local
-                    .then(|| super::interrupt::CancelOnSignal::install(progress.clone()));
-                core.run_backup_job(&task, kind, true, progress.clone())?
-            };
+                say!(
+                    io,
+                    "started job {job} (run {run}, backup of {task}); follow it with 'strata jobs' and 'strata runs --task {task}'"
+                );
+            }
+        }
+        Outcome::BackedUp(outcome) => {
             let b = &outcome.backup;
             if let Some(n) = &outcome.note {
                 note!(io, "strata: note: {n}");
@@ -115,7 +95,7 @@ pub(super) fn backup(core: &Core, c: BackupCmd, j: bool, io: &mut Io<'_>) -> Res
                     b.changed_files,
                     size(b.logical_bytes),
                     size(b.stored_bytes),
-                    t0.elapsed().as_secs_f64()
+                    shown.secs
                 );
             }
             for w in b.warnings.iter().take(20) {
@@ -135,16 +115,16 @@ pub(super) fn backup(core: &Core, c: BackupCmd, j: bool, io: &mut Io<'_>) -> Res
                 return Ok(1);
             }
         }
-        BackupCmd::List { task, chain } => {
-            let rows = core.backups(task.as_deref())?;
+        Outcome::Backups(rows) => {
             if j {
-                json(io, &rows)?;
+                json(io, rows)?;
                 return Ok(0);
             }
+            let chain = shown.chain;
             let mut ordered: Vec<&BackupRow> = Vec::new();
             if chain {
                 let mut chains: BTreeMap<(String, String), Vec<&BackupRow>> = BTreeMap::new();
-                for r in &rows {
+                for r in rows {
                     let full_started = rows
                         .iter()
                         .find(|x| x.record.id == r.record.chain)
@@ -164,7 +144,7 @@ pub(super) fn backup(core: &Core, c: BackupCmd, j: bool, io: &mut Io<'_>) -> Res
             }
             write!(io.out, "{}", backup_table(&ordered, chain)).map_err(write_err)?;
             let mut totals: BTreeMap<&str, (usize, u64, u64)> = BTreeMap::new();
-            for r in &rows {
+            for r in rows {
                 let e = totals.entry(&r.record.task).or_default();
                 e.0 += 1;
                 e.1 += r.record.stored_bytes;
@@ -179,10 +159,9 @@ pub(super) fn backup(core: &Core, c: BackupCmd, j: bool, io: &mut Io<'_>) -> Res
                 );
             }
         }
-        BackupCmd::Show { id } => {
-            let r = core.backup(&id)?;
+        Outcome::Backup(r) => {
             if j {
-                json(io, &r)?;
+                json(io, r)?;
                 return Ok(0);
             }
             let b = &r.record;
@@ -263,8 +242,7 @@ pub(super) fn backup(core: &Core, c: BackupCmd, j: bool, io: &mut Io<'_>) -> Res
                 }
             }
         }
-        BackupCmd::Delete { id, cascade } => {
-            let gone = core.delete_backup(&id, cascade)?;
+        Outcome::Deleted(gone) => {
             let freed: u64 = gone.iter().map(|b| b.stored_bytes).sum();
             if j {
                 json(
@@ -272,7 +250,7 @@ pub(super) fn backup(core: &Core, c: BackupCmd, j: bool, io: &mut Io<'_>) -> Res
                     &serde_json::json!({"deleted": gone.iter().map(|b| &b.id).collect::<Vec<_>>(), "freed_bytes": freed}),
                 )?;
             } else {
-                for b in &gone {
+                for b in gone {
                     say!(
                         io,
                         "deleted backup {} ({} {}, {})",
@@ -285,22 +263,16 @@ pub(super) fn backup(core: &Core, c: BackupCmd, j: bool, io: &mut Io<'_>) -> Res
                 say!(io, "freed {}", size(freed));
             }
         }
-        BackupCmd::Pin { id } => {
-            let b = core.set_pinned(&id, true)?;
+        Outcome::Pinned { backup: b, pinned } => {
             if j {
-                json(io, &b)?
-            } else {
+                json(io, b)?
+            } else if *pinned {
                 say!(io, "pinned backup {}", b.id)
-            }
-        }
-        BackupCmd::Unpin { id } => {
-            let b = core.set_pinned(&id, false)?;
-            if j {
-                json(io, &b)?
             } else {
                 say!(io, "unpinned backup {}", b.id)
             }
         }
+        _ => {}
     }
     Ok(0)
 }

@@ -1,11 +1,10 @@
-//! `strata dest …` and `strata task …`: destinations and tasks.
+//! How `strata dest …`, `strata task …` and `strata runs` show their outcomes.
 
 use super::exec::{Io, json, write_err};
 use super::render::{Table, size};
-use super::{DestCmd, TaskCmd};
-use crate::core::{Core, CoreError};
+use crate::core::{CoreError, Outcome};
 use crate::model::{
-    CatchUp, DestinationConfig, DestinationKind, Hooks, RetentionPolicy, SourceConfig, TaskConfig,
+    CatchUp, DestinationConfig, DestinationKind, RunRecord, SourceConfig, TaskConfig,
 };
 
 fn dest_row(d: &DestinationConfig) -> Vec<String> {
@@ -16,36 +15,29 @@ fn dest_row(d: &DestinationConfig) -> Vec<String> {
     }
 }
 
-pub(super) fn dest(core: &Core, c: DestCmd, j: bool, io: &mut Io<'_>) -> Result<u8, CoreError> {
-    match c {
-        DestCmd::Add { name, local } => {
-            let d = core.add_destination(DestinationConfig {
-                name,
-                kind: DestinationKind::Local { path: local },
-                repo_id: None,
-            })?;
+pub(super) fn dest(o: &Outcome, j: bool, io: &mut Io<'_>) -> Result<(), CoreError> {
+    match o {
+        Outcome::DestinationAdded(d) => {
             if j {
-                json(io, &d)?
+                json(io, d)?
             } else {
-                say!(io, "added destination {} ({})", d.name, dest_row(&d)[2])
+                say!(io, "added destination {} ({})", d.name, dest_row(d)[2])
             }
         }
-        DestCmd::List => {
-            let all = core.destinations()?;
+        Outcome::Destinations(all) => {
             if j {
-                json(io, &all)?;
+                json(io, all)?;
             } else {
                 let mut t = Table::new(&["NAME", "KIND", "LOCATION"]);
                 all.iter().for_each(|d| t.row(dest_row(d)));
                 write!(io.out, "{}", t.render()).map_err(write_err)?;
             }
         }
-        DestCmd::Show { name } => {
-            let d = core.destination(&name)?;
+        Outcome::Destination(d) => {
             if j {
-                json(io, &d)?
+                json(io, d)?
             } else {
-                let r = dest_row(&d);
+                let r = dest_row(d);
                 say!(
                     io,
                     "name      {}\nkind      {}\nlocation  {}",
@@ -55,8 +47,7 @@ pub(super) fn dest(core: &Core, c: DestCmd, j: bool, io: &mut Io<'_>) -> Result<
                 )
             }
         }
-        DestCmd::Remove { name } => {
-            core.remove_destination(&name)?;
+        Outcome::DestinationRemoved { name } => {
             if j {
                 json(io, &serde_json::json!({"removed": name}))?
             } else {
@@ -66,8 +57,9 @@ pub(super) fn dest(core: &Core, c: DestCmd, j: bool, io: &mut Io<'_>) -> Result<
                 )
             }
         }
+        _ => {}
     }
-    Ok(0)
+    Ok(())
 }
 
 fn schedule_text(t: &TaskConfig) -> String {
@@ -99,44 +91,11 @@ fn when(t: Option<chrono::DateTime<chrono::Utc>>) -> String {
         .unwrap_or_else(|| "-".into())
 }
 
-pub(super) fn task(core: &Core, c: TaskCmd, j: bool, io: &mut Io<'_>) -> Result<u8, CoreError> {
-    match c {
-        TaskCmd::Add(a) => {
-            let t = core.add_task(TaskConfig {
-                name: a.name,
-                source: SourceConfig::Dir {
-                    path: a.dir,
-                    exclude: a.exclude,
-                },
-                destinations: a.dest,
-                full: a.full,
-                incremental: a.incremental,
-                differential: a.differential,
-                timezone: a.timezone,
-                catch_up: if a.catch_up == "skip" {
-                    CatchUp::Skip
-                } else {
-                    CatchUp::Once
-                },
-                retention: RetentionPolicy {
-                    keep_within: a.keep_within,
-                    keep_last_full: a.keep_last_full,
-                    keep_daily: a.keep_daily,
-                    keep_weekly: a.keep_weekly,
-                    keep_monthly: a.keep_monthly,
-                    keep_yearly: a.keep_yearly,
-                },
-                hooks: Hooks {
-                    before: a.before,
-                    after: a.after,
-                    timeout_secs: None,
-                },
-                compression_level: a.compression,
-                paused: false,
-                created: chrono::Utc::now(),
-            })?;
+pub(super) fn task(o: &Outcome, j: bool, io: &mut Io<'_>) -> Result<(), CoreError> {
+    match o {
+        Outcome::TaskAdded(t) => {
             if j {
-                json(io, &t)?
+                json(io, t)?
             } else {
                 say!(
                     io,
@@ -147,10 +106,9 @@ pub(super) fn task(core: &Core, c: TaskCmd, j: bool, io: &mut Io<'_>) -> Result<
                 )
             }
         }
-        TaskCmd::List => {
-            let rows = core.task_rows()?;
+        Outcome::Tasks(rows) => {
             if j {
-                json(io, &rows)?;
+                json(io, rows)?;
             } else {
                 let mut tb = Table::new(&[
                     "NAME",
@@ -163,7 +121,7 @@ pub(super) fn task(core: &Core, c: TaskCmd, j: bool, io: &mut Io<'_>) -> Result<
                     ">BACKUPS",
                     ">STORED",
                 ]);
-                for r in &rows {
+                for r in rows {
                     let next = match r.next {
                         Some((t, k)) => format!("{} {k}", super::render::time(&t)),
                         None if r.schedule_error.is_some() => "BAD SCHEDULE".into(),
@@ -184,18 +142,9 @@ pub(super) fn task(core: &Core, c: TaskCmd, j: bool, io: &mut Io<'_>) -> Result<
                 write!(io.out, "{}", tb.render()).map_err(write_err)?;
             }
         }
-        TaskCmd::Show { name } => {
-            core.task(&name)?;
-            let rows = core.task_rows()?;
-            let Some(r) = rows.into_iter().find(|r| r.task.name == name) else {
-                return Err(CoreError::NotFound {
-                    what: "task",
-                    name,
-                    hint: "list them with 'strata task list'".into(),
-                });
-            };
+        Outcome::TaskDetail { row: r, runs } => {
             if j {
-                json(io, &r)?;
+                json(io, r)?;
             } else {
                 let t = &r.task;
                 say!(io, "task          {}", t.name);
@@ -260,10 +209,9 @@ pub(super) fn task(core: &Core, c: TaskCmd, j: bool, io: &mut Io<'_>) -> Result<
                     "last result   {}",
                     r.last_result.as_deref().unwrap_or("-")
                 );
-                let runs = core.runs(Some(&t.name), 5)?;
                 if !runs.is_empty() {
                     say!(io, "recent runs");
-                    for run in &runs {
+                    for run in runs {
                         let id = if run.backup_id.is_empty() {
                             "-"
                         } else {
@@ -286,52 +234,38 @@ pub(super) fn task(core: &Core, c: TaskCmd, j: bool, io: &mut Io<'_>) -> Result<
                 }
             }
         }
-        TaskCmd::Pause { name } => {
-            let t = core.set_paused(&name, true)?;
+        Outcome::TaskPaused { task, paused } => {
+            let name = &task.name;
             if j {
-                json(io, &t)?
-            } else {
+                json(io, task)?
+            } else if *paused {
                 say!(
                     io,
                     "paused task {name}: the scheduler leaves it alone until 'strata task resume {name}'"
                 )
-            }
-        }
-        TaskCmd::Resume { name } => {
-            let t = core.set_paused(&name, false)?;
-            if j {
-                json(io, &t)?
             } else {
                 say!(io, "resumed task {name}")
             }
         }
-        TaskCmd::Remove { name, keep_backups } => {
-            let n = core.remove_task(&name, keep_backups)?;
+        Outcome::TaskRemoved {
+            name,
+            backups_kept: n,
+        } => {
             if j {
                 json(io, &serde_json::json!({"removed": name, "backups_kept": n}))?
             } else {
                 say!(io, "removed task {name}; {n} backup(s) kept")
             }
         }
+        _ => {}
     }
-    Ok(0)
+    Ok(())
 }
 
 /// `strata runs`: the newest runs, newest first, with their messages.
-pub(super) fn runs(
-    core: &Core,
-    task: Option<&str>,
-    limit: usize,
-    j: bool,
-    io: &mut Io<'_>,
-) -> Result<u8, CoreError> {
-    if let Some(t) = task {
-        core.task(t)?;
-    }
-    let runs = core.runs(task, limit)?;
+pub(super) fn runs(runs: &[RunRecord], j: bool, io: &mut Io<'_>) -> Result<(), CoreError> {
     if j {
-        json(io, &runs)?;
-        return Ok(0);
+        return json(io, &runs);
     }
     let mut tb = Table::new(&[
         ">RUN",
@@ -342,7 +276,7 @@ pub(super) fn runs(
         "BACKUP",
         "MESSAGE",
     ]);
-    for r in &runs {
+    for r in runs {
         tb.row(vec![
             r.id.to_string(),
             r.task.clone(),
@@ -357,6 +291,5 @@ pub(super) fn runs(
             r.message.clone().unwrap_or_default(),
         ]);
     }
-    write!(io.out, "{}", tb.render()).map_err(write_err)?;
-    Ok(0)
+    write!(io.out, "{}", tb.render()).map_err(write_err)
 }

@@ -1,12 +1,13 @@
-//! Executes a parsed command through the core and renders its result.
+//! Runs a parsed command: resolves it into an `Action`, performs it through
+//! the core and renders the typed `Outcome` as a table or JSON.
 
 use super::progress::Bar;
 use super::render::{Table, size};
-use super::{CatalogCmd, Cli, Command};
+use super::resolve::{Resolved, resolve};
+use super::{BackupCmd, Cli, Command};
 use crate::core::access::{Caller, Role};
-use crate::core::backups::VerifySelection;
 use crate::core::home::Home;
-use crate::core::{Core, CoreError};
+use crate::core::{Action, Core, CoreError, Outcome};
 use crate::progress::Progress;
 use serde::Serialize;
 use std::io::Write;
@@ -35,19 +36,29 @@ pub(super) fn write_err(e: std::io::Error) -> CoreError {
     CoreError::Failed(format!("cannot write output: {e}"))
 }
 
-/// Runs `cli` and returns the process exit code (design.md §3).
+/// Runs `cli` on a core opened here (no daemon serves the home) and returns
+/// the process exit code (design.md §3).
 pub fn execute(cli: Cli, io: &mut Io<'_>) -> u8 {
-    match run(cli, io) {
+    let run = || -> Result<u8, CoreError> {
+        let core = Arc::new(Core::open(Home::resolve(cli.home.clone()), &holder())?);
+        recovery_notes(&core, io);
+        let caller = Caller::local(cli.role.as_deref().and_then(Role::parse));
+        run_command(&core, cli, &caller, io)
+    };
+    match run() {
         Ok(code) => code,
-        Err(e) => {
-            note!(
-                io,
-                "strata: {}",
-                crate::core::bounds::escape_controls(&e.to_string())
-            );
-            e.exit_code()
-        }
+        Err(e) => fail(&e, io),
     }
+}
+
+/// Prints an error the way every front end does and returns its exit code.
+pub fn fail(e: &CoreError, io: &mut Io<'_>) -> u8 {
+    note!(
+        io,
+        "strata: {}",
+        crate::core::bounds::escape_controls(&e.to_string())
+    );
+    e.exit_code()
 }
 
 fn holder() -> String {
@@ -57,29 +68,279 @@ fn holder() -> String {
     s
 }
 
-fn run(cli: Cli, io: &mut Io<'_>) -> Result<u8, CoreError> {
-    let home = Home::resolve(cli.home.clone());
-    let j = cli.json;
-    if let Command::Demo = cli.command {
-        return super::demo::run(cli.home, j, io);
+/// How an outcome is shown.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Shown {
+    /// One JSON document instead of tables.
+    pub json: bool,
+    /// `backup list --chain`.
+    pub chain: bool,
+    /// Seconds the action took (for the summary lines).
+    pub secs: f64,
+}
+
+/// Resolves, performs (as `caller`, with the role check and audit inside
+/// the core) and renders one parsed command; returns its exit code.
+pub fn run_command(
+    core: &Arc<Core>,
+    cli: Cli,
+    caller: &Caller,
+    io: &mut Io<'_>,
+) -> Result<u8, CoreError> {
+    let chain = matches!(
+        cli.command,
+        Command::Backup(BackupCmd::List { chain: true, .. })
+    );
+    let json = cli.json;
+    let action = match resolve(cli.command)? {
+        Resolved::Act(a) => a,
+        Resolved::Info => return super::info::info(core.home(), json, io),
+        Resolved::Local(what) => {
+            return Err(CoreError::Invalid(format!(
+                "'{what}' cannot run here; run 'strata {what}' in a shell"
+            )));
+        }
+    };
+    let progress = Arc::new(Progress::default());
+    let watched = matches!(
+        action,
+        Action::RunBackup { detach: false, .. } | Action::Restore { .. } | Action::Verify { .. }
+    );
+    let t0 = Instant::now();
+    let outcome = {
+        let _bar = watched.then(|| Bar::start(progress.clone(), json || !io.local));
+        let _signals = (io.local && matches!(action, Action::RunBackup { detach: false, .. }))
+            .then(|| super::interrupt::CancelOnSignal::install(progress.clone()));
+        core.perform_with(caller, action, progress)?
+    };
+    let shown = Shown {
+        json,
+        chain,
+        secs: t0.elapsed().as_secs_f64(),
+    };
+    render(&outcome, &shown, io)
+}
+
+/// Prints an outcome as tables or JSON; returns the exit code it means
+/// (1 for a partial backup, a restore with errors, or verify problems).
+pub fn render(outcome: &Outcome, shown: &Shown, io: &mut Io<'_>) -> Result<u8, CoreError> {
+    let j = shown.json;
+    use Outcome as O;
+    match outcome {
+        O::Overview(o) => json(io, o)?,
+        O::Jobs(jobs) => jobs_table(jobs, j, io)?,
+        O::Cancelled { job, task } => {
+            if j {
+                json(io, &serde_json::json!({"cancelled": job, "task": task}))?;
+            } else {
+                say!(
+                    io,
+                    "cancelling job {job} ({task}); it stops at its next safe point and leaves nothing partial"
+                );
+            }
+        }
+        O::Runs(runs) => super::config_cmds::runs(runs, j, io)?,
+        O::Audit(entries) => audit_table(entries, j, io)?,
+        O::Destinations(_)
+        | O::Destination(_)
+        | O::DestinationAdded(_)
+        | O::DestinationRemoved { .. } => super::config_cmds::dest(outcome, j, io)?,
+        O::Keys(_) | O::KeyAdded(_) | O::KeyRemoved(_) => super::keys_cmds::keys(outcome, j, io)?,
+        O::Tasks(_)
+        | O::TaskDetail { .. }
+        | O::TaskAdded(_)
+        | O::TaskRemoved { .. }
+        | O::TaskPaused { .. } => super::config_cmds::task(outcome, j, io)?,
+        O::BackedUp(_)
+        | O::Started { .. }
+        | O::Backups(_)
+        | O::Backup(_)
+        | O::Deleted(_)
+        | O::Pinned { .. } => return super::backup_cmds::backup(outcome, shown, io),
+        O::Restored {
+            backup,
+            target,
+            report,
+        } => {
+            if j {
+                json(
+                    io,
+                    &serde_json::json!({"backup": backup.id, "target": target, "report": report}),
+                )?;
+            } else {
+                say!(
+                    io,
+                    "restored backup {} of {} into {}: {} files, {} dirs, {} symlinks, {} hard links, {} in {:.1} s",
+                    backup.id,
+                    backup.task,
+                    target.display(),
+                    report.files,
+                    report.dirs,
+                    report.symlinks,
+                    report.hardlinks,
+                    size(report.bytes),
+                    shown.secs
+                );
+            }
+            for e in &report.errors {
+                note!(io, "strata: {}: {}", e.path, e.error);
+            }
+            if !report.errors.is_empty() {
+                note!(
+                    io,
+                    "strata: {} entries of backup {} could not be restored (listed above); run 'strata verify {} --read-data'",
+                    report.errors.len(),
+                    backup.id,
+                    backup.id
+                );
+                return Ok(1);
+            }
+        }
+        O::Verified(reports) => return verify_table(reports, j, io),
+        O::Rebuilt { from, report: r } => {
+            if j {
+                json(io, r)?;
+            } else {
+                say!(
+                    io,
+                    "catalog rebuilt from {from}: {} backup(s) added, {} already present, {} task(s) recreated, {} incomplete run(s) ignored",
+                    r.added.len(),
+                    r.present.len(),
+                    r.tasks_added.len(),
+                    r.incomplete.len()
+                );
+            }
+        }
+        O::Applied(plan) => super::apply_cmds::apply(plan, j, io)?,
+        O::Exported { doc, text } => super::apply_cmds::export(doc, text, j, io)?,
+        O::Pruned(r) => super::prune_cmds::prune(r, j, io)?,
     }
-    if let Command::Info = cli.command {
-        return info(&home, j, io);
+    Ok(0)
+}
+
+fn jobs_table(
+    jobs: &[crate::core::registry::JobView],
+    j: bool,
+    io: &mut Io<'_>,
+) -> Result<(), CoreError> {
+    if j {
+        json(io, &jobs)?;
+    } else if jobs.is_empty() {
+        say!(io, "no jobs running or queued");
+    } else {
+        let mut t = Table::new(&[
+            "JOB",
+            "TASK",
+            "KIND",
+            "PHASE",
+            ">FILES",
+            ">DATA",
+            "STARTED (UTC)",
+            "BY",
+        ]);
+        for v in jobs {
+            t.row(vec![
+                v.id.to_string(),
+                v.task.clone(),
+                v.kind.to_string(),
+                v.phase.clone(),
+                format!("{}/{}", v.files_done, v.files_total),
+                format!("{}/{}", size(v.bytes_done), size(v.bytes_total)),
+                super::render::time(&v.started),
+                if v.manual {
+                    "manual".into()
+                } else {
+                    "schedule".into()
+                },
+            ]);
+        }
+        write!(io.out, "{}", t.render()).map_err(write_err)?;
     }
-    if let Command::Serve { listen } = &cli.command {
-        return crate::daemon::server::serve(home, listen, io);
+    Ok(())
+}
+
+fn audit_table(
+    entries: &[crate::model::AuditEntry],
+    j: bool,
+    io: &mut Io<'_>,
+) -> Result<(), CoreError> {
+    if j {
+        return json(io, &entries);
     }
-    if let Command::Tui { theme } = &cli.command {
-        return crate::tui::run(
-            home,
-            cli.role.as_deref().and_then(Role::parse),
-            theme.as_deref(),
+    let mut t = Table::new(&[
+        "WHEN (UTC)",
+        "WHO",
+        "ROLE",
+        "FROM",
+        "ACTION",
+        "TARGET",
+        "OUTCOME",
+    ]);
+    for e in entries {
+        t.row(vec![
+            super::render::time(&e.at),
+            e.who.clone(),
+            e.role.clone(),
+            e.origin.clone(),
+            e.action.clone(),
+            e.target.clone(),
+            e.outcome.clone(),
+        ]);
+    }
+    write!(io.out, "{}", t.render()).map_err(write_err)
+}
+
+fn verify_table(
+    reports: &[crate::core::outcome::VerifyReport],
+    j: bool,
+    io: &mut Io<'_>,
+) -> Result<u8, CoreError> {
+    let bad = reports.iter().filter(|r| !r.ok()).count();
+    if j {
+        json(io, &reports)?;
+    } else {
+        let mut t = Table::new(&[
+            "BACKUP",
+            "DESTINATION",
+            "CHECK",
+            ">CHUNKS",
+            ">DATA",
+            "RESULT",
+        ]);
+        for r in reports {
+            t.row(vec![
+                r.backup.clone(),
+                r.destination.clone(),
+                if r.read_data {
+                    "read-data".into()
+                } else {
+                    "structure".into()
+                },
+                r.chunks_checked.to_string(),
+                size(r.bytes_checked),
+                if r.ok() {
+                    "ok".into()
+                } else {
+                    format!("{} problem(s)", r.problems.len())
+                },
+            ]);
+        }
+        write!(io.out, "{}", t.render()).map_err(write_err)?;
+    }
+    for r in reports {
+        for p in &r.problems {
+            note!(io, "strata: {p}");
+        }
+    }
+    if bad > 0 {
+        note!(
+            io,
+            "strata: {bad} of {} verification(s) found problems (listed above)",
+            reports.len()
         );
+        return Ok(1);
     }
-    let core = Core::open(home, &holder())?;
-    recovery_notes(&core, io);
-    let caller = Caller::local(cli.role.as_deref().and_then(Role::parse));
-    run_with_core(&core, cli, &caller, io)
+    Ok(0)
 }
 
 /// Tells the operator (stderr and the log) what recovery did when the core opened.
@@ -111,370 +372,4 @@ pub fn recovery_notes(core: &Core, io: &mut Io<'_>) {
     for id in &core.recovered.interrupted {
         tracing::warn!(backup = %id, "interrupted run cleaned up");
     }
-}
-
-/// Runs a parsed command on an open core for `caller`: the role check and the
-/// audit record wrap every command, whichever front end (shell, daemon socket)
-/// it came from.
-pub fn run_with_core(
-    core: &Core,
-    cli: Cli,
-    caller: &Caller,
-    io: &mut Io<'_>,
-) -> Result<u8, CoreError> {
-    let j = cli.json;
-    let mut req = super::requirements::of(&cli.command);
-    core.authorize(caller, &req)?;
-    // The restore is decided, audited and written on the resolved target.
-    let mut restore_target = None;
-    if let Command::Restore(a) = &cli.command {
-        let t = core.check_restore_target(caller, &a.to)?;
-        req.target = format!("{} to {}", a.id, t.path().display());
-        restore_target = Some(t);
-    }
-    let core_ref = core;
-    let result = (|| -> Result<u8, CoreError> {
-        let core = core_ref;
-        match cli.command {
-            Command::Demo | Command::Info | Command::Serve { .. } | Command::Tui { .. } => Ok(0),
-            Command::Jobs { cmd: None } => {
-                let jobs = core.jobs.list();
-                if j {
-                    json(io, &jobs)?;
-                } else if jobs.is_empty() {
-                    say!(io, "no jobs running or queued");
-                } else {
-                    let mut t = Table::new(&[
-                        "JOB",
-                        "TASK",
-                        "KIND",
-                        "PHASE",
-                        ">FILES",
-                        ">DATA",
-                        "STARTED (UTC)",
-                        "BY",
-                    ]);
-                    for v in &jobs {
-                        t.row(vec![
-                            v.id.to_string(),
-                            v.task.clone(),
-                            v.kind.to_string(),
-                            v.phase.clone(),
-                            format!("{}/{}", v.files_done, v.files_total),
-                            format!("{}/{}", size(v.bytes_done), size(v.bytes_total)),
-                            super::render::time(&v.started),
-                            if v.manual {
-                                "manual".into()
-                            } else {
-                                "schedule".into()
-                            },
-                        ]);
-                    }
-                    write!(io.out, "{}", t.render()).map_err(write_err)?;
-                }
-                Ok(0)
-            }
-            Command::Jobs {
-                cmd: Some(super::JobsCmd::Cancel { id }),
-            } => {
-                let task = core.jobs.cancel(id)?;
-                if j {
-                    json(io, &serde_json::json!({"cancelled": id, "task": task}))?;
-                } else {
-                    say!(
-                        io,
-                        "cancelling job {id} ({task}); it stops at its next safe point and leaves nothing partial"
-                    );
-                }
-                Ok(0)
-            }
-            Command::Runs { task, limit } => {
-                super::config_cmds::runs(core, task.as_deref(), limit, j, io)
-            }
-            Command::Audit { since, limit } => {
-                let since = match since {
-                    Some(d) => {
-                        let back = crate::core::schedule::parse_duration(&d)
-                            .map_err(|e| CoreError::Invalid(format!("--since: {e}")))?;
-                        // Bounded durations fit; the check keeps a clock far from now safe too.
-                        Some(chrono::Utc::now().checked_sub_signed(back).ok_or_else(|| {
-                            CoreError::Invalid(format!(
-                                "--since {d:?} reaches before the earliest time Strata can represent; use a shorter duration"
-                            ))
-                        })?)
-                    }
-                    None => None,
-                };
-                let mut entries = match (limit, since) {
-                    (Some(n), None) => core.audit_tail(n)?,
-                    _ => core.audit_log(since)?,
-                };
-                if let Some(n) = limit {
-                    let skip = entries.len().saturating_sub(n);
-                    entries.drain(..skip);
-                }
-                if j {
-                    json(io, &entries)?;
-                } else {
-                    let mut t = Table::new(&[
-                        "WHEN (UTC)",
-                        "WHO",
-                        "ROLE",
-                        "FROM",
-                        "ACTION",
-                        "TARGET",
-                        "OUTCOME",
-                    ]);
-                    for e in &entries {
-                        t.row(vec![
-                            super::render::time(&e.at),
-                            e.who.clone(),
-                            e.role.clone(),
-                            e.origin.clone(),
-                            e.action.clone(),
-                            e.target.clone(),
-                            e.outcome.clone(),
-                        ]);
-                    }
-                    write!(io.out, "{}", t.render()).map_err(write_err)?;
-                }
-                Ok(0)
-            }
-            Command::Dest(c) => super::config_cmds::dest(core, c, j, io),
-            Command::Keys(c) => super::keys_cmds::keys(core, c, j, io),
-            Command::Task(c) => super::config_cmds::task(core, c, j, io),
-            Command::Apply { file, dry_run } => {
-                super::apply_cmds::apply(core, &file, dry_run, j, io)
-            }
-            Command::Export => super::apply_cmds::export(core, j, io),
-            Command::Backup(c) => super::backup_cmds::backup(core, c, j, io),
-            Command::Restore(a) => {
-                let progress = Arc::new(Progress::default());
-                let t0 = Instant::now();
-                let target = match restore_target.take() {
-                    Some(t) => t,
-                    None => core.check_restore_target(caller, &a.to)?,
-                };
-                let to = target.path();
-                let (rec, report) = {
-                    let _bar = Bar::start(progress.clone(), j || !io.local);
-                    core.restore_into(&a.id, &target, a.path.as_deref(), &progress)?
-                };
-                if j {
-                    json(
-                        io,
-                        &serde_json::json!({"backup": rec.id, "target": to, "report": report}),
-                    )?;
-                } else {
-                    say!(
-                        io,
-                        "restored backup {} of {} into {}: {} files, {} dirs, {} symlinks, {} hard links, {} in {:.1} s",
-                        rec.id,
-                        rec.task,
-                        to.display(),
-                        report.files,
-                        report.dirs,
-                        report.symlinks,
-                        report.hardlinks,
-                        size(report.bytes),
-                        t0.elapsed().as_secs_f64()
-                    );
-                }
-                for e in &report.errors {
-                    note!(io, "strata: {}: {}", e.path, e.error);
-                }
-                if report.errors.is_empty() {
-                    Ok(0)
-                } else {
-                    note!(
-                        io,
-                        "strata: {} entries of backup {} could not be restored (listed above); run 'strata verify {} --read-data'",
-                        report.errors.len(),
-                        rec.id,
-                        rec.id
-                    );
-                    Ok(1)
-                }
-            }
-            Command::Verify(a) => {
-                let sel = match (a.id, a.task, a.all) {
-                    (Some(id), _, _) => VerifySelection::One(id),
-                    (None, Some(t), _) => VerifySelection::Task(t),
-                    (None, None, true) => VerifySelection::All,
-                    (None, None, false) => {
-                        return Err(CoreError::Invalid(
-                            "verify needs a backup ID, --task TASK or --all".into(),
-                        ));
-                    }
-                };
-                let progress = Arc::new(Progress::default());
-                let reports = {
-                    let _bar = Bar::start(progress.clone(), j || !io.local);
-                    core.verify(&sel, a.read_data, &progress)?
-                };
-                let bad = reports.iter().filter(|r| !r.ok()).count();
-                if j {
-                    json(io, &reports)?;
-                } else {
-                    let mut t = Table::new(&[
-                        "BACKUP",
-                        "DESTINATION",
-                        "CHECK",
-                        ">CHUNKS",
-                        ">DATA",
-                        "RESULT",
-                    ]);
-                    for r in &reports {
-                        t.row(vec![
-                            r.backup.clone(),
-                            r.destination.clone(),
-                            if r.read_data {
-                                "read-data".into()
-                            } else {
-                                "structure".into()
-                            },
-                            r.chunks_checked.to_string(),
-                            size(r.bytes_checked),
-                            if r.ok() {
-                                "ok".into()
-                            } else {
-                                format!("{} problem(s)", r.problems.len())
-                            },
-                        ]);
-                    }
-                    write!(io.out, "{}", t.render()).map_err(write_err)?;
-                }
-                for r in &reports {
-                    for p in &r.problems {
-                        note!(io, "strata: {p}");
-                    }
-                }
-                if bad > 0 {
-                    note!(
-                        io,
-                        "strata: {bad} of {} verification(s) found problems (listed above)",
-                        reports.len()
-                    );
-                    Ok(1)
-                } else {
-                    Ok(0)
-                }
-            }
-            Command::Prune(a) => super::prune_cmds::prune(core, a, j, io),
-            Command::Catalog(CatalogCmd::Rebuild { from }) => {
-                let r = core.rebuild(&from)?;
-                if j {
-                    json(io, &r)?;
-                } else {
-                    say!(
-                        io,
-                        "catalog rebuilt from {from}: {} backup(s) added, {} already present, {} task(s) recreated, {} incomplete run(s) ignored",
-                        r.added.len(),
-                        r.present.len(),
-                        r.tasks_added.len(),
-                        r.incomplete.len()
-                    );
-                }
-                Ok(0)
-            }
-        }
-    })();
-    core.record(caller, &req, &result);
-    result
-}
-
-pub(crate) fn info(home: &Home, j: bool, io: &mut Io<'_>) -> Result<u8, CoreError> {
-    let sock = crate::daemon::socket_path(home);
-    let daemon = std::os::unix::net::UnixStream::connect(&sock).is_ok();
-    let paths = [
-        ("home", home.root().to_path_buf()),
-        ("config", home.config()),
-        ("catalog", home.catalog()),
-        ("socket", sock),
-        ("logs", home.logs()),
-        ("log file", home.logs().join("strata.log")),
-        ("scheduler", home.root().join("scheduler-state.json")),
-        ("host key", crate::ssh::hostkey::path(home.root())),
-        ("ssh keys", home.root().join("authorized_keys")),
-    ];
-    let fingerprint = crate::ssh::hostkey::existing_fingerprint(home.root());
-    let tz = crate::core::scheduler::host_tz();
-    use crate::core::private;
-    let modes: Vec<Option<u32>> = paths.iter().map(|(_, p)| private::mode(p)).collect();
-    let exposed: Vec<(&str, &std::path::PathBuf, u32)> = paths
-        .iter()
-        .zip(&modes)
-        .filter_map(|((k, p), m)| m.filter(|m| !private::is_private(*m)).map(|m| (*k, p, m)))
-        .collect();
-    if j {
-        let mut m = serde_json::Map::new();
-        m.insert("version".into(), env!("CARGO_PKG_VERSION").into());
-        for (k, p) in &paths {
-            m.insert(
-                k.replace(' ', "_"),
-                serde_json::Value::String(p.display().to_string()),
-            );
-        }
-        let mut mm = serde_json::Map::new();
-        for ((k, _), mode) in paths.iter().zip(&modes) {
-            if let Some(mode) = mode {
-                mm.insert(k.replace(' ', "_"), format!("{mode:04o}").into());
-            }
-        }
-        m.insert("modes".into(), mm.into());
-        m.insert("private".into(), exposed.is_empty().into());
-        m.insert("daemon_running".into(), daemon.into());
-        m.insert("host_timezone".into(), tz.name().into());
-        m.insert(
-            "host_key_fingerprint".into(),
-            fingerprint
-                .clone()
-                .map_or(serde_json::Value::Null, Into::into),
-        );
-        json(io, &m)?;
-    } else {
-        say!(io, "strata {}", env!("CARGO_PKG_VERSION"));
-        for ((k, p), mode) in paths.iter().zip(&modes) {
-            match mode {
-                Some(m) => say!(io, "{k:<10} {}  ({m:04o})", p.display()),
-                None => say!(io, "{k:<10} {}", p.display()),
-            }
-        }
-        if exposed.is_empty() {
-            say!(
-                io,
-                "{:<10} private: the home is 0700 and its files 0600 (only this user can read them)",
-                "access"
-            );
-        }
-        for (k, p, m) in &exposed {
-            say!(
-                io,
-                "{:<10} WARNING: the {k} {} is {m:04o}, readable by others; run 'chmod go= {}' (Strata also tightens it at the next command)",
-                "access",
-                p.display(),
-                p.display()
-            );
-        }
-        say!(
-            io,
-            "{:<10} {}",
-            "daemon",
-            if daemon {
-                "running (commands go through it)"
-            } else {
-                "not running (commands open the catalog themselves)"
-            }
-        );
-        say!(io, "{:<10} {}", "time zone", tz.name());
-        say!(
-            io,
-            "{:<10} {}",
-            "host fp",
-            fingerprint
-                .as_deref()
-                .unwrap_or("not created yet ('strata serve' creates it)")
-        );
-    }
-    Ok(0)
 }

@@ -1,8 +1,15 @@
-//! The same grammar from one line of text (an SSH exec request, the console's
-//! `:` line): split like a POSIX shell would, then parse with the clap grammar.
+//! The one text entry point: a command line of the grammar from a socket
+//! client, an SSH exec request or the console's `:` line is split like a POSIX
+//! shell would, parsed with the same clap grammar, resolved into an action and
+//! performed for its caller.
 
 use super::Cli;
+use super::exec::{Io, fail, run_command};
+use crate::core::Core;
+use crate::core::access::{Caller, Role};
 use clap::Parser;
+use std::path::PathBuf;
+use std::sync::Arc;
 
 /// Why a command line could not be parsed.
 #[derive(Debug, thiserror::Error)]
@@ -24,6 +31,147 @@ pub fn parse_line(line: &str) -> Result<Cli, LineError> {
         _ => std::iter::once("strata".to_string()).chain(words).collect(),
     };
     Cli::try_parse_from(words).map_err(|e| LineError::Usage(e.render().to_string()))
+}
+
+/// Where a line comes from: it decides what `serve`, `demo` and `tui` answer
+/// and where relative paths point.
+#[derive(Debug, Clone)]
+pub enum Origin {
+    /// A client of the daemon (control socket or SSH exec), whose relative
+    /// paths resolve against `cwd`.
+    Client {
+        /// The client's working directory.
+        cwd: PathBuf,
+    },
+    /// The console's `:` line.
+    Console {
+        /// Where relative paths resolve.
+        cwd: PathBuf,
+    },
+}
+
+/// Set to `dispatch`, every line run here panics: the tests' way to prove a
+/// panic reaches the client as a failure.
+const TEST_PANIC: &str = "STRATA_TEST_PANIC_IN";
+
+/// Runs `words` (without the program name) as `caller` and returns the exit
+/// code; output goes to `io`. A panic in the command is a bug: it is logged
+/// and answered as a failure (exit 1 with a message), never as silent success.
+pub fn run_words(
+    core: &Arc<Core>,
+    words: &[String],
+    caller: &Caller,
+    origin: &Origin,
+    io: &mut Io<'_>,
+) -> u8 {
+    let run = std::panic::AssertUnwindSafe(|| run_inner(core, words, caller, origin, io));
+    match std::panic::catch_unwind(run) {
+        Ok(code) => code,
+        Err(panic) => {
+            let why = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown cause".into());
+            tracing::error!(who = %caller.name, argv = ?words, "BUG: command panicked: {why}");
+            let _ = writeln!(
+                io.err,
+                "strata: internal error while running this command ({}); it was logged as a bug, please report it",
+                crate::core::bounds::escape_controls(&why)
+            );
+            1
+        }
+    }
+}
+
+/// [`run_words`] on one line of text, split like a POSIX shell.
+pub fn run_line(
+    core: &Arc<Core>,
+    line: &str,
+    caller: &Caller,
+    origin: &Origin,
+    io: &mut Io<'_>,
+) -> u8 {
+    match shlex::split(line) {
+        Some(mut words) => {
+            if words.first().is_some_and(|w| w == "strata") {
+                words.remove(0);
+            }
+            run_words(core, &words, caller, origin, io)
+        }
+        None => {
+            let _ = writeln!(io.err, "strata: unbalanced quotes in the command");
+            2
+        }
+    }
+}
+
+fn run_inner(
+    core: &Arc<Core>,
+    words: &[String],
+    caller: &Caller,
+    origin: &Origin,
+    io: &mut Io<'_>,
+) -> u8 {
+    if std::env::var(TEST_PANIC).as_deref() == Ok("dispatch") {
+        // The one deliberate panic: the tests' proof that panics reach the client as failures.
+        #[allow(clippy::panic)]
+        std::panic::panic_any(format!("{TEST_PANIC}=dispatch"));
+    }
+    let full = std::iter::once("strata".to_string()).chain(words.iter().cloned());
+    let mut cli = match Cli::try_parse_from(full) {
+        Err(e) => {
+            let _ = write!(io.err, "{}", e.render());
+            return if e.use_stderr() { 2 } else { 0 };
+        }
+        Ok(cli) => cli,
+    };
+    use super::Command as C;
+    let local = match &cli.command {
+        C::Serve { .. } => Some("serve"),
+        C::Demo => Some("demo"),
+        C::Tui { .. } => Some("tui"),
+        _ => None,
+    };
+    let cwd = match (origin, local) {
+        (Origin::Console { .. }, Some(_)) => {
+            let _ = writeln!(io.err, "strata: that command cannot run inside the console");
+            return 2;
+        }
+        (Origin::Client { .. }, Some("tui")) => {
+            let _ = writeln!(
+                io.err,
+                "strata: the console needs a terminal: over SSH connect without a command ('ssh -t -p PORT HOST'), locally run 'strata tui'"
+            );
+            return 2;
+        }
+        (Origin::Client { .. }, Some(what)) => {
+            // A refusal is audited like every other one, with the caller's name.
+            core.record_access(
+                caller,
+                what,
+                "",
+                "refused: a daemon already serves this home",
+            );
+            let _ = writeln!(
+                io.err,
+                "strata: a daemon already serves this home; run this command without it"
+            );
+            return 4;
+        }
+        (Origin::Client { cwd } | Origin::Console { cwd }, None) => cwd,
+    };
+    // --role may only lower the caller's own role.
+    let mut caller = caller.clone();
+    if let Some(r) = cli.role.as_deref().and_then(Role::parse) {
+        caller.role = caller.role.min(r);
+    }
+    cli.absolutize(cwd);
+    tracing::info!(who = %caller.name, origin = %caller.origin, argv = ?words, "command");
+    match run_command(core, cli, &caller, io) {
+        Ok(code) => code,
+        Err(e) => fail(&e, io),
+    }
 }
 
 #[cfg(test)]

@@ -1,4 +1,5 @@
-//! The one command grammar (clap) and its execution through the core.
+//! The one command grammar (clap), its resolution into the core's actions
+//! (`resolve.rs`) and the rendering of their outcomes.
 
 /// Writes a result line, failing the command if stdout is gone.
 macro_rules! say {
@@ -12,15 +13,15 @@ macro_rules! note {
 pub mod apply_cmds;
 pub mod backup_cmds;
 pub mod config_cmds;
-pub mod demo;
 pub mod exec;
+pub mod info;
 pub mod interrupt;
 pub mod keys_cmds;
 pub mod line;
 pub mod progress;
 pub mod prune_cmds;
 pub mod render;
-pub mod requirements;
+pub mod resolve;
 
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;

@@ -1,9 +1,10 @@
-//! `strata prune`: apply retention now, or show what it would do.
+//! `strata prune`: its arguments and how its report is shown.
 
 use super::exec::{Io, json, write_err};
 use super::render::{Table, size, time};
+use crate::core::CoreError;
+use crate::core::prune::PruneReport;
 use crate::core::retention::Decision;
-use crate::core::{Core, CoreError};
 use clap::Args;
 
 /// Arguments of `prune`.
@@ -34,15 +35,13 @@ fn why(d: &Decision) -> String {
     parts.join(", ")
 }
 
-pub(super) fn prune(core: &Core, a: PruneArgs, j: bool, io: &mut Io<'_>) -> Result<u8, CoreError> {
-    let r = core.prune(a.task.as_deref(), a.dry_run)?;
+pub(super) fn prune(r: &PruneReport, j: bool, io: &mut Io<'_>) -> Result<(), CoreError> {
     if j {
-        json(io, &r)?;
-        return Ok(0);
+        return json(io, r);
     }
     if r.decisions.is_empty() {
         say!(io, "no backups to evaluate");
-        return Ok(0);
+        return Ok(());
     }
     let mut t = Table::new(&[
         "ID",
@@ -89,7 +88,7 @@ pub(super) fn prune(core: &Core, a: PruneArgs, j: bool, io: &mut Io<'_>) -> Resu
             size(r.freed_bytes)
         );
     }
-    Ok(0)
+    Ok(())
 }
 
 #[cfg(test)]

@@ -195,19 +195,6 @@ impl Core {
         }
     }
 
-    /// Checks, runs and audits one action: the one door every mutation goes through.
-    pub fn perform<T>(
-        &self,
-        caller: &Caller,
-        req: &Requirement,
-        f: impl FnOnce(&Core) -> Result<T, CoreError>,
-    ) -> Result<T, CoreError> {
-        self.authorize(caller, req)?;
-        let r = f(self);
-        self.record(caller, req, &r);
-        r
-    }
-
     /// Resolves a restore target (every existing ancestor, symlinks
     /// followed) and decides on the resolved path: operators restore only into
     /// a new directory under a configured restore root, reached without any

@@ -29,19 +29,10 @@ pub struct BackupRow {
     pub dependents: Vec<String>,
 }
 
-/// Which backups to verify.
-#[derive(Debug, Clone)]
-pub enum VerifySelection {
-    /// One backup.
-    One(String),
-    /// Every backup of a task.
-    Task(String),
-    /// Every backup.
-    All,
-}
+pub use super::action::VerifySelection;
 
 /// Result of a catalog rebuild.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, serde::Deserialize)]
 pub struct RebuildReport {
     /// Backups recorded from commit markers.
     pub added: Vec<String>,

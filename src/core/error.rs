@@ -36,6 +36,14 @@ pub enum CoreError {
     /// Something else holds what this needs (a task's running job).
     #[error("{0}")]
     Busy(String),
+    /// An error the daemon reported for an action sent over its socket.
+    #[error("{message}")]
+    Remote {
+        /// The exit code it maps to there.
+        code: u8,
+        /// Its message.
+        message: String,
+    },
 }
 
 impl CoreError {
@@ -53,6 +61,7 @@ impl CoreError {
             CoreError::Refused(_) => 4,
             CoreError::Failed(_) => 1,
             CoreError::Busy(_) => 5,
+            CoreError::Remote { code, .. } => *code,
         }
     }
 }

@@ -53,6 +53,16 @@ impl Home {
         self.root.join("logs")
     }
 
+    /// The daemon's control socket, `strata.sock`.
+    pub fn socket(&self) -> PathBuf {
+        self.root.join("strata.sock")
+    }
+
+    /// The SSH server's host key.
+    pub fn host_key(&self) -> PathBuf {
+        self.root.join("ssh_host_ed25519_key")
+    }
+
     /// Creates the home (owner-only) if needed, and makes Strata's files in it
     /// private: ones an older build created 0644, or a user copied in, are
     /// tightened too. Only Strata's own names are touched, and the home

@@ -16,7 +16,7 @@ use chrono::Utc;
 use std::collections::BTreeSet;
 
 /// What a finished run produced.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct RunOutcome {
     /// The committed backup.
     pub backup: BackupRecord,

@@ -1,7 +1,9 @@
-//! The core: data model, catalog and the service API every front end uses.
-//! Nothing here imports UI code.
+//! The core: typed actions (`action`, `outcome`, `perform`), the catalog, the
+//! scheduler, jobs and retention. Front ends reach it only through
+//! `Core::perform`; nothing here imports a front end.
 
 pub mod access;
+pub mod action;
 pub mod backups;
 pub mod bounds;
 pub mod catalog;
@@ -14,6 +16,9 @@ pub mod home;
 pub mod hooks;
 pub mod ids;
 pub mod jobs;
+pub mod keys;
+pub mod outcome;
+pub mod perform;
 pub mod planning;
 pub mod preview;
 pub mod private;
@@ -24,7 +29,10 @@ pub mod retention;
 pub mod rows;
 pub mod schedule;
 pub mod scheduler;
+pub mod scheduler_loop;
 pub mod service;
 
+pub use action::Action;
 pub use error::CoreError;
+pub use outcome::Outcome;
 pub use service::Core;

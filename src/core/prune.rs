@@ -9,7 +9,7 @@ use serde::Serialize;
 use std::collections::HashMap;
 
 /// What a prune decided and did.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct PruneReport {
     /// One decision per backup of the evaluated tasks, by task, then finish time.
     pub decisions: Vec<Decision>,

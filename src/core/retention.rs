@@ -21,7 +21,7 @@ use std::collections::{HashMap, HashSet};
 pub const NO_POLICY: &str = "no retention policy";
 
 /// What retention decided about one backup.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Decision {
     /// Backup id.
     pub id: String,

@@ -27,6 +27,9 @@ pub struct Core {
     pub settings: super::home::HomeConfig,
     /// Change notifications for front ends.
     pub events: super::events::Bus,
+    /// Whether this core belongs to `strata serve`, whose jobs outlive the
+    /// request that started them (`backup run --detach`).
+    pub(crate) serving: std::sync::atomic::AtomicBool,
 }
 
 /// Names must be usable in paths, shells and tables.
@@ -159,6 +162,7 @@ impl Core {
             ),
             events: Default::default(),
             settings,
+            serving: std::sync::atomic::AtomicBool::new(false),
         };
         core.recovered = core.recover()?;
         core.repaired = core.repair_duplicate_dests()?;

@@ -1,9 +1,10 @@
 //! The client side: when a daemon serves this home, a local command is sent to
 //! it over the control socket and its output and exit code are replayed here.
 
-use super::protocol::{self, Frame, Request};
+use super::protocol::{self, Frame, Reply, Request};
 use crate::core::access::Caller;
 use crate::core::home::Home;
+use crate::core::{Action, CoreError, Outcome};
 use std::io::{BufReader, Write};
 use std::os::unix::net::UnixStream;
 
@@ -26,6 +27,7 @@ pub fn try_forward(
         argv,
         cwd,
         caller,
+        action: None,
     };
     let mut writer = match stream.try_clone() {
         Ok(w) => w,
@@ -74,4 +76,35 @@ pub fn try_forward(
 fn fail(err: &mut dyn Write, msg: &str) -> u8 {
     let _ = writeln!(err, "strata: {msg}");
     1
+}
+
+/// Performs a typed action in the daemon of `home`. `None` when no daemon
+/// listens; otherwise its outcome or its error (with the daemon's exit code).
+pub fn perform(home: &Home, action: Action, caller: Caller) -> Option<Result<Outcome, CoreError>> {
+    let path = home.socket();
+    let stream = UnixStream::connect(&path).ok()?;
+    let failed =
+        |why: String| CoreError::Failed(format!("the daemon at {}: {why}", path.display()));
+    let run = || -> Result<Outcome, CoreError> {
+        let mut writer = stream.try_clone().map_err(|e| failed(e.to_string()))?;
+        let req = Request {
+            version: protocol::VERSION,
+            argv: Vec::new(),
+            cwd: home.root().to_path_buf(),
+            caller,
+            action: Some(action),
+        };
+        protocol::send(&mut writer, &req)
+            .map_err(|e| failed(format!("cannot send the action: {e}")))?;
+        let mut reader = BufReader::new(&stream);
+        match protocol::recv::<Reply, _>(&mut reader) {
+            Ok(Some(Reply::Done { outcome })) => Ok(*outcome),
+            Ok(Some(Reply::Failed { code, message })) => Err(CoreError::Remote { code, message }),
+            Ok(None) => Err(failed(
+                "it closed the connection before answering; see its log".into(),
+            )),
+            Err(e) => Err(failed(format!("its reply could not be read ({e})"))),
+        }
+    };
+    Some(run())
 }

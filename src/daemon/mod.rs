@@ -3,7 +3,6 @@
 //! the same whether a daemon runs or not.
 
 pub mod client;
-pub mod dispatch;
 pub mod protocol;
 pub mod server;
 
@@ -12,5 +11,5 @@ use std::path::PathBuf;
 
 /// The control socket of a home (owner-only, 0600).
 pub fn socket_path(home: &Home) -> PathBuf {
-    home.root().join("strata.sock")
+    home.socket()
 }

@@ -1,7 +1,9 @@
 //! Control-socket protocol: one JSON request line from the client, then JSON
-//! frame lines from the daemon (output, errors, and finally the exit code).
+//! frame lines from the daemon (output, errors, and finally the exit code),
+//! or for a typed action one reply line with its outcome.
 
 use crate::core::access::Caller;
+use crate::core::{Action, Outcome};
 use serde::{Deserialize, Serialize};
 use std::io::{BufRead, Write};
 use std::path::PathBuf;
@@ -20,6 +22,28 @@ pub struct Request {
     pub cwd: PathBuf,
     /// Who asks.
     pub caller: Caller,
+    /// A typed action instead of a command line (the console does this);
+    /// the daemon then answers with one [`Reply`] instead of frames.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub action: Option<Action>,
+}
+
+/// The daemon's answer to an `action` request.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "t", rename_all = "lowercase")]
+pub enum Reply {
+    /// What the action produced.
+    Done {
+        /// The outcome.
+        outcome: Box<Outcome>,
+    },
+    /// Why it failed.
+    Failed {
+        /// Exit code of the error.
+        code: u8,
+        /// Its message.
+        message: String,
+    },
 }
 
 /// One message from the daemon.

@@ -1,20 +1,14 @@
 //! `strata serve`: owns the catalog, runs scheduled backups (and retention after
 //! each), and executes commands sent over the control socket.
 
-use super::protocol::{self, Frame, FrameWriter, Request};
+use super::protocol::{self, Frame, FrameWriter, Reply, Request};
 use crate::command::exec::Io;
-use crate::core::clock::{Clock, SystemClock};
+use crate::command::line::{Origin, run_words};
 use crate::core::home::Home;
-use crate::core::scheduler::{Scheduler, host_tz};
 use crate::core::{Core, CoreError};
-use crate::model::{RunRecord, RunStatus, TaskConfig};
-use crate::progress::Progress;
-use chrono::{DateTime, Utc};
-use std::collections::HashMap;
 use std::io::BufReader;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::{UnixListener, UnixStream};
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -22,34 +16,13 @@ use std::time::{Duration, Instant};
 /// How long shutdown waits for cancelled jobs to clean up.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(120);
 
-fn state_path(home: &Home) -> PathBuf {
-    home.root().join("scheduler-state.json")
-}
-
-fn load_state(path: &Path) -> HashMap<String, DateTime<Utc>> {
-    std::fs::read(path)
-        .ok()
-        .and_then(|b| serde_json::from_slice(&b).ok())
-        .unwrap_or_default()
-}
-
-fn save_state(path: &Path, state: &HashMap<String, DateTime<Utc>>) {
-    let tmp = path.with_extension("json.tmp");
-    let ok = serde_json::to_vec_pretty(state)
-        .ok()
-        .and_then(|b| crate::core::private::write(&tmp, &b).ok())
-        .and_then(|_| std::fs::rename(&tmp, path).ok());
-    if ok.is_none() {
-        tracing::warn!("could not save scheduler state to {}", path.display());
-    }
-}
-
 /// Runs the daemon in the foreground until SIGINT or SIGTERM.
 pub fn serve(home: Home, listen: &str, io: &mut Io<'_>) -> Result<u8, CoreError> {
     let core = Arc::new(Core::open(
         home.clone(),
         &format!("strata serve (pid {})", std::process::id()),
     )?);
+    core.start_serving();
     crate::command::exec::recovery_notes(&core, io);
     let ssh = if listen == "off" {
         None
@@ -100,8 +73,8 @@ pub fn serve(home: Home, listen: &str, io: &mut Io<'_>) -> Result<u8, CoreError>
     tracing::info!(home = %home.root().display(), pid = std::process::id(), "daemon started");
 
     let sched = {
-        let (core, stop, home) = (core.clone(), stop.clone(), home.clone());
-        std::thread::spawn(move || scheduler_loop(&core, &stop, &home))
+        let (core, stop) = (core.clone(), stop.clone());
+        std::thread::spawn(move || core.run_scheduler(&stop))
     };
     while !stop.load(Ordering::Relaxed) {
         match listener.accept() {
@@ -163,6 +136,19 @@ fn handle(core: &Arc<Core>, stream: UnixStream) -> std::io::Result<()> {
         )?;
         return protocol::send(&mut tx, &Frame::Exit { code: 2 });
     }
+    if let Some(action) = req.action {
+        tracing::info!(who = %req.caller.name, origin = %req.caller.origin, action = action.requirement().action, "action");
+        let reply = match core.perform(&req.caller, action) {
+            Ok(o) => Reply::Done {
+                outcome: Box::new(o),
+            },
+            Err(e) => Reply::Failed {
+                code: e.exit_code(),
+                message: crate::core::bounds::escape_controls(&e.to_string()),
+            },
+        };
+        return protocol::send(&mut tx, &reply);
+    }
     let mut out = FrameWriter {
         inner: stream.try_clone()?,
         stdout: true,
@@ -176,104 +162,7 @@ fn handle(core: &Arc<Core>, stream: UnixStream) -> std::io::Result<()> {
         out: &mut out,
         err: &mut err,
     };
-    let code = super::dispatch::dispatch(core, &req.argv, &req.caller, &req.cwd, &mut io);
+    let origin = Origin::Client { cwd: req.cwd };
+    let code = run_words(core, &req.argv, &req.caller, &origin, &mut io);
     protocol::send(&mut tx, &Frame::Exit { code })
-}
-
-/// Fires due backups, records missed ones, applies retention after each
-/// scheduled backup, and persists how far the schedule was handled.
-pub fn scheduler_loop(core: &Arc<Core>, stop: &AtomicBool, home: &Home) {
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let mut sched = Scheduler::new(clock.clone());
-    let host = host_tz();
-    let path = state_path(home);
-    let saved = load_state(&path);
-    let mut known: HashMap<String, TaskConfig> = HashMap::new();
-    while !stop.load(Ordering::Relaxed) {
-        match core.tasks() {
-            Ok(tasks) => {
-                for t in &tasks {
-                    if known.get(&t.name) == Some(t) {
-                        continue;
-                    }
-                    let first = !known.contains_key(&t.name);
-                    match sched.upsert(t, host) {
-                        Ok(()) => {
-                            if first && let Some(ts) = saved.get(&t.name) {
-                                sched.restore_state(&t.name, *ts);
-                            }
-                        }
-                        Err(e) => tracing::error!(task = %t.name, "schedule not usable: {e}"),
-                    }
-                    known.insert(t.name.clone(), t.clone());
-                }
-                let gone: Vec<String> = known
-                    .keys()
-                    .filter(|n| !tasks.iter().any(|t| &t.name == *n))
-                    .cloned()
-                    .collect();
-                for n in gone {
-                    sched.remove(&n);
-                    known.remove(&n);
-                }
-            }
-            Err(e) => tracing::error!("cannot read tasks: {e}"),
-        }
-        let due = sched.due(clock.now());
-        for m in sched.take_skipped() {
-            record_missed(core, &m.task, m.kind, m.scheduled_for);
-        }
-        for d in due {
-            if core.jobs.is_busy(&d.task) {
-                tracing::warn!(task = %d.task, "previous backup still running; this scheduled run is skipped");
-                record_missed(core, &d.task, d.kind, d.scheduled_for);
-                continue;
-            }
-            let core = core.clone();
-            std::thread::spawn(move || {
-                tracing::info!(task = %d.task, kind = %d.kind, due = %d.scheduled_for, catch_up = d.missed, "scheduled backup");
-                match core.run_backup_job(&d.task, d.kind, false, Arc::new(Progress::default())) {
-                    Ok(o) => {
-                        tracing::info!(task = %d.task, backup = %o.backup.id, status = o.backup.status.as_str(), "backup committed");
-                        // Retention runs after each scheduled backup of the task.
-                        match core.prune(Some(&d.task), false) {
-                            Ok(r) if r.expired > 0 => {
-                                tracing::info!(task = %d.task, expired = r.expired, freed = r.freed_bytes, "retention")
-                            }
-                            Ok(_) => {}
-                            Err(e) => tracing::error!(task = %d.task, "retention failed: {e}"),
-                        }
-                    }
-                    Err(e) => tracing::error!(task = %d.task, "scheduled backup failed: {e}"),
-                }
-            });
-        }
-        save_state(&path, &sched.states().into_iter().collect());
-        for _ in 0..10 {
-            if stop.load(Ordering::Relaxed) {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-}
-
-fn record_missed(core: &Core, task: &str, kind: crate::model::BackupKind, at: DateTime<Utc>) {
-    let run = RunRecord {
-        id: 0,
-        task: task.to_string(),
-        requested: kind,
-        kind,
-        backup_id: String::new(),
-        destinations: Vec::new(),
-        status: RunStatus::Missed,
-        started: at,
-        finished: Some(Utc::now()),
-        message: Some(format!(
-            "the {kind} backup due at {at} did not run (Strata was not running, or the previous run was still busy)"
-        )),
-    };
-    if let Err(e) = core.catalog().insert_run(run) {
-        tracing::error!(task, "cannot record a missed run: {e}");
-    }
 }

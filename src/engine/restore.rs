@@ -38,7 +38,7 @@ pub struct RestoreRequest<'a> {
 }
 
 /// What a restore did.
-#[derive(Debug, Default, Clone, serde::Serialize)]
+#[derive(Debug, Default, Clone, serde::Serialize, serde::Deserialize)]
 pub struct RestoreReport {
     /// Regular files written.
     pub files: u64,

@@ -18,7 +18,7 @@ use std::sync::atomic::Ordering;
 type FrameTally = (u64, u64, Vec<(usize, String)>);
 
 /// Findings of one backup on one destination.
-#[derive(Debug, Clone, Default, serde::Serialize)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct VerifyReport {
     /// Backup id.
     pub backup: String,

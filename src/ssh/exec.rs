@@ -4,6 +4,7 @@
 use super::output::{Out, StreamOut};
 use crate::command::Cli;
 use crate::command::exec::Io;
+use crate::command::line::{Origin, run_words};
 use crate::core::Core;
 use crate::core::access::{Caller, Role};
 use clap::Parser;
@@ -72,5 +73,9 @@ fn run_line(
         err: stderr,
         local: false,
     };
-    crate::daemon::dispatch::dispatch(core, &words, &caller, core.home().root(), &mut io)
+    // Relative paths over SSH are the server's: they resolve against the home.
+    let origin = Origin::Client {
+        cwd: core.home().root().to_path_buf(),
+    };
+    run_words(core, &words, &caller, &origin, &mut io)
 }

@@ -33,7 +33,7 @@ pub enum HostKeyError {
 
 /// Where the host key lives in a home.
 pub fn path(home: &Path) -> PathBuf {
-    home.join("ssh_host_ed25519_key")
+    crate::core::home::Home::at(home.to_path_buf()).host_key()
 }
 
 /// Loads the host key, creating it on first start.

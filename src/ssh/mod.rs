@@ -2,7 +2,6 @@
 //! headless command for exec requests, each with the role of the key that
 //! logged in. Public-key logins only; no shell, no forwarding, no subsystems.
 
-pub mod authorized;
 pub mod console;
 pub mod exec;
 pub mod hostkey;

@@ -1,9 +1,9 @@
 //! State the SSH server shares: limits, the session count, the consoles'
 //! snapshot feed, and what the accept loop watches on each connection.
 
-use super::authorized::AuthorizedKeys;
 use crate::core::Core;
 use crate::core::access::Caller;
+use crate::core::keys::AuthorizedKeys;
 use crate::tui::{Feed, Input};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};

@@ -1,10 +1,11 @@
 //! Actions of the keymap in the normal mode: what each key does in each view.
-//! Like the rest of `App`, pure: it returns command lines and never does I/O.
+//! Like the rest of `App`, pure: it returns typed requests and never does I/O.
 
-use super::app::{App, Mode, QUIT, all_dependents, idx};
+use super::app::{App, Mode, OnYes, Request, all_dependents, idx};
 use super::keymap::{Action, View};
 use super::restore::RestoreForm;
 use super::source::Snapshot;
+use crate::core::Action as CoreAction;
 use crate::core::backups::BackupRow;
 use crate::core::rows::{TaskRow, TaskStatus};
 use ratatui::crossterm::event::KeyEvent;
@@ -30,7 +31,7 @@ impl App {
         }
     }
 
-    pub(super) fn normal_key(&mut self, key: KeyEvent, s: &Snapshot) -> Vec<String> {
+    pub(super) fn normal_key(&mut self, key: KeyEvent, s: &Snapshot) -> Vec<Request> {
         let Some(b) = self.keymap.action(&key, self.view).cloned() else {
             return Vec::new();
         };
@@ -60,7 +61,7 @@ impl App {
                         s.jobs.len(),
                         tasks.join(", ")
                     ),
-                    line: QUIT.into(),
+                    yes: OnYes::Quit,
                 };
             }
             Action::Quit if self.restoring.is_some() => {
@@ -69,7 +70,7 @@ impl App {
                     prompt: format!(
                         "A restore into {target} is still running; quitting now may leave it partly restored. Quit? y/N"
                     ),
-                    line: QUIT.into(),
+                    yes: OnYes::Quit,
                 };
             }
             Action::Quit => self.quit = true,
@@ -164,14 +165,22 @@ impl App {
                     } else {
                         "pause"
                     };
-                    return vec![format!("task {verb} {}", t.0)];
+                    let name = t.0;
+                    return vec![Request::Act(if verb == "pause" {
+                        CoreAction::PauseTask { name }
+                    } else {
+                        CoreAction::ResumeTask { name }
+                    })];
                 }
             }
             Action::Verify => {
                 if let Some(id) = self.current_backup(s).map(|r| r.record.id.clone())
                     && self.allowed(b.needs, "verify")
                 {
-                    return vec![format!("verify {id}")];
+                    return vec![Request::Act(CoreAction::Verify {
+                        selection: crate::core::action::VerifySelection::One(id),
+                        read_data: false,
+                    })];
                 }
             }
             Action::Pin => {
@@ -180,10 +189,11 @@ impl App {
                     .map(|r| (r.record.id.clone(), r.record.pinned))
                     && self.allowed(b.needs, "pin")
                 {
-                    return vec![format!(
-                        "backup {} {id}",
-                        if pinned { "unpin" } else { "pin" }
-                    )];
+                    return vec![Request::Act(if pinned {
+                        CoreAction::UnpinBackup { id }
+                    } else {
+                        CoreAction::PinBackup { id }
+                    })];
                 }
             }
             Action::Delete => {
@@ -233,12 +243,11 @@ impl App {
                             }
                         )
                     };
-                    let line = if deps.is_empty() {
-                        format!("backup delete {}", r.record.id)
-                    } else {
-                        format!("backup delete {} --cascade", r.record.id)
-                    };
-                    self.mode = Mode::Confirm { prompt, line };
+                    let yes = OnYes::Run(Request::Act(CoreAction::DeleteBackup {
+                        id: r.record.id.clone(),
+                        cascade: !deps.is_empty(),
+                    }));
+                    self.mode = Mode::Confirm { prompt, yes };
                 }
             }
             Action::Cancel => {
@@ -247,7 +256,7 @@ impl App {
                 {
                     self.mode = Mode::Confirm {
                         prompt: format!("Cancel job {} ({} of {})? y/N", j.id, j.kind, j.task),
-                        line: format!("jobs cancel {}", j.id),
+                        yes: OnYes::Run(Request::Act(CoreAction::CancelJob { id: j.id })),
                     };
                 }
             }

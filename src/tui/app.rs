@@ -1,5 +1,6 @@
-//! Console state and input handling. Pure: keys in, state and commands out;
-//! no I/O here, so flows are tested by feeding key events.
+//! Console state and input handling. Pure: keys in, state and requests out
+//! (typed core actions, or a `:` line); no I/O here, so flows are tested by
+//! feeding key events.
 
 use super::keymap::{Keymap, View};
 use super::output::Output;
@@ -16,8 +17,26 @@ use std::collections::VecDeque;
 /// Number of views with their own selection and filter.
 const VIEWS: usize = View::EVERY.len();
 
+/// What a key asks the console to run.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Request {
+    /// A typed action of the core (every key that acts).
+    Act(crate::core::Action),
+    /// A `:` line of the command grammar, whose printed output is shown.
+    Line(String),
+}
+
+/// What `y` does in a confirmation.
+#[derive(Debug, Clone, PartialEq)]
+pub enum OnYes {
+    /// Runs this.
+    Run(Request),
+    /// Leaves the console.
+    Quit,
+}
+
 /// What the console is doing with keys right now.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Mode {
     /// Keys are actions from the keymap.
     Normal,
@@ -27,12 +46,12 @@ pub enum Mode {
     Filter(String),
     /// The `?` overlay (its own filter text).
     Help(String),
-    /// A question; `y` runs `line`, anything else cancels.
+    /// A question; `y` does `yes`, anything else cancels.
     Confirm {
         /// The question, naming what will happen.
         prompt: String,
-        /// Command line run on `y`.
-        line: String,
+        /// What `y` does.
+        yes: OnYes,
     },
     /// Backup now: `f` full, `i` incremental, `d` differential.
     ChooseKind {
@@ -106,8 +125,8 @@ pub struct App {
     pub clock: Option<DateTime<Utc>>,
     /// `:` lines still running, whose long output opens the output overlay.
     pub(super) typed: Vec<String>,
-    /// The restore started from the dialog and still running: (line, target).
-    pub(super) restoring: Option<(String, String)>,
+    /// The restore started from the dialog and still running: (action, target).
+    pub(super) restoring: Option<(crate::core::Action, String)>,
 }
 
 /// Index of a view in per-view state.
@@ -298,20 +317,20 @@ impl App {
         false
     }
 
-    /// Handles one key; returns command lines to run.
-    pub fn handle_key(&mut self, key: KeyEvent, s: &Snapshot) -> Vec<String> {
+    /// Handles one key; returns what to run.
+    pub fn handle_key(&mut self, key: KeyEvent, s: &Snapshot) -> Vec<Request> {
         let out = self.handle(key, s);
         self.remember(s);
         out
     }
 
-    fn handle(&mut self, key: KeyEvent, s: &Snapshot) -> Vec<String> {
+    fn handle(&mut self, key: KeyEvent, s: &Snapshot) -> Vec<Request> {
         match std::mem::replace(&mut self.mode, Mode::Normal) {
             Mode::Command(mut text) => {
                 match key.code {
                     KeyCode::Enter if !text.trim().is_empty() => {
                         self.typed.push(text.trim().to_string());
-                        return vec![text.trim().to_string()];
+                        return vec![Request::Line(text.trim().to_string())];
                     }
                     KeyCode::Enter | KeyCode::Esc => {}
                     KeyCode::Backspace => {
@@ -361,26 +380,34 @@ impl App {
                 }
                 Vec::new()
             }
-            Mode::Confirm { line, .. } => {
+            Mode::Confirm { yes, .. } => {
                 if matches!(key.code, KeyCode::Char('y') | KeyCode::Char('Y')) {
-                    if line == QUIT {
-                        self.quit = true;
-                        return Vec::new();
-                    }
-                    return vec![line];
+                    return match yes {
+                        OnYes::Quit => {
+                            self.quit = true;
+                            Vec::new()
+                        }
+                        OnYes::Run(r) => vec![r],
+                    };
                 }
                 self.notice("cancelled; nothing was changed", false);
                 Vec::new()
             }
             Mode::ChooseKind { task } => {
+                use crate::model::BackupKind;
                 let kind = match key.code {
-                    KeyCode::Char('f') => Some("--full"),
-                    KeyCode::Char('i') => Some("--incremental"),
-                    KeyCode::Char('d') => Some("--differential"),
+                    KeyCode::Char('f') => Some(BackupKind::Full),
+                    KeyCode::Char('i') => Some(BackupKind::Incremental),
+                    KeyCode::Char('d') => Some(BackupKind::Differential),
                     _ => None,
                 };
                 match kind {
-                    Some(k) => vec![format!("backup run {task} {k}")],
+                    // Detached or not is the console's choice when it runs it.
+                    Some(kind) => vec![Request::Act(crate::core::Action::RunBackup {
+                        task,
+                        kind,
+                        detach: false,
+                    })],
                     None => {
                         self.notice("cancelled; no backup started", false);
                         Vec::new()
@@ -398,9 +425,6 @@ impl App {
         }
     }
 }
-/// Marker line of the quit confirmation (never sent to the core).
-pub(super) const QUIT: &str = "\u{0}quit";
-
 /// Every backup that depends on `id`, directly or not.
 pub fn all_dependents(s: &Snapshot, id: &str) -> Vec<String> {
     let mut out = Vec::new();

@@ -1,6 +1,7 @@
 //! The console: a ratatui TUI over the same core the CLI uses. Data comes
-//! from a `Source` refreshed on a background thread and commands run on
-//! worker threads, so drawing never waits for the core, the engine or disk.
+//! from a `Source` refreshed on a background thread; keys become typed core
+//! actions run on worker threads, so drawing never waits for the core, the
+//! engine or disk.
 
 mod actions;
 pub mod app;
@@ -20,9 +21,9 @@ pub mod views;
 use crate::core::access::{Caller, Role};
 use crate::core::home::Home;
 use crate::core::{Core, CoreError};
-use app::App;
+use app::{App, Request};
 use keymap::Keymap;
-use output::Note;
+use output::{Failure, Note};
 use ratatui::Terminal;
 use ratatui::backend::Backend;
 use ratatui::crossterm::event::{self, Event, KeyEvent, KeyEventKind};
@@ -99,23 +100,40 @@ impl Feed {
     }
 }
 
-fn run_command(source: Arc<dyn Source>, line: String, remote: bool, notices: Sender<Note>) {
+/// Runs one request on a worker thread; its result comes back as a `Note`.
+fn run_request(source: Arc<dyn Source>, request: Request, remote: bool, notices: Sender<Note>) {
     std::thread::spawn(move || {
-        // Through the daemon a backup runs detached: it keeps going in the daemon
-        // and the console follows it in the Jobs view and the task's gauge.
-        let ran = if remote && line.starts_with("backup run ") && !line.contains("--detach") {
-            format!("{line} --detach")
-        } else {
-            line.clone()
+        let note = match request {
+            Request::Act(action) => {
+                // Through the daemon a backup runs detached: it keeps going in the
+                // daemon and the console follows it in the Jobs view and the gauge.
+                let sent = match action.clone() {
+                    crate::core::Action::RunBackup { task, kind, .. } => {
+                        crate::core::Action::RunBackup {
+                            task,
+                            kind,
+                            detach: remote,
+                        }
+                    }
+                    other => other,
+                };
+                let result = source.perform(sent).map_err(|e| Failure::from(&e));
+                Note::Acted { action, result }
+            }
+            Request::Line(line) => {
+                let ran = if remote && line.starts_with("backup run ") && !line.contains("--detach")
+                {
+                    format!("{line} --detach")
+                } else {
+                    line.clone()
+                };
+                // The whole output goes back: App makes the notice and opens the
+                // output overlay for a long result.
+                let out = source.run_line(&ran);
+                Note::Printed { line, ran, out }
+            }
         };
-        // The whole output goes back: App makes the notice, feeds the restore
-        // dialog and opens the output overlay for a long `:` result.
-        let out = source.execute(&ran);
-        let _ = notices.send(Note::Done {
-            asked: line,
-            ran,
-            out,
-        });
+        let _ = notices.send(note);
     });
 }
 
@@ -220,9 +238,13 @@ pub fn drive<B: Backend>(
             .map_err(|e| CoreError::Failed(format!("cannot draw: {e}")))?;
         match next(Duration::from_millis(200))? {
             Some(Input::Key(k)) => {
-                for line in app.handle_key(k, &snap) {
-                    app.notice(format!("running: {line}"), false);
-                    run_command(c.source.clone(), line, c.remote, ntx.clone());
+                for request in app.handle_key(k, &snap) {
+                    let what = match &request {
+                        Request::Act(a) => output::title(a),
+                        Request::Line(l) => l.clone(),
+                    };
+                    app.notice(format!("running: {what}"), false);
+                    run_request(c.source.clone(), request, c.remote, ntx.clone());
                 }
             }
             Some(Input::Resize(w, h)) => terminal

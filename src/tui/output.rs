@@ -1,30 +1,67 @@
-//! What comes back from the worker threads (notices and finished commands),
-//! and the scrollable overlay showing a `:` command's whole output.
+//! What comes back from the worker threads (notices, typed results of
+//! actions, printed `:` lines), and the scrollable overlay showing a `:`
+//! command's whole output.
 
 use super::app::{App, Mode};
 use super::render::Ctx;
 use super::restore::Stage;
-use super::source::Outcome;
+use super::source::Printed;
+use crate::core::{Action as CoreAction, CoreError, Outcome};
 use ratatui::Frame;
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
 use ratatui::layout::Rect;
 use ratatui::text::Line;
 use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 
-/// A message for the console from another thread.
+/// Why an action failed, as the console shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    /// Exit code of the error (design.md §3).
+    pub code: u8,
+    /// The core's sentence (what failed, on what, what to do).
+    pub message: String,
+}
+
+impl From<&CoreError> for Failure {
+    fn from(e: &CoreError) -> Failure {
+        Failure {
+            code: e.exit_code(),
+            message: crate::core::bounds::escape_controls(&e.to_string()),
+        }
+    }
+}
+
+/// A message for the console from another thread.
+#[derive(Debug, Clone)]
 pub enum Note {
     /// A line for the notice line (`true`: an error).
     Notice(String, bool),
-    /// A command finished.
-    Done {
-        /// The line as the console asked for it.
-        asked: String,
+    /// An action finished with its typed result.
+    Acted {
+        /// The action as the console asked for it.
+        action: CoreAction,
+        /// What it produced, or why it failed.
+        result: Result<Outcome, Failure>,
+    },
+    /// A `:` line finished.
+    Printed {
+        /// The line as typed.
+        line: String,
         /// The line as it ran (through the daemon `backup run` gets `--detach`).
         ran: String,
         /// What it printed and its exit code.
-        out: Outcome,
+        out: Printed,
     },
+}
+
+/// How the console names an action: the audit log's words for it.
+pub fn title(action: &CoreAction) -> String {
+    let r = action.requirement();
+    if r.target.is_empty() {
+        r.action.to_string()
+    } else {
+        format!("{} {}", r.action, r.target)
+    }
 }
 
 /// The whole output of a `:` command.
@@ -60,8 +97,8 @@ impl Output {
     }
 }
 
-/// The one-line summary of a finished command for the notice line.
-pub fn summary(ran: &str, out: &Outcome) -> String {
+/// The one-line summary of a finished `:` line for the notice line.
+pub fn summary(ran: &str, out: &Printed) -> String {
     if out.code == 0 {
         let first = out
             .stdout
@@ -78,25 +115,126 @@ pub fn summary(ran: &str, out: &Outcome) -> String {
     }
 }
 
+/// The notice for a finished action, from its typed outcome; `true` when it
+/// reports a problem.
+pub fn said(action: &CoreAction, result: &Result<Outcome, Failure>) -> (String, bool) {
+    use crate::command::render::size;
+    let o = match result {
+        Ok(o) => o,
+        Err(f) => return (f.message.clone(), true),
+    };
+    let what = title(action);
+    match o {
+        Outcome::Verified(reports) => {
+            let bad: Vec<_> = reports.iter().filter(|r| !r.ok()).collect();
+            let chunks: u64 = reports.iter().map(|r| r.chunks_checked).sum();
+            match bad.first() {
+                None => (
+                    format!(
+                        "{what}: ok on {} cop{} ({chunks} chunks checked)",
+                        reports.len(),
+                        if reports.len() == 1 { "y" } else { "ies" }
+                    ),
+                    false,
+                ),
+                Some(r) => (
+                    format!(
+                        "{what}: DAMAGED on {} ({} problem(s)): {}",
+                        r.destination,
+                        r.problems.len(),
+                        r.problems.first().map(String::as_str).unwrap_or("")
+                    ),
+                    true,
+                ),
+            }
+        }
+        Outcome::BackedUp(run) => {
+            let b = &run.backup;
+            let partial = !b.errors.is_empty();
+            (
+                format!(
+                    "{what}: backup {} {} {}, {} files ({} read), stored {}{}",
+                    b.id,
+                    b.kind,
+                    b.status.as_str(),
+                    b.file_count,
+                    b.changed_files,
+                    size(b.stored_bytes),
+                    if partial {
+                        format!("; {} entries could not be read", b.errors.len())
+                    } else {
+                        String::new()
+                    }
+                ),
+                partial,
+            )
+        }
+        Outcome::Started { job, run, task } => (
+            format!("{what}: started job {job} (run {run}, backup of {task}); follow it in Jobs"),
+            false,
+        ),
+        Outcome::TaskPaused { task, paused: true } => (format!("paused task {}", task.name), false),
+        Outcome::TaskPaused { task, .. } => (format!("resumed task {}", task.name), false),
+        Outcome::Pinned { backup, pinned } => (
+            format!(
+                "{} backup {}",
+                if *pinned { "pinned" } else { "unpinned" },
+                backup.id
+            ),
+            false,
+        ),
+        Outcome::Deleted(gone) => (
+            format!(
+                "deleted {} backup(s) ({}), freed {}",
+                gone.len(),
+                gone.iter()
+                    .map(|b| b.id.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                size(gone.iter().map(|b| b.stored_bytes).sum())
+            ),
+            false,
+        ),
+        Outcome::Cancelled { job, task } => (
+            format!(
+                "cancelling job {job} ({task}); it stops at its next safe point and leaves nothing partial"
+            ),
+            false,
+        ),
+        Outcome::Restored {
+            backup,
+            target,
+            report,
+        } => (
+            format!(
+                "restored backup {} into {}: {} files, {}{}",
+                backup.id,
+                target.display(),
+                report.files,
+                size(report.bytes),
+                if report.errors.is_empty() {
+                    String::new()
+                } else {
+                    format!("; {} entries could not be restored", report.errors.len())
+                }
+            ),
+            !report.errors.is_empty(),
+        ),
+        _ => (format!("{what}: done"), false),
+    }
+}
+
 impl App {
-    /// Takes a message from a worker: a notice, or a finished command whose
-    /// result goes to the notice line, the restore dialog, or (a `:` command
-    /// with more than one line of output) the output overlay.
+    /// Takes a message from a worker: a notice, a finished action (its typed
+    /// result goes to the notice line or the restore dialog), or a finished
+    /// `:` line (with more than one line of output: the output overlay).
     pub fn receive(&mut self, note: Note) {
         let (asked, ran, out) = match note {
             Note::Notice(text, error) => return self.notice(text, error),
-            Note::Done { asked, ran, out } => (asked, ran, out),
+            Note::Acted { action, result } => return self.acted(action, result),
+            Note::Printed { line, ran, out } => (line, ran, out),
         };
         self.notice(summary(&ran, &out), out.code != 0);
-        if self.restoring.as_ref().is_some_and(|(l, _)| *l == asked) {
-            self.restoring = None;
-        }
-        if let Mode::Restore(form) = &mut self.mode
-            && matches!(&form.stage, Stage::Running { line } if *line == asked)
-        {
-            form.finish(out.code, &out.stdout, &out.stderr);
-            return;
-        }
         let Some(i) = self.typed.iter().position(|l| *l == asked) else {
             return;
         };
@@ -116,6 +254,19 @@ impl App {
                 scroll: 0,
                 error: out.code != 0,
             }));
+        }
+    }
+
+    fn acted(&mut self, action: CoreAction, result: Result<Outcome, Failure>) {
+        let (text, error) = said(&action, &result);
+        self.notice(text, error);
+        if self.restoring.as_ref().is_some_and(|(a, _)| *a == action) {
+            self.restoring = None;
+        }
+        if let Mode::Restore(form) = &mut self.mode
+            && matches!(&form.stage, Stage::Running { action: a } if *a == action)
+        {
+            form.finish(&result);
         }
     }
 }

@@ -3,9 +3,11 @@
 //! result. The command runs like any other: checked, audited, never
 //! overwriting (the core refuses a non-empty target).
 
-use super::app::{App, Mode};
+use super::app::{App, Mode, Request};
+use super::output::Failure;
 use super::render::Ctx;
 use crate::command::render::size;
+use crate::core::Outcome;
 use crate::core::backups::BackupRow;
 use ratatui::Frame;
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
@@ -25,16 +27,16 @@ pub enum Field {
 }
 
 /// Where the dialog is.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Stage {
     /// Editing the fields.
     Edit,
     /// Asking; `y` runs the restore.
     Confirm,
-    /// The command `line` runs on a worker thread.
+    /// The restore runs on a worker thread.
     Running {
-        /// The command line sent.
-        line: String,
+        /// The action sent.
+        action: crate::core::Action,
     },
     /// The result of the command.
     Done {
@@ -46,7 +48,7 @@ pub enum Stage {
 }
 
 /// The restore dialog's state.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RestoreForm {
     /// Backup id.
     pub id: String,
@@ -92,18 +94,14 @@ impl RestoreForm {
         }
     }
 
-    /// The command of the grammar this form runs.
-    pub fn line(&self) -> Result<String, String> {
-        let q = |s: &str| {
-            shlex::try_quote(s)
-                .map(|c| c.into_owned())
-                .map_err(|e| format!("cannot use {s:?}: {e}"))
-        };
-        let mut line = format!("restore {} --to {}", self.id, q(self.target.trim())?);
-        if !self.subpath.trim().is_empty() {
-            line.push_str(&format!(" --path {}", q(self.subpath.trim())?));
+    /// The core action this form runs.
+    pub fn action(&self) -> crate::core::Action {
+        let sub = self.subpath.trim();
+        crate::core::Action::Restore {
+            id: self.id.clone(),
+            to: std::path::PathBuf::from(self.target.trim()),
+            path: (!sub.is_empty()).then(|| sub.to_string()),
         }
-        Ok(line)
     }
 
     fn question(&self) -> String {
@@ -120,33 +118,53 @@ impl RestoreForm {
         )
     }
 
-    /// The result text from a finished command (first line of output, or the
-    /// error with the advice the core gives).
-    pub fn finish(&mut self, code: u8, stdout: &str, stderr: &str) {
-        let clean = |s: &str| {
-            s.lines()
-                .map(|l| l.trim().trim_start_matches("strata: "))
-                .filter(|l| !l.is_empty())
-                .collect::<Vec<_>>()
-                .join("\n")
-        };
-        self.stage = if code == 0 {
-            Stage::Done {
-                text: clean(stdout),
-                error: false,
+    /// The result of the finished restore: what was written, or the error
+    /// with the advice the core gives.
+    pub fn finish(&mut self, result: &Result<Outcome, Failure>) {
+        self.stage = match result {
+            Ok(Outcome::Restored {
+                backup,
+                target,
+                report,
+            }) => {
+                let mut text = format!(
+                    "restored backup {} of {} into {}: {} files, {} dirs, {} symlinks, {} hard links, {}",
+                    backup.id,
+                    backup.task,
+                    target.display(),
+                    report.files,
+                    report.dirs,
+                    report.symlinks,
+                    report.hardlinks,
+                    size(report.bytes)
+                );
+                let error = !report.errors.is_empty();
+                for e in report.errors.iter().take(5) {
+                    text.push_str(&format!("\n{}: {}", e.path, e.error));
+                }
+                if error {
+                    text.push_str(&format!(
+                        "\n{} entries could not be restored; check the backup with: verify {} --read-data",
+                        report.errors.len(),
+                        self.id
+                    ));
+                }
+                Stage::Done { text, error }
             }
-        } else {
-            let mut text = clean(stderr);
-            if text.is_empty() {
-                text = format!("restore failed (exit {code})");
+            Ok(_) => Stage::Done {
+                text: "the core answered the restore with something else".into(),
+                error: true,
+            },
+            Err(f) => {
+                let mut text = f.message.clone();
+                if f.code == 1 && !text.contains("verify") {
+                    text.push_str(&format!(
+                        "\ncheck the backup with: verify {} --read-data",
+                        self.id
+                    ));
+                }
+                Stage::Done { text, error: true }
             }
-            if code == 1 && !text.contains("verify") {
-                text.push_str(&format!(
-                    "\ncheck the backup with: verify {} --read-data",
-                    self.id
-                ));
-            }
-            Stage::Done { text, error: true }
         };
     }
 }
@@ -158,7 +176,7 @@ impl App {
     }
 
     /// Keys of the restore dialog.
-    pub(super) fn restore_key(&mut self, mut form: RestoreForm, key: KeyEvent) -> Vec<String> {
+    pub(super) fn restore_key(&mut self, mut form: RestoreForm, key: KeyEvent) -> Vec<Request> {
         match form.stage.clone() {
             Stage::Edit => match key.code {
                 KeyCode::Esc => {
@@ -174,10 +192,7 @@ impl App {
                 KeyCode::Enter if form.target.trim().is_empty() => {
                     self.notice("restore needs a target directory", true);
                 }
-                KeyCode::Enter => match form.line() {
-                    Ok(_) => form.stage = Stage::Confirm,
-                    Err(e) => self.notice(e, true),
-                },
+                KeyCode::Enter => form.stage = Stage::Confirm,
                 KeyCode::Backspace => {
                     match form.focus {
                         Field::Target => form.target.pop(),
@@ -192,13 +207,14 @@ impl App {
             },
             // Only `y` confirms: Enter, arrows and the like go back to the form.
             Stage::Confirm => {
-                if matches!(key.code, KeyCode::Char('y') | KeyCode::Char('Y'))
-                    && let Ok(line) = form.line()
-                {
-                    form.stage = Stage::Running { line: line.clone() };
-                    self.restoring = Some((line.clone(), form.target.trim().to_string()));
+                if matches!(key.code, KeyCode::Char('y') | KeyCode::Char('Y')) {
+                    let action = form.action();
+                    form.stage = Stage::Running {
+                        action: action.clone(),
+                    };
+                    self.restoring = Some((action.clone(), form.target.trim().to_string()));
                     self.mode = Mode::Restore(Box::new(form));
-                    return vec![line];
+                    return vec![Request::Act(action)];
                 }
                 form.stage = Stage::Edit;
             }

@@ -1,56 +1,30 @@
 //! Where the console's data comes from: the core in this process, or the
-//! daemon over its control socket. Both run commands of the one grammar and
+//! daemon over its control socket. Both perform the core's typed actions and
 //! produce the same `Snapshot`, so the console never knows the difference.
 
-use crate::command::exec::{Io, run_with_core};
-use crate::command::line::parse_line;
-use crate::core::Core;
+use crate::command::exec::Io;
+use crate::command::line::{Origin, run_line};
 use crate::core::access::{Caller, Role};
-use crate::core::backups::BackupRow;
 use crate::core::home::Home;
-use crate::core::registry::JobView;
-use crate::core::rows::{DestinationRow, TaskRow};
-use crate::model::{AuditEntry, RunRecord};
-use chrono::{DateTime, Utc};
+use crate::core::{Action, Core, CoreError, Outcome};
+use std::path::PathBuf;
 use std::sync::Arc;
 
-/// Audit entries the console shows (the newest); `strata audit` shows all.
-pub const AUDIT_SHOWN: usize = 500;
+pub use crate::core::outcome::Overview as Snapshot;
+pub use crate::core::perform::AUDIT_SHOWN;
 
-/// Everything the console shows, taken at one moment.
-#[derive(Debug, Clone, Default)]
-pub struct Snapshot {
-    /// Tasks with status and next backup.
-    pub tasks: Vec<TaskRow>,
-    /// Backups with sizes, oldest first.
-    pub backups: Vec<BackupRow>,
-    /// Running and queued jobs.
-    pub jobs: Vec<JobView>,
-    /// Recent runs, newest first.
-    pub runs: Vec<RunRecord>,
-    /// Audit log, oldest first.
-    pub audit: Vec<AuditEntry>,
-    /// When it was taken.
-    pub taken: Option<DateTime<Utc>>,
-    /// Destinations and whether their repositories open.
-    pub destinations: Vec<DestinationRow>,
-    /// Where the restore dialog proposes new directories: the first
-    /// `restore_roots` entry of strata.toml, else the console's working
-    /// directory (where a relative `:restore … --to DIR` lands too).
-    pub restore_base: Option<std::path::PathBuf>,
-}
-
-/// The restore dialog's base directory for `home` (see `Snapshot::restore_base`).
-pub fn restore_base(home: &Home) -> Option<std::path::PathBuf> {
+/// The restore dialog's base directory for `home`: the first `restore_roots`
+/// entry of strata.toml, else the console's working directory.
+pub fn restore_base(home: &Home) -> Option<PathBuf> {
     home.settings()
         .ok()
         .and_then(|s| s.restore_roots.into_iter().next())
         .or_else(|| std::env::current_dir().ok())
 }
 
-/// Output of one command run from the console.
+/// What a `:` line printed, and its exit code.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Outcome {
+pub struct Printed {
     /// Exit code (design.md §3).
     pub code: u8,
     /// What it printed.
@@ -59,10 +33,10 @@ pub struct Outcome {
     pub stderr: String,
 }
 
-impl Outcome {
-    /// A command that did not run, with why.
-    pub fn failed(code: u8, why: impl Into<String>) -> Outcome {
-        Outcome {
+impl Printed {
+    /// A line that did not run, with why.
+    pub fn failed(code: u8, why: impl Into<String>) -> Printed {
+        Printed {
             code,
             stdout: String::new(),
             stderr: why.into(),
@@ -70,14 +44,14 @@ impl Outcome {
     }
 
     /// Runs `f` with in-memory stdout and stderr and keeps what it printed.
-    fn capture(f: impl FnOnce(&mut Io<'_>) -> u8) -> Outcome {
+    fn capture(f: impl FnOnce(&mut Io<'_>) -> u8) -> Printed {
         let (mut out, mut err) = (Vec::new(), Vec::new());
         let code = f(&mut Io {
             out: &mut out,
             err: &mut err,
             local: false,
         });
-        Outcome {
+        Printed {
             code,
             stdout: String::from_utf8_lossy(&out).into_owned(),
             stderr: String::from_utf8_lossy(&err).into_owned(),
@@ -89,14 +63,28 @@ impl Outcome {
 pub trait Source: Send + Sync {
     /// Reads the current state.
     fn snapshot(&self) -> Result<Snapshot, String>;
-    /// Runs one command line of the grammar (as the `:` line does).
-    fn execute(&self, line: &str) -> Outcome;
+    /// Performs one typed action (what the console's keys ask for).
+    fn perform(&self, action: Action) -> Result<Outcome, CoreError>;
+    /// Runs one command line of the grammar (the `:` line) and keeps its text.
+    fn run_line(&self, line: &str) -> Printed;
     /// Who the console acts as.
     fn caller(&self) -> &Caller;
     /// Where the data lives (for the header).
     fn describe(&self) -> String;
     /// Cancels jobs running in this process and waits for their cleanup.
     fn cancel_all_and_wait(&self) {}
+}
+
+/// A restore target the user typed relative to `base` made absolute.
+fn anchored(action: Action, base: &std::path::Path) -> Action {
+    match action {
+        Action::Restore { id, to, path } if to.is_relative() => Action::Restore {
+            id,
+            to: base.join(to),
+            path,
+        },
+        other => other,
+    }
 }
 
 /// The core in this process (no daemon running).
@@ -107,7 +95,9 @@ pub struct LocalSource {
     /// so `backup run --detach` leaves the job running in the daemon.
     in_daemon: bool,
     /// Read once: strata.toml is read when the core opens, not per refresh.
-    restore_base: Option<std::path::PathBuf>,
+    restore_base: Option<PathBuf>,
+    /// Where relative paths of `:` lines and the restore dialog resolve.
+    cwd: PathBuf,
 }
 
 impl LocalSource {
@@ -120,6 +110,7 @@ impl LocalSource {
                 .first()
                 .cloned()
                 .or_else(|| std::env::current_dir().ok()),
+            cwd: std::env::current_dir().unwrap_or_else(|_| core.home().root().to_path_buf()),
             core,
             caller,
             in_daemon: false,
@@ -128,8 +119,8 @@ impl LocalSource {
 
     /// A console session inside the daemon, acting as `caller`.
     pub fn in_daemon(core: Arc<Core>, caller: Caller) -> LocalSource {
-        // Relative targets resolve against the home in the daemon (see
-        // daemon::dispatch), not against its working directory.
+        // Relative targets resolve against the home in the daemon (as for
+        // every client over SSH), not against its working directory.
         let base = core
             .settings
             .restore_roots
@@ -138,6 +129,7 @@ impl LocalSource {
             .unwrap_or_else(|| core.home().root().to_path_buf());
         LocalSource {
             restore_base: Some(base),
+            cwd: core.home().root().to_path_buf(),
             core,
             caller,
             in_daemon: true,
@@ -145,62 +137,30 @@ impl LocalSource {
     }
 }
 
-fn run_line(
-    line: &str,
-    f: impl FnOnce(crate::command::Cli, &mut Io<'_>) -> Result<u8, crate::core::CoreError>,
-) -> Outcome {
-    let cli = match parse_line(line) {
-        Ok(c) => c,
-        Err(e) => return Outcome::failed(2, e.to_string()),
-    };
-    if matches!(
-        cli.command,
-        crate::command::Command::Serve { .. }
-            | crate::command::Command::Demo
-            | crate::command::Command::Tui { .. }
-    ) {
-        return Outcome::failed(2, "that command cannot run inside the console");
-    }
-    Outcome::capture(|io| match f(cli, io) {
-        Ok(c) => c,
-        Err(e) => {
-            let _ = std::io::Write::write_all(io.err, format!("strata: {e}\n").as_bytes());
-            e.exit_code()
-        }
-    })
-}
-
-fn run_in_daemon(core: &Arc<Core>, caller: &Caller, line: &str) -> Outcome {
-    let Some(words) = shlex::split(line) else {
-        return Outcome::failed(2, "unbalanced quotes");
-    };
-    Outcome::capture(|io| {
-        crate::daemon::dispatch::dispatch(core, &words, caller, core.home().root(), io)
-    })
-}
-
 impl Source for LocalSource {
     fn snapshot(&self) -> Result<Snapshot, String> {
-        let c = &self.core;
-        Ok(Snapshot {
-            tasks: c.task_rows().map_err(|e| e.to_string())?,
-            backups: c.backups(None).map_err(|e| e.to_string())?,
-            jobs: c.jobs.list(),
-            runs: c.runs(None, 200).map_err(|e| e.to_string())?,
-            audit: c.audit_tail(AUDIT_SHOWN).map_err(|e| e.to_string())?,
-            taken: Some(Utc::now()),
-            destinations: c.destination_rows().map_err(|e| e.to_string())?,
-            restore_base: self.restore_base.clone(),
-        })
+        let overview = Action::Overview {
+            check_destinations: true,
+        };
+        match self.core.perform(&self.caller, overview) {
+            Ok(Outcome::Overview(mut o)) => {
+                o.restore_base = self.restore_base.clone();
+                Ok(*o)
+            }
+            Ok(_) => Err("the core answered the overview with something else".into()),
+            Err(e) => Err(e.to_string()),
+        }
     }
 
-    fn execute(&self, line: &str) -> Outcome {
-        if self.in_daemon {
-            return run_in_daemon(&self.core, &self.caller, line);
-        }
-        run_line(line, |cli, io| {
-            run_with_core(&self.core, cli, &self.caller, io)
-        })
+    fn perform(&self, action: Action) -> Result<Outcome, CoreError> {
+        self.core.perform(&self.caller, anchored(action, &self.cwd))
+    }
+
+    fn run_line(&self, line: &str) -> Printed {
+        let origin = Origin::Console {
+            cwd: self.cwd.clone(),
+        };
+        Printed::capture(|io| run_line(&self.core, line, &self.caller, &origin, io))
     }
 
     fn caller(&self) -> &Caller {
@@ -231,7 +191,7 @@ impl Source for LocalSource {
 pub struct RemoteSource {
     home: Home,
     caller: Caller,
-    restore_base: Option<std::path::PathBuf>,
+    restore_base: Option<PathBuf>,
 }
 
 impl RemoteSource {
@@ -243,48 +203,43 @@ impl RemoteSource {
             caller,
         }
     }
-
-    fn json<T: serde::de::DeserializeOwned>(&self, line: &str) -> Result<T, String> {
-        let o = self.execute(&format!("{line} --json"));
-        if o.code != 0 {
-            return Err(o.stderr.trim().to_string());
-        }
-        serde_json::from_str(&o.stdout).map_err(|e| format!("unexpected reply to '{line}': {e}"))
-    }
 }
 
 impl Source for RemoteSource {
     fn snapshot(&self) -> Result<Snapshot, String> {
         // Destinations come as definitions only: their state is not checked here.
-        let dests: Vec<crate::model::DestinationConfig> =
-            self.json("dest list").unwrap_or_default();
-        Ok(Snapshot {
-            tasks: self.json("task list")?,
-            backups: self.json("backup list")?,
-            jobs: self.json("jobs")?,
-            runs: self.json("runs --limit 200").unwrap_or_default(),
-            audit: self
-                .json(&format!("audit --limit {AUDIT_SHOWN}"))
-                .unwrap_or_default(),
-            taken: Some(Utc::now()),
-            destinations: dests
-                .into_iter()
-                .map(|config| DestinationRow {
-                    config,
-                    checked: false,
-                    problem: None,
-                })
-                .collect(),
-            restore_base: self.restore_base.clone(),
-        })
+        let overview = Action::Overview {
+            check_destinations: false,
+        };
+        match self.perform(overview) {
+            Ok(Outcome::Overview(mut o)) => {
+                o.restore_base = self.restore_base.clone();
+                Ok(*o)
+            }
+            Ok(_) => Err("the daemon answered the overview with something else".into()),
+            Err(e) => Err(e.to_string()),
+        }
     }
 
-    fn execute(&self, line: &str) -> Outcome {
-        let Some(words) = shlex::split(line) else {
-            return Outcome::failed(2, "unbalanced quotes");
+    fn perform(&self, action: Action) -> Result<Outcome, CoreError> {
+        let cwd = std::env::current_dir().unwrap_or_else(|_| self.home.root().to_path_buf());
+        crate::daemon::client::perform(&self.home, anchored(action, &cwd), self.caller.clone())
+            .unwrap_or_else(|| {
+                Err(CoreError::Failed(
+                    "the daemon is no longer running; restart the console".into(),
+                ))
+            })
+    }
+
+    fn run_line(&self, line: &str) -> Printed {
+        let Some(mut words) = shlex::split(line) else {
+            return Printed::failed(2, "unbalanced quotes");
         };
+        if words.first().is_some_and(|w| w == "strata") {
+            words.remove(0);
+        }
         let mut gone = false;
-        let o = Outcome::capture(|io| {
+        let o = Printed::capture(|io| {
             crate::daemon::client::try_forward(
                 &self.home,
                 words,
@@ -298,7 +253,7 @@ impl Source for RemoteSource {
             })
         });
         if gone {
-            return Outcome::failed(1, "the daemon is no longer running; restart the console");
+            return Printed::failed(1, "the daemon is no longer running; restart the console");
         }
         o
     }

@@ -14,7 +14,7 @@ use super::check::normal;
 use super::doc::Config;
 
 /// Which kind of thing a plan line is about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Item {
     /// A `[[destination]]`.
@@ -34,7 +34,7 @@ impl Item {
 }
 
 /// One field whose value the file changes.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct FieldChange {
     /// Key as written in the file, dotted inside inline tables (`retention.keep_within`).
     pub field: String,
@@ -45,7 +45,7 @@ pub struct FieldChange {
 }
 
 /// What apply does to one item of the file.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 #[serde(tag = "action", rename_all = "lowercase")]
 pub enum Action {
     /// Not in the catalog yet.
@@ -60,7 +60,7 @@ pub enum Action {
 }
 
 /// One item of the file and what apply does to it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct PlanItem {
     /// Destination or task.
     pub item: Item,
@@ -74,7 +74,7 @@ pub struct PlanItem {
 }
 
 /// Something in the catalog the file does not mention (left as is).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct NotInFile {
     /// Destination or task.
     pub item: Item,
@@ -83,7 +83,7 @@ pub struct NotInFile {
 }
 
 /// The difference between a document and the catalog, and whether it was written.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct ApplyPlan {
     /// Nothing was written.
     pub dry_run: bool,

@@ -2,12 +2,12 @@
 //! home with sample data, a destination and a task, takes a full and an
 //! incremental backup, and prints the backup table and what to try next.
 
-use super::exec::Io;
-use super::{BackupCmd, Cli, Command};
+use crate::command::exec::Io;
+use crate::command::{BackupCmd, Cli, Command};
+use crate::core::access::Caller;
 use crate::core::home::Home;
-use crate::core::{Core, CoreError};
+use crate::core::{Action, Core, CoreError, Outcome};
 use crate::model::{DestinationConfig, DestinationKind, RetentionPolicy, SourceConfig, TaskConfig};
-use crate::progress::Progress;
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -130,13 +130,20 @@ pub fn run(home: Option<PathBuf>, json: bool, io: &mut Io<'_>) -> Result<u8, Cor
     );
     let home = Home::at(&root);
     let core = std::sync::Arc::new(Core::open(home.clone(), "strata demo")?);
-    core.add_destination(DestinationConfig {
-        name: "demo-local".into(),
-        kind: DestinationKind::Local {
-            path: root.join("repository"),
+    // The demo is set up through the same door as every front end.
+    let me = Caller::local(None);
+    core.perform(
+        &me,
+        Action::AddDestination {
+            config: DestinationConfig {
+                name: "demo-local".into(),
+                kind: DestinationKind::Local {
+                    path: root.join("repository"),
+                },
+                repo_id: None,
+            },
         },
-        repo_id: None,
-    })?;
+    )?;
     let task = |name: &str, path: PathBuf, full: &str, incr: Option<&str>, diff: Option<&str>| {
         TaskConfig {
             name: name.into(),
@@ -162,43 +169,48 @@ pub fn run(home: Option<PathBuf>, json: bool, io: &mut Io<'_>) -> Result<u8, Cor
         }
     };
     // Schedules of a minute or so, so a newcomer sees gauges move and backups appear.
-    core.add_task(task(
-        "demo-files",
-        data.clone(),
-        "*/3 * * * *",
-        Some("* * * * *"),
-        None,
-    ))?;
-    core.add_task(task(
-        "demo-docs",
-        data.join("app/docs"),
-        "*/5 * * * *",
-        None,
-        Some("*/2 * * * *"),
-    ))?;
-    let p = Progress::default();
-    let full = core.run_backup("demo-files", crate::model::BackupKind::Full, true, &p)?;
-    let _ = writeln!(io.err, "took full backup {}", full.backup.id);
+    for config in [
+        task(
+            "demo-files",
+            data.clone(),
+            "*/3 * * * *",
+            Some("* * * * *"),
+            None,
+        ),
+        task(
+            "demo-docs",
+            data.join("app/docs"),
+            "*/5 * * * *",
+            None,
+            Some("*/2 * * * *"),
+        ),
+    ] {
+        core.perform(&me, Action::AddTask { config })?;
+    }
+    let backup = |task: &str, kind| -> Result<String, CoreError> {
+        let action = Action::RunBackup {
+            task: task.into(),
+            kind,
+            detach: false,
+        };
+        match core.perform(&me, action)? {
+            Outcome::BackedUp(o) => Ok(o.backup.id),
+            _ => Ok(String::new()),
+        }
+    };
+    let full = backup("demo-files", crate::model::BackupKind::Full)?;
+    let _ = writeln!(io.err, "took full backup {full}");
     mutate_sample(&data).map_err(|e| fail("change sample data in", &data, e))?;
-    let inc = core.run_backup(
-        "demo-files",
-        crate::model::BackupKind::Incremental,
-        true,
-        &p,
-    )?;
-    let _ = writeln!(
-        io.err,
-        "changed a few files, took incremental backup {}",
-        inc.backup.id
-    );
-    core.run_backup("demo-docs", crate::model::BackupKind::Full, true, &p)?;
+    let inc = backup("demo-files", crate::model::BackupKind::Incremental)?;
+    let _ = writeln!(io.err, "changed a few files, took incremental backup {inc}");
+    backup("demo-docs", crate::model::BackupKind::Full)?;
 
     use std::io::IsTerminal;
     if !json && std::io::stdout().is_terminal() && std::io::stdin().is_terminal() {
         return tour(core, &home, &data, io);
     }
     drop(core);
-    let code = super::exec::execute(
+    let code = crate::command::exec::execute(
         Cli {
             role: None,
             home: Some(root.clone()),
@@ -248,7 +260,7 @@ fn demo_ssh(
         f.write_all(text.as_bytes())
             .map_err(|e| format!("cannot write {}: {e}", key_path.display()))?;
         let public = key.public_key().to_openssh().map_err(|e| e.to_string())?;
-        crate::ssh::authorized::add(&keys, &public, crate::core::access::Role::Operator, "demo")
+        crate::core::keys::add(&keys, &public, crate::core::access::Role::Operator, "demo")
             .map_err(|e| e.to_string())?;
     }
     let running = crate::ssh::start(core.clone(), "127.0.0.1:2222")
@@ -273,8 +285,8 @@ fn tour(
     use std::sync::atomic::{AtomicBool, Ordering};
     let stop = std::sync::Arc::new(AtomicBool::new(false));
     let sched = {
-        let (c, s, h) = (core.clone(), stop.clone(), home.clone());
-        std::thread::spawn(move || crate::daemon::server::scheduler_loop(&c, &s, &h))
+        let (c, s) = (core.clone(), stop.clone());
+        std::thread::spawn(move || c.run_scheduler(&s))
     };
     let changer = {
         let (s, d) = (stop.clone(), data.to_path_buf());

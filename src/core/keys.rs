@@ -309,6 +309,14 @@ pub fn remove(path: &Path, name: &str) -> Result<AuthorizedKey, KeysError> {
     Ok(removed)
 }
 
+/// The fingerprint of an existing host key file, without creating one.
+pub fn host_key_fingerprint(path: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(path).ok()?;
+    russh::keys::PrivateKey::from_openssh(&text)
+        .ok()
+        .map(|k| k.public_key().fingerprint(HashAlg::Sha256).to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,0 +1,152 @@
+//! Decide once: a parsed command of the grammar becomes the core's typed
+//! [`Action`] here, and nowhere else, whether it came from argv, a socket
+//! client, an SSH exec request or the console's `:` line.
+
+use super::{BackupCmd, CatalogCmd, Command, DestCmd, JobsCmd, KeysCmd, TaskCmd};
+use crate::core::CoreError;
+use crate::core::action::{Action, VerifySelection};
+use crate::model::{
+    BackupKind, CatchUp, DestinationConfig, DestinationKind, Hooks, RetentionPolicy, SourceConfig,
+    TaskConfig,
+};
+
+/// What a parsed command asks for.
+#[derive(Debug)]
+pub enum Resolved {
+    /// An action of the core.
+    Act(Action),
+    /// `strata info`: paths and modes, no catalog needed.
+    Info,
+    /// `serve`, `tui` or `demo`: chosen by `main`, never run for a client.
+    Local(&'static str),
+}
+
+/// The action of a parsed command.
+pub fn resolve(cmd: Command) -> Result<Resolved, CoreError> {
+    use Action as A;
+    let act = match cmd {
+        Command::Demo => return Ok(Resolved::Local("demo")),
+        Command::Serve { .. } => return Ok(Resolved::Local("serve")),
+        Command::Tui { .. } => return Ok(Resolved::Local("tui")),
+        Command::Info => return Ok(Resolved::Info),
+        Command::Jobs { cmd: None } => A::Jobs,
+        Command::Jobs {
+            cmd: Some(JobsCmd::Cancel { id }),
+        } => A::CancelJob { id },
+        Command::Runs { task, limit } => A::Runs { task, limit },
+        Command::Audit { since, limit } => A::Audit { since, limit },
+        Command::Dest(DestCmd::Add { name, local }) => A::AddDestination {
+            config: DestinationConfig {
+                name,
+                kind: DestinationKind::Local { path: local },
+                repo_id: None,
+            },
+        },
+        Command::Dest(DestCmd::List) => A::ListDestinations,
+        Command::Dest(DestCmd::Show { name }) => A::ShowDestination { name },
+        Command::Dest(DestCmd::Remove { name }) => A::RemoveDestination { name },
+        Command::Keys(KeysCmd::Add {
+            file,
+            key,
+            role,
+            name,
+        }) => A::AddKey {
+            key,
+            file,
+            role,
+            name,
+        },
+        Command::Keys(KeysCmd::List) => A::ListKeys,
+        Command::Keys(KeysCmd::Remove { name }) => A::RemoveKey { name },
+        Command::Task(TaskCmd::Add(a)) => A::AddTask {
+            config: TaskConfig {
+                name: a.name,
+                source: SourceConfig::Dir {
+                    path: a.dir,
+                    exclude: a.exclude,
+                },
+                destinations: a.dest,
+                full: a.full,
+                incremental: a.incremental,
+                differential: a.differential,
+                timezone: a.timezone,
+                catch_up: if a.catch_up == "skip" {
+                    CatchUp::Skip
+                } else {
+                    CatchUp::Once
+                },
+                retention: RetentionPolicy {
+                    keep_within: a.keep_within,
+                    keep_last_full: a.keep_last_full,
+                    keep_daily: a.keep_daily,
+                    keep_weekly: a.keep_weekly,
+                    keep_monthly: a.keep_monthly,
+                    keep_yearly: a.keep_yearly,
+                },
+                hooks: Hooks {
+                    before: a.before,
+                    after: a.after,
+                    timeout_secs: None,
+                },
+                compression_level: a.compression,
+                paused: false,
+                created: chrono::Utc::now(),
+            },
+        },
+        Command::Task(TaskCmd::List) => A::ListTasks,
+        Command::Task(TaskCmd::Show { name }) => A::ShowTask { name },
+        Command::Task(TaskCmd::Pause { name }) => A::PauseTask { name },
+        Command::Task(TaskCmd::Resume { name }) => A::ResumeTask { name },
+        Command::Task(TaskCmd::Remove { name, keep_backups }) => {
+            A::RemoveTask { name, keep_backups }
+        }
+        Command::Backup(BackupCmd::Run {
+            task,
+            full,
+            differential,
+            detach,
+            ..
+        }) => A::RunBackup {
+            task,
+            kind: if full {
+                BackupKind::Full
+            } else if differential {
+                BackupKind::Differential
+            } else {
+                BackupKind::Incremental
+            },
+            detach,
+        },
+        Command::Backup(BackupCmd::List { task, .. }) => A::ListBackups { task },
+        Command::Backup(BackupCmd::Show { id }) => A::ShowBackup { id },
+        Command::Backup(BackupCmd::Delete { id, cascade }) => A::DeleteBackup { id, cascade },
+        Command::Backup(BackupCmd::Pin { id }) => A::PinBackup { id },
+        Command::Backup(BackupCmd::Unpin { id }) => A::UnpinBackup { id },
+        Command::Restore(a) => A::Restore {
+            id: a.id,
+            to: a.to,
+            path: a.path,
+        },
+        Command::Verify(a) => A::Verify {
+            selection: match (a.id, a.task, a.all) {
+                (Some(id), _, _) => VerifySelection::One(id),
+                (None, Some(t), _) => VerifySelection::Task(t),
+                (None, None, true) => VerifySelection::All,
+                (None, None, false) => {
+                    return Err(CoreError::Invalid(
+                        "verify needs a backup ID, --task TASK or --all".into(),
+                    ));
+                }
+            },
+            read_data: a.read_data,
+        },
+        Command::Catalog(CatalogCmd::Rebuild { from }) => A::RebuildCatalog { from },
+        Command::Apply { file, dry_run } => A::Apply { file, dry_run },
+        Command::Export => A::Export,
+        Command::Prune(a) => A::Prune {
+            task: a.task,
+            dry_run: a.dry_run,
+        },
+    };
+    Ok(Resolved::Act(act))
+}

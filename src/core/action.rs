@@ -1,0 +1,262 @@
+//! Everything a front end can ask the core for, as values: one [`Action`] per
+//! operation (queries included), with the [`Requirement`] it needs beside it.
+//! `Core::perform` is the one door: it checks the role, runs the action and
+//! writes the audit log. Adding an operation means adding a variant here, its
+//! requirement below, its execution in `perform.rs` and its rendering in the
+//! front ends; the exhaustive matches make forgetting one a compile error.
+
+use super::access::{Requirement, Role};
+use crate::model::{BackupKind, DestinationConfig, TaskConfig};
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+
+/// Which backups `verify` checks.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum VerifySelection {
+    /// One backup (id, prefix or suffix).
+    One(String),
+    /// Every backup of a task.
+    Task(String),
+    /// Every backup.
+    All,
+}
+
+/// One operation a front end asks for.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum Action {
+    /// Everything the console shows at one moment.
+    Overview {
+        /// Open every destination's repository to report its state (costly
+        /// for remote stores; consoles over the socket skip it).
+        check_destinations: bool,
+    },
+    /// Running and queued jobs.
+    Jobs,
+    /// Cancels a job.
+    CancelJob {
+        /// Job id.
+        id: u64,
+    },
+    /// The newest runs, newest first.
+    Runs {
+        /// Only this task's.
+        task: Option<String>,
+        /// At most this many.
+        limit: usize,
+    },
+    /// The audit log, oldest first.
+    Audit {
+        /// Only entries newer than this duration ago (`2h`, `7d`).
+        since: Option<String>,
+        /// Only the newest this many.
+        limit: Option<usize>,
+    },
+    /// Destination definitions.
+    ListDestinations,
+    /// One destination.
+    ShowDestination {
+        /// Name.
+        name: String,
+    },
+    /// Adds a destination, creating or adopting its repository.
+    AddDestination {
+        /// The definition.
+        config: DestinationConfig,
+    },
+    /// Forgets a destination (its data stays).
+    RemoveDestination {
+        /// Name.
+        name: String,
+    },
+    /// SSH keys allowed to connect.
+    ListKeys,
+    /// Authorizes an SSH key.
+    AddKey {
+        /// The public key line, given inline.
+        key: Option<String>,
+        /// Or a `.pub` file to read it from.
+        file: Option<PathBuf>,
+        /// Role name (`viewer`, `operator`, `admin`).
+        role: String,
+        /// Name shown in the audit log.
+        name: String,
+    },
+    /// Removes an SSH key.
+    RemoveKey {
+        /// Key name.
+        name: String,
+    },
+    /// Tasks with status and next backup.
+    ListTasks,
+    /// One task with its recent runs.
+    ShowTask {
+        /// Name.
+        name: String,
+    },
+    /// Adds a task.
+    AddTask {
+        /// The definition.
+        config: TaskConfig,
+    },
+    /// Removes a task (its backups stay).
+    RemoveTask {
+        /// Name.
+        name: String,
+        /// Accepted for clarity; backups are always kept.
+        keep_backups: bool,
+    },
+    /// Stops scheduling a task until resumed.
+    PauseTask {
+        /// Name.
+        name: String,
+    },
+    /// Schedules a paused task again.
+    ResumeTask {
+        /// Name.
+        name: String,
+    },
+    /// Takes a backup now.
+    RunBackup {
+        /// Task name.
+        task: String,
+        /// Requested kind.
+        kind: BackupKind,
+        /// Start it in the daemon and answer at once.
+        detach: bool,
+    },
+    /// Backups with sizes, oldest first.
+    ListBackups {
+        /// Only this task's.
+        task: Option<String>,
+    },
+    /// One backup.
+    ShowBackup {
+        /// Id, prefix or suffix.
+        id: String,
+    },
+    /// Deletes a backup (with its dependents when `cascade`).
+    DeleteBackup {
+        /// Id, prefix or suffix.
+        id: String,
+        /// Also delete every backup that depends on it.
+        cascade: bool,
+    },
+    /// Protects a backup from retention and deletion.
+    PinBackup {
+        /// Id, prefix or suffix.
+        id: String,
+    },
+    /// Removes the protection.
+    UnpinBackup {
+        /// Id, prefix or suffix.
+        id: String,
+    },
+    /// Restores a backup into a new directory.
+    Restore {
+        /// Id, prefix or suffix.
+        id: String,
+        /// Target directory (absolute, or as the front end resolved it).
+        to: PathBuf,
+        /// Only this path inside the backup.
+        path: Option<String>,
+    },
+    /// Checks backups on every destination holding them.
+    Verify {
+        /// Which backups.
+        selection: VerifySelection,
+        /// Also read and hash every chunk.
+        read_data: bool,
+    },
+    /// Records the backups found in a destination's repository.
+    RebuildCatalog {
+        /// Destination name.
+        from: String,
+    },
+    /// Applies (or with `dry_run` only plans) a TOML file of destinations and tasks.
+    Apply {
+        /// The file, read by the core.
+        file: PathBuf,
+        /// Plan only.
+        dry_run: bool,
+    },
+    /// Destinations and tasks as TOML.
+    Export,
+    /// Applies retention now (or shows what it would do).
+    Prune {
+        /// Only this task's backups.
+        task: Option<String>,
+        /// Delete nothing.
+        dry_run: bool,
+    },
+}
+
+impl Action {
+    /// The role this action needs, and how the audit log names it.
+    pub fn requirement(&self) -> Requirement {
+        use Action as A;
+        use Requirement as R;
+        match self {
+            A::Overview { .. } => R::read("overview"),
+            A::Jobs => R::read("jobs"),
+            A::CancelJob { id } => R::write(Role::Operator, "jobs cancel", id.to_string()),
+            A::Runs { .. } => R::read("runs"),
+            A::Audit { .. } => R::read("audit"),
+            A::ListDestinations | A::ShowDestination { .. } => R::read("dest"),
+            A::AddDestination { config } => R::write(Role::Admin, "dest add", &config.name),
+            A::RemoveDestination { name } => R::write(Role::Admin, "dest remove", name),
+            // Who may connect is an admin matter, listing included.
+            A::ListKeys => R::write(Role::Admin, "keys list", ""),
+            A::AddKey { name, .. } => R::write(Role::Admin, "keys add", name),
+            A::RemoveKey { name } => R::write(Role::Admin, "keys remove", name),
+            A::ListTasks | A::ShowTask { .. } => R::read("task"),
+            A::AddTask { config } => R::write(Role::Admin, "task add", &config.name),
+            A::RemoveTask { name, .. } => R::write(Role::Admin, "task remove", name),
+            A::PauseTask { name } => R::write(Role::Operator, "task pause", name),
+            A::ResumeTask { name } => R::write(Role::Operator, "task resume", name),
+            A::RunBackup { task, .. } => R::write(Role::Operator, "backup run", task),
+            A::ListBackups { .. } | A::ShowBackup { .. } => R::read("backup"),
+            A::DeleteBackup { id, .. } => R::write(Role::Admin, "backup delete", id),
+            A::PinBackup { id } => R::write(Role::Admin, "backup pin", id),
+            A::UnpinBackup { id } => R::write(Role::Admin, "backup unpin", id),
+            A::Restore { id, to, .. } => R::write(
+                Role::Operator,
+                "restore",
+                format!("{id} to {}", to.display()),
+            ),
+            // Verify writes its result onto the backup record, so it is an operator action.
+            A::Verify { selection, .. } => R::write(
+                Role::Operator,
+                "verify",
+                match selection {
+                    VerifySelection::One(id) => id.clone(),
+                    VerifySelection::Task(t) => t.clone(),
+                    VerifySelection::All => "all".into(),
+                },
+            ),
+            A::RebuildCatalog { from } => R::write(Role::Admin, "catalog rebuild", from),
+            A::Apply { dry_run: true, .. } => R::read("apply --dry-run"),
+            A::Apply { file, .. } => R::write(Role::Admin, "apply", file.display().to_string()),
+            A::Export => R::read("export"),
+            A::Prune { dry_run: true, .. } => R::read("prune --dry-run"),
+            A::Prune { task, .. } => R::write(
+                Role::Admin,
+                "prune",
+                task.clone().unwrap_or_else(|| "all tasks".into()),
+            ),
+        }
+    }
+
+    /// A file on the core's machine this action reads, if any: over SSH that
+    /// is for admins only, or a viewer could probe which files exist.
+    pub fn server_file(&self) -> Option<&std::path::Path> {
+        match self {
+            Action::Apply { file, .. } => Some(file),
+            Action::AddKey {
+                file: Some(file), ..
+            } => Some(file),
+            _ => None,
+        }
+    }
+}

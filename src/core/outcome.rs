@@ -1,0 +1,171 @@
+//! What an [`Action`](super::action::Action) produced, as typed data. Front
+//! ends render it: tables and JSON in the CLI, notices and dialogs in the
+//! console. Nothing here is text meant to be parsed again.
+
+use super::backups::{BackupRow, RebuildReport};
+use super::declarative::ApplyPlan;
+use super::declarative::Config;
+use super::jobs::RunOutcome;
+use super::prune::PruneReport;
+use super::registry::JobView;
+use super::rows::{DestinationRow, TaskRow};
+pub use crate::engine::restore::RestoreReport;
+pub use crate::engine::verify::VerifyReport;
+use crate::model::{AuditEntry, BackupRecord, DestinationConfig, RunRecord, TaskConfig};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+
+/// Everything the console shows, taken at one moment.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Overview {
+    /// Tasks with status and next backup.
+    pub tasks: Vec<TaskRow>,
+    /// Backups with sizes, oldest first.
+    pub backups: Vec<BackupRow>,
+    /// Running and queued jobs.
+    pub jobs: Vec<JobView>,
+    /// Recent runs, newest first.
+    pub runs: Vec<RunRecord>,
+    /// Audit log, oldest first.
+    pub audit: Vec<AuditEntry>,
+    /// When it was taken.
+    pub taken: Option<DateTime<Utc>>,
+    /// Destinations and whether their repositories open.
+    pub destinations: Vec<DestinationRow>,
+    /// Where the restore dialog proposes new directories: the first
+    /// `restore_roots` entry of strata.toml (a front end may fill in its own
+    /// working directory when there is none).
+    pub restore_base: Option<PathBuf>,
+}
+
+/// An authorized SSH key as listed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyRow {
+    /// Name in the audit log.
+    pub name: String,
+    /// Role it connects with.
+    pub role: String,
+    /// Key type, e.g. `ssh-ed25519`.
+    pub algorithm: String,
+    /// SHA-256 fingerprint.
+    pub fingerprint: String,
+    /// Comment of the key line.
+    pub comment: String,
+}
+
+/// The result of one action.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum Outcome {
+    /// The console's state.
+    Overview(Box<Overview>),
+    /// Running and queued jobs.
+    Jobs(Vec<JobView>),
+    /// A job was asked to stop.
+    Cancelled {
+        /// Job id.
+        job: u64,
+        /// Its task.
+        task: String,
+    },
+    /// Runs, newest first.
+    Runs(Vec<RunRecord>),
+    /// Audit entries, oldest first.
+    Audit(Vec<AuditEntry>),
+    /// Destination definitions.
+    Destinations(Vec<DestinationConfig>),
+    /// One destination (shown).
+    Destination(DestinationConfig),
+    /// A destination was added.
+    DestinationAdded(DestinationConfig),
+    /// A destination was forgotten.
+    DestinationRemoved {
+        /// Its name.
+        name: String,
+    },
+    /// Authorized SSH keys.
+    Keys(Vec<KeyRow>),
+    /// A key was authorized.
+    KeyAdded(KeyRow),
+    /// A key was removed.
+    KeyRemoved(KeyRow),
+    /// Tasks as rows.
+    Tasks(Vec<TaskRow>),
+    /// One task with its recent runs.
+    TaskDetail {
+        /// The task as a row.
+        row: Box<TaskRow>,
+        /// Its newest runs.
+        runs: Vec<RunRecord>,
+    },
+    /// A task was added.
+    TaskAdded(Box<TaskConfig>),
+    /// A task was removed.
+    TaskRemoved {
+        /// Its name.
+        name: String,
+        /// Backups left in place.
+        backups_kept: usize,
+    },
+    /// A task was paused or resumed.
+    TaskPaused {
+        /// The task as it is now.
+        task: Box<TaskConfig>,
+        /// Paused (`true`) or resumed.
+        paused: bool,
+    },
+    /// A backup ran to its end.
+    BackedUp(Box<RunOutcome>),
+    /// A backup was started in the daemon and goes on there.
+    Started {
+        /// Job id.
+        job: u64,
+        /// Run id.
+        run: u64,
+        /// Task.
+        task: String,
+    },
+    /// Backups with sizes.
+    Backups(Vec<BackupRow>),
+    /// One backup.
+    Backup(Box<BackupRow>),
+    /// Backups deleted, in the order they went.
+    Deleted(Vec<BackupRecord>),
+    /// A backup was pinned or unpinned.
+    Pinned {
+        /// The record as it is now.
+        backup: Box<BackupRecord>,
+        /// Pinned (`true`) or unpinned.
+        pinned: bool,
+    },
+    /// A restore finished (possibly with entries it could not write).
+    Restored {
+        /// The backup restored.
+        backup: Box<BackupRecord>,
+        /// The resolved target directory.
+        target: PathBuf,
+        /// What was written and what failed.
+        report: RestoreReport,
+    },
+    /// Verification results, one per backup and destination.
+    Verified(Vec<VerifyReport>),
+    /// A catalog rebuild.
+    Rebuilt {
+        /// The destination read.
+        from: String,
+        /// What it found.
+        report: RebuildReport,
+    },
+    /// An apply (or its dry-run plan).
+    Applied(ApplyPlan),
+    /// Destinations and tasks as a document, and as TOML text.
+    Exported {
+        /// The document.
+        doc: Box<Config>,
+        /// The same as TOML.
+        text: String,
+    },
+    /// A prune (or its dry run).
+    Pruned(PruneReport),
+}

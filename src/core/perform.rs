@@ -1,0 +1,399 @@
+//! `Core::perform`: the one door every front end goes through. It checks the
+//! caller's role, runs the action and records the audit entry, so no front end
+//! can skip either; the methods it calls are not reachable from outside `core`.
+
+use super::access::{Caller, Requirement, Role};
+use super::action::Action;
+use super::error::CoreError;
+use super::outcome::{KeyRow, Outcome, Overview};
+use super::service::Core;
+use crate::progress::Progress;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+/// Audit entries an overview carries (the newest); `strata audit` shows all.
+pub const AUDIT_SHOWN: usize = 500;
+
+impl Core {
+    /// Checks, runs and audits `action` for `caller`.
+    pub fn perform(
+        self: &Arc<Self>,
+        caller: &Caller,
+        action: Action,
+    ) -> Result<Outcome, CoreError> {
+        self.perform_with(caller, action, Arc::new(Progress::default()))
+    }
+
+    /// [`Core::perform`], with the progress a front end watches (and may
+    /// cancel through) while a backup, restore or verify runs.
+    pub fn perform_with(
+        self: &Arc<Self>,
+        caller: &Caller,
+        action: Action,
+        progress: Arc<Progress>,
+    ) -> Result<Outcome, CoreError> {
+        let mut req = action.requirement();
+        // Over SSH, files named in an action are the server's: reading them
+        // (even for a dry run) is for admins.
+        if caller.origin.starts_with("ssh ")
+            && let Some(file) = action.server_file()
+        {
+            let need = Requirement::write(
+                Role::Admin,
+                "read a server file",
+                file.display().to_string(),
+            );
+            self.authorize(caller, &need).map_err(|e| {
+                CoreError::Refused(format!(
+                    "{e} (over SSH, a command that reads a file on the server needs an admin key)"
+                ))
+            })?;
+        }
+        if let Action::RunBackup {
+            task, detach: true, ..
+        } = &action
+        {
+            // Refused before anything is queued; the detached job records its own outcome.
+            self.task(task)?;
+            self.authorize(caller, &req)?;
+            return self.detach(caller, &action, req);
+        }
+        self.authorize(caller, &req)?;
+        // A restore is decided, audited and written on the resolved target.
+        let mut target = None;
+        if let Action::Restore { id, to, .. } = &action {
+            let t = self.check_restore_target(caller, to)?;
+            req.target = format!("{id} to {}", t.path().display());
+            target = Some(t);
+        }
+        let result = self.execute(caller, action, target, &progress);
+        self.record(caller, &req, &result);
+        result
+    }
+
+    fn execute(
+        self: &Arc<Self>,
+        caller: &Caller,
+        action: Action,
+        target: Option<crate::engine::target::RestoreTarget>,
+        progress: &Arc<Progress>,
+    ) -> Result<Outcome, CoreError> {
+        use Action as A;
+        use Outcome as O;
+        Ok(match action {
+            A::Overview { check_destinations } => {
+                O::Overview(Box::new(self.overview(check_destinations)?))
+            }
+            A::Jobs => O::Jobs(self.jobs.list()),
+            A::CancelJob { id } => O::Cancelled {
+                job: id,
+                task: self.jobs.cancel(id)?,
+            },
+            A::Runs { task, limit } => {
+                if let Some(t) = &task {
+                    self.task(t)?;
+                }
+                O::Runs(self.runs(task.as_deref(), limit)?)
+            }
+            A::Audit { since, limit } => O::Audit(self.audit_entries(since.as_deref(), limit)?),
+            A::ListDestinations => O::Destinations(self.destinations()?),
+            A::ShowDestination { name } => O::Destination(self.destination(&name)?),
+            A::AddDestination { config } => O::DestinationAdded(self.add_destination(config)?),
+            A::RemoveDestination { name } => {
+                self.remove_destination(&name)?;
+                O::DestinationRemoved { name }
+            }
+            A::ListKeys => O::Keys(self.list_keys()?),
+            A::AddKey {
+                key,
+                file,
+                role,
+                name,
+            } => O::KeyAdded(self.add_key(key, file, &role, &name)?),
+            A::RemoveKey { name } => O::KeyRemoved(self.remove_key(&name)?),
+            A::ListTasks => O::Tasks(self.task_rows()?),
+            A::ShowTask { name } => {
+                self.task(&name)?;
+                let row = self
+                    .task_rows()?
+                    .into_iter()
+                    .find(|r| r.task.name == name)
+                    .ok_or_else(|| CoreError::NotFound {
+                        what: "task",
+                        name: name.clone(),
+                        hint: "list them with 'strata task list'".into(),
+                    })?;
+                let runs = self.runs(Some(&name), 5)?;
+                O::TaskDetail {
+                    row: Box::new(row),
+                    runs,
+                }
+            }
+            A::AddTask { config } => O::TaskAdded(Box::new(self.add_task(config)?)),
+            A::RemoveTask { name, keep_backups } => {
+                let backups_kept = self.remove_task(&name, keep_backups)?;
+                O::TaskRemoved { name, backups_kept }
+            }
+            A::PauseTask { name } => O::TaskPaused {
+                task: Box::new(self.set_paused(&name, true)?),
+                paused: true,
+            },
+            A::ResumeTask { name } => O::TaskPaused {
+                task: Box::new(self.set_paused(&name, false)?),
+                paused: false,
+            },
+            A::RunBackup { detach: true, .. } => {
+                return Err(CoreError::Invalid(
+                    "a detached backup is started by perform".into(),
+                ));
+            }
+            A::RunBackup { task, kind, .. } => {
+                let _ = caller;
+                O::BackedUp(Box::new(self.run_backup_job(
+                    &task,
+                    kind,
+                    true,
+                    progress.clone(),
+                )?))
+            }
+            A::ListBackups { task } => O::Backups(self.backups(task.as_deref())?),
+            A::ShowBackup { id } => O::Backup(Box::new(self.backup(&id)?)),
+            A::DeleteBackup { id, cascade } => O::Deleted(self.delete_backup(&id, cascade)?),
+            A::PinBackup { id } => O::Pinned {
+                backup: Box::new(self.set_pinned(&id, true)?),
+                pinned: true,
+            },
+            A::UnpinBackup { id } => O::Pinned {
+                backup: Box::new(self.set_pinned(&id, false)?),
+                pinned: false,
+            },
+            A::Restore { id, to, path } => {
+                let target = match target {
+                    Some(t) => t,
+                    None => self.check_restore_target(caller, &to)?,
+                };
+                let (rec, report) = self.restore_into(&id, &target, path.as_deref(), progress)?;
+                O::Restored {
+                    backup: Box::new(rec),
+                    target: target.path(),
+                    report,
+                }
+            }
+            A::Verify {
+                selection,
+                read_data,
+            } => O::Verified(self.verify(&selection, read_data, progress)?),
+            A::RebuildCatalog { from } => {
+                let report = self.rebuild(&from)?;
+                O::Rebuilt { from, report }
+            }
+            A::Apply { file, dry_run } => {
+                let text = std::fs::read_to_string(&file).map_err(|e| {
+                    CoreError::Invalid(format!(
+                        "cannot read {}: {e}; check the path given to -f",
+                        file.display()
+                    ))
+                })?;
+                // Configuration errors are about the file: say which one.
+                O::Applied(self.apply(&text, dry_run).map_err(|e| match e {
+                    CoreError::Invalid(m) => CoreError::Invalid(format!("{}: {m}", file.display())),
+                    other => other,
+                })?)
+            }
+            A::Export => O::Exported {
+                doc: Box::new(self.export_doc()?),
+                text: self.export()?,
+            },
+            A::Prune { task, dry_run } => O::Pruned(self.prune(task.as_deref(), dry_run)?),
+        })
+    }
+
+    /// The console's state at one moment.
+    fn overview(&self, check_destinations: bool) -> Result<Overview, CoreError> {
+        let destinations = if check_destinations {
+            self.destination_rows()?
+        } else {
+            self.destinations()?
+                .into_iter()
+                .map(|config| super::rows::DestinationRow {
+                    config,
+                    checked: false,
+                    problem: None,
+                })
+                .collect()
+        };
+        Ok(Overview {
+            tasks: self.task_rows()?,
+            backups: self.backups(None)?,
+            jobs: self.jobs.list(),
+            runs: self.runs(None, 200)?,
+            audit: self.audit_tail(AUDIT_SHOWN)?,
+            taken: Some(chrono::Utc::now()),
+            destinations,
+            restore_base: self.settings.restore_roots.first().cloned(),
+        })
+    }
+
+    fn audit_entries(
+        &self,
+        since: Option<&str>,
+        limit: Option<usize>,
+    ) -> Result<Vec<crate::model::AuditEntry>, CoreError> {
+        let since = match since {
+            Some(d) => {
+                let back = super::schedule::parse_duration(d)
+                    .map_err(|e| CoreError::Invalid(format!("--since: {e}")))?;
+                // Bounded durations fit; the check keeps a clock far from now safe too.
+                Some(chrono::Utc::now().checked_sub_signed(back).ok_or_else(|| {
+                    CoreError::Invalid(format!(
+                        "--since {d:?} reaches before the earliest time Strata can represent; use a shorter duration"
+                    ))
+                })?)
+            }
+            None => None,
+        };
+        let mut entries = match (limit, since) {
+            (Some(n), None) => self.audit_tail(n)?,
+            _ => self.audit_log(since)?,
+        };
+        if let Some(n) = limit {
+            let skip = entries.len().saturating_sub(n);
+            entries.drain(..skip);
+        }
+        Ok(entries)
+    }
+
+    /// Starts a backup job on its own thread and answers once it is queued;
+    /// its outcome lands in the run history, the audit log and the log.
+    fn detach(
+        self: &Arc<Self>,
+        caller: &Caller,
+        action: &Action,
+        need: Requirement,
+    ) -> Result<Outcome, CoreError> {
+        let Action::RunBackup { task, kind, .. } = action else {
+            return Err(CoreError::Invalid("only a backup can be detached".into()));
+        };
+        if !self.serving.load(Ordering::Relaxed) {
+            return Err(CoreError::Invalid(
+                "--detach needs a running daemon to keep the job going (start one with 'strata serve'); without one, run the backup without --detach".into(),
+            ));
+        }
+        if self.jobs.is_busy(task) {
+            return Err(CoreError::Busy(format!(
+                "task {task} already has a backup job; see 'strata jobs'"
+            )));
+        }
+        let (c, t, who, kind) = (self.clone(), task.clone(), caller.clone(), *kind);
+        let (tx, rx) = std::sync::mpsc::channel::<Result<(u64, u64), CoreError>>();
+        std::thread::spawn(move || {
+            let mut sent = false;
+            let queued_tx = tx.clone();
+            let r =
+                c.run_backup_job_then(&t, kind, true, Arc::new(Progress::default()), |job, run| {
+                    // Audited at enqueue, so the request is on record even if the daemon dies while it waits.
+                    c.record_access(
+                        &who,
+                        need.action,
+                        &need.target,
+                        &format!("queued as run {} (job {job})", run.id),
+                    );
+                    sent = queued_tx.send(Ok((job, run.id))).is_ok();
+                });
+            match r {
+                Err(e) if !sent => {
+                    // Refused before it was queued: the caller gets the error itself.
+                    let _ = tx.send(Err(e));
+                }
+                r => {
+                    c.record(&who, &need, &r);
+                    match r {
+                        Ok(o) => {
+                            tracing::info!(task = %t, backup = %o.backup.id, "detached backup committed")
+                        }
+                        Err(e) => tracing::error!(task = %t, "detached backup failed: {e}"),
+                    }
+                }
+            }
+        });
+        match rx.recv() {
+            Ok(Ok((job, run))) => Ok(Outcome::Started {
+                job,
+                run,
+                task: task.clone(),
+            }),
+            Ok(Err(e)) => Err(e),
+            Err(_) => Err(CoreError::Failed(format!(
+                "the backup of task {task} stopped before it was queued; see 'strata runs --task {task}' and the log"
+            ))),
+        }
+    }
+
+    fn keys_path(&self) -> std::path::PathBuf {
+        self.home.root().join("authorized_keys")
+    }
+
+    fn list_keys(&self) -> Result<Vec<KeyRow>, CoreError> {
+        let all = super::keys::AuthorizedKeys::load(&self.keys_path()).map_err(keys_err)?;
+        Ok(all.keys.iter().map(key_row).collect())
+    }
+
+    fn add_key(
+        &self,
+        key: Option<String>,
+        file: Option<std::path::PathBuf>,
+        role: &str,
+        name: &str,
+    ) -> Result<KeyRow, CoreError> {
+        let role = Role::parse(role).ok_or_else(|| {
+            CoreError::Invalid(format!(
+                "--role {role:?} is not a role; use viewer, operator or admin"
+            ))
+        })?;
+        let text = match (key, file) {
+            (Some(k), _) => k,
+            (None, Some(f)) => std::fs::read_to_string(&f).map_err(|e| {
+                CoreError::Invalid(format!(
+                    "cannot read the public key {}: {e}; give the .pub file or --key",
+                    f.display()
+                ))
+            })?,
+            (None, None) => {
+                return Err(CoreError::Invalid(
+                    "give the public key file or --key".into(),
+                ));
+            }
+        };
+        let k = super::keys::add(&self.keys_path(), &text, role, name).map_err(keys_err)?;
+        Ok(key_row(&k))
+    }
+
+    fn remove_key(&self, name: &str) -> Result<KeyRow, CoreError> {
+        let k = super::keys::remove(&self.keys_path(), name).map_err(keys_err)?;
+        Ok(key_row(&k))
+    }
+}
+
+fn keys_err(e: super::keys::KeysError) -> CoreError {
+    use super::keys::KeysError;
+    match e {
+        KeysError::NotFound(name) => CoreError::NotFound {
+            what: "SSH key",
+            name,
+            hint: "see 'strata keys list'".into(),
+        },
+        KeysError::Io { .. } => CoreError::Failed(e.to_string()),
+        KeysError::Line { .. } | KeysError::BadKey(_) => CoreError::Invalid(e.to_string()),
+        KeysError::Duplicate(_) => CoreError::Refused(e.to_string()),
+    }
+}
+
+fn key_row(k: &super::keys::AuthorizedKey) -> KeyRow {
+    KeyRow {
+        name: k.name.clone(),
+        role: k.role.as_str().into(),
+        algorithm: k.key.algorithm().to_string(),
+        fingerprint: k.fingerprint(),
+        comment: k.comment(),
+    }
+}
