@@ -185,6 +185,7 @@ pub fn run(home: Option<PathBuf>, json: bool, io: &mut Io<'_>) -> Result<u8, Cor
             Some("*/2 * * * *"),
         ),
     ] {
+        let config = Box::new(config);
         core.perform(&me, Action::AddTask { config })?;
     }
     let backup = |task: &str, kind| -> Result<String, CoreError> {

@@ -90,7 +90,6 @@ fn main() -> anyhow::Result<ExitCode> {
         };
         return Ok(ExitCode::from(code));
     }
-    drop(io);
     {
         // Arguments that are not UTF-8 cannot travel in the JSON request: run here.
         let argv: Option<Vec<String>> = std::env::args_os()

@@ -7,9 +7,8 @@
 
 mod console_kit;
 use console_kit::*;
-use strata::tui::output::Note;
 use strata::tui::restore::Stage;
-use strata::tui::source::Outcome;
+use strata::tui::source::Printed;
 
 /// The detail view of `web` (the second task), cursor on its full.
 fn on_web_detail() -> (App, Snapshot) {
@@ -114,7 +113,7 @@ fn output_overlay_snapshots() {
     press(&mut app, &snap, &[key(':')]);
     type_text(&mut app, &snap, "task show web");
     let lines = press(&mut app, &snap, &[code(KeyCode::Enter)]);
-    assert_eq!(lines, ["task show web"]);
+    assert_eq!(lines, [line("task show web")]);
     let stdout = (0..40)
         .map(|i| format!("line {i:02} of task show"))
         .collect::<Vec<_>>()
@@ -132,10 +131,10 @@ fn on_view_kit(c: char) -> (App, Snapshot) {
 }
 
 fn done(line: &str, code: u8, stdout: &str, stderr: &str) -> Note {
-    Note::Done {
-        asked: line.into(),
+    Note::Printed {
+        line: line.into(),
         ran: line.into(),
-        out: Outcome {
+        out: Printed {
             code,
             stdout: stdout.into(),
             stderr: stderr.into(),
@@ -151,7 +150,7 @@ fn detail_keys_act_on_the_task_and_its_chain() {
     // b and p act on the task shown.
     assert_eq!(
         press(&mut app, &snap, &[key('p')]),
-        ["task pause web".to_string()]
+        [act(Action::PauseTask { name: "web".into() })]
     );
     press(&mut app, &snap, &[key('b')]);
     assert_eq!(app.mode, Mode::ChooseKind { task: "web".into() });
@@ -162,7 +161,10 @@ fn detail_keys_act_on_the_task_and_its_chain() {
     assert_eq!(app.current_backup(&snap).unwrap().record.id, WEB_INCR);
     assert_eq!(
         press(&mut app, &snap, &[key('v')]),
-        [format!("verify {WEB_INCR}")]
+        [act(Action::Verify {
+            selection: strata::core::action::VerifySelection::One(WEB_INCR.into()),
+            read_data: false
+        })]
     );
     // Enter lists the task's backups with the same backup selected.
     press(&mut app, &snap, &[code(KeyCode::Enter)]);
@@ -347,10 +349,12 @@ fn the_confirmation_needs_y_and_esc_cancels() {
     }
     type_text(&mut app, &snap, "web copy");
     press(&mut app, &snap, &[code(KeyCode::Enter)]);
-    assert_eq!(
-        press(&mut app, &snap, &[key('y')]),
-        [format!("restore {WEB_FULL} --to '/srv/restore/web copy'")]
-    );
+    let restore = Action::Restore {
+        id: WEB_FULL.into(),
+        to: "/srv/restore/web copy".into(),
+        path: None,
+    };
+    assert_eq!(press(&mut app, &snap, &[key('y')]), [act(restore.clone())]);
     // Esc while it runs hides the box; the result then arrives as a notice.
     press(&mut app, &snap, &[code(KeyCode::Esc)]);
     assert_eq!(app.mode, Mode::Normal);
@@ -365,12 +369,19 @@ fn the_confirmation_needs_y_and_esc_cancels() {
     );
     press(&mut app, &snap, &[key('n')]);
     assert!(!app.quit);
-    app.receive(done(
-        &format!("restore {WEB_FULL} --to '/srv/restore/web copy'"),
-        0,
-        "restored backup …\n",
-        "",
-    ));
+    let backup = snap
+        .backups
+        .iter()
+        .find(|b| b.record.id == WEB_FULL)
+        .unwrap();
+    app.receive(Note::Acted {
+        action: restore,
+        result: Ok(Outcome::Restored {
+            backup: Box::new(backup.record.clone()),
+            target: "/srv/restore/web copy".into(),
+            report: Default::default(),
+        }),
+    });
     assert!(app.notices.back().unwrap().text.contains("restored backup"));
     assert!(
         app.restoring_target().is_none(),
@@ -408,9 +419,9 @@ fn detail_then_restore_against_a_real_core() {
     let dir = tempfile::tempdir().unwrap();
     let (core, root) = core_with_restore_root(dir.path());
     let source = LocalSource::new(core.clone(), admin_caller());
-    assert_eq!(source.execute("backup run t --full").code, 0);
+    assert_eq!(source.run_line("backup run t --full").code, 0);
     std::fs::write(dir.path().join("src/a.txt"), "alpha, changed\n").unwrap();
-    assert_eq!(source.execute("backup run t --incremental").code, 0);
+    assert_eq!(source.run_line("backup run t --incremental").code, 0);
     let snap = source.snapshot().unwrap();
     assert_eq!(snap.restore_base.as_deref(), Some(root.as_path()));
 
@@ -438,12 +449,12 @@ fn detail_then_restore_against_a_real_core() {
     press(&mut app, &snap, &[key('r'), code(KeyCode::Enter)]);
     let lines = press(&mut app, &snap, &[key('y')]);
     assert_eq!(lines.len(), 1, "{lines:?}");
-    let out = source.execute(&lines[0]);
-    app.receive(Note::Done {
-        asked: lines[0].clone(),
-        ran: lines[0].clone(),
-        out: out.clone(),
-    });
+    assert!(
+        matches!(&lines[0], Request::Act(Action::Restore { .. })),
+        "{lines:?}"
+    );
+    let result = run_on(&mut app, &source, &lines[0]);
+    assert!(matches!(result, Ok(Outcome::Restored { .. })), "{result:?}");
     let Mode::Restore(form) = &app.mode else {
         panic!("{:?}", app.mode)
     };
@@ -468,13 +479,8 @@ fn detail_then_restore_against_a_real_core() {
     // The same target again: the core refuses to overwrite, the dialog says so.
     press(&mut app, &snap, &[key('r'), code(KeyCode::Enter)]);
     let lines = press(&mut app, &snap, &[key('y')]);
-    let out = source.execute(&lines[0]);
-    assert_ne!(out.code, 0);
-    app.receive(Note::Done {
-        asked: lines[0].clone(),
-        ran: lines[0].clone(),
-        out,
-    });
+    let result = run_on(&mut app, &source, &lines[0]);
+    assert!(result.is_err(), "{result:?}");
     let Mode::Restore(form) = &app.mode else {
         panic!("{:?}", app.mode)
     };
@@ -490,7 +496,7 @@ fn the_core_refuses_restores_by_role() {
     let dir = tempfile::tempdir().unwrap();
     let (core, root) = core_with_restore_root(dir.path());
     let admin = LocalSource::new(core.clone(), admin_caller());
-    assert_eq!(admin.execute("backup run t --full").code, 0);
+    assert_eq!(admin.run_line("backup run t --full").code, 0);
     let id = admin.snapshot().unwrap().backups[0].record.id.clone();
     let as_role = |role: Role| {
         LocalSource::new(
@@ -504,17 +510,17 @@ fn the_core_refuses_restores_by_role() {
     };
     // A viewer: refused whatever the target, and audited.
     let target = root.join("by-viewer");
-    let out = as_role(Role::Viewer).execute(&format!("restore {id} --to {}", target.display()));
+    let out = as_role(Role::Viewer).run_line(&format!("restore {id} --to {}", target.display()));
     assert_eq!(out.code, 4, "{}", out.stderr);
     assert!(!target.exists());
     // An operator: outside the restore roots refused, under them allowed.
     let outside = dir.path().join("elsewhere");
     let op = as_role(Role::Operator);
-    let out = op.execute(&format!("restore {id} --to {}", outside.display()));
+    let out = op.run_line(&format!("restore {id} --to {}", outside.display()));
     assert_eq!(out.code, 4, "{}", out.stderr);
     assert!(!outside.exists());
     let inside = root.join("by-operator");
-    let out = op.execute(&format!("restore {id} --to {}", inside.display()));
+    let out = op.run_line(&format!("restore {id} --to {}", inside.display()));
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(std::fs::read(inside.join("a.txt")).unwrap(), b"alpha\n");
     let audit = admin.snapshot().unwrap().audit;

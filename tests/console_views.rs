@@ -145,7 +145,11 @@ fn tasks_keys_move_and_back_up_now() {
     assert_eq!(app.mode, Mode::ChooseKind { task: "web".into() });
     assert_eq!(
         press(&mut app, &snap, &[key('i')]),
-        vec!["backup run web --incremental".to_string()]
+        vec![act(Action::RunBackup {
+            task: "web".into(),
+            kind: BackupKind::Incremental,
+            detach: false
+        })]
     );
     assert_eq!(app.mode, Mode::Normal);
 
@@ -169,11 +173,13 @@ fn pause_resume_and_drill_into_a_tasks_backups() {
     // web is active: p pauses it; media is paused: p resumes it.
     assert_eq!(
         press(&mut app, &snap, &[key('j'), key('p')]),
-        vec!["task pause web".to_string()]
+        vec![act(Action::PauseTask { name: "web".into() })]
     );
     assert_eq!(
         press(&mut app, &snap, &[key('j'), key('p')]),
-        vec!["task resume media".to_string()]
+        vec![act(Action::ResumeTask {
+            name: "media".into()
+        })]
     );
     // Enter on web opens its detail, Enter there lists only web's backups;
     // Esc goes back to the detail, then to the tasks.
@@ -214,7 +220,7 @@ fn delete_asks_first_and_names_the_dependents() {
     // The full two backups depend on: the prompt names them, the line cascades.
     press(&mut app, &snap, &[key('j'), key('j'), key('j')]);
     assert!(press(&mut app, &snap, &[key('d')]).is_empty());
-    let Mode::Confirm { prompt, line } = app.mode.clone() else {
+    let Mode::Confirm { prompt, yes } = app.mode.clone() else {
         panic!("no confirmation: {:?}", app.mode)
     };
     assert!(prompt.contains(WEB_FULL), "{prompt}");
@@ -223,7 +229,7 @@ fn delete_asks_first_and_names_the_dependents() {
         "{prompt}"
     );
     assert!(prompt.contains("2 backup(s)"), "{prompt}");
-    assert_eq!(line, format!("backup delete {WEB_FULL} --cascade"));
+    assert_eq!(yes, OnYes::Run(delete(WEB_FULL, true)));
 
     assert!(press(&mut app, &snap, &[key('n')]).is_empty());
     assert_eq!(app.mode, Mode::Normal);
@@ -232,20 +238,20 @@ fn delete_asks_first_and_names_the_dependents() {
 
     assert_eq!(
         press(&mut app, &snap, &[key('d'), key('y')]),
-        vec![format!("backup delete {WEB_FULL} --cascade")]
+        vec![delete(WEB_FULL, true)]
     );
 
     // A backup nothing depends on: no cascade, and the prompt says what it frees.
     press(&mut app, &snap, &[key('g')]);
     press(&mut app, &snap, &[key('d')]);
-    let Mode::Confirm { prompt, line } = app.mode.clone() else {
+    let Mode::Confirm { prompt, yes } = app.mode.clone() else {
         panic!("no confirmation: {:?}", app.mode)
     };
-    assert_eq!(line, format!("backup delete {WEB_DIFF}"));
+    assert_eq!(yes, OnYes::Run(delete(WEB_DIFF, false)));
     assert!(prompt.contains("frees 420 MiB"), "{prompt}");
     assert_eq!(
         press(&mut app, &snap, &[key('y')]),
-        vec![format!("backup delete {WEB_DIFF}")]
+        vec![delete(WEB_DIFF, false)]
     );
 }
 
@@ -309,7 +315,7 @@ fn command_line_filter_help_tab_and_quit() {
     );
     assert_eq!(
         press(&mut app, &snap, &[code(KeyCode::Enter)]),
-        vec!["backup list".to_string()]
+        vec![line("backup list")]
     );
     assert_eq!(app.mode, Mode::Normal);
     // An empty line runs nothing; Esc abandons one.
@@ -396,17 +402,17 @@ fn cancel_a_job_asks_first() {
     let snap = fixture();
     let mut app = admin();
     press(&mut app, &snap, &[key('3'), key('x')]);
-    let Mode::Confirm { prompt, line } = app.mode.clone() else {
+    let Mode::Confirm { prompt, yes } = app.mode.clone() else {
         panic!("no confirmation: {:?}", app.mode)
     };
     assert!(
         prompt.contains("job 7") && prompt.contains("db"),
         "{prompt}"
     );
-    assert_eq!(line, "jobs cancel 7");
+    assert_eq!(yes, OnYes::Run(act(Action::CancelJob { id: 7 })));
     assert_eq!(
         press(&mut app, &snap, &[key('y')]),
-        vec!["jobs cancel 7".to_string()]
+        vec![act(Action::CancelJob { id: 7 })]
     );
 }
 
@@ -539,13 +545,19 @@ fn backup_now_against_a_real_core() {
     let mut app = App::new(source.caller().role, Keymap::default());
     assert_eq!(app.view, View::Tasks);
     let lines = press(&mut app, &snap, &[key('b'), key('f')]);
-    assert_eq!(lines, vec!["backup run t --full".to_string()]);
-    let out = source.execute(&lines[0]);
     assert_eq!(
-        out.code, 0,
-        "stdout: {}\nstderr: {}",
-        out.stdout, out.stderr
+        lines,
+        vec![act(Action::RunBackup {
+            task: "t".into(),
+            kind: BackupKind::Full,
+            detach: false
+        })]
     );
+    let result = run_on(&mut app, &source, &lines[0]);
+    assert!(matches!(result, Ok(Outcome::BackedUp(_))), "{result:?}");
+    // The notice is made from the typed outcome, not from printed text.
+    let n = app.notices.back().unwrap();
+    assert!(!n.error && n.text.contains("full complete"), "{n:?}");
 
     let snap = source.snapshot().unwrap();
     assert_eq!(snap.backups.len(), 1);
@@ -593,7 +605,7 @@ fn the_core_refuses_a_viewers_delete_too() {
     let dir = tempfile::tempdir().unwrap();
     let core = real_core(dir.path());
     let admin_src = LocalSource::new(core.clone(), admin_caller());
-    let out = admin_src.execute("backup run t --full");
+    let out = admin_src.run_line("backup run t --full");
     assert_eq!(out.code, 0, "{}", out.stderr);
     let id = admin_src.snapshot().unwrap().backups[0].record.id.clone();
 
@@ -605,7 +617,7 @@ fn the_core_refuses_a_viewers_delete_too() {
             origin: "local".into(),
         },
     );
-    let out = viewer.execute(&format!("backup delete {id}"));
+    let out = viewer.run_line(&format!("backup delete {id}"));
     assert_eq!(
         out.code, 4,
         "stdout: {}\nstderr: {}",
@@ -621,7 +633,13 @@ fn the_core_refuses_a_viewers_delete_too() {
     );
     assert!(last.outcome.starts_with("refused"), "{last:?}");
     // Read-only commands work for a viewer.
-    assert_eq!(viewer.execute("backup list").code, 0);
+    assert_eq!(viewer.run_line("backup list").code, 0);
+    // The same refusal for the typed action a key sends.
+    let refused = viewer.perform(Action::DeleteBackup {
+        id: id.clone(),
+        cascade: false,
+    });
+    assert_eq!(refused.map(|_| ()).unwrap_err().exit_code(), 4);
 }
 
 fn unpin_all(snap: &mut Snapshot) {
@@ -675,7 +693,17 @@ fn the_selection_follows_its_item_when_rows_shift() {
         "the same task stays selected"
     );
     let lines = press(&mut app, &next, &[key('p')]);
-    assert!(lines[0].ends_with(&format!(" {chosen}")), "{lines:?}");
+    assert!(
+        lines[0]
+            == act(Action::PauseTask {
+                name: chosen.clone()
+            })
+            || lines[0]
+                == act(Action::ResumeTask {
+                    name: chosen.clone()
+                }),
+        "{lines:?}"
+    );
 }
 
 #[test]
@@ -701,4 +729,11 @@ fn quitting_with_local_jobs_asks_first() {
     let mut remote = admin();
     press(&mut remote, &snap, &[key('q')]);
     assert!(remote.quit);
+}
+
+fn delete(id: &str, cascade: bool) -> Request {
+    act(Action::DeleteBackup {
+        id: id.into(),
+        cascade,
+    })
 }

@@ -101,7 +101,7 @@ pub(super) fn task(o: &Outcome, j: bool, io: &mut Io<'_>) -> Result<(), CoreErro
                     io,
                     "added task {} ({} → {})",
                     t.name,
-                    source_text(&t),
+                    source_text(t),
                     t.destinations.join(", ")
                 )
             }

@@ -59,7 +59,7 @@ pub fn resolve(cmd: Command) -> Result<Resolved, CoreError> {
         Command::Keys(KeysCmd::List) => A::ListKeys,
         Command::Keys(KeysCmd::Remove { name }) => A::RemoveKey { name },
         Command::Task(TaskCmd::Add(a)) => A::AddTask {
-            config: TaskConfig {
+            config: Box::new(TaskConfig {
                 name: a.name,
                 source: SourceConfig::Dir {
                     path: a.dir,
@@ -91,7 +91,7 @@ pub fn resolve(cmd: Command) -> Result<Resolved, CoreError> {
                 compression_level: a.compression,
                 paused: false,
                 created: chrono::Utc::now(),
-            },
+            }),
         },
         Command::Task(TaskCmd::List) => A::ListTasks,
         Command::Task(TaskCmd::Show { name }) => A::ShowTask { name },

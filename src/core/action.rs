@@ -98,7 +98,7 @@ pub enum Action {
     /// Adds a task.
     AddTask {
         /// The definition.
-        config: TaskConfig,
+        config: Box<TaskConfig>,
     },
     /// Removes a task (its backups stay).
     RemoveTask {

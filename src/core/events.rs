@@ -97,7 +97,7 @@ mod tests {
     #[test]
     fn a_subscriber_sees_jobs_and_changes() {
         use crate::core::Core;
-        use crate::core::access::{Caller, Requirement, Role};
+        use crate::core::access::{Caller, Role};
         use crate::core::home::Home;
         use crate::model::{BackupKind, DestinationConfig, DestinationKind, TaskConfig};
         let dir = tempfile::tempdir().unwrap();
@@ -110,17 +110,17 @@ mod tests {
             role: Role::Admin,
             origin: "local".into(),
         };
+        let core = std::sync::Arc::new(core);
         core.perform(
             &admin,
-            &Requirement::write(Role::Admin, "dest add", "d"),
-            |c| {
-                c.add_destination(DestinationConfig {
+            crate::core::Action::AddDestination {
+                config: DestinationConfig {
                     name: "d".into(),
                     kind: DestinationKind::Local {
                         path: dir.path().join("repo"),
                     },
                     repo_id: None,
-                })
+                },
             },
         )
         .unwrap();

@@ -129,7 +129,7 @@ impl Core {
                     runs,
                 }
             }
-            A::AddTask { config } => O::TaskAdded(Box::new(self.add_task(config)?)),
+            A::AddTask { config } => O::TaskAdded(Box::new(self.add_task(*config)?)),
             A::RemoveTask { name, keep_backups } => {
                 let backups_kept = self.remove_task(&name, keep_backups)?;
                 O::TaskRemoved { name, backups_kept }

@@ -10,18 +10,19 @@ pub use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 pub use ratatui::style::{Color, Modifier};
 pub use std::path::PathBuf;
 pub use std::sync::Arc;
-pub use strata::core::Core;
 pub use strata::core::access::{Caller, Requirement, Role};
 pub use strata::core::backups::BackupRow;
 pub use strata::core::home::Home;
 pub use strata::core::registry::JobView;
 pub use strata::core::rows::{DestinationRow, TaskRow, TaskStatus};
+pub use strata::core::{Action, Core, Outcome};
 pub use strata::model::{
     AuditEntry, BackupKind, BackupRecord, BackupStatus, DestinationConfig, DestinationKind,
     EntryError, RetentionPolicy, RunRecord, RunStatus, SourceConfig, TaskConfig, VerifyMark,
 };
-pub use strata::tui::app::{App, Mode};
+pub use strata::tui::app::{App, Mode, OnYes, Request};
 pub use strata::tui::keymap::{Keymap, View};
+pub use strata::tui::output::{Failure, Note};
 pub use strata::tui::render::{self, Ctx};
 pub use strata::tui::source::{LocalSource, Snapshot, Source};
 pub use strata::tui::theme::Theme;
@@ -482,12 +483,54 @@ pub fn code(c: KeyCode) -> KeyEvent {
     KeyEvent::new(c, KeyModifiers::NONE)
 }
 
-/// Feeds keys; returns every command line they produced.
-pub fn press(app: &mut App, snap: &Snapshot, keys: &[KeyEvent]) -> Vec<String> {
+/// Feeds keys; returns every request they produced.
+pub fn press(app: &mut App, snap: &Snapshot, keys: &[KeyEvent]) -> Vec<Request> {
     keys.iter().flat_map(|k| app.handle_key(*k, snap)).collect()
 }
 
-pub fn type_text(app: &mut App, snap: &Snapshot, text: &str) -> Vec<String> {
+/// A typed core action, as a key produces it.
+pub fn act(a: Action) -> Request {
+    Request::Act(a)
+}
+
+/// A `:` line, as the command line produces it.
+pub fn line(s: &str) -> Request {
+    Request::Line(s.to_string())
+}
+
+/// Runs what a key produced on `source`, as the console's worker does, and
+/// hands the result to the app; returns the note's typed result.
+pub fn run_on(app: &mut App, source: &dyn Source, r: &Request) -> Result<Outcome, Failure> {
+    match r {
+        Request::Act(a) => {
+            let result = source.perform(a.clone()).map_err(|e| Failure::from(&e));
+            app.receive(Note::Acted {
+                action: a.clone(),
+                result: result.clone(),
+            });
+            result
+        }
+        Request::Line(l) => {
+            let out = source.run_line(l);
+            let r = if out.code == 0 {
+                Ok(Outcome::Jobs(Vec::new()))
+            } else {
+                Err(Failure {
+                    code: out.code,
+                    message: out.stderr.clone(),
+                })
+            };
+            app.receive(Note::Printed {
+                line: l.clone(),
+                ran: l.clone(),
+                out,
+            });
+            r
+        }
+    }
+}
+
+pub fn type_text(app: &mut App, snap: &Snapshot, text: &str) -> Vec<Request> {
     let keys: Vec<KeyEvent> = text.chars().map(key).collect();
     press(app, snap, &keys)
 }
@@ -613,21 +656,21 @@ pub fn real_core(dir: &std::path::Path) -> Arc<Core> {
     std::fs::write(src.join("a.txt"), "alpha\n").unwrap();
     std::fs::write(src.join("sub/b.txt"), "bravo\n".repeat(100)).unwrap();
     let core = Core::open(Home::at(dir.join("home")), "test").unwrap();
+    let core = Arc::new(core);
     core.perform(
         &admin_caller(),
-        &Requirement::write(Role::Admin, "dest add", "d"),
-        |c| {
-            c.add_destination(DestinationConfig {
+        Action::AddDestination {
+            config: DestinationConfig {
                 name: "d".into(),
                 kind: DestinationKind::Local {
                     path: dir.join("repo"),
                 },
                 repo_id: None,
-            })
+            },
         },
     )
     .unwrap();
-    core.add_task(TaskConfig {
+    let config = Box::new(TaskConfig {
         name: "t".into(),
         source: SourceConfig::Dir {
             path: src,
@@ -644,7 +687,8 @@ pub fn real_core(dir: &std::path::Path) -> Arc<Core> {
         compression_level: 3,
         paused: false,
         created: Utc::now(),
-    })
-    .unwrap();
-    Arc::new(core)
+    });
+    core.perform(&admin_caller(), Action::AddTask { config })
+        .unwrap();
+    core
 }
