@@ -176,7 +176,7 @@ fn console_views_backup_now_resize_and_quit_on_a_real_terminal() {
     });
     tmux.keys(&["i"]);
     let s = tmux.wait_for("the notice of the finished backup", |s| {
-        s.contains("✓ backup run demo-files --incremental:")
+        s.contains("✓ backup run demo-files: backup ") && s.contains("incremental complete")
     });
     assert!(!s.contains("Back up demo-files now"), "dialog closed:\n{s}");
     // Enter opens the task's detail: its chain tree and the run just made.

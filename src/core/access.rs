@@ -163,7 +163,7 @@ impl Core {
     }
 
     /// Checks the caller's role; a refusal is audited and returned (exit 4).
-    pub fn authorize(&self, caller: &Caller, req: &Requirement) -> Result<(), CoreError> {
+    pub(crate) fn authorize(&self, caller: &Caller, req: &Requirement) -> Result<(), CoreError> {
         if caller.role >= req.role {
             return Ok(());
         }
@@ -176,7 +176,12 @@ impl Core {
     }
 
     /// Records how an authorised mutating action ended.
-    pub fn record<T>(&self, caller: &Caller, req: &Requirement, result: &Result<T, CoreError>) {
+    pub(crate) fn record<T>(
+        &self,
+        caller: &Caller,
+        req: &Requirement,
+        result: &Result<T, CoreError>,
+    ) {
         if !req.mutates() {
             return;
         }
@@ -200,7 +205,7 @@ impl Core {
     /// a new directory under a configured restore root, reached without any
     /// symlink below the root (none configured: operators cannot restore);
     /// admins restore anywhere. A refusal is audited with the resolved path.
-    pub fn check_restore_target(
+    pub(crate) fn check_restore_target(
         &self,
         caller: &Caller,
         target: &std::path::Path,

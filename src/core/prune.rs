@@ -44,7 +44,11 @@ impl Core {
     /// `dry_run`, the expired ones are deleted, dependents before what they
     /// depend on, exactly as `backup delete` would. Backups whose task no
     /// longer exists are left alone.
-    pub fn prune(&self, task: Option<&str>, dry_run: bool) -> Result<PruneReport, CoreError> {
+    pub(crate) fn prune(
+        &self,
+        task: Option<&str>,
+        dry_run: bool,
+    ) -> Result<PruneReport, CoreError> {
         let tasks: Vec<TaskConfig> = match task {
             Some(t) => vec![self.task(t)?],
             None => self.tasks()?,

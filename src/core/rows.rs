@@ -121,7 +121,7 @@ impl Core {
     }
 
     /// Pauses or resumes a task (the scheduler skips paused tasks).
-    pub fn set_paused(&self, name: &str, paused: bool) -> Result<TaskConfig, CoreError> {
+    pub(crate) fn set_paused(&self, name: &str, paused: bool) -> Result<TaskConfig, CoreError> {
         let mut t = self.task(name)?;
         t.paused = paused;
         self.catalog.put_task(&t)?;
