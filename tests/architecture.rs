@@ -108,7 +108,9 @@ fn first_ident(s: &str) -> String {
         .collect()
 }
 
-fn violations() -> Vec<String> {
+/// (file, its top-level module, the top-level modules it refers to), for
+/// every file of `src/` but the crate roots and unit-test files.
+fn imports() -> Vec<(String, String, BTreeSet<String>)> {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
     let mut files = Vec::new();
     rust_files(&src, &mut files);
@@ -130,9 +132,17 @@ fn violations() -> Vec<String> {
         }
         let code = code_of(&std::fs::read_to_string(&f).unwrap());
         let targets: BTreeSet<String> = referenced(&code).into_iter().collect();
+        found.push((format!("src/{name}"), top, targets));
+    }
+    found
+}
+
+fn violations() -> Vec<String> {
+    let mut found = Vec::new();
+    for (name, top, targets) in imports() {
         for to in targets {
             if forbidden(&top, &to) {
-                found.push(format!("src/{name} ({top}) imports crate::{to}"));
+                found.push(format!("{name} ({top}) imports crate::{to}"));
             }
         }
     }
@@ -147,6 +157,28 @@ fn no_import_crosses_a_forbidden_arrow() {
         "imports that cross the layering of design.md §2 (see docs/architecture.md):\n  {}",
         v.join("\n  ")
     );
+}
+
+#[test]
+fn no_two_modules_import_each_other() {
+    use std::collections::BTreeMap;
+    let mut uses: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
+    for (name, top, targets) in imports() {
+        for to in targets.into_iter().filter(|t| *t != top) {
+            uses.entry(top.clone()).or_default().entry(to).or_insert(name.clone());
+        }
+    }
+    let mut cycles = Vec::new();
+    for (a, tos) in &uses {
+        for (b, file) in tos {
+            if a < b
+                && let Some(back) = uses.get(b).and_then(|m| m.get(a))
+            {
+                cycles.push(format!("{a} ↔ {b} ({file}, {back})"));
+            }
+        }
+    }
+    assert!(cycles.is_empty(), "modules importing each other:\n  {}", cycles.join("\n  "));
 }
 
 #[test]
