@@ -165,7 +165,10 @@ fn no_two_modules_import_each_other() {
     let mut uses: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
     for (name, top, targets) in imports() {
         for to in targets.into_iter().filter(|t| *t != top) {
-            uses.entry(top.clone()).or_default().entry(to).or_insert(name.clone());
+            uses.entry(top.clone())
+                .or_default()
+                .entry(to)
+                .or_insert(name.clone());
         }
     }
     let mut cycles = Vec::new();
@@ -178,7 +181,11 @@ fn no_two_modules_import_each_other() {
             }
         }
     }
-    assert!(cycles.is_empty(), "modules importing each other:\n  {}", cycles.join("\n  "));
+    assert!(
+        cycles.is_empty(),
+        "modules importing each other:\n  {}",
+        cycles.join("\n  ")
+    );
 }
 
 #[test]

@@ -347,6 +347,66 @@ fn runs_are_listed_locally_and_through_the_daemon_for_the_console() {
 }
 
 #[test]
+fn the_console_performs_typed_actions_through_the_daemon() {
+    use strata::core::access::{Caller, Role};
+    use strata::core::{Action, Outcome};
+    use strata::tui::source::{RemoteSource, Source};
+    let e = Env::new();
+    e.setup(&[]);
+    e.ok(&["backup", "run", "t", "--full"]);
+    let _d = e.serve(&[]);
+    let home = || strata::core::home::Home::at(e.home());
+    let admin = RemoteSource::new(home(), Caller::local(None));
+    // A detached backup: the daemon answers with its job and run at once.
+    let started = admin.perform(Action::RunBackup {
+        task: "t".into(),
+        kind: strata::model::BackupKind::Incremental,
+        detach: true,
+    });
+    assert!(
+        matches!(&started, Ok(Outcome::Started { task, .. }) if task == "t"),
+        "{started:?}"
+    );
+    wait_for("the detached backup", 60, || {
+        admin
+            .snapshot()
+            .is_ok_and(|s| s.backups.len() == 2 && s.jobs.is_empty())
+    });
+    let id = admin.snapshot().unwrap().backups[0].record.id.clone();
+    let verified = admin.perform(Action::Verify {
+        selection: strata::core::action::VerifySelection::One(id.clone()),
+        read_data: true,
+    });
+    assert!(
+        matches!(&verified, Ok(Outcome::Verified(v)) if !v.is_empty() && v.iter().all(|r| r.ok() && r.backup == id)),
+        "{verified:?}"
+    );
+    // A viewer's delete is refused in the daemon, with the exit code and sentence.
+    let mut who = Caller::local(None);
+    who.role = Role::Viewer;
+    let viewer = RemoteSource::new(home(), who);
+    let refused = viewer
+        .perform(Action::DeleteBackup {
+            id: id.clone(),
+            cascade: false,
+        })
+        .map(|_| ())
+        .unwrap_err();
+    assert_eq!(refused.exit_code(), 4);
+    assert!(refused.to_string().contains("admin"), "{refused}");
+    let audit = e.ok(&["audit", "--json"]);
+    assert!(
+        audit.contains("\"backup delete\"") && audit.contains("refused"),
+        "{audit}"
+    );
+    assert_eq!(
+        admin.snapshot().unwrap().backups.len(),
+        2,
+        "nothing was deleted"
+    );
+}
+
+#[test]
 fn a_queued_detached_job_survives_kill9_of_the_daemon_as_an_interrupted_run() {
     let e = Env::new();
     e.setup(&[]);

@@ -260,3 +260,59 @@ impl Action {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn actions_cross_the_socket_unchanged() {
+        let all = [
+            Action::Overview {
+                check_destinations: false,
+            },
+            Action::Jobs,
+            Action::RunBackup {
+                task: "t".into(),
+                kind: BackupKind::Differential,
+                detach: true,
+            },
+            Action::Verify {
+                selection: VerifySelection::One("2026".into()),
+                read_data: true,
+            },
+            Action::Verify {
+                selection: VerifySelection::All,
+                read_data: false,
+            },
+            Action::AddTask {
+                config: Box::new(TaskConfig::dir_to("t", "/srv".into(), "d")),
+            },
+            Action::Restore {
+                id: "x".into(),
+                to: "/r".into(),
+                path: Some("a b".into()),
+            },
+        ];
+        for a in all {
+            let text = serde_json::to_string(&a).unwrap();
+            assert_eq!(serde_json::from_str::<Action>(&text).unwrap(), a, "{text}");
+        }
+    }
+
+    #[test]
+    fn reads_are_viewer_actions_and_never_audited() {
+        for a in [Action::Jobs, Action::ListTasks, Action::Export] {
+            assert!(!a.requirement().mutates(), "{a:?}");
+        }
+        let r = Action::DeleteBackup {
+            id: "x".into(),
+            cascade: true,
+        }
+        .requirement();
+        assert_eq!(
+            (r.role, r.action, r.target.as_str()),
+            (Role::Admin, "backup delete", "x")
+        );
+    }
+}

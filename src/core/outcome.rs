@@ -56,7 +56,7 @@ pub struct KeyRow {
 
 /// The result of one action.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(tag = "outcome", rename_all = "snake_case")]
+#[serde(tag = "outcome", content = "data", rename_all = "snake_case")]
 pub enum Outcome {
     /// The console's state.
     Overview(Box<Overview>),
@@ -168,4 +168,33 @@ pub enum Outcome {
     },
     /// A prune (or its dry run).
     Pruned(PruneReport),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn round_trip(o: Outcome) {
+        let text = serde_json::to_string(&o).unwrap();
+        let back: Outcome = serde_json::from_str(&text).unwrap();
+        assert_eq!(serde_json::to_string(&back).unwrap(), text);
+    }
+
+    #[test]
+    fn every_shape_of_outcome_crosses_the_socket() {
+        round_trip(Outcome::Jobs(Vec::new()));
+        round_trip(Outcome::Runs(Vec::new()));
+        round_trip(Outcome::Started {
+            job: 1,
+            run: 2,
+            task: "t".into(),
+        });
+        round_trip(Outcome::Verified(vec![VerifyReport::default()]));
+        round_trip(Outcome::Deleted(Vec::new()));
+        round_trip(Outcome::Overview(Box::default()));
+        round_trip(Outcome::Rebuilt {
+            from: "d".into(),
+            report: RebuildReport::default(),
+        });
+    }
 }
