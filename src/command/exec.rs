@@ -168,19 +168,8 @@ pub fn render(outcome: &Outcome, shown: &Shown, io: &mut Io<'_>) -> Result<u8, C
                     &serde_json::json!({"backup": backup.id, "target": target, "report": report}),
                 )?;
             } else {
-                say!(
-                    io,
-                    "restored backup {} of {} into {}: {} files, {} dirs, {} symlinks, {} hard links, {} in {:.1} s",
-                    backup.id,
-                    backup.task,
-                    target.display(),
-                    report.files,
-                    report.dirs,
-                    report.symlinks,
-                    report.hardlinks,
-                    size(report.bytes),
-                    shown.secs
-                );
+                let line = super::render::restored(backup, target, report);
+                say!(io, "{line} in {:.1} s", shown.secs);
             }
             for e in &report.errors {
                 note!(io, "strata: {}: {}", e.path, e.error);

@@ -86,6 +86,25 @@ impl Table {
     }
 }
 
+/// What a restore wrote, in one line (the CLI adds how long it took).
+pub fn restored(
+    backup: &crate::model::BackupRecord,
+    target: &std::path::Path,
+    report: &crate::core::outcome::RestoreReport,
+) -> String {
+    format!(
+        "restored backup {} of {} into {}: {} files, {} dirs, {} symlinks, {} hard links, {}",
+        backup.id,
+        backup.task,
+        target.display(),
+        report.files,
+        report.dirs,
+        report.symlinks,
+        report.hardlinks,
+        size(report.bytes)
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -127,17 +127,7 @@ impl RestoreForm {
                 target,
                 report,
             }) => {
-                let mut text = format!(
-                    "restored backup {} of {} into {}: {} files, {} dirs, {} symlinks, {} hard links, {}",
-                    backup.id,
-                    backup.task,
-                    target.display(),
-                    report.files,
-                    report.dirs,
-                    report.symlinks,
-                    report.hardlinks,
-                    size(report.bytes)
-                );
+                let mut text = crate::command::render::restored(backup, target, report);
                 let error = !report.errors.is_empty();
                 for e in report.errors.iter().take(5) {
                     text.push_str(&format!("\n{}: {}", e.path, e.error));

@@ -75,6 +75,21 @@ pub trait Source: Send + Sync {
     fn cancel_all_and_wait(&self) {}
 }
 
+/// The snapshot in an overview's outcome, with the console's restore base.
+fn snapshot_of(
+    got: Result<Outcome, CoreError>,
+    restore_base: &Option<PathBuf>,
+) -> Result<Snapshot, String> {
+    match got {
+        Ok(Outcome::Overview(mut o)) => {
+            o.restore_base = restore_base.clone();
+            Ok(*o)
+        }
+        Ok(_) => Err("the overview came back as something else".into()),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
 /// A restore target the user typed relative to `base` made absolute.
 fn anchored(action: Action, base: &std::path::Path) -> Action {
     match action {
@@ -142,14 +157,10 @@ impl Source for LocalSource {
         let overview = Action::Overview {
             check_destinations: true,
         };
-        match self.core.perform(&self.caller, overview) {
-            Ok(Outcome::Overview(mut o)) => {
-                o.restore_base = self.restore_base.clone();
-                Ok(*o)
-            }
-            Ok(_) => Err("the core answered the overview with something else".into()),
-            Err(e) => Err(e.to_string()),
-        }
+        snapshot_of(
+            self.core.perform(&self.caller, overview),
+            &self.restore_base,
+        )
     }
 
     fn perform(&self, action: Action) -> Result<Outcome, CoreError> {
@@ -211,14 +222,7 @@ impl Source for RemoteSource {
         let overview = Action::Overview {
             check_destinations: false,
         };
-        match self.perform(overview) {
-            Ok(Outcome::Overview(mut o)) => {
-                o.restore_base = self.restore_base.clone();
-                Ok(*o)
-            }
-            Ok(_) => Err("the daemon answered the overview with something else".into()),
-            Err(e) => Err(e.to_string()),
-        }
+        snapshot_of(self.perform(overview), &self.restore_base)
     }
 
     fn perform(&self, action: Action) -> Result<Outcome, CoreError> {
