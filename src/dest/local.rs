@@ -40,12 +40,7 @@ impl LocalDest {
                     .to_string(),
             };
         }
-        DestError::Io {
-            dest: self.describe(),
-            op,
-            path: path.to_path_buf(),
-            source,
-        }
+        DestError::io(self.describe(), op, path.display().to_string(), source)
     }
 }
 
