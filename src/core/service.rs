@@ -5,12 +5,9 @@
 use super::catalog::Catalog;
 use super::error::CoreError;
 use super::home::Home;
-use crate::dest::Destination;
-use crate::dest::local::LocalDest;
-use crate::engine::repo;
-use crate::engine::scan::Excludes;
+use crate::engine::{EngineError, Repository, repo};
 use crate::model::{DestinationConfig, DestinationKind, SourceConfig, TaskConfig};
-use std::sync::Arc;
+use crate::source::Excludes;
 
 /// The core service for one home.
 pub struct Core {
@@ -128,13 +125,6 @@ pub(crate) fn first_duplicate_dest(dests: &[String]) -> Option<&str> {
     dests.iter().map(String::as_str).find(|d| !seen.insert(*d))
 }
 
-/// Opens the storage behind a destination definition.
-pub fn open_dest(cfg: &DestinationConfig) -> Arc<dyn Destination> {
-    match &cfg.kind {
-        DestinationKind::Local { path } => Arc::new(LocalDest::new(path)),
-    }
-}
-
 impl Core {
     /// Opens (creating if needed) the catalog of `home` and recovers from any
     /// run a crash interrupted. `holder` describes this process for lock messages.
@@ -227,8 +217,8 @@ impl Core {
             }
         };
         // An existing repository is adopted as is (catalog rebuild relies on it).
-        let repo = repo::open_or_init(open_dest(&cfg).as_ref())?;
-        cfg.repo_id = Some(repo.id);
+        let repo = Repository::open_or_init(&cfg.name, crate::dest::open(&cfg)?)?;
+        cfg.repo_id = repo.config().map(|c| c.id.clone());
         self.catalog.put_destination(&cfg)?;
         Ok(cfg)
     }
@@ -236,42 +226,35 @@ impl Core {
     /// Opens the repository of a destination, refusing to create one: an empty
     /// or different directory at that place (an unmounted disk, a wrong mount)
     /// must stop the run rather than start a new repository there.
-    pub fn open_repo(
-        &self,
-        cfg: &DestinationConfig,
-    ) -> Result<(Arc<dyn Destination>, repo::RepoConfig), CoreError> {
-        let d = open_dest(cfg);
-        let r = match repo::open(d.as_ref()) {
+    pub fn open_repo(&self, cfg: &DestinationConfig) -> Result<Repository, CoreError> {
+        let d = crate::dest::open(cfg)?;
+        let describe = d.describe();
+        let r = match Repository::open(&cfg.name, d) {
             Ok(r) => r,
-            Err(crate::engine::EngineError::Dest(crate::dest::DestError::NotFound { .. })) => {
+            Err(EngineError::Dest(crate::dest::DestError::NotFound { .. })) => {
                 return Err(CoreError::Failed(format!(
-                    "destination {} ({}) holds no Strata repository ({} is missing); if it is a mount point, mount it and retry; to start over there, remove and re-add the destination",
+                    "destination {} ({describe}) holds no Strata repository ({} is missing); if it is a mount point, mount it and retry; to start over there, remove and re-add the destination",
                     cfg.name,
-                    d.describe(),
                     repo::CONFIG_KEY
                 )));
             }
-            Err(crate::engine::EngineError::Repo { detail, .. }) => {
+            Err(EngineError::Repo { detail, .. }) => {
                 return Err(CoreError::Failed(format!(
-                    "destination {} ({}) is refused: {detail}",
-                    cfg.name,
-                    d.describe()
+                    "destination {} ({describe}) is refused: {detail}",
+                    cfg.name
                 )));
             }
             Err(e) => return Err(e.into()),
         };
-        if let Some(want) = &cfg.repo_id
-            && *want != r.id
+        if let (Some(want), Some(have)) = (&cfg.repo_id, r.config())
+            && *want != have.id
         {
             return Err(CoreError::Failed(format!(
-                "destination {} ({}) holds repository {}, not {} that this catalog uses; check what is mounted there",
-                cfg.name,
-                d.describe(),
-                r.id,
-                want
+                "destination {} ({describe}) holds repository {}, not {} that this catalog uses; check what is mounted there",
+                cfg.name, have.id, want
             )));
         }
-        Ok((d, r))
+        Ok(r)
     }
 
     /// All destinations, by name.

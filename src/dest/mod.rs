@@ -148,9 +148,6 @@ pub trait Destination: Send + Sync {
     fn delete_prefix(&self, prefix: &str) -> Result<(), DestError>;
 }
 
-/// A destination with the name the catalog knows it by.
-pub type NamedDest = (String, Arc<dyn Destination>);
-
 /// Rejects keys that are empty, absolute or contain `..`/`.` components.
 pub fn check_key(dest: &str, key: &str) -> Result<(), DestError> {
     let bad = key.is_empty()

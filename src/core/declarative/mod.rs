@@ -29,8 +29,8 @@ pub use doc::{Config, DestDoc, HooksDoc, RetentionDoc, SourceDoc, TaskDoc, parse
 pub use plan::{Action, ApplyPlan, FieldChange, Item, NotInFile, PlanItem};
 
 use super::error::CoreError;
-use super::service::{Core, open_dest};
-use crate::engine::repo;
+use super::service::Core;
+use crate::engine::Repository;
 use crate::model::DestinationKind;
 use plan::Planned;
 
@@ -83,7 +83,8 @@ impl Core {
                     d.name
                 ))
             })?;
-            d.repo_id = Some(repo::open_or_init(open_dest(d).as_ref())?.id);
+            let repo = Repository::open_or_init(&d.name, crate::dest::open(d)?)?;
+            d.repo_id = repo.config().map(|c| c.id.clone());
         }
         self.catalog.put_config(&new_dests, &put_tasks)?;
         Ok(plan)
