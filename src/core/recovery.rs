@@ -1,6 +1,7 @@
 //! Recovery when the core opens: runs a crash left queued or running are
 //! settled, a backup that committed everywhere is recorded, and only the run's
-//! own data is removed.
+//! own data is removed. A run whose destination cannot be reached is deferred
+//! to the next start, so one unreachable destination never blocks the rest.
 
 use super::error::CoreError;
 use super::jobs::claim_of;
@@ -182,7 +183,7 @@ impl Core {
     fn references(
         &self,
         marker: &repo::CommitMarker,
-        copies: &[Copy],
+        copies: &[RunCopy],
     ) -> Result<Vec<String>, CoreError> {
         let id = &marker.backup.id;
         let mut out: BTreeSet<String> = marker.backup.parent.iter().cloned().collect();
@@ -196,7 +197,7 @@ impl Core {
 }
 
 /// One destination of an interrupted run.
-struct Copy {
+struct RunCopy {
     repo: Repository,
     /// Whether `backups/<id>/` there is the run's own.
     own: bool,
@@ -206,7 +207,7 @@ struct Copy {
 
 /// Looks at a run's directory on one destination; an error means the
 /// destination could not be opened or read, so nothing is known about it.
-fn inspect(cfg: &DestinationConfig, claim: &Claim) -> Result<Copy, Unreachable> {
+fn inspect(cfg: &DestinationConfig, claim: &Claim) -> Result<RunCopy, Unreachable> {
     let unreachable = |error: String| Unreachable {
         destination: cfg.name.clone(),
         error,
@@ -228,7 +229,7 @@ fn inspect(cfg: &DestinationConfig, claim: &Claim) -> Result<Copy, Unreachable> 
     } else {
         None
     };
-    Ok(Copy {
+    Ok(RunCopy {
         repo,
         own,
         committed,

@@ -138,7 +138,8 @@ fn run_inner(
     };
     let parent = plan.parent.map(|(_, m)| m).unwrap_or(&empty);
     // Unchanged files (same size, mtime, ctime and inode) reuse the parent's
-    // chunk list without being read. Both lists are sorted by path, so one
+    // chunk list without being read; a stream, whose size is unknown until
+    // read, never matches. Both lists are sorted by path, so one
     // merge pass pairs them without hashing 50,000 paths.
     let mut reused: Vec<u32> = vec![u32::MAX; entries.len()];
     let mut jobs = Vec::new();

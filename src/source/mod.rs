@@ -116,7 +116,9 @@ pub trait Source: Send + Sync {
 }
 
 /// One backup's pass over a source: `entries` once, then `open` for each
-/// file entry (from several threads), then `finish`.
+/// file entry (from several threads), then `finish`. A backup that fails
+/// midway drops the run without `finish`: a run holding a process or a
+/// snapshot releases it on drop.
 pub trait SourceRun: Send + Sync {
     /// Lists the entries; an error fails the backup.
     fn entries(&mut self) -> Result<Listing, SourceError>;
