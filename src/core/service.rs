@@ -227,18 +227,19 @@ impl Core {
     /// or different directory at that place (an unmounted disk, a wrong mount)
     /// must stop the run rather than start a new repository there.
     pub fn open_repo(&self, cfg: &DestinationConfig) -> Result<Repository, CoreError> {
-        let d = crate::dest::open(cfg)?;
-        let describe = d.describe();
-        let r = match Repository::open(&cfg.name, d) {
+        let r = match Repository::open(&cfg.name, crate::dest::open(cfg)?) {
             Ok(r) => r,
-            Err(EngineError::Dest(crate::dest::DestError::NotFound { .. })) => {
+            Err(EngineError::Dest(crate::dest::DestError::NotFound { dest: describe, .. })) => {
                 return Err(CoreError::Failed(format!(
                     "destination {} ({describe}) holds no Strata repository ({} is missing); if it is a mount point, mount it and retry; to start over there, remove and re-add the destination",
                     cfg.name,
                     repo::CONFIG_KEY
                 )));
             }
-            Err(EngineError::Repo { detail, .. }) => {
+            Err(EngineError::Repo {
+                dest: describe,
+                detail,
+            }) => {
                 return Err(CoreError::Failed(format!(
                     "destination {} ({describe}) is refused: {detail}",
                     cfg.name
@@ -250,8 +251,11 @@ impl Core {
             && *want != have.id
         {
             return Err(CoreError::Failed(format!(
-                "destination {} ({describe}) holds repository {}, not {} that this catalog uses; check what is mounted there",
-                cfg.name, have.id, want
+                "destination {} ({}) holds repository {}, not {} that this catalog uses; check what is mounted there",
+                cfg.name,
+                r.describe(),
+                have.id,
+                want
             )));
         }
         Ok(r)
