@@ -211,3 +211,33 @@ fn the_rules_forbid_what_design_md_forbids() {
     assert!(!forbidden("tui", "core"));
     assert!(!forbidden("source", "model"));
 }
+
+/// The core reaches repositories only through `engine::Repository`: it never
+/// builds a key of the layout or removes objects by prefix itself.
+#[test]
+fn the_core_builds_no_repository_key() {
+    const LAYOUT: &[&str] = &[
+        "backup_prefix(",
+        "manifest_key(",
+        "commit_key(",
+        "claim_key(",
+        "pack_key(",
+        "delete_prefix(",
+        "get_range(",
+        "repo::BACKUPS",
+    ];
+    let core = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/core");
+    let mut files = Vec::new();
+    rust_files(&core, &mut files);
+    let mut found = Vec::new();
+    for f in files {
+        if f.to_string_lossy().ends_with("_tests.rs") {
+            continue;
+        }
+        let code = code_of(&std::fs::read_to_string(&f).unwrap());
+        for word in LAYOUT.iter().filter(|w| code.contains(**w)) {
+            found.push(format!("{} uses {word}", f.display()));
+        }
+    }
+    assert!(found.is_empty(), "{}", found.join("\n"));
+}

@@ -243,8 +243,7 @@ fn twenty_consoles_see_one_backup_and_each_follows_its_own_keys_and_size() {
         progress.set_phase(Phase::Store);
         let job = ip
             .core
-            .jobs
-            .start("alpha", BackupKind::Full, true, progress.clone())
+            .register_test_job("alpha", BackupKind::Full, progress.clone())
             .expect("register a job");
         for sc in &screens {
             sc.wait_for("the gauge at 50%", |t| t.contains("50%")).await;

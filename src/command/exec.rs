@@ -352,6 +352,14 @@ pub fn recovery_notes(core: &Core, io: &mut Io<'_>) {
             "strata: note: backup {id} had fully committed before its process stopped; it is now recorded"
         );
     }
+    for d in &core.recovered.deferred {
+        let _ = writeln!(
+            io.err,
+            "strata: note: the run that was writing backup {} (run {}) could not be recovered yet: destination {} cannot be reached ({}); it was left as it is and recovery tries again at the next start",
+            d.backup, d.run, d.destination, d.error
+        );
+        tracing::warn!(backup = %d.backup, destination = %d.destination, "recovery deferred: {}", d.error);
+    }
     for note in &core.repaired {
         let _ = writeln!(io.err, "strata: note: {note}");
     }

@@ -2,20 +2,17 @@
 //! pinning, restoring, verifying, and rebuilding the catalog from a repository.
 
 use super::error::CoreError;
-use super::service::{Core, open_dest};
-use crate::dest::Destination;
+use super::service::Core;
 use crate::engine::manifest::Manifest;
 use crate::engine::restore::{RestoreReport, RestoreRequest};
 use crate::engine::target::RestoreTarget;
 use crate::engine::verify::VerifyReport;
-use crate::engine::{repo, restore, verify};
-use crate::model::{BackupRecord, DestinationConfig, VerifyMark};
+use crate::engine::{Repository, restore, verify};
+use crate::model::{BackupRecord, VerifyMark};
 use crate::progress::Progress;
 use chrono::Utc;
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
-use std::path::Path;
-use std::sync::Arc;
 
 /// A backup with the sizes that depend on its neighbours.
 #[derive(Debug, Clone, Serialize, serde::Deserialize)]
@@ -150,7 +147,11 @@ impl Core {
 
     /// Deletes a backup (and with `cascade` everything depending on it). Refused
     /// when dependents exist without `cascade`, or when any of them is pinned.
-    pub fn delete_backup(&self, id: &str, cascade: bool) -> Result<Vec<BackupRecord>, CoreError> {
+    pub(crate) fn delete_backup(
+        &self,
+        id: &str,
+        cascade: bool,
+    ) -> Result<Vec<BackupRecord>, CoreError> {
         let rec = self.resolve_backup(id)?;
         let deps = self.descendants(&rec.id)?;
         if !deps.is_empty() && !cascade {
@@ -170,12 +171,21 @@ impl Core {
                 p.id, p.id
             )));
         }
-        let dest_cfgs: HashMap<String, DestinationConfig> = self
+        // Without the repository check: deleting from a destination that is
+        // not mounted removes nothing there, and must not keep the records.
+        let used: HashSet<&String> = victims.iter().flat_map(|b| &b.destinations).collect();
+        let repos: HashMap<String, Repository> = self
             .catalog
             .list_destinations()?
             .into_iter()
-            .map(|d| (d.name.clone(), d))
-            .collect();
+            .filter(|d| used.contains(&d.name))
+            .map(|d| {
+                Ok((
+                    d.name.clone(),
+                    Repository::attach(&d.name, crate::dest::open(&d)?),
+                ))
+            })
+            .collect::<Result<_, CoreError>>()?;
         let ids: Vec<String> = victims.iter().map(|b| b.id.clone()).collect();
         // Under the holds' lock: a running backup that reads from a victim
         // refuses the delete, and one starting now sees the records gone.
@@ -195,23 +205,23 @@ impl Core {
             }
             // Commit markers go first: a copy interrupted mid-delete must never look complete.
             for b in &victims {
-                for d in b.destinations.iter().filter_map(|n| dest_cfgs.get(n)) {
-                    open_dest(d).delete(&repo::commit_key(&b.id))?;
+                for r in b.destinations.iter().filter_map(|n| repos.get(n)) {
+                    r.retire(&b.id)?;
                 }
             }
             self.catalog.remove_backups(&ids)?;
             Ok(())
         })?;
         for b in &victims {
-            for d in b.destinations.iter().filter_map(|n| dest_cfgs.get(n)) {
-                open_dest(d).delete_prefix(&repo::backup_prefix(&b.id))?;
+            for r in b.destinations.iter().filter_map(|n| repos.get(n)) {
+                r.delete_backup(&b.id)?;
             }
         }
         Ok(victims)
     }
 
     /// Pins or unpins a backup (pinned backups never expire and refuse deletion).
-    pub fn set_pinned(&self, id: &str, pinned: bool) -> Result<BackupRecord, CoreError> {
+    pub(crate) fn set_pinned(&self, id: &str, pinned: bool) -> Result<BackupRecord, CoreError> {
         let mut rec = self.resolve_backup(id)?;
         rec.pinned = pinned;
         if !self.catalog.update_backup(&rec)? {
@@ -226,10 +236,7 @@ impl Core {
 
     /// The first destination whose copy has its commit marker and an intact
     /// manifest; a damaged copy falls through to the next destination.
-    fn readable_copy(
-        &self,
-        rec: &BackupRecord,
-    ) -> Result<(Arc<dyn Destination>, Manifest), CoreError> {
+    fn readable_copy(&self, rec: &BackupRecord) -> Result<(Repository, Manifest), CoreError> {
         let mut last = None;
         let mut refused: Option<CoreError> = None;
         for name in &rec.destinations {
@@ -239,14 +246,14 @@ impl Core {
             // A repository this build must not read is skipped like a damaged copy;
             // when no copy is readable, that refusal is the answer.
             let d = match self.open_repo(&cfg) {
-                Ok((d, _)) => d,
+                Ok(r) => r,
                 Err(e) => {
                     refused.get_or_insert(e);
                     continue;
                 }
             };
-            match repo::read_commit(d.as_ref(), &rec.id) {
-                Ok(Some(_)) => match repo::read_manifest(d.as_ref(), &rec.id, &rec.manifest_hash) {
+            match d.read_commit(&rec.id) {
+                Ok(Some(_)) => match d.read_manifest(&rec.id, &rec.manifest_hash) {
                     Ok(m) => return Ok((d, m)),
                     Err(e) => last = Some(e.to_string()),
                 },
@@ -267,10 +274,11 @@ impl Core {
 
     /// Restores a backup into `to`, which must not exist or be empty, with
     /// no restriction on where it is (the admin's view; see `restore_into`).
-    pub fn restore(
+    #[cfg(test)]
+    pub(crate) fn restore(
         &self,
         id: &str,
-        to: &Path,
+        to: &std::path::Path,
         subpath: Option<&str>,
         progress: &Progress,
     ) -> Result<(BackupRecord, RestoreReport), CoreError> {
@@ -280,7 +288,7 @@ impl Core {
 
     /// Restores a backup into a target resolved and checked by
     /// `Core::check_restore_target`.
-    pub fn restore_into(
+    pub(crate) fn restore_into(
         &self,
         id: &str,
         target: &RestoreTarget,
@@ -312,7 +320,7 @@ impl Core {
         }
         let req = RestoreRequest {
             manifest: &manifest,
-            dest: dest.as_ref(),
+            repo: &dest,
             target,
             subpath: sub.as_deref(),
             threads: super::jobs::threads(),
@@ -324,7 +332,7 @@ impl Core {
 
     /// Verifies the selected backups on every destination holding them and
     /// records the outcome on each backup.
-    pub fn verify(
+    pub(crate) fn verify(
         &self,
         sel: &VerifySelection,
         read_data: bool,
@@ -357,7 +365,7 @@ impl Core {
                     continue;
                 };
                 let r = match self.open_repo(&cfg) {
-                    Ok((d, _)) => verify::verify(d.as_ref(), &rec, read_data, progress),
+                    Ok(r) => verify::verify(&r, &rec, read_data, progress),
                     Err(e) => VerifyReport {
                         backup: rec.id.clone(),
                         destination: name.clone(),
@@ -382,9 +390,9 @@ impl Core {
 
     /// Records every committed backup found on `dest_name` that the catalog lacks,
     /// and recreates missing tasks from the definitions stored with them.
-    pub fn rebuild(&self, dest_name: &str) -> Result<RebuildReport, CoreError> {
+    pub(crate) fn rebuild(&self, dest_name: &str) -> Result<RebuildReport, CoreError> {
         let cfg = self.destination(dest_name)?;
-        let (d, _) = self.open_repo(&cfg)?;
+        let d = self.open_repo(&cfg)?;
         let mut report = RebuildReport::default();
         let known: HashSet<String> = self
             .catalog
@@ -399,11 +407,11 @@ impl Core {
             .map(|r| r.backup_id)
             .collect();
         // Newest first, so a recreated task takes its newest definition.
-        for id in d.list(repo::BACKUPS)?.into_iter().rev() {
+        for id in d.list_backups()?.into_iter().rev() {
             if !super::ids::is_valid_backup_id(&id) {
                 continue;
             }
-            let Some(marker) = repo::read_commit(d.as_ref(), &id)? else {
+            let Some(marker) = d.read_commit(&id)? else {
                 if !running.contains(&id) {
                     report.incomplete.push(id);
                 }

@@ -54,7 +54,7 @@ impl CoreError {
             CoreError::Catalog(_) => 1,
             CoreError::Engine(EngineError::Target { .. }) => 4,
             CoreError::Engine(EngineError::UnsafePath { .. }) => 4,
-            CoreError::Engine(EngineError::Source { .. }) => 1,
+            CoreError::Engine(EngineError::Source(_)) => 1,
             CoreError::Engine(_) => 1,
             CoreError::NotFound { .. } => 3,
             CoreError::Invalid(_) => 2,

@@ -57,7 +57,7 @@ impl Bus {
     }
 
     /// Sends `e` to every live subscriber; gone ones are dropped.
-    pub fn publish(&self, e: Event) {
+    pub(crate) fn publish(&self, e: Event) {
         let mut subs = match self.subscribers.lock() {
             Ok(s) => s,
             Err(p) => p.into_inner(),

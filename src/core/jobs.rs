@@ -6,10 +6,9 @@ use super::error::CoreError;
 use super::ids::{first_backup_id, new_backup_id};
 pub use super::recovery::Recovery;
 use super::service::Core;
-use crate::dest::NamedDest;
-use crate::engine::backup::{self, BackupPlan};
+use crate::engine::backup::{self, BackupPlan, BackupStats, Described};
 use crate::engine::repo::{Claim, ClaimOutcome};
-use crate::engine::{EngineError, repo, stop};
+use crate::engine::{EngineError, Repository, repo, stop};
 use crate::model::{BackupKind, BackupRecord, BackupStatus, RunRecord, RunStatus, TaskConfig};
 use crate::progress::Progress;
 use chrono::Utc;
@@ -45,17 +44,19 @@ pub fn threads() -> usize {
 }
 
 impl Core {
-    pub(crate) fn task_dests(&self, task: &TaskConfig) -> Result<Vec<NamedDest>, CoreError> {
+    /// The repositories of a task's destinations, in write order, each
+    /// checked to be the one the catalog recorded.
+    pub(crate) fn task_repos(&self, task: &TaskConfig) -> Result<Vec<Repository>, CoreError> {
         task.destinations
             .iter()
-            .map(|n| Ok((n.clone(), self.open_repo(&self.destination(n)?)?.0)))
+            .map(|n| self.open_repo(&self.destination(n)?))
             .collect()
     }
 
     /// Runs a backup as a registered job: refused (exit 5) while the task has
     /// another job, queued while the parallel-job limit is reached, listed by
     /// `strata jobs` and cancellable meanwhile.
-    pub fn run_backup_job(
+    pub(crate) fn run_backup_job(
         &self,
         task_name: &str,
         requested: BackupKind,
@@ -68,7 +69,7 @@ impl Core {
     /// [`Core::run_backup_job`], calling `on_queued(job id, run)` once the run
     /// is recorded in the catalog as `queued` (before it waits for a slot), so
     /// a crash while it waits still leaves a record for recovery.
-    pub fn run_backup_job_then(
+    pub(crate) fn run_backup_job_then(
         &self,
         task_name: &str,
         requested: BackupKind,
@@ -151,7 +152,8 @@ impl Core {
 
     /// Runs one backup of `task` now and commits it to the catalog (unregistered:
     /// callers go through [`Core::run_backup_job`] unless they own the process).
-    pub fn run_backup(
+    #[cfg(test)]
+    pub(crate) fn run_backup(
         &self,
         task_name: &str,
         requested: BackupKind,
@@ -166,7 +168,7 @@ impl Core {
     /// on any destination), the claims made so far are released and a new id is
     /// tried. The run record always names the id being claimed, so recovery
     /// finds a claim a crash left behind.
-    fn claim_id(&self, run: &mut RunRecord, dests: &[NamedDest]) -> Result<Claim, CoreError> {
+    fn claim_id(&self, run: &mut RunRecord, repos: &[Repository]) -> Result<Claim, CoreError> {
         const ATTEMPTS: usize = 16;
         for attempt in 0..ATTEMPTS {
             if attempt > 0 {
@@ -177,18 +179,18 @@ impl Core {
             if self.catalog.get_backup(&claim.backup)?.is_some() {
                 continue;
             }
-            let mut claimed: Vec<&NamedDest> = Vec::new();
+            let mut claimed: Vec<&Repository> = Vec::new();
             let mut taken = None;
-            for nd in dests {
-                match repo::claim(nd.1.as_ref(), &claim) {
-                    Ok(ClaimOutcome::Claimed) => claimed.push(nd),
+            for r in repos {
+                match r.claim(&claim) {
+                    Ok(ClaimOutcome::Claimed) => claimed.push(r),
                     Ok(ClaimOutcome::Taken) => {
-                        taken = Some(nd.0.clone());
+                        taken = Some(r.name().to_string());
                         break;
                     }
                     Err(e) => {
-                        for (_, d) in &claimed {
-                            let _ = repo::release(d.as_ref(), &claim);
+                        for r in &claimed {
+                            let _ = r.release(&claim);
                         }
                         return Err(e.into());
                     }
@@ -198,8 +200,8 @@ impl Core {
                 return Ok(claim);
             };
             tracing::info!(backup = %claim.backup, destination = %on, "backup id taken, trying another");
-            for (_, d) in &claimed {
-                let _ = repo::release(d.as_ref(), &claim);
+            for r in &claimed {
+                let _ = r.release(&claim);
             }
         }
         Err(CoreError::Failed(format!(
@@ -230,16 +232,17 @@ impl Core {
         progress: &Progress,
     ) -> Result<RunOutcome, CoreError> {
         let task = self.task(task_name)?;
-        let dests = self.task_dests(&task)?;
+        let repos = self.task_repos(&task)?;
         let mut chunker = None;
-        for (name, d) in &dests {
-            let cfg = repo::open(d.as_ref())?;
+        for r in &repos {
+            let Some(cfg) = r.config() else { continue };
             match chunker {
                 None => chunker = Some(cfg.chunker),
                 Some(c) if c != cfg.chunker => {
                     return Err(CoreError::Invalid(format!(
-                        "destination {name} uses different chunker settings from {}; a task's destinations must agree",
-                        dests[0].0
+                        "destination {} uses different chunker settings from {}; a task's destinations must agree",
+                        r.name(),
+                        repos[0].name()
                     )));
                 }
                 Some(_) => {}
@@ -249,8 +252,12 @@ impl Core {
         let ((kind, parent, note), hold) = self.plan_and_hold(job, task_name, requested)?;
         let parent_manifest = match &parent {
             Some(p) => {
-                let (_, d) = &dests[0];
-                Some(repo::read_manifest(d.as_ref(), &p.id, &p.manifest_hash).map_err(|e| {
+                let Some(first) = repos.first() else {
+                    return Err(CoreError::Invalid(format!(
+                        "task {task_name} has no destinations; add one with 'strata task add'"
+                    )));
+                };
+                Some(first.read_manifest(&p.id, &p.manifest_hash).map_err(|e| {
                     CoreError::Failed(format!(
                         "cannot take a {kind} backup of task {task_name}: its parent {} is unreadable ({e}); run 'strata backup run {task_name} --full' to start a new chain",
                         p.id
@@ -301,7 +308,7 @@ impl Core {
             None => self.catalog.insert_run(fresh)?,
         };
         stop::point("after-run-record");
-        let claim = match self.claim_id(&mut run, &dests) {
+        let claim = match self.claim_id(&mut run, &repos) {
             Ok(c) => c,
             Err(e) => {
                 self.fail_run(run, format!("{e}; the backup was not taken"));
@@ -310,9 +317,9 @@ impl Core {
         };
         stop::point("after-claim");
         let release_all = || {
-            for (name, d) in &dests {
-                if let Err(e) = repo::release(d.as_ref(), &claim) {
-                    tracing::warn!(backup = %claim.backup, destination = %name, "could not remove the run's data: {e}");
+            for r in &repos {
+                if let Err(e) = r.release(&claim) {
+                    tracing::warn!(backup = %claim.backup, destination = %r.name(), "could not remove the run's data: {e}");
                 }
             }
         };
@@ -342,16 +349,21 @@ impl Core {
         let plan = BackupPlan {
             backup_id: run.backup_id.clone(),
             claim: &claim,
-            task: &task,
+            task: &task.name,
             kind,
             parent: parent.as_ref().zip(parent_manifest.as_ref()),
-            manual,
             started,
-            dests: dests.clone(),
+            repos: &repos,
             chunker,
+            compression_level: task.compression_level,
             threads: threads(),
         };
-        let outcome = backup::run(&plan, progress);
+        let source = crate::source::open(&task.source);
+        let outcome = backup::run(&plan, source.as_ref(), progress, |stats| Described {
+            record: record_of(&plan, &task, manual, stats),
+            task: task.clone(),
+        })
+        .map(|marker| marker.backup);
         let after_note = task.hooks.after.as_ref().and_then(|cmd| {
             let status = match &outcome {
                 Ok(r) => r.status.as_str(),
@@ -404,6 +416,37 @@ impl Core {
                 Err(e.into())
             }
         }
+    }
+}
+
+/// The catalog record of the backup `plan` stored with `stats`.
+fn record_of(
+    plan: &BackupPlan<'_>,
+    task: &TaskConfig,
+    manual: bool,
+    stats: &BackupStats,
+) -> BackupRecord {
+    BackupRecord {
+        id: plan.backup_id.clone(),
+        task: task.name.clone(),
+        kind: plan.kind,
+        manual,
+        parent: plan.parent.map(|(p, _)| p.id.clone()),
+        chain: stats.chain.clone(),
+        status: stats.status(),
+        started: plan.started,
+        finished: Utc::now(),
+        logical_bytes: stats.logical_bytes,
+        stored_bytes: stats.stored_bytes,
+        file_count: stats.file_count,
+        entry_count: stats.entry_count,
+        changed_files: stats.changed_files,
+        errors: stats.errors.clone(),
+        warnings: stats.warnings.clone(),
+        destinations: plan.repos.iter().map(|r| r.name().to_string()).collect(),
+        manifest_hash: stats.manifest_hash.clone(),
+        pinned: false,
+        verified: None,
     }
 }
 

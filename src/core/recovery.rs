@@ -1,12 +1,14 @@
 //! Recovery when the core opens: runs a crash left queued or running are
 //! settled, a backup that committed everywhere is recorded, and only the run's
-//! own data is removed.
+//! own data is removed. A run whose destination cannot be reached is deferred
+//! to the next start, so one unreachable destination never blocks the rest.
 
 use super::error::CoreError;
 use super::jobs::claim_of;
-use super::service::{Core, open_dest};
+use super::service::Core;
 use crate::engine::repo::{self, Claim};
-use crate::model::{BackupStatus, RunRecord, RunStatus};
+use crate::engine::{EngineError, Repository};
+use crate::model::{BackupStatus, DestinationConfig, RunRecord, RunStatus};
 use chrono::Utc;
 use std::collections::BTreeSet;
 
@@ -19,6 +21,28 @@ pub struct Recovery {
     pub adopted: Vec<String>,
     /// Queued runs that never started (run id, task), now marked interrupted.
     pub never_started: Vec<(u64, String)>,
+    /// Running runs left as they are because a destination of theirs could
+    /// not be reached; the next start tries them again.
+    pub deferred: Vec<Deferred>,
+}
+
+/// A run recovery could not settle yet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Deferred {
+    /// Run id.
+    pub run: u64,
+    /// The run's backup id.
+    pub backup: String,
+    /// The destination that could not be reached.
+    pub destination: String,
+    /// Why.
+    pub error: String,
+}
+
+/// A destination that failed while recovery looked at or cleaned up a run.
+struct Unreachable {
+    destination: String,
+    error: String,
 }
 
 impl Core {
@@ -26,7 +50,7 @@ impl Core {
     /// marker on every destination is recorded (it is complete), anything else
     /// the run wrote is removed. A directory the run does not own (another
     /// backup's claim, or another backup's commit) is never touched.
-    pub fn recover(&self) -> Result<Recovery, CoreError> {
+    pub(crate) fn recover(&self) -> Result<Recovery, CoreError> {
         let mut out = Recovery::default();
         // A queued run wrote nothing; its fire time (if scheduled) was already
         // handled, so it is not caught up: it is reported for a person to rerun.
@@ -45,44 +69,37 @@ impl Core {
             out.never_started.push((run.id, run.task.clone()));
         }
         for mut run in self.catalog.running_runs()? {
-            let mut dests = Vec::new();
-            for name in &run.destinations {
-                if let Some(cfg) = self.catalog.get_destination(name)? {
-                    dests.push((name.clone(), open_dest(&cfg)));
-                }
-            }
             let claim = claim_of(&run);
             // Per destination: whether the directory is this run's, and its
-            // commit marker if it completed there.
+            // commit marker if it completed there. One unreachable destination
+            // leaves the whole run for the next start: its partial data there
+            // could not be removed, and adoption needs every copy.
             let mut copies = Vec::new();
-            for (name, d) in &dests {
-                let own = owns(d.as_ref(), &run, &claim);
-                let committed = if own {
-                    match repo::read_commit(d.as_ref(), &run.backup_id) {
-                        Ok(Some(marker))
-                            if repo::read_manifest(
-                                d.as_ref(),
-                                &run.backup_id,
-                                &marker.manifest_hash,
-                            )
-                            .is_ok() =>
-                        {
-                            Some(marker)
-                        }
-                        _ => None,
-                    }
-                } else {
-                    None
+            let mut unreachable = None;
+            for name in &run.destinations {
+                let Some(cfg) = self.catalog.get_destination(name)? else {
+                    continue;
                 };
-                copies.push((name, d, own, committed));
+                match inspect(&cfg, &claim) {
+                    Ok(copy) => copies.push(copy),
+                    Err(u) => {
+                        unreachable = Some(u);
+                        break;
+                    }
+                }
             }
+            if let Some(u) = unreachable {
+                out.deferred.push(defer(&run, u));
+                continue;
+            }
+            let defined = copies.len();
             // Adopt only a backup that committed on every destination of the run;
             // a copy on some of them is removed everywhere instead.
-            let everywhere = dests.len() == run.destinations.len()
+            let everywhere = defined == run.destinations.len()
                 && !copies.is_empty()
-                && copies.iter().all(|c| c.3.is_some());
+                && copies.iter().all(|c| c.committed.is_some());
             let marker = if everywhere {
-                copies.iter().find_map(|c| c.3.clone())
+                copies.iter().find_map(|c| c.committed.clone())
             } else {
                 None
             };
@@ -111,18 +128,23 @@ impl Core {
                 }
             }
             let mut foreign = Vec::new();
-            for (name, d, own, _) in &copies {
-                if !own {
-                    foreign.push(name.as_str());
+            let mut unreachable = None;
+            for c in &copies {
+                if !c.own {
+                    foreign.push(c.repo.name().to_string());
                     continue;
                 }
-                if repo::release(d.as_ref(), &claim)? {
-                    continue;
+                if let Err(e) = c.repo.discard_partial(&claim) {
+                    unreachable = Some(Unreachable {
+                        destination: c.repo.name().to_string(),
+                        error: e.to_string(),
+                    });
+                    break;
                 }
-                // A directory without a claim was written by an earlier release.
-                // The commit marker goes first, so a half-deleted copy never looks complete.
-                d.delete(&repo::commit_key(&run.backup_id))?;
-                d.delete_prefix(&repo::backup_prefix(&run.backup_id))?;
+            }
+            if let Some(u) = unreachable {
+                out.deferred.push(defer(&run, u));
+                continue;
             }
             run.status = RunStatus::Interrupted;
             let mut msg = "interrupted (the process stopped mid-run); its partial data was removed"
@@ -161,12 +183,12 @@ impl Core {
     fn references(
         &self,
         marker: &repo::CommitMarker,
-        copies: &[RecoveredCopy<'_>],
+        copies: &[RunCopy],
     ) -> Result<Vec<String>, CoreError> {
         let id = &marker.backup.id;
         let mut out: BTreeSet<String> = marker.backup.parent.iter().cloned().collect();
-        if let Some((_, d, _, _)) = copies.first() {
-            let m = repo::read_manifest(d.as_ref(), id, &marker.manifest_hash)?;
+        if let Some(c) = copies.first() {
+            let m = c.repo.read_manifest(id, &marker.manifest_hash)?;
             out.extend(m.packs.into_iter().map(|p| p.backup));
         }
         out.remove(id);
@@ -174,25 +196,63 @@ impl Core {
     }
 }
 
-/// One destination of an interrupted run: name, storage, owned, commit marker.
-type RecoveredCopy<'a> = (
-    &'a String,
-    &'a std::sync::Arc<dyn crate::dest::Destination>,
-    bool,
-    Option<repo::CommitMarker>,
-);
+/// One destination of an interrupted run.
+struct RunCopy {
+    repo: Repository,
+    /// Whether `backups/<id>/` there is the run's own.
+    own: bool,
+    /// Its commit marker, when the run completed there with an intact manifest.
+    committed: Option<repo::CommitMarker>,
+}
 
-/// Whether `backups/<id>/` on `d` is the interrupted `run`'s own: its claim is
-/// the run's, or (written by an earlier release, without a claim) it holds no
-/// commit marker or one of this very run. Unreadable evidence is not ownership.
-fn owns(d: &dyn crate::dest::Destination, run: &RunRecord, claim: &Claim) -> bool {
-    match repo::read_claim(d, &run.backup_id) {
-        Ok(Some(c)) => c == *claim,
-        Ok(None) => match repo::read_commit(d, &run.backup_id) {
-            Ok(None) => true,
-            Ok(Some(m)) => m.backup.task == run.task && m.backup.started == run.started,
-            Err(_) => false,
-        },
-        Err(_) => false,
+/// Looks at a run's directory on one destination; an error means the
+/// destination could not be opened or read, so nothing is known about it.
+fn inspect(cfg: &DestinationConfig, claim: &Claim) -> Result<RunCopy, Unreachable> {
+    let unreachable = |error: String| Unreachable {
+        destination: cfg.name.clone(),
+        error,
+    };
+    let dest = crate::dest::open(cfg).map_err(|e| unreachable(e.to_string()))?;
+    let repo = Repository::attach(&cfg.name, dest);
+    let own = repo
+        .owned_by(claim)
+        .map_err(|e| unreachable(e.to_string()))?;
+    let committed = if own {
+        match repo.read_commit(&claim.backup) {
+            Ok(Some(marker)) => repo
+                .read_manifest(&claim.backup, &marker.manifest_hash)
+                .is_ok()
+                .then_some(marker),
+            Ok(None) | Err(EngineError::Damaged { .. }) => None,
+            Err(e) => return Err(unreachable(e.to_string())),
+        }
+    } else {
+        None
+    };
+    Ok(RunCopy {
+        repo,
+        own,
+        committed,
+    })
+}
+
+/// Leaves `run` as it is for the next start, saying why.
+fn defer(run: &RunRecord, u: Unreachable) -> Deferred {
+    tracing::warn!(
+        run = run.id,
+        backup = %run.backup_id,
+        destination = %u.destination,
+        "recovery deferred: {}",
+        u.error
+    );
+    Deferred {
+        run: run.id,
+        backup: run.backup_id.clone(),
+        destination: u.destination,
+        error: u.error,
     }
 }
+
+#[cfg(test)]
+#[path = "recovery_tests.rs"]
+mod tests;

@@ -5,12 +5,9 @@
 use super::catalog::Catalog;
 use super::error::CoreError;
 use super::home::Home;
-use crate::dest::Destination;
-use crate::dest::local::LocalDest;
-use crate::engine::repo;
-use crate::engine::scan::Excludes;
+use crate::engine::{EngineError, Repository, repo};
 use crate::model::{DestinationConfig, DestinationKind, SourceConfig, TaskConfig};
-use std::sync::Arc;
+use crate::source::Excludes;
 
 /// The core service for one home.
 pub struct Core {
@@ -21,8 +18,9 @@ pub struct Core {
     /// Tasks whose repeated destinations were merged when this core opened
     /// (older builds accepted `--dest nas,nas`), one note each.
     pub repaired: Vec<String>,
-    /// Jobs queued and running in this process.
-    pub jobs: super::registry::Registry,
+    /// Jobs queued and running in this process (front ends list them with
+    /// `Action::Jobs` and stop them with `Action::CancelJob` or `stop_jobs`).
+    pub(crate) jobs: super::registry::Registry,
     /// Settings from the home's `strata.toml`.
     pub settings: super::home::HomeConfig,
     /// Change notifications for front ends.
@@ -131,13 +129,6 @@ pub(crate) fn first_duplicate_dest(dests: &[String]) -> Option<&str> {
     dests.iter().map(String::as_str).find(|d| !seen.insert(*d))
 }
 
-/// Opens the storage behind a destination definition.
-pub fn open_dest(cfg: &DestinationConfig) -> Arc<dyn Destination> {
-    match &cfg.kind {
-        DestinationKind::Local { path } => Arc::new(LocalDest::new(path)),
-    }
-}
-
 impl Core {
     /// Opens (creating if needed) the catalog of `home` and recovers from any
     /// run a crash interrupted. `holder` describes this process for lock messages.
@@ -199,12 +190,15 @@ impl Core {
     }
 
     /// The catalog (read access for front ends' read models).
-    pub fn catalog(&self) -> &Catalog {
+    pub(crate) fn catalog(&self) -> &Catalog {
         &self.catalog
     }
 
     /// Adds a destination and initialises its repository.
-    pub fn add_destination(&self, cfg: DestinationConfig) -> Result<DestinationConfig, CoreError> {
+    pub(crate) fn add_destination(
+        &self,
+        cfg: DestinationConfig,
+    ) -> Result<DestinationConfig, CoreError> {
         check_name("destination", &cfg.name)?;
         if self.catalog.get_destination(&cfg.name)?.is_some() {
             return Err(CoreError::Refused(format!(
@@ -231,8 +225,8 @@ impl Core {
             }
         };
         // An existing repository is adopted as is (catalog rebuild relies on it).
-        let repo = repo::open_or_init(open_dest(&cfg).as_ref())?;
-        cfg.repo_id = Some(repo.id);
+        let repo = Repository::open_or_init(&cfg.name, crate::dest::open(&cfg)?)?;
+        cfg.repo_id = repo.config().map(|c| c.id.clone());
         self.catalog.put_destination(&cfg)?;
         Ok(cfg)
     }
@@ -240,42 +234,39 @@ impl Core {
     /// Opens the repository of a destination, refusing to create one: an empty
     /// or different directory at that place (an unmounted disk, a wrong mount)
     /// must stop the run rather than start a new repository there.
-    pub fn open_repo(
-        &self,
-        cfg: &DestinationConfig,
-    ) -> Result<(Arc<dyn Destination>, repo::RepoConfig), CoreError> {
-        let d = open_dest(cfg);
-        let r = match repo::open(d.as_ref()) {
+    pub(crate) fn open_repo(&self, cfg: &DestinationConfig) -> Result<Repository, CoreError> {
+        let r = match Repository::open(&cfg.name, crate::dest::open(cfg)?) {
             Ok(r) => r,
-            Err(crate::engine::EngineError::Dest(crate::dest::DestError::NotFound { .. })) => {
+            Err(EngineError::Dest(crate::dest::DestError::NotFound { dest: describe, .. })) => {
                 return Err(CoreError::Failed(format!(
-                    "destination {} ({}) holds no Strata repository ({} is missing); if it is a mount point, mount it and retry; to start over there, remove and re-add the destination",
+                    "destination {} ({describe}) holds no Strata repository ({} is missing); if it is a mount point, mount it and retry; to start over there, remove and re-add the destination",
                     cfg.name,
-                    d.describe(),
                     repo::CONFIG_KEY
                 )));
             }
-            Err(crate::engine::EngineError::Repo { detail, .. }) => {
+            Err(EngineError::Repo {
+                dest: describe,
+                detail,
+            }) => {
                 return Err(CoreError::Failed(format!(
-                    "destination {} ({}) is refused: {detail}",
-                    cfg.name,
-                    d.describe()
+                    "destination {} ({describe}) is refused: {detail}",
+                    cfg.name
                 )));
             }
             Err(e) => return Err(e.into()),
         };
-        if let Some(want) = &cfg.repo_id
-            && *want != r.id
+        if let (Some(want), Some(have)) = (&cfg.repo_id, r.config())
+            && *want != have.id
         {
             return Err(CoreError::Failed(format!(
                 "destination {} ({}) holds repository {}, not {} that this catalog uses; check what is mounted there",
                 cfg.name,
-                d.describe(),
-                r.id,
+                r.describe(),
+                have.id,
                 want
             )));
         }
-        Ok((d, r))
+        Ok(r)
     }
 
     /// All destinations, by name.
@@ -296,7 +287,7 @@ impl Core {
 
     /// Removes a destination definition; refused while tasks or backups use it.
     /// The repository data itself is never touched.
-    pub fn remove_destination(&self, name: &str) -> Result<(), CoreError> {
+    pub(crate) fn remove_destination(&self, name: &str) -> Result<(), CoreError> {
         self.destination(name)?;
         let users: Vec<String> = self
             .catalog
@@ -327,7 +318,7 @@ impl Core {
     }
 
     /// Validates and stores a new task.
-    pub fn add_task(&self, task: TaskConfig) -> Result<TaskConfig, CoreError> {
+    pub(crate) fn add_task(&self, task: TaskConfig) -> Result<TaskConfig, CoreError> {
         check_name("task", &task.name)?;
         if self.catalog.get_task(&task.name)?.is_some() {
             return Err(CoreError::Refused(format!(
@@ -418,7 +409,7 @@ impl Core {
 
     /// Removes a task. Its backups stay restorable; without `keep_backups` the
     /// removal is refused while it has any, so nothing is orphaned by accident.
-    pub fn remove_task(&self, name: &str, keep_backups: bool) -> Result<usize, CoreError> {
+    pub(crate) fn remove_task(&self, name: &str, keep_backups: bool) -> Result<usize, CoreError> {
         self.task(name)?;
         let n = self
             .catalog
@@ -433,5 +424,36 @@ impl Core {
         }
         self.catalog.remove_task(name)?;
         Ok(n)
+    }
+}
+
+impl Core {
+    /// Jobs queued or running in this process.
+    pub fn job_count(&self) -> usize {
+        self.jobs.len()
+    }
+
+    /// Cancels every job of this process (shutdown, or a console quitting
+    /// with its own jobs) and waits up to `grace` for them to clean up;
+    /// returns how many were still running then.
+    pub fn stop_jobs(&self, grace: std::time::Duration) -> usize {
+        self.jobs.cancel_all();
+        let deadline = std::time::Instant::now() + grace;
+        while !self.jobs.is_empty() && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        self.jobs.len()
+    }
+
+    /// Test hook: registers a job that runs nothing, so console tests can
+    /// draw its gauge; dropping the guard ends it.
+    #[doc(hidden)]
+    pub fn register_test_job(
+        &self,
+        task: &str,
+        kind: crate::model::BackupKind,
+        progress: std::sync::Arc<crate::progress::Progress>,
+    ) -> Result<super::registry::JobGuard<'_>, CoreError> {
+        self.jobs.start(task, kind, true, progress)
     }
 }

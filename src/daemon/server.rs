@@ -11,7 +11,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// How long shutdown waits for cancelled jobs to clean up.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(120);
@@ -95,16 +95,17 @@ pub fn serve(home: Home, listen: &str, io: &mut Io<'_>) -> Result<u8, CoreError>
             }
         }
     }
-    tracing::info!("shutting down: cancelling {} job(s)", core.jobs.len());
+    tracing::info!("shutting down: cancelling {} job(s)", core.job_count());
     let _ = writeln!(
         io.err,
         "strata: stopping; cancelling {} job(s), partial data is removed",
-        core.jobs.len()
+        core.job_count()
     );
-    core.jobs.cancel_all();
-    let deadline = Instant::now() + SHUTDOWN_GRACE;
-    while !core.jobs.is_empty() && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(50));
+    let left = core.stop_jobs(SHUTDOWN_GRACE);
+    if left > 0 {
+        tracing::warn!(
+            "{left} job(s) still running after {SHUTDOWN_GRACE:?}; their partial data is cleaned up at the next start"
+        );
     }
     if let Some(s) = ssh {
         s.stop();

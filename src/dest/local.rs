@@ -40,12 +40,7 @@ impl LocalDest {
                     .to_string(),
             };
         }
-        DestError::Io {
-            dest: self.describe(),
-            op,
-            path: path.to_path_buf(),
-            source,
-        }
+        DestError::io(self.describe(), op, path.display().to_string(), source)
     }
 }
 
@@ -293,5 +288,31 @@ mod tests {
                 .collect();
             assert_eq!(left, vec![std::ffi::OsString::from("CLAIM")]);
         }
+    }
+
+    #[test]
+    fn a_file_in_place_of_the_root_is_a_permanent_failure_not_a_missing_object() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("repo");
+        fs::write(&root, b"not a directory").unwrap();
+        let d = LocalDest::new(&root);
+        let e = d.get("backups/a/CLAIM").unwrap_err();
+        assert_eq!(e.kind(), crate::dest::ErrorKind::Permanent, "{e}");
+        assert!(e.to_string().contains("check the path"), "{e}");
+    }
+
+    #[test]
+    fn open_refuses_a_relative_path() {
+        use crate::model::{DestinationConfig, DestinationKind};
+        let cfg = |path: &str| DestinationConfig {
+            name: "d".into(),
+            kind: DestinationKind::Local { path: path.into() },
+            repo_id: None,
+        };
+        let e = crate::dest::open(&cfg("rel/repo")).err().unwrap();
+        assert_eq!(e.kind(), crate::dest::ErrorKind::Permanent);
+        let dir = tempfile::tempdir().unwrap();
+        let d = crate::dest::open(&cfg(dir.path().to_str().unwrap())).unwrap();
+        assert_eq!(d.describe(), format!("local:{}", dir.path().display()));
     }
 }

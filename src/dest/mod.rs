@@ -2,11 +2,14 @@
 //! [`Destination`] trait, so new kinds (S3, SFTP) plug in without engine changes.
 
 pub mod local;
+pub mod retry;
 
-use std::path::PathBuf;
+use crate::model::{DestinationConfig, DestinationKind};
+use std::sync::Arc;
 use thiserror::Error;
 
-/// Why a destination operation failed.
+/// Why a destination operation failed. The variant is the classification a
+/// caller acts on (retry, report, give up); see [`DestError::kind`].
 #[derive(Debug, Error)]
 pub enum DestError {
     /// The object does not exist.
@@ -25,18 +28,15 @@ pub enum DestError {
         /// Object key.
         key: String,
     },
-    /// An I/O error on a local path.
-    #[error("{dest}: {op} {path} failed: {source}; check the path, its permissions and free space")]
-    Io {
-        /// Destination description.
-        dest: String,
-        /// What was being done.
-        op: &'static str,
-        /// Where.
-        path: PathBuf,
-        /// Cause.
-        source: std::io::Error,
-    },
+    /// The destination refused access (permissions, credentials).
+    #[error("{0}")]
+    Denied(Failure),
+    /// A failure worth retrying: a timeout, an interruption, a reset connection.
+    #[error("{0}")]
+    Transient(Failure),
+    /// Any other failure, which a retry would not cure.
+    #[error("{0}")]
+    Permanent(Failure),
     /// A key that would leave the repository.
     #[error("{dest}: refusing key {key:?} (it leaves the repository)")]
     BadKey {
@@ -45,6 +45,83 @@ pub enum DestError {
         /// Offending key.
         key: String,
     },
+}
+
+/// What a failed operation was doing, where, and why.
+#[derive(Debug, Error)]
+#[error("{dest}: {op} {at} failed: {source}; check the path, its permissions and free space")]
+pub struct Failure {
+    /// Destination description.
+    pub dest: String,
+    /// What was being done.
+    pub op: &'static str,
+    /// Where: a local path, or a key for remote kinds.
+    pub at: String,
+    /// Cause.
+    pub source: std::io::Error,
+}
+
+/// The classification of a [`DestError`], without its details.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// See [`DestError::NotFound`].
+    NotFound,
+    /// See [`DestError::Exists`].
+    Exists,
+    /// See [`DestError::Denied`].
+    Denied,
+    /// See [`DestError::Transient`].
+    Transient,
+    /// See [`DestError::Permanent`].
+    Permanent,
+    /// See [`DestError::BadKey`].
+    BadKey,
+}
+
+impl DestError {
+    /// A failure of `op` at `at`, classified by its I/O error kind.
+    pub fn io(dest: String, op: &'static str, at: String, source: std::io::Error) -> DestError {
+        use std::io::ErrorKind as K;
+        let failure = Failure {
+            dest,
+            op,
+            at,
+            source,
+        };
+        match failure.source.kind() {
+            K::PermissionDenied | K::ReadOnlyFilesystem => DestError::Denied(failure),
+            K::TimedOut
+            | K::Interrupted
+            | K::WouldBlock
+            | K::ConnectionReset
+            | K::ConnectionAborted
+            | K::ConnectionRefused
+            | K::NotConnected
+            | K::BrokenPipe
+            | K::ResourceBusy
+            | K::NetworkDown
+            | K::NetworkUnreachable
+            | K::HostUnreachable => DestError::Transient(failure),
+            _ => DestError::Permanent(failure),
+        }
+    }
+
+    /// The classification.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            DestError::NotFound { .. } => ErrorKind::NotFound,
+            DestError::Exists { .. } => ErrorKind::Exists,
+            DestError::Denied(_) => ErrorKind::Denied,
+            DestError::Transient(_) => ErrorKind::Transient,
+            DestError::Permanent(_) => ErrorKind::Permanent,
+            DestError::BadKey { .. } => ErrorKind::BadKey,
+        }
+    }
+
+    /// Whether the same operation may succeed if tried again.
+    pub fn is_transient(&self) -> bool {
+        self.kind() == ErrorKind::Transient
+    }
 }
 
 /// Storage of one repository: a flat namespace of `/`-separated keys.
@@ -71,9 +148,6 @@ pub trait Destination: Send + Sync {
     fn delete_prefix(&self, prefix: &str) -> Result<(), DestError>;
 }
 
-/// A destination with the name the catalog knows it by.
-pub type NamedDest = (String, std::sync::Arc<dyn Destination>);
-
 /// Rejects keys that are empty, absolute or contain `..`/`.` components.
 pub fn check_key(dest: &str, key: &str) -> Result<(), DestError> {
     let bad = key.is_empty()
@@ -88,4 +162,25 @@ pub fn check_key(dest: &str, key: &str) -> Result<(), DestError> {
         });
     }
     Ok(())
+}
+
+/// Opens the storage behind a destination definition, with transient
+/// failures retried. Remote kinds will fail here when they cannot be reached.
+pub fn open(cfg: &DestinationConfig) -> Result<Arc<dyn Destination>, DestError> {
+    let inner: Arc<dyn Destination> = match &cfg.kind {
+        DestinationKind::Local { path } => {
+            // A relative path would resolve against whichever directory the
+            // process runs in, which is never the repository that was added.
+            if !path.is_absolute() {
+                return Err(DestError::Permanent(Failure {
+                    dest: format!("local:{}", path.display()),
+                    op: "open",
+                    at: path.display().to_string(),
+                    source: std::io::Error::other("the path is not absolute"),
+                }));
+            }
+            Arc::new(local::LocalDest::new(path))
+        }
+    };
+    Ok(Arc::new(retry::Retry::new(inner)))
 }

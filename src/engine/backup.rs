@@ -1,93 +1,127 @@
-//! Taking one backup: scan, reuse unchanged files from the parent, read and
-//! chunk the rest on a worker pool, write packs, then manifest, then COMMIT.
+//! Taking one backup: begin the source, list its entries, reuse unchanged
+//! files from the parent, read and chunk the rest on a worker pool, write
+//! packs, then the manifest, then COMMIT.
 
 use super::chunk::ChunkerParams;
 use super::error::EngineError;
 use super::manifest::{ChunkId, Entry, EntryKind, Manifest};
-use super::repo::{self, CommitMarker};
-use super::scan::{self, Excludes, ScanKind, display_path};
+use super::repo::{self, CommitMarker, PackInfo};
+use super::repository::Repository;
 use super::stop;
 use super::store::{self, FileResult};
 use super::table::TableBuilder;
-use crate::dest::NamedDest;
-use crate::model::{BackupKind, BackupRecord, BackupStatus, EntryError, SourceConfig, TaskConfig};
+use crate::model::{BackupKind, BackupRecord, BackupStatus, EntryError, TaskConfig};
 use crate::progress::{Phase, Progress};
+use crate::source::{Source, SourceKind, SourceRun, display_path};
 use chrono::{DateTime, Utc};
 use rustc_hash::FxHashMap;
 use std::collections::HashSet;
-use std::path::Path;
+use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 
 /// Everything needed to take one backup.
 pub struct BackupPlan<'a> {
     /// Id reserved for the backup (its data lives under this id).
     pub backup_id: String,
-    /// The claim this run holds on `backups/<backup_id>/` on every destination.
+    /// The claim this run holds on `backups/<backup_id>/` on every repository.
     pub claim: &'a repo::Claim,
-    /// The task.
-    pub task: &'a TaskConfig,
+    /// Name of the task, recorded in the manifest.
+    pub task: &'a str,
     /// Effective kind.
     pub kind: BackupKind,
     /// Parent record and its manifest (incremental/differential).
     pub parent: Option<(&'a BackupRecord, &'a Manifest)>,
-    /// Made by "backup now".
-    pub manual: bool,
     /// Run start.
     pub started: DateTime<Utc>,
-    /// Destinations (name, storage), each with an initialised repository.
-    pub dests: Vec<NamedDest>,
+    /// Repositories to write to, in order.
+    pub repos: &'a [Repository],
     /// Chunker sizes of the repositories.
     pub chunker: ChunkerParams,
+    /// zstd level of the data.
+    pub compression_level: i32,
     /// Worker threads.
     pub threads: usize,
 }
 
-/// Takes the backup described by `plan`. On failure or cancellation what the
-/// run wrote is removed again, on each destination only where its claim
-/// proves the directory is its own.
-pub fn run(plan: &BackupPlan<'_>, progress: &Progress) -> Result<BackupRecord, EngineError> {
-    let result = run_inner(plan, progress);
+/// What a backup stored, for the caller to describe in its records.
+#[derive(Debug, Clone)]
+pub struct BackupStats {
+    /// The chain the backup belongs to (its own id for a full).
+    pub chain: String,
+    /// Bytes a restore writes.
+    pub logical_bytes: u64,
+    /// Bytes written to each repository (packs and manifest).
+    pub stored_bytes: u64,
+    /// Files stored.
+    pub file_count: u64,
+    /// Entries in the manifest.
+    pub entry_count: u64,
+    /// Files read because they were new or changed.
+    pub changed_files: u64,
+    /// Entries that could not be backed up (a backup with any is partial).
+    pub errors: Vec<EntryError>,
+    /// Entries stored with a caveat (changed while read, the source's notes).
+    pub warnings: Vec<EntryError>,
+    /// BLAKE3 of the manifest, hex.
+    pub manifest_hash: String,
+    /// Size of the manifest.
+    pub manifest_size: u64,
+    /// Packs written.
+    pub packs: Vec<PackInfo>,
+}
+
+impl BackupStats {
+    /// Complete, or partial when some entry could not be backed up.
+    pub fn status(&self) -> BackupStatus {
+        if self.errors.is_empty() {
+            BackupStatus::Complete
+        } else {
+            BackupStatus::Partial
+        }
+    }
+}
+
+/// What the caller records about the backup in its commit marker, so a
+/// catalog rebuild finds it: the backup's record and the task's definition.
+pub struct Described {
+    /// The backup's catalog record.
+    pub record: BackupRecord,
+    /// The task definition when the backup was taken.
+    pub task: TaskConfig,
+}
+
+/// Takes the backup described by `plan` from `source`. Once the data and
+/// manifest are stored, `describe` turns the stats into what the commit
+/// marker carries; the marker is then written everywhere. On failure or
+/// cancellation what the run wrote is removed again, on each repository only
+/// where its claim proves the directory is its own.
+pub fn run(
+    plan: &BackupPlan<'_>,
+    source: &dyn Source,
+    progress: &Progress,
+    describe: impl FnOnce(&BackupStats) -> Described,
+) -> Result<CommitMarker, EngineError> {
+    let result = run_inner(plan, source, progress, describe);
     if result.is_err() {
-        for (_, d) in &plan.dests {
-            let _ = repo::release(d.as_ref(), plan.claim);
+        for r in plan.repos {
+            let _ = r.release(plan.claim);
         }
     }
     result
 }
 
-pub(super) fn source_root(task: &TaskConfig) -> (&Path, &[String]) {
-    match &task.source {
-        SourceConfig::Dir { path, exclude } => (path.as_path(), exclude.as_slice()),
-    }
-}
-
-fn run_inner(plan: &BackupPlan<'_>, progress: &Progress) -> Result<BackupRecord, EngineError> {
-    let (root, patterns) = source_root(plan.task);
-    let md = std::fs::metadata(root).map_err(|e| EngineError::Source {
-        path: root.to_path_buf(),
-        source: e,
-    })?;
-    if !md.is_dir() {
-        return Err(EngineError::Source {
-            path: root.to_path_buf(),
-            source: std::io::Error::other("not a directory"),
-        });
-    }
-    let excludes = Excludes::new(patterns).map_err(|e| EngineError::Source {
-        path: root.to_path_buf(),
-        source: std::io::Error::other(e.to_string()),
-    })?;
+fn run_inner(
+    plan: &BackupPlan<'_>,
+    source: &dyn Source,
+    progress: &Progress,
+    describe: impl FnOnce(&BackupStats) -> Described,
+) -> Result<CommitMarker, EngineError> {
+    let what = source.describe();
+    let mut run: Box<dyn SourceRun> = source.begin()?;
     progress.set_phase(Phase::Scan);
-    let scanned = scan::scan(root, &excludes);
-    // An unreadable root is not a partial backup of something: it is nothing.
-    if let Some(e) = scanned.errors.iter().find(|e| e.path.is_empty()) {
-        return Err(EngineError::Source {
-            path: root.to_path_buf(),
-            source: std::io::Error::other(e.error.clone()),
-        });
-    }
-    let mut errors = scanned.errors;
-    let entries = scanned.entries;
+    let listing = run.entries()?;
+    let mut errors = listing.errors;
+    let entries = listing.entries;
     stop::point("after-scan");
 
     let empty = Manifest {
@@ -104,7 +138,8 @@ fn run_inner(plan: &BackupPlan<'_>, progress: &Progress) -> Result<BackupRecord,
     };
     let parent = plan.parent.map(|(_, m)| m).unwrap_or(&empty);
     // Unchanged files (same size, mtime, ctime and inode) reuse the parent's
-    // chunk list without being read. Both lists are sorted by path, so one
+    // chunk list without being read; a stream, whose size is unknown until
+    // read, never matches. Both lists are sorted by path, so one
     // merge pass pairs them without hashing 50,000 paths.
     let mut reused: Vec<u32> = vec![u32::MAX; entries.len()];
     let mut jobs = Vec::new();
@@ -114,13 +149,13 @@ fn run_inner(plan: &BackupPlan<'_>, progress: &Progress) -> Result<BackupRecord,
         while pi < parent.entries.len() && parent.entries[pi].path < e.path {
             pi += 1;
         }
-        if e.kind != ScanKind::File {
+        if e.kind != SourceKind::File {
             continue;
         }
         if let Some(p) = parent.entries.get(pi)
             && p.path == e.path
             && matches!(p.kind, EntryKind::File { .. })
-            && p.size == e.size
+            && Some(p.size) == e.size
             && p.mtime_ns == e.mtime_ns
             && p.ctime_ns == e.ctime_ns
             && p.inode == e.inode
@@ -129,7 +164,7 @@ fn run_inner(plan: &BackupPlan<'_>, progress: &Progress) -> Result<BackupRecord,
             continue;
         }
         jobs.push(i);
-        bytes_total += e.size;
+        bytes_total += e.size.unwrap_or(0);
     }
     // The id index of the parent's chunks is only needed to deduplicate new data.
     let parent_ids: FxHashMap<ChunkId, usize> = if jobs.is_empty() {
@@ -148,11 +183,22 @@ fn run_inner(plan: &BackupPlan<'_>, progress: &Progress) -> Result<BackupRecord,
     progress.bytes_total.store(bytes_total, Ordering::Relaxed);
     progress.set_phase(Phase::Store);
 
-    let stored = store::store(plan, &entries, &jobs, &parent_ids, progress)?;
+    let stored = store::store(
+        plan,
+        run.as_ref(),
+        &what,
+        &entries,
+        &jobs,
+        &parent_ids,
+        progress,
+    )?;
     let (new_locs, packs_written, file_results) = (stored.locs, stored.packs, stored.files);
     if progress.cancelled() {
         return Err(EngineError::Cancelled);
     }
+    // Only now, with every entry read, does a source know how it went (a
+    // dump command's exit status): its failure fails the backup.
+    let report = run.finish()?;
 
     progress.set_phase(Phase::Commit);
     // Assemble the manifest: entries in path order, chunk table in first-use order.
@@ -164,13 +210,13 @@ fn run_inner(plan: &BackupPlan<'_>, progress: &Progress) -> Result<BackupRecord,
         &packs_written,
     );
 
-    let mut warnings = Vec::new();
+    let mut warnings = report.warnings;
     let mut out_entries = Vec::with_capacity(entries.len());
     // Only names that other entries hard-link to need tracking (usually none).
     let link_targets: HashSet<&[u8]> = entries
         .iter()
         .filter_map(|e| match &e.kind {
-            ScanKind::HardLink(t) => Some(t.as_slice()),
+            SourceKind::HardLink(t) => Some(t.as_slice()),
             _ => None,
         })
         .collect();
@@ -179,9 +225,9 @@ fn run_inner(plan: &BackupPlan<'_>, progress: &Progress) -> Result<BackupRecord,
     let mut logical = 0u64;
     for (i, e) in entries.iter().enumerate() {
         let kind = match &e.kind {
-            ScanKind::Dir => EntryKind::Dir,
-            ScanKind::Symlink(t) => EntryKind::Symlink { target: t.clone() },
-            ScanKind::HardLink(t) => {
+            SourceKind::Dir => EntryKind::Dir,
+            SourceKind::Symlink(t) => EntryKind::Symlink { target: t.clone() },
+            SourceKind::HardLink(t) => {
                 if !stored_paths.contains(t.as_slice()) {
                     errors.push(EntryError {
                         path: display_path(&e.path),
@@ -191,7 +237,7 @@ fn run_inner(plan: &BackupPlan<'_>, progress: &Progress) -> Result<BackupRecord,
                 }
                 EntryKind::HardLink { target: t.clone() }
             }
-            ScanKind::File => {
+            SourceKind::File => {
                 let (list, size) = if reused[i] != u32::MAX {
                     let EntryKind::File { chunks } = &parent.entries[reused[i] as usize].kind
                     else {
@@ -201,7 +247,7 @@ fn run_inner(plan: &BackupPlan<'_>, progress: &Progress) -> Result<BackupRecord,
                     for &c in chunks {
                         list.push(tb.inherited(c as usize)?);
                     }
-                    (list, e.size)
+                    (list, e.size.unwrap_or(0))
                 } else {
                     match file_results.get(&i) {
                         Some(FileResult::Stored {
@@ -276,12 +322,12 @@ fn run_inner(plan: &BackupPlan<'_>, progress: &Progress) -> Result<BackupRecord,
     };
     let manifest = Manifest {
         backup_id: plan.backup_id.clone(),
-        task: plan.task.name.clone(),
+        task: plan.task.to_string(),
         kind: plan.kind,
         parent: plan.parent.map(|(p, _)| p.id.clone()),
         chain: chain.clone(),
         created: plan.started.timestamp(),
-        source: root.display().to_string(),
+        source: what.clone(),
         packs: tb.packs,
         chunks: tb.table,
         entries: out_entries,
@@ -291,30 +337,18 @@ fn run_inner(plan: &BackupPlan<'_>, progress: &Progress) -> Result<BackupRecord,
     // little and cost the no-change backup its time budget.
     let bytes = manifest.encode(1).map_err(|e| EngineError::Io {
         op: "compress manifest of",
-        path: root.to_path_buf(),
+        path: PathBuf::from(&what),
         source: e,
     })?;
     let manifest_hash = blake3::hash(&bytes).to_hex().to_string();
-    for (_, d) in &plan.dests {
-        d.put(&repo::manifest_key(&plan.backup_id), &bytes)?;
+    for r in plan.repos {
+        r.put_manifest(&plan.backup_id, &bytes)?;
     }
     stop::point("after-manifest");
 
     let pack_bytes: u64 = packs_written.iter().map(|p| p.size).sum();
-    let record = BackupRecord {
-        id: plan.backup_id.clone(),
-        task: plan.task.name.clone(),
-        kind: plan.kind,
-        manual: plan.manual,
-        parent: plan.parent.map(|(p, _)| p.id.clone()),
+    let stats = BackupStats {
         chain,
-        status: if errors.is_empty() {
-            BackupStatus::Complete
-        } else {
-            BackupStatus::Partial
-        },
-        started: plan.started,
-        finished: Utc::now(),
         logical_bytes: logical,
         stored_bytes: pack_bytes + bytes.len() as u64,
         file_count,
@@ -322,31 +356,35 @@ fn run_inner(plan: &BackupPlan<'_>, progress: &Progress) -> Result<BackupRecord,
         changed_files: jobs.len() as u64,
         errors,
         warnings,
-        destinations: plan.dests.iter().map(|(n, _)| n.clone()).collect(),
         manifest_hash: manifest_hash.clone(),
-        pinned: false,
-        verified: None,
-    };
-    let marker = CommitMarker {
-        format: repo::REPO_FORMAT,
-        backup: record.clone(),
-        task: plan.task.clone(),
-        manifest_hash,
         manifest_size: bytes.len() as u64,
         packs: packs_written,
     };
+    let described = describe(&stats);
+    let marker = CommitMarker {
+        format: repo::REPO_FORMAT,
+        backup: described.record,
+        task: described.task,
+        manifest_hash,
+        manifest_size: stats.manifest_size,
+        packs: stats.packs,
+    };
     let marker_bytes = serde_json::to_vec_pretty(&marker).map_err(|e| EngineError::Io {
         op: "encode commit marker of",
-        path: root.to_path_buf(),
+        path: PathBuf::from(&what),
         source: std::io::Error::other(e),
     })?;
     if progress.cancelled() {
         return Err(EngineError::Cancelled);
     }
-    for (_, d) in &plan.dests {
-        d.put(&repo::commit_key(&plan.backup_id), &marker_bytes)?;
+    for r in plan.repos {
+        r.put_commit(&plan.backup_id, &marker_bytes)?;
     }
     stop::point("after-commit-marker");
     progress.set_phase(Phase::Done);
-    Ok(record)
+    Ok(marker)
 }
+
+#[cfg(test)]
+#[path = "backup_tests.rs"]
+mod tests;

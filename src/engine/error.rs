@@ -1,6 +1,7 @@
 //! Errors of engine operations, each naming the thing that failed.
 
 use crate::dest::DestError;
+use crate::source::SourceError;
 use std::path::PathBuf;
 use thiserror::Error;
 
@@ -18,14 +19,9 @@ pub enum EngineError {
         /// What is wrong.
         detail: String,
     },
-    /// The source root cannot be read.
-    #[error("source {path} cannot be read: {source}; check that it exists and is readable")]
-    Source {
-        /// Source root.
-        path: PathBuf,
-        /// Cause.
-        source: std::io::Error,
-    },
+    /// The source cannot be read, or failed.
+    #[error(transparent)]
+    Source(#[from] SourceError),
     /// Stored data of a backup is damaged or missing.
     #[error("backup {backup}: {what}")]
     Damaged {

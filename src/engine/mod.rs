@@ -10,8 +10,8 @@ pub mod frame;
 pub mod manifest;
 pub mod pack;
 pub mod repo;
+pub mod repository;
 pub mod restore;
-pub mod scan;
 pub mod stop;
 pub mod store;
 pub mod table;
@@ -20,3 +20,4 @@ pub mod validate;
 pub mod verify;
 
 pub use error::EngineError;
+pub use repository::Repository;

@@ -4,11 +4,11 @@
 use super::error::EngineError;
 use super::fetch::{FrameCache, read_chunk};
 use super::manifest::{Entry, EntryKind, Manifest};
-use super::scan::display_path;
+use super::repository::Repository;
 use super::target::{RestoreTarget, open_dir_at};
-use crate::dest::Destination;
 use crate::model::EntryError;
 use crate::progress::{Phase, Progress};
+use crate::source::display_path;
 use rustix::fd::{AsFd, BorrowedFd, OwnedFd};
 use rustix::fs::{AtFlags, Mode, OFlags, Timespec, Timestamps};
 use std::collections::HashSet;
@@ -25,8 +25,8 @@ type WorkerTally = (Vec<EntryError>, u64, u64);
 pub struct RestoreRequest<'a> {
     /// Manifest of the backup.
     pub manifest: &'a Manifest,
-    /// Destination holding the chain's packs.
-    pub dest: &'a dyn Destination,
+    /// Repository holding the chain's packs.
+    pub repo: &'a Repository,
     /// Where to write, resolved by the caller; opened without following symlinks.
     pub target: &'a RestoreTarget,
     /// Only this subtree (relative path), if set.
@@ -157,7 +157,7 @@ fn write_file(
             .chunks
             .get(ci as usize)
             .ok_or("chunk index out of range")?;
-        let frame = cache.get(m, req.dest, c)?;
+        let frame = cache.get(m, req.repo.storage(), c)?;
         let data = read_chunk(&frame, m, c)?;
         f.write_all(data)
             .map_err(|err| format!("cannot write: {err}"))?;

@@ -3,21 +3,19 @@
 //! puts finished packs on every destination. Bounded channels between them are
 //! the back-pressure that keeps memory flat whatever the data size.
 
-use super::backup::{BackupPlan, source_root};
+use super::backup::BackupPlan;
 use super::chunk::{chunk_id, stream_chunks};
 use super::error::EngineError;
 use super::frame;
 use super::manifest::ChunkId;
 use super::pack::PackBuilder;
-use super::repo::{self, PackInfo};
-use super::scan::ScanEntry;
+use super::repo::PackInfo;
 use super::stop;
 use crate::progress::Progress;
+use crate::source::{SourceEntry, SourceError, SourceRun};
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::collections::HashMap;
-use std::ffi::OsStr;
-use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
@@ -55,7 +53,9 @@ pub(super) enum FileResult {
 
 struct Shared<'a> {
     plan: &'a BackupPlan<'a>,
-    entries: &'a [ScanEntry],
+    source: &'a dyn SourceRun,
+    root: &'a Path,
+    entries: &'a [SourceEntry],
     jobs: &'a [usize],
     next: AtomicUsize,
     parent_chunks: &'a FxHashMap<ChunkId, usize>,
@@ -76,14 +76,19 @@ pub(super) struct StoreOutput {
 /// already in the parent's chunk table.
 pub(super) fn store(
     plan: &BackupPlan<'_>,
-    entries: &[ScanEntry],
+    source: &dyn SourceRun,
+    what: &str,
+    entries: &[SourceEntry],
     jobs: &[usize],
     parent_chunks: &FxHashMap<ChunkId, usize>,
     progress: &Progress,
 ) -> Result<StoreOutput, EngineError> {
-    let (root, _) = source_root(plan.task);
+    let root = PathBuf::from(what);
+    let root = root.as_path();
     let shared = Shared {
         plan,
+        source,
+        root,
         entries,
         jobs,
         next: AtomicUsize::new(0),
@@ -140,9 +145,9 @@ fn worker(
     sh: &Shared<'_>,
     tx: SyncSender<FrameMsg>,
 ) -> Result<Vec<(usize, FileResult)>, EngineError> {
-    let (root, _) = source_root(sh.plan.task);
+    let root = sh.root;
     let mut encoder =
-        frame::Encoder::new(sh.plan.task.compression_level).map_err(|e| EngineError::Io {
+        frame::Encoder::new(sh.plan.compression_level).map_err(|e| EngineError::Io {
             op: "set up compression for",
             path: root.to_path_buf(),
             source: e,
@@ -184,10 +189,9 @@ fn worker(
         let end = (start + BATCH).min(sh.jobs.len());
         for &idx in &sh.jobs[start..end] {
             let e = &sh.entries[idx];
-            let path = root.join(OsStr::from_bytes(&e.path));
             let mut ids = Vec::new();
-            let outcome = std::fs::File::open(&path).and_then(|f| {
-                let n = stream_chunks(&sh.plan.chunker, &f, &mut buf, |chunk| {
+            let outcome = sh.source.open(e).and_then(|mut f| {
+                let n = stream_chunks(&sh.plan.chunker, &mut f, &mut buf, |chunk| {
                     let id = chunk_id(chunk);
                     ids.push(id);
                     Progress::add(&sh.progress.bytes_done, chunk.len() as u64);
@@ -213,13 +217,11 @@ fn worker(
                         }
                     }
                     Ok(())
-                })?;
-                // Compare with the scan: a file written to while we read it may
-                // be stored torn, and the operator must hear about it.
-                let md = f.metadata()?;
-                let changed = md.len() != e.size
-                    || md.mtime().saturating_mul(1_000_000_000) + md.mtime_nsec() != e.mtime_ns
-                    || n != e.size;
+                })
+                .map_err(SourceError::read)?;
+                // Compare with the listing: an entry written to while we
+                // read it may be stored torn, and the operator must hear of it.
+                let changed = f.changed(e, n).map_err(SourceError::read)?;
                 Ok((n, changed))
             });
             Progress::add(&sh.progress.files_done, 1);
@@ -229,10 +231,7 @@ fn worker(
                     size,
                     changed,
                 },
-                Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
-                    FileResult::Failed("vanished during the backup".into())
-                }
-                Err(err) => FileResult::Failed(format!("cannot read: {err}")),
+                Err(err) => FileResult::Failed(err.to_string()),
             };
             results.push((idx, r));
         }
@@ -258,8 +257,8 @@ fn pack_writer(
         let uploader = s.spawn(move || -> Result<Vec<PackInfo>, EngineError> {
             let mut written = Vec::new();
             for (number, bytes) in up_rx.iter() {
-                for (_, d) in &plan.dests {
-                    d.put(&repo::pack_key(&plan.backup_id, number), &bytes)?;
+                for r in plan.repos {
+                    r.put_pack(&plan.backup_id, number, &bytes)?;
                 }
                 Progress::add(&progress.stored, bytes.len() as u64);
                 written.push(PackInfo {

@@ -5,8 +5,8 @@
 use super::frame::{FRAME_HEADER, MAX_RAW_FRAME};
 use super::manifest::{EntryKind, Manifest};
 use super::pack::PACK_HEADER;
-use super::scan::display_path;
 use crate::model::BackupKind;
+use crate::source::display_path;
 use std::collections::{HashMap, HashSet};
 
 /// Longest symlink target a restore will create (Linux `PATH_MAX`).

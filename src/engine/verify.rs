@@ -5,11 +5,12 @@ use super::fetch::{read_chunk, read_frame};
 use super::manifest::{EntryKind, Manifest};
 use super::pack;
 use super::repo;
-use super::scan::display_path;
+use super::repository::Repository;
 use super::validate;
 use crate::dest::{DestError, Destination};
 use crate::model::BackupRecord;
 use crate::progress::{Phase, Progress};
+use crate::source::display_path;
 use rayon::prelude::*;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::atomic::Ordering;
@@ -44,7 +45,7 @@ impl VerifyReport {
 /// Verifies `rec` on `dest`. Problems are collected, not returned as errors, so
 /// one run reports everything wrong at once.
 pub fn verify(
-    dest: &dyn Destination,
+    repository: &Repository,
     rec: &BackupRecord,
     read_data: bool,
     progress: &Progress,
@@ -52,12 +53,13 @@ pub fn verify(
     progress.set_phase(Phase::Verify);
     let mut r = VerifyReport {
         backup: rec.id.clone(),
-        destination: dest.describe(),
+        destination: repository.describe(),
         read_data,
         ..Default::default()
     };
+    let dest = repository.storage();
     let mkey = repo::manifest_key(&rec.id);
-    let commit = match repo::read_commit(dest, &rec.id) {
+    let commit = match repository.read_commit(&rec.id) {
         Ok(Some(c)) => Some(c),
         Ok(None) => {
             r.problems.push(format!(
@@ -136,7 +138,7 @@ pub fn verify(
         .filter(|o| *o != rec.id)
         .collect();
     for owner in owners {
-        match repo::read_commit(dest, owner) {
+        match repository.read_commit(owner) {
             Ok(Some(_)) => {}
             Ok(None) => r.problems.push(format!(
                 "backup {}: backup {owner} that it depends on has no commit marker on {}; the chain is broken",

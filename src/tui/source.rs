@@ -190,11 +190,7 @@ impl Source for LocalSource {
         if self.in_daemon {
             return;
         }
-        self.core.jobs.cancel_all();
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-        while !self.core.jobs.is_empty() && std::time::Instant::now() < deadline {
-            std::thread::sleep(std::time::Duration::from_millis(50));
-        }
+        self.core.stop_jobs(std::time::Duration::from_secs(60));
     }
 }
 

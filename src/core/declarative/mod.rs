@@ -29,8 +29,8 @@ pub use doc::{Config, DestDoc, HooksDoc, RetentionDoc, SourceDoc, TaskDoc, parse
 pub use plan::{Action, ApplyPlan, FieldChange, Item, NotInFile, PlanItem};
 
 use super::error::CoreError;
-use super::service::{Core, open_dest};
-use crate::engine::repo;
+use super::service::Core;
+use crate::engine::Repository;
 use crate::model::DestinationKind;
 use plan::Planned;
 
@@ -52,12 +52,12 @@ impl Core {
     /// `dry_run`, writes every addition and change in one catalog transaction
     /// (after initialising or adopting the repositories of new destinations).
     /// Any error leaves the catalog as it was.
-    pub fn apply(&self, text: &str, dry_run: bool) -> Result<ApplyPlan, CoreError> {
+    pub(crate) fn apply(&self, text: &str, dry_run: bool) -> Result<ApplyPlan, CoreError> {
         self.apply_doc(&parse(text)?, dry_run)
     }
 
     /// `apply` of an already parsed document.
-    pub fn apply_doc(&self, doc: &Config, dry_run: bool) -> Result<ApplyPlan, CoreError> {
+    pub(crate) fn apply_doc(&self, doc: &Config, dry_run: bool) -> Result<ApplyPlan, CoreError> {
         // 1. Validate everything; nothing is written before all of it passes.
         let (dests, tasks) = self.check_doc(doc)?;
 
@@ -83,7 +83,8 @@ impl Core {
                     d.name
                 ))
             })?;
-            d.repo_id = Some(repo::open_or_init(open_dest(d).as_ref())?.id);
+            let repo = Repository::open_or_init(&d.name, crate::dest::open(d)?)?;
+            d.repo_id = repo.config().map(|c| c.id.clone());
         }
         self.catalog.put_config(&new_dests, &put_tasks)?;
         Ok(plan)

@@ -1,0 +1,280 @@
+//! One repository handle: a destination, the name the catalog knows it by,
+//! and its description. Every key of the layout (`repo.rs`) is built here or
+//! inside the engine, so callers speak of backups, never of keys.
+
+use super::error::EngineError;
+use super::manifest::Manifest;
+use super::repo::{
+    self, BACKUPS, CONFIG_KEY, Claim, ClaimOutcome, CommitMarker, REPO_FORMAT, RepoConfig,
+    backup_prefix, claim_key, commit_key, manifest_key, pack_key,
+};
+use crate::dest::{DestError, Destination};
+use chrono::Utc;
+use std::sync::Arc;
+
+/// A repository on one destination.
+#[derive(Clone)]
+pub struct Repository {
+    name: String,
+    dest: Arc<dyn Destination>,
+    config: Option<RepoConfig>,
+}
+
+impl std::fmt::Debug for Repository {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Repository")
+            .field("name", &self.name)
+            .field("dest", &self.dest.describe())
+            .field("config", &self.config)
+            .finish()
+    }
+}
+
+impl Repository {
+    /// Opens the existing repository on `dest`; a missing description is
+    /// `EngineError::Dest(DestError::NotFound)`.
+    pub fn open(name: &str, dest: Arc<dyn Destination>) -> Result<Repository, EngineError> {
+        let bytes = dest.get(CONFIG_KEY)?;
+        let config = repo::parse_config(&dest.describe(), &bytes)?;
+        Ok(Repository::with(name, dest, Some(config)))
+    }
+
+    /// Opens the repository on `dest`, creating it when the destination has
+    /// none (used only when a destination is added).
+    pub fn open_or_init(name: &str, dest: Arc<dyn Destination>) -> Result<Repository, EngineError> {
+        let describe = dest.describe();
+        let config = match dest.get(CONFIG_KEY) {
+            Ok(bytes) => repo::parse_config(&describe, &bytes)?,
+            Err(DestError::NotFound { .. }) => {
+                let now = Utc::now();
+                let id = blake3::hash(format!("{now:?}{}", std::process::id()).as_bytes()).to_hex()
+                    [..16]
+                    .to_string();
+                let cfg = RepoConfig {
+                    format: REPO_FORMAT,
+                    id,
+                    created: now,
+                    compression: "zstd".into(),
+                    encryption: "none".into(),
+                    chunker: Default::default(),
+                };
+                let text = toml::to_string(&cfg).map_err(|e| EngineError::Repo {
+                    dest: describe.clone(),
+                    detail: e.to_string(),
+                })?;
+                match dest.put(CONFIG_KEY, text.as_bytes()) {
+                    Ok(()) => cfg,
+                    // Another writer initialised it first: use theirs.
+                    Err(_) if dest.size(CONFIG_KEY)?.is_some() => {
+                        repo::parse_config(&describe, &dest.get(CONFIG_KEY)?)?
+                    }
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            Err(e) => return Err(e.into()),
+        };
+        Ok(Repository::with(name, dest, Some(config)))
+    }
+
+    /// A handle that does not read the description, for removing data and for
+    /// recovery, which must work whatever state the description is in.
+    pub fn attach(name: &str, dest: Arc<dyn Destination>) -> Repository {
+        Repository::with(name, dest, None)
+    }
+
+    fn with(name: &str, dest: Arc<dyn Destination>, config: Option<RepoConfig>) -> Repository {
+        Repository {
+            name: name.to_string(),
+            dest,
+            config,
+        }
+    }
+
+    /// The destination's name in the catalog.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The storage's description, e.g. `local:/var/backups/strata`.
+    pub fn describe(&self) -> String {
+        self.dest.describe()
+    }
+
+    /// The description read at open (`None` for [`Repository::attach`]).
+    pub fn config(&self) -> Option<&RepoConfig> {
+        self.config.as_ref()
+    }
+
+    /// The storage, for the engine's own reads and writes of the layout.
+    pub(super) fn storage(&self) -> &dyn Destination {
+        self.dest.as_ref()
+    }
+
+    /// Ids of every backup directory (complete or not), sorted.
+    pub fn list_backups(&self) -> Result<Vec<String>, EngineError> {
+        Ok(self.dest.list(BACKUPS)?)
+    }
+
+    /// Claims `backups/<id>/` for `claim`'s run. The id is taken when the
+    /// directory already holds anything (a backup of an earlier release has
+    /// no claim) or when another writer's claim wins the exclusive create.
+    pub fn claim(&self, claim: &Claim) -> Result<ClaimOutcome, EngineError> {
+        if !self.dest.list(&backup_prefix(&claim.backup))?.is_empty() {
+            return Ok(ClaimOutcome::Taken);
+        }
+        let bytes = serde_json::to_vec_pretty(claim).map_err(|e| EngineError::Repo {
+            dest: self.describe(),
+            detail: format!("could not encode the claim of backup {}: {e}", claim.backup),
+        })?;
+        match self.dest.put(&claim_key(&claim.backup), &bytes) {
+            Ok(()) => Ok(ClaimOutcome::Claimed),
+            Err(DestError::Exists { .. }) => Ok(ClaimOutcome::Taken),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Reads a backup directory's claim: `Ok(None)` when it has none (a backup
+    /// of an earlier release, or no directory), `Err` when it cannot be read
+    /// (`Dest`) or parsed (`Damaged`).
+    pub fn read_claim(&self, id: &str) -> Result<Option<Claim>, EngineError> {
+        self.read_marker(id, &claim_key(id), "claim marker")
+    }
+
+    /// Reads and parses a backup's commit marker; `Ok(None)` when it has none.
+    pub fn read_commit(&self, id: &str) -> Result<Option<CommitMarker>, EngineError> {
+        self.read_marker(id, &commit_key(id), "commit marker")
+    }
+
+    fn read_marker<T: serde::de::DeserializeOwned>(
+        &self,
+        id: &str,
+        key: &str,
+        what: &str,
+    ) -> Result<Option<T>, EngineError> {
+        let bytes = match self.dest.get(key) {
+            Ok(b) => b,
+            Err(DestError::NotFound { .. }) => return Ok(None),
+            Err(e) => return Err(e.into()),
+        };
+        serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|e| EngineError::Damaged {
+                backup: id.to_string(),
+                what: format!("{what} on {} does not parse ({e})", self.describe()),
+            })
+    }
+
+    /// Reads a backup's manifest and checks it against the hash the catalog or
+    /// commit marker recorded, so a damaged manifest is named, never half-used.
+    pub fn read_manifest(&self, id: &str, expected_hash: &str) -> Result<Manifest, EngineError> {
+        let bytes = self.dest.get(&manifest_key(id)).map_err(|e| match e {
+            DestError::NotFound { .. } => EngineError::Damaged {
+                backup: id.to_string(),
+                what: format!("manifest is missing on {}", self.describe()),
+            },
+            other => other.into(),
+        })?;
+        let hash = blake3::hash(&bytes).to_hex().to_string();
+        if hash != expected_hash {
+            return Err(EngineError::Damaged {
+                backup: id.to_string(),
+                what: format!(
+                    "manifest on {} is damaged (BLAKE3 {} but {} was committed); restore from another destination or delete this backup",
+                    self.describe(),
+                    &hash[..16],
+                    &expected_hash[..expected_hash.len().min(16)]
+                ),
+            });
+        }
+        Manifest::decode(&bytes).map_err(|e| EngineError::Damaged {
+            backup: id.to_string(),
+            what: format!("manifest on {} cannot be read: {e}", self.describe()),
+        })
+    }
+
+    /// Whether `backups/<id>/` is `claim`'s run's own: its claim is the run's,
+    /// or (written by an earlier release, without a claim) it holds no commit
+    /// marker or one of this very run. Unparsable evidence is not ownership;
+    /// a destination that cannot be read is an error, since nothing is known.
+    pub fn owned_by(&self, claim: &Claim) -> Result<bool, EngineError> {
+        let id = &claim.backup;
+        match self.read_claim(id) {
+            Ok(Some(c)) => Ok(c == *claim),
+            Ok(None) => match self.read_commit(id) {
+                Ok(None) => Ok(true),
+                Ok(Some(m)) => Ok(m.backup.task == claim.task && m.backup.started == claim.started),
+                Err(EngineError::Damaged { .. }) => Ok(false),
+                Err(e) => Err(e),
+            },
+            Err(EngineError::Damaged { .. }) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Removes `claim`'s backup if, and only if, the directory is claimed by
+    /// that run: another backup's data (a foreign claim, or a directory of an
+    /// earlier release without one) is never touched. `COMMIT` goes first so
+    /// a half-removed copy never looks complete, the claim last so a crash
+    /// midway leaves a directory recovery still recognises as its own.
+    /// Returns whether it removed anything.
+    pub fn release(&self, claim: &Claim) -> Result<bool, EngineError> {
+        let id = &claim.backup;
+        match self.read_claim(id) {
+            Ok(Some(c)) if c == *claim => {}
+            Ok(_) => return Ok(false),
+            // An unreadable claim proves nothing: leave the directory alone.
+            Err(EngineError::Damaged { .. }) => return Ok(false),
+            Err(e) => return Err(e),
+        }
+        self.dest.delete(&commit_key(id))?;
+        self.dest.delete(&manifest_key(id))?;
+        let packs = format!("{}/packs", backup_prefix(id));
+        for name in self.dest.list(&packs)? {
+            self.dest.delete(&format!("{packs}/{name}"))?;
+        }
+        self.dest.delete_prefix(&backup_prefix(id))?;
+        Ok(true)
+    }
+
+    /// Recovery's removal of an interrupted run's data, for a directory
+    /// [`Repository::owned_by`] said is the run's: by its claim, or (an
+    /// earlier release wrote no claim) the whole directory, `COMMIT` first.
+    pub fn discard_partial(&self, claim: &Claim) -> Result<(), EngineError> {
+        if self.release(claim)? {
+            return Ok(());
+        }
+        self.delete_backup(&claim.backup)
+    }
+
+    /// Removes backup `id`'s commit marker, so its copy stops looking complete;
+    /// the first step of a deletion (see [`Repository::delete_backup`]).
+    pub fn retire(&self, id: &str) -> Result<(), EngineError> {
+        Ok(self.dest.delete(&commit_key(id))?)
+    }
+
+    /// Removes backup `id`: the commit marker first, so a copy interrupted
+    /// mid-delete never looks complete, then everything under its id.
+    pub fn delete_backup(&self, id: &str) -> Result<(), EngineError> {
+        self.retire(id)?;
+        Ok(self.dest.delete_prefix(&backup_prefix(id))?)
+    }
+
+    /// Writes pack `n` of backup `id`.
+    pub(super) fn put_pack(&self, id: &str, n: u32, bytes: &[u8]) -> Result<(), EngineError> {
+        Ok(self.dest.put(&pack_key(id, n), bytes)?)
+    }
+
+    /// Writes the manifest of backup `id`.
+    pub(super) fn put_manifest(&self, id: &str, bytes: &[u8]) -> Result<(), EngineError> {
+        Ok(self.dest.put(&manifest_key(id), bytes)?)
+    }
+
+    /// Writes the commit marker of backup `id`: from now on the copy is complete.
+    pub(super) fn put_commit(&self, id: &str, bytes: &[u8]) -> Result<(), EngineError> {
+        Ok(self.dest.put(&commit_key(id), bytes)?)
+    }
+}
+
+#[cfg(test)]
+#[path = "repository_tests.rs"]
+mod tests;
