@@ -284,6 +284,9 @@ fn tour(
     io: &mut Io<'_>,
 ) -> Result<u8, CoreError> {
     use std::sync::atomic::{AtomicBool, Ordering};
+    // Like `strata serve`: the scheduler runs here and SSH consoles start
+    // detached backups in this process.
+    core.start_serving();
     let stop = std::sync::Arc::new(AtomicBool::new(false));
     let sched = {
         let (c, s) = (core.clone(), stop.clone());
