@@ -166,6 +166,7 @@ pub fn run(home: Option<PathBuf>, json: bool, io: &mut Io<'_>) -> Result<u8, Cor
             compression_level: 3,
             paused: false,
             created: chrono::Utc::now(),
+            require: Default::default(),
         }
     };
     // Schedules of a minute or so, so a newcomer sees gauges move and backups appear.

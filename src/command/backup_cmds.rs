@@ -48,7 +48,7 @@ fn backup_table(rows: &[&BackupRow], chain: bool) -> String {
             b.id.clone(),
             b.task.clone(),
             kind,
-            b.status.as_str().into(),
+            b.status_text(),
             time(&b.started),
             b.file_count.to_string(),
             size(b.logical_bytes),
@@ -98,6 +98,11 @@ pub(super) fn backup(o: &Outcome, shown: &Shown, io: &mut Io<'_>) -> Result<u8, 
                     shown.secs
                 );
             }
+            let lacking: Vec<_> = b
+                .copies()
+                .into_iter()
+                .filter(|c| c.state != crate::model::CopyState::Complete)
+                .collect();
             for w in b.warnings.iter().take(20) {
                 note!(io, "strata: warning: {}: {}", w.path, w.error);
             }
@@ -110,6 +115,26 @@ pub(super) fn backup(o: &Outcome, shown: &Shown, io: &mut Io<'_>) -> Result<u8, 
                     "strata: backup {} is PARTIAL: {} entries could not be read; see 'strata backup show {}'",
                     b.id,
                     b.errors.len(),
+                    b.id
+                );
+                return Ok(1);
+            }
+            if !lacking.is_empty() {
+                let (done, all) = b.copy_count();
+                for c in &lacking {
+                    note!(
+                        io,
+                        "strata: backup {} has no copy on {} ({}): {}; fix the destination ('strata dest list' shows its state); the next backup of {} writes there again",
+                        b.id,
+                        c.destination,
+                        c.state.as_str(),
+                        c.error.as_deref().unwrap_or("not written"),
+                        b.task
+                    );
+                }
+                note!(
+                    io,
+                    "strata: backup {} is DEGRADED: complete on {done} of {all} destinations",
                     b.id
                 );
                 return Ok(1);
@@ -173,7 +198,7 @@ pub(super) fn backup(o: &Outcome, shown: &Shown, io: &mut Io<'_>) -> Result<u8, 
                 b.kind,
                 if b.manual { " (manual)" } else { "" }
             );
-            say!(io, "status        {}", b.status.as_str());
+            say!(io, "status        {}", b.status_text());
             say!(
                 io,
                 "parent        {}",
@@ -214,6 +239,17 @@ pub(super) fn backup(o: &Outcome, shown: &Shown, io: &mut Io<'_>) -> Result<u8, 
                 }
             );
             say!(io, "destinations  {}", b.destinations.join(", "));
+            for c in b.copies() {
+                match &c.error {
+                    Some(e) => say!(
+                        io,
+                        "  copy on {:<10} {}: {e}",
+                        c.destination,
+                        c.state.as_str()
+                    ),
+                    None => say!(io, "  copy on {:<10} {}", c.destination, c.state.as_str()),
+                }
+            }
             say!(io, "pinned        {}", if b.pinned { "yes" } else { "no" });
             match &b.verified {
                 Some(v) => say!(

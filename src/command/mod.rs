@@ -306,6 +306,9 @@ pub struct TaskAddArgs {
     /// zstd level for new data (1-22).
     #[arg(long, value_name = "LEVEL", default_value_t = 3)]
     pub compression: i32,
+    /// Copies that must be written for a backup to count: all (default), any, or a number.
+    #[arg(long, value_name = "POLICY", default_value = "all", value_parser = crate::model::CopyPolicy::parse)]
+    pub require: crate::model::CopyPolicy,
 }
 
 /// `strata backup …`

@@ -91,6 +91,7 @@ pub fn resolve(cmd: Command) -> Result<Resolved, CoreError> {
                 compression_level: a.compression,
                 paused: false,
                 created: chrono::Utc::now(),
+                require: a.require,
             }),
         },
         Command::Task(TaskCmd::List) => A::ListTasks,

@@ -239,7 +239,12 @@ impl Core {
     fn readable_copy(&self, rec: &BackupRecord) -> Result<(Repository, Manifest), CoreError> {
         let mut last = None;
         let mut refused: Option<CoreError> = None;
-        for name in &rec.destinations {
+        let complete = rec
+            .copies()
+            .into_iter()
+            .filter(|c| c.state == crate::model::CopyState::Complete);
+        for copy in complete {
+            let name = &copy.destination;
             let Some(cfg) = self.catalog.get_destination(name)? else {
                 continue;
             };

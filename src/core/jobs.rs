@@ -9,7 +9,9 @@ use super::service::Core;
 use crate::engine::backup::{self, BackupPlan, BackupStats, Described};
 use crate::engine::repo::{Claim, ClaimOutcome};
 use crate::engine::{EngineError, Repository, repo, stop};
-use crate::model::{BackupKind, BackupRecord, BackupStatus, RunRecord, RunStatus, TaskConfig};
+use crate::model::{
+    BackupCopy, BackupKind, BackupRecord, BackupStatus, CopyState, RunRecord, RunStatus, TaskConfig,
+};
 use crate::progress::Progress;
 use chrono::Utc;
 use std::collections::BTreeSet;
@@ -51,6 +53,25 @@ impl Core {
             .iter()
             .map(|n| self.open_repo(&self.destination(n)?))
             .collect()
+    }
+
+    /// The repositories of a task that open now, in write order, and for each
+    /// destination that does not, why: one unreachable destination must not
+    /// stop the backup on the others.
+    fn reachable_repos(&self, task: &TaskConfig) -> (Vec<Repository>, Vec<BackupCopy>) {
+        let mut repos = Vec::new();
+        let mut missing = Vec::new();
+        for n in &task.destinations {
+            match self.destination(n).and_then(|cfg| self.open_repo(&cfg)) {
+                Ok(r) => repos.push(r),
+                Err(e) => missing.push(BackupCopy {
+                    destination: n.clone(),
+                    state: CopyState::Missing,
+                    error: Some(e.to_string()),
+                }),
+            }
+        }
+        (repos, missing)
     }
 
     /// Runs a backup as a registered job: refused (exit 5) while the task has
@@ -212,6 +233,8 @@ impl Core {
 
     /// Marks `run` failed with `message`; the caller returns its own error.
     fn fail_run(&self, mut run: RunRecord, message: String) {
+        // Nothing was committed: a failed run names no backup.
+        run.backup_id.clear();
         run.status = RunStatus::Failed;
         run.finished = Some(Utc::now());
         run.message = Some(message);
@@ -232,7 +255,11 @@ impl Core {
         progress: &Progress,
     ) -> Result<RunOutcome, CoreError> {
         let task = self.task(task_name)?;
-        let repos = self.task_repos(&task)?;
+        let (mut repos, mut missing) = self.reachable_repos(&task);
+        let required = task.require.required(task.destinations.len()).max(1);
+        if repos.len() < required {
+            return Err(too_few_copies(&task, required, &missing));
+        }
         let mut chunker = None;
         for r in &repos {
             let Some(cfg) = r.config() else { continue };
@@ -266,6 +293,39 @@ impl Core {
             }
             None => None,
         };
+        // A copy of an incremental needs the data it reuses on the same
+        // destination: where the chain has no complete copy, this one cannot be
+        // written either (`backup sync` fills it in later).
+        if let Some(m) = &parent_manifest {
+            let owners: BTreeSet<String> = m.packs.iter().map(|r| r.backup.clone()).collect();
+            let mut lacking: Vec<(String, String)> = Vec::new();
+            for id in &owners {
+                let Some(b) = self.catalog.get_backup(id)? else {
+                    continue;
+                };
+                for c in b.copies() {
+                    if c.state != CopyState::Complete {
+                        lacking.push((c.destination, b.id.clone()));
+                    }
+                }
+            }
+            repos.retain(|r| {
+                let Some((_, id)) = lacking.iter().find(|(d, _)| d == r.name()) else {
+                    return true;
+                };
+                missing.push(BackupCopy {
+                    destination: r.name().to_string(),
+                    state: CopyState::Missing,
+                    error: Some(format!(
+                        "backup {id} of its chain has no complete copy there; run 'strata backup run {task_name} --full' or sync the chain first"
+                    )),
+                });
+                false
+            });
+            if repos.len() < required {
+                return Err(too_few_copies(&task, required, &missing));
+            }
+        }
         // Every backup whose packs the new manifest may reference must stay
         // until this one has committed; the commit re-checks them all.
         let requires: Vec<String> = match (&hold, &parent_manifest, &parent) {
@@ -378,11 +438,41 @@ impl Core {
             (a, b) => a.or(b),
         };
         match outcome {
-            Ok(record) => {
+            Ok(mut record) => {
+                record.destinations = task.destinations.clone();
+                record.copies = task
+                    .destinations
+                    .iter()
+                    .map(|d| {
+                        missing
+                            .iter()
+                            .find(|c| &c.destination == d)
+                            .cloned()
+                            .unwrap_or_else(|| BackupCopy::complete(d))
+                    })
+                    .collect();
+                let lacking: Vec<String> = record
+                    .copies
+                    .iter()
+                    .filter(|c| c.state != CopyState::Complete)
+                    .map(|c| {
+                        format!(
+                            "no copy on {}: {}",
+                            c.destination,
+                            c.error.as_deref().unwrap_or("not written")
+                        )
+                    })
+                    .collect();
                 let mut done = run.clone();
                 done.status = match record.status {
-                    BackupStatus::Complete => RunStatus::Complete,
                     BackupStatus::Partial => RunStatus::Partial,
+                    BackupStatus::Complete if !lacking.is_empty() => RunStatus::Degraded,
+                    BackupStatus::Complete => RunStatus::Complete,
+                };
+                let note = match (note, lacking.is_empty()) {
+                    (n, true) => n,
+                    (None, false) => Some(lacking.join("; ")),
+                    (Some(n), false) => Some(format!("{n}; {}", lacking.join("; "))),
                 };
                 done.finished = Some(record.finished);
                 if note.is_some() {
@@ -412,6 +502,8 @@ impl Core {
                 };
                 run.finished = Some(Utc::now());
                 run.message = Some(e.to_string());
+                // Nothing was committed: the run names no backup.
+                run.backup_id.clear();
                 self.catalog.update_run(&run)?;
                 Err(e.into())
             }
@@ -443,10 +535,11 @@ fn record_of(
         changed_files: stats.changed_files,
         errors: stats.errors.clone(),
         warnings: stats.warnings.clone(),
-        destinations: plan.repos.iter().map(|r| r.name().to_string()).collect(),
+        destinations: task.destinations.clone(),
         manifest_hash: stats.manifest_hash.clone(),
         pinned: false,
         verified: None,
+        copies: Vec::new(),
     }
 }
 
@@ -464,3 +557,25 @@ pub(super) fn claim_of(run: &RunRecord) -> Claim {
 #[cfg(test)]
 #[path = "jobs_tests.rs"]
 mod tests;
+
+/// The error of a backup that cannot reach as many destinations as its
+/// task requires: each one named, with why, and what to do.
+fn too_few_copies(task: &TaskConfig, required: usize, missing: &[BackupCopy]) -> CoreError {
+    let why: Vec<String> = missing
+        .iter()
+        .map(|c| {
+            format!(
+                "{}: {}",
+                c.destination,
+                c.error.as_deref().unwrap_or("not reachable")
+            )
+        })
+        .collect();
+    CoreError::Failed(format!(
+        "task {} needs {required} of its {} destination(s) (require = \"{}\") and cannot write to {}; the backup was not taken. Fix the destination (mount it, check 'strata dest list') and run the backup again",
+        task.name,
+        task.destinations.len(),
+        task.require,
+        why.join("; ")
+    ))
+}

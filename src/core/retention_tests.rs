@@ -32,6 +32,7 @@ pub(crate) fn record(
         manifest_hash: "00".into(),
         pinned: false,
         verified: None,
+        copies: Vec::new(),
     }
 }
 

@@ -22,6 +22,8 @@ pub enum TaskStatus {
     Failed,
     /// The last scheduled run did not happen.
     Missed,
+    /// The newest backup lacks a copy on some destination.
+    Degraded,
 }
 
 /// One task as the console shows it.
@@ -66,6 +68,11 @@ impl Core {
                 Ok(_) => (None, None),
                 Err(e) => (None, Some(e)),
             };
+            let newest = mine.iter().max_by_key(|b| (b.finished, b.id.clone()));
+            let degraded = newest.is_some_and(|b| {
+                let (done, all) = b.copy_count();
+                done < all
+            });
             let status = if self.jobs.is_busy(&task.name) {
                 TaskStatus::Running
             } else if task.paused {
@@ -74,6 +81,7 @@ impl Core {
                 match last_run.map(|r| r.status) {
                     Some(RunStatus::Failed) => TaskStatus::Failed,
                     Some(RunStatus::Missed) => TaskStatus::Missed,
+                    _ if degraded => TaskStatus::Degraded,
                     _ => TaskStatus::Active,
                 }
             };

@@ -28,6 +28,7 @@ fn task(name: &str) -> TaskConfig {
         compression_level: 3,
         paused: false,
         created: utc(2026, 1, 1, 0, 0, 0),
+        require: Default::default(),
     }
 }
 

@@ -145,6 +145,7 @@ fn back_up(dir: &Path, source: &dyn Source) -> (Repository, Result<CommitMarker,
             manifest_hash: stats.manifest_hash.clone(),
             pinned: false,
             verified: None,
+            copies: Vec::new(),
         },
         task,
     });

@@ -217,7 +217,7 @@ impl Page<'_> {
         let t = &self.c.theme;
         let style = match r.status {
             RunStatus::Failed | RunStatus::Interrupted => t.error,
-            RunStatus::Partial | RunStatus::Missed => t.warn,
+            RunStatus::Partial | RunStatus::Missed | RunStatus::Degraded => t.warn,
             RunStatus::Running | RunStatus::Queued => t.gauge,
             RunStatus::Complete => t.text,
         };
@@ -227,7 +227,12 @@ impl Page<'_> {
             .format("%Y-%m-%d %H:%M")
             .to_string();
         let mut text = format!("{when}  {:<12} {:<11}", r.kind.as_str(), r.status.as_str());
-        if !r.backup_id.is_empty() && matches!(r.status, RunStatus::Complete | RunStatus::Partial) {
+        if !r.backup_id.is_empty()
+            && matches!(
+                r.status,
+                RunStatus::Complete | RunStatus::Partial | RunStatus::Degraded
+            )
+        {
             text.push_str(&format!(" → {}", r.backup_id));
         }
         if let Some(m) = &r.message {

@@ -57,6 +57,13 @@ fn run_events(s: &Snapshot, out: &mut Vec<Event>) {
                 format!("completed with unreadable entries → {}{msg}", r.backup_id),
                 Level::Warn,
             ),
+            RunStatus::Degraded => (
+                format!(
+                    "completed on fewer destinations than it has → {}{msg}",
+                    r.backup_id
+                ),
+                Level::Warn,
+            ),
             RunStatus::Failed => (format!("failed{msg}"), Level::Error),
             RunStatus::Interrupted => (format!("interrupted{msg}"), Level::Error),
             RunStatus::Missed => (format!("missed{msg}"), Level::Warn),

@@ -84,6 +84,7 @@ fn status_cell(c: &Ctx<'_>, r: &crate::core::rows::TaskRow) -> Cell<'static> {
         TaskStatus::Running => Cell::from("▶ running").style(c.theme.gauge),
         TaskStatus::Failed => Cell::from("✗ failed").style(c.theme.error),
         TaskStatus::Missed => Cell::from("! missed").style(c.theme.warn),
+        TaskStatus::Degraded => Cell::from("◐ degraded").style(c.theme.warn),
     }
 }
 
@@ -224,7 +225,8 @@ pub(super) fn draw_backups(f: &mut Frame<'_>, area: Rect, c: &Ctx<'_>) {
             } else {
                 format!("└ {}", b.kind.as_str())
             };
-            let status_style = if b.status == crate::model::BackupStatus::Partial {
+            let (done, all) = b.copy_count();
+            let status_style = if b.status == crate::model::BackupStatus::Partial || done < all {
                 c.theme.warn
             } else {
                 c.theme.text
@@ -233,7 +235,7 @@ pub(super) fn draw_backups(f: &mut Frame<'_>, area: Rect, c: &Ctx<'_>) {
                 Cell::from(b.id.clone()),
                 Cell::from(b.task.clone()),
                 Cell::from(kind),
-                Cell::from(b.status.as_str()).style(status_style),
+                Cell::from(b.status_text()).style(status_style),
                 Cell::from(relative(Some(b.finished), c.now)),
                 Cell::from(size(b.logical_bytes)),
                 Cell::from(size(b.stored_bytes)),

@@ -60,6 +60,7 @@ fn task(name: &str) -> TaskConfig {
         compression_level: 3,
         paused: name == "wiki",
         created: now() - Duration::days(400),
+        require: Default::default(),
     }
 }
 
@@ -115,6 +116,7 @@ fn snapshot() -> Snapshot {
                     read_data: i % 2 == 0,
                     ok: i % 1300 != 0,
                 }),
+                copies: Vec::new(),
             },
             reclaimable_bytes: if i + TASKS.len() >= BACKUPS {
                 stored

@@ -73,6 +73,7 @@ pub fn task_config(name: &str, full: Option<&str>, incr: Option<&str>, paused: b
         compression_level: 3,
         paused,
         created: at(2026, 10, 1, 9, 0),
+        require: Default::default(),
     }
 }
 
@@ -108,6 +109,7 @@ pub fn backup(
         manifest_hash: "0".repeat(64),
         pinned: false,
         verified: None,
+        copies: Vec::new(),
     }
 }
 
@@ -687,6 +689,7 @@ pub fn real_core(dir: &std::path::Path) -> Arc<Core> {
         compression_level: 3,
         paused: false,
         created: Utc::now(),
+        require: Default::default(),
     });
     core.perform(&admin_caller(), Action::AddTask { config })
         .unwrap();

@@ -104,6 +104,7 @@ impl Core {
             hooks,
             compression_level,
             paused,
+            require,
         } = doc;
         check_name("task", name)?;
         let what = format!("task {name:?}");
@@ -191,6 +192,7 @@ impl Core {
             compression_level,
             paused: paused.unwrap_or(false),
             created: chrono::Utc::now(),
+            require: require.unwrap_or_default(),
         };
         check_settings(&task).map_err(|(key, why)| bad(format!("{key}: {why}")))?;
         Ok(task)

@@ -3,7 +3,8 @@
 
 use crate::core::error::CoreError;
 use crate::model::{
-    CatchUp, DestinationConfig, DestinationKind, Hooks, RetentionPolicy, SourceConfig, TaskConfig,
+    CatchUp, CopyPolicy, DestinationConfig, DestinationKind, Hooks, RetentionPolicy, SourceConfig,
+    TaskConfig,
 };
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
@@ -124,6 +125,9 @@ pub struct TaskDoc {
     /// Absent: a new task is active and an existing one keeps its state.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub paused: Option<bool>,
+    /// Copies that must be complete: `"all"` (default), `"any"` or a number.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub require: Option<CopyPolicy>,
 }
 
 impl RetentionDoc {
@@ -167,6 +171,7 @@ impl From<&TaskConfig> for TaskDoc {
             compression_level,
             paused,
             created: _,
+            require,
         } = t;
         let SourceConfig::Dir { path, exclude } = source;
         let RetentionPolicy {
@@ -211,6 +216,7 @@ impl From<&TaskConfig> for TaskDoc {
             compression_level: Some(*compression_level),
             // Written only when set, so an exported file does not resume tasks.
             paused: paused.then_some(true),
+            require: (*require != CopyPolicy::All).then_some(*require),
         }
     }
 }
@@ -266,6 +272,7 @@ pub fn render(doc: &Config) -> Result<String, CoreError> {
             hooks,
             compression_level,
             paused,
+            require,
         } = t;
         out.push_str("\n[[task]]\n");
         kv(&mut out, "name", name)?;
@@ -284,6 +291,7 @@ pub fn render(doc: &Config) -> Result<String, CoreError> {
         }
         opt(&mut out, "compression_level", compression_level)?;
         opt(&mut out, "paused", paused)?;
+        opt(&mut out, "require", require)?;
     }
     Ok(out)
 }

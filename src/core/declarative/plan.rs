@@ -123,6 +123,7 @@ fn task_fields(t: &TaskConfig) -> Vec<(&'static str, Value)> {
         compression_level,
         paused,
         created: _,
+        require,
     } = t;
     let SourceConfig::Dir { path, exclude } = source;
     let RetentionPolicy {
@@ -159,6 +160,7 @@ fn task_fields(t: &TaskConfig) -> Vec<(&'static str, Value)> {
         ("hooks.timeout_secs", Value::from(*timeout_secs)),
         ("compression_level", Value::from(*compression_level)),
         ("paused", Value::from(*paused)),
+        ("require", Value::from(require.to_string())),
     ]
 }
 

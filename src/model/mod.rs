@@ -5,6 +5,9 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::path::PathBuf;
 
+mod copies;
+pub use copies::{BackupCopy, CopyPolicy, CopyState};
+
 /// What a backup depends on: nothing (full), the previous backup (incremental) or the chain's full (differential).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -74,6 +77,9 @@ pub enum RunStatus {
     Complete,
     /// Finished and committed a backup with unreadable entries.
     Partial,
+    /// Finished and committed a backup that lacks a copy on some destination
+    /// (the task's copy policy was still met).
+    Degraded,
     /// Finished without a backup; `error` says why.
     Failed,
     /// The process died mid-run; partial data was removed at the next start.
@@ -93,6 +99,7 @@ impl RunStatus {
             RunStatus::Running => "running",
             RunStatus::Complete => "complete",
             RunStatus::Partial => "partial",
+            RunStatus::Degraded => "degraded",
             RunStatus::Failed => "failed",
             RunStatus::Interrupted => "interrupted",
             RunStatus::Missed => "missed",
@@ -280,6 +287,13 @@ pub struct TaskConfig {
     pub paused: bool,
     /// When the task was defined.
     pub created: DateTime<Utc>,
+    /// How many destinations must get a complete copy for a backup to count.
+    #[serde(default, skip_serializing_if = "is_all")]
+    pub require: CopyPolicy,
+}
+
+fn is_all(p: &CopyPolicy) -> bool {
+    *p == CopyPolicy::All
 }
 
 /// Default zstd level.
@@ -354,6 +368,44 @@ pub struct BackupRecord {
     /// Last verification.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub verified: Option<VerifyMark>,
+    /// One copy per destination of the task, with its state. Records from
+    /// before copies were tracked have none: every destination then holds a
+    /// complete copy (see `copies()`).
+    #[serde(default)]
+    pub copies: Vec<BackupCopy>,
+}
+
+impl BackupRecord {
+    /// The copies of this backup, one per destination.
+    pub fn copies(&self) -> Vec<BackupCopy> {
+        if self.copies.is_empty() {
+            return self
+                .destinations
+                .iter()
+                .map(|d| BackupCopy::complete(d))
+                .collect();
+        }
+        self.copies.clone()
+    }
+
+    /// Complete copies, and all copies.
+    pub fn copy_count(&self) -> (usize, usize) {
+        let all = self.copies();
+        let done = all
+            .iter()
+            .filter(|c| c.state == CopyState::Complete)
+            .count();
+        (done, all.len())
+    }
+
+    /// The status as tables show it: `complete`, or `complete 1/2` when a
+    /// copy is missing or failed.
+    pub fn status_text(&self) -> String {
+        match self.copy_count() {
+            (done, all) if done < all => format!("{} {done}/{all}", self.status.as_str()),
+            _ => self.status.as_str().to_string(),
+        }
+    }
 }
 
 /// One entry of the audit log: who did what, from where, and how it ended.
@@ -425,6 +477,7 @@ impl TaskConfig {
             compression_level: 3,
             paused: false,
             created: chrono::Utc::now(),
+            require: Default::default(),
         }
     }
 }
