@@ -1,0 +1,171 @@
+//! One copy per destination, through the real binary: a destination that is
+//! down does not stop the backup on the others (when the task's policy
+//! allows), and every front end says so; under the default policy nothing is
+//! kept and the failed run names the destination and the fix.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failed step should stop the test
+
+mod common;
+use common::Strata;
+use serde_json::Value;
+
+/// Two destinations `d1`, `d2` and a task `t` writing to both with `require`.
+fn two_copies(s: &Strata, require: &str) -> std::path::PathBuf {
+    let src = s.path("src");
+    std::fs::create_dir_all(src.join("sub")).unwrap();
+    std::fs::write(src.join("a.txt"), "alpha\n").unwrap();
+    std::fs::write(src.join("sub/b.txt"), "bravo\n".repeat(1000)).unwrap();
+    for d in ["d1", "d2"] {
+        s.ok(&["dest", "add", d, "--local", s.path(d).to_str().unwrap()]);
+    }
+    s.ok(&[
+        "task",
+        "add",
+        "t",
+        "--dir",
+        src.to_str().unwrap(),
+        "--dest",
+        "d1,d2",
+        "--require",
+        require,
+    ]);
+    src
+}
+
+/// Takes `d2` away as an unmounted disk would: its directory is gone.
+fn unmount(s: &Strata) -> std::path::PathBuf {
+    let away = s.path("d2-away");
+    std::fs::rename(s.path("d2"), &away).unwrap();
+    away
+}
+
+#[test]
+fn a_missing_destination_leaves_a_degraded_backup_on_the_other() {
+    let s = Strata::new();
+    let src = two_copies(&s, "any");
+    unmount(&s);
+    let (code, out, err) = s.run(&["backup", "run", "t", "--full"]);
+    assert_eq!(code, 1, "degraded is exit 1\n{out}\n{err}");
+    assert!(
+        err.contains("no copy on d2") && err.contains("DEGRADED: complete on 1 of 2"),
+        "{err}"
+    );
+    // The copy on d1 is complete and restores byte for byte.
+    let backups: Value = s.json(&["backup", "list"]);
+    let b = &backups.as_array().unwrap()[0];
+    let id = b["id"].as_str().unwrap().to_string();
+    let copies = b["copies"].as_array().unwrap();
+    assert_eq!(copies.len(), 2, "{b}");
+    assert_eq!(
+        (
+            copies[0]["destination"].as_str(),
+            copies[0]["state"].as_str()
+        ),
+        (Some("d1"), Some("complete"))
+    );
+    assert!(copies[0]["error"].is_null());
+    assert_eq!(
+        (
+            copies[1]["destination"].as_str(),
+            copies[1]["state"].as_str()
+        ),
+        (Some("d2"), Some("missing"))
+    );
+    assert!(
+        copies[1]["error"].as_str().unwrap().contains("d2"),
+        "{}",
+        copies[1]
+    );
+    let table = s.ok(&["backup", "list"]);
+    assert!(table.contains("complete 1/2"), "{table}");
+    let shown = s.ok(&["backup", "show", &id]);
+    assert!(
+        shown.contains("copy on d2") && shown.contains("missing"),
+        "{shown}"
+    );
+    // The task and the run say it too.
+    let tasks: Value = s.json(&["task", "list"]);
+    assert_eq!(tasks[0]["status"], "degraded", "{tasks}");
+    let runs: Value = s.json(&["runs"]);
+    assert_eq!(runs[0]["status"], "degraded", "{runs}");
+    assert_eq!(runs[0]["backup_id"], id.as_str());
+    let to = s.path("restored");
+    s.ok(&["restore", &id, "--to", to.to_str().unwrap()]);
+    assert_eq!(
+        std::fs::read(to.join("sub/b.txt")).unwrap(),
+        std::fs::read(src.join("sub/b.txt")).unwrap()
+    );
+}
+
+#[test]
+fn under_the_default_policy_nothing_is_kept_and_the_run_says_why() {
+    let s = Strata::new();
+    two_copies(&s, "all");
+    unmount(&s);
+    let (code, _, err) = s.run(&["backup", "run", "t", "--full"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("d2")
+            && err.contains("require = \"all\"")
+            && err.contains("run the backup again"),
+        "{err}"
+    );
+    let backups: Value = s.json(&["backup", "list"]);
+    assert!(backups.as_array().unwrap().is_empty(), "{backups}");
+    // Nothing of it is left on the healthy destination either.
+    let on_d1: Vec<_> = std::fs::read_dir(s.path("d1/backups")).map_or(Vec::new(), |d| d.collect());
+    assert!(on_d1.is_empty(), "{on_d1:?}");
+    let runs: Value = s.json(&["runs"]);
+    assert_eq!(runs[0]["status"], "failed", "{runs}");
+    assert_eq!(runs[0]["backup_id"], "", "a failed run names no backup");
+    assert!(
+        runs[0]["message"].as_str().unwrap().contains("d2"),
+        "{runs}"
+    );
+    let tasks: Value = s.json(&["task", "list"]);
+    assert_eq!(tasks[0]["status"], "failed", "{tasks}");
+}
+
+#[test]
+fn an_incremental_is_not_written_where_its_chain_has_no_copy() {
+    let s = Strata::new();
+    let src = two_copies(&s, "any");
+    let away = unmount(&s);
+    let (code, _, _) = s.run(&["backup", "run", "t", "--full"]);
+    assert_eq!(code, 1);
+    // d2 is back, but it holds nothing of the chain: the incremental cannot
+    // reuse the full's data there, so that copy stays missing.
+    std::fs::rename(&away, s.path("d2")).unwrap();
+    std::fs::write(src.join("a.txt"), "alpha, changed\n").unwrap();
+    let (code, _, err) = s.run(&["backup", "run", "t", "--incremental"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("has no complete copy there"), "{err}");
+    // A new full writes both copies again.
+    let (code, _, err) = s.run(&["backup", "run", "t", "--full"]);
+    assert_eq!(code, 0, "{err}");
+    let tasks: Value = s.json(&["task", "list"]);
+    assert_eq!(tasks[0]["status"], "active", "{tasks}");
+}
+
+#[test]
+fn a_failing_before_hook_records_a_run_that_names_no_backup() {
+    let s = Strata::new();
+    let src = s.path("src");
+    std::fs::create_dir_all(&src).unwrap();
+    std::fs::write(src.join("f"), "x").unwrap();
+    s.ok(&["dest", "add", "d", "--local", s.path("d").to_str().unwrap()]);
+    s.ok(&[
+        "task",
+        "add",
+        "t",
+        "--dir",
+        src.to_str().unwrap(),
+        "--dest",
+        "d",
+        "--before",
+        "exit 3",
+    ]);
+    assert_eq!(s.run(&["backup", "run", "t"]).0, 1);
+    let runs: Value = s.json(&["runs"]);
+    assert_eq!(runs[0]["status"], "failed");
+    assert_eq!(runs[0]["backup_id"], "", "{runs}");
+}
