@@ -162,11 +162,25 @@ pub fn render(outcome: &Outcome, shown: &Shown, io: &mut Io<'_>) -> Result<u8, C
             target,
             report,
         } => {
+            let partial = !report.errors.is_empty();
             if j {
                 json(
                     io,
-                    &serde_json::json!({"backup": backup.id, "target": target, "report": report}),
+                    &serde_json::json!({
+                        "backup": backup.id,
+                        "target": target,
+                        "status": if partial { "partial" } else { "complete" },
+                        "report": report
+                    }),
                 )?;
+            } else if partial {
+                let line = super::render::restored(backup, target, report);
+                say!(
+                    io,
+                    "PARTIAL: {line} in {:.1} s; {} entries could not be written (listed on stderr)",
+                    shown.secs,
+                    report.errors.len()
+                );
             } else {
                 let line = super::render::restored(backup, target, report);
                 say!(io, "{line} in {:.1} s", shown.secs);

@@ -12,7 +12,7 @@ use crate::model::{BackupRecord, VerifyMark};
 use crate::progress::Progress;
 use chrono::Utc;
 use serde::Serialize;
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 /// A backup with the sizes that depend on its neighbours.
 #[derive(Debug, Clone, Serialize, serde::Deserialize)]
@@ -352,9 +352,15 @@ impl Core {
             VerifySelection::All => self.catalog.list_backups()?,
         };
         let mut reports = Vec::new();
+        let mut damaged: BTreeSet<String> = BTreeSet::new();
         for mut rec in recs {
             let mut ok = true;
-            for name in rec.destinations.clone() {
+            // A copy that was never written is not damage: only complete ones are read.
+            let complete = rec
+                .copies()
+                .into_iter()
+                .filter(|c| c.state == crate::model::CopyState::Complete);
+            for name in complete.map(|c| c.destination) {
                 let Some(cfg) = self.catalog.get_destination(&name)? else {
                     ok = false;
                     reports.push(VerifyReport {
@@ -380,6 +386,7 @@ impl Core {
                     },
                 };
                 ok &= r.ok();
+                damaged.extend(r.damaged_owners.iter().cloned());
                 reports.push(r);
             }
             rec.verified = Some(VerifyMark {
@@ -390,7 +397,33 @@ impl Core {
             // A backup deleted while it was verified stays deleted.
             self.catalog.update_backup(&rec)?;
         }
+        self.mark_damaged(&damaged, read_data)?;
         Ok(reports)
+    }
+
+    /// Marks each backup whose packs hold damaged data, and every backup
+    /// that depends on it (their restores read that data), as damaged.
+    fn mark_damaged(&self, owners: &BTreeSet<String>, read_data: bool) -> Result<(), CoreError> {
+        let mut ids: BTreeSet<String> = BTreeSet::new();
+        for o in owners {
+            ids.insert(o.clone());
+            ids.extend(self.descendants(o)?.into_iter().map(|b| b.id));
+        }
+        for id in ids {
+            let Some(mut rec) = self.catalog.get_backup(&id)? else {
+                continue;
+            };
+            if rec.verified.as_ref().is_some_and(|v| !v.ok) {
+                continue;
+            }
+            rec.verified = Some(VerifyMark {
+                at: Utc::now(),
+                read_data,
+                ok: false,
+            });
+            self.catalog.update_backup(&rec)?;
+        }
+        Ok(())
     }
 
     /// Records every committed backup found on `dest_name` that the catalog lacks,

@@ -33,6 +33,10 @@ pub struct VerifyReport {
     pub bytes_checked: u64,
     /// One sentence per problem, naming the file or object.
     pub problems: Vec<String>,
+    /// Backups whose packs hold the missing or damaged data: every backup
+    /// that reads from them is damaged too.
+    #[serde(default)]
+    pub damaged_owners: BTreeSet<String>,
 }
 
 impl VerifyReport {
@@ -150,7 +154,11 @@ pub fn verify(
     }
     for p in &m.packs {
         let key = repo::pack_key(&p.backup, p.number);
+        let before = r.problems.len();
         check_pack(dest, &rec.id, &key, p.size, &mut r.problems);
+        if r.problems.len() > before {
+            r.damaged_owners.insert(p.backup.clone());
+        }
     }
     if read_data && !findings.is_empty() {
         r.problems.push(format!(
@@ -210,6 +218,14 @@ fn read_all(dest: &dyn Destination, m: &Manifest, r: &mut VerifyReport, progress
     }
     if bad_chunks.is_empty() {
         return;
+    }
+    for i in bad_chunks.keys() {
+        let owner = m
+            .chunks
+            .get(*i)
+            .and_then(|c| m.packs.get(c.pack as usize))
+            .map_or_else(|| m.backup_id.clone(), |p| p.backup.clone());
+        r.damaged_owners.insert(owner);
     }
     // Name the files a restore would lose, which is what an operator needs to know.
     let mut named = 0usize;

@@ -153,7 +153,7 @@ mod tests {
         #[test]
         fn any_text_parses_or_is_refused_without_panicking(s in ".{0,200}") {
             if let Err(e) = CopyPolicy::parse(&s) {
-                prop_assert!(e.len() < 200);
+                prop_assert!(e.len() < 600, "{}", e.len());
             }
         }
     }
