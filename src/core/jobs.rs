@@ -46,15 +46,6 @@ pub fn threads() -> usize {
 }
 
 impl Core {
-    /// The repositories of a task's destinations, in write order, each
-    /// checked to be the one the catalog recorded.
-    pub(crate) fn task_repos(&self, task: &TaskConfig) -> Result<Vec<Repository>, CoreError> {
-        task.destinations
-            .iter()
-            .map(|n| self.open_repo(&self.destination(n)?))
-            .collect()
-    }
-
     /// The repositories of a task that open now, in write order, and for each
     /// destination that does not, why: one unreachable destination must not
     /// stop the backup on the others.
