@@ -347,6 +347,60 @@ fn runs_are_listed_locally_and_through_the_daemon_for_the_console() {
 }
 
 #[test]
+fn a_scheduled_run_on_a_missing_destination_is_a_failed_run_everyone_sees() {
+    let e = Env::new();
+    e.setup(&["--incremental", "* * * * *", "--catch-up", "once"]);
+    // The scheduler last looked five minutes ago: at start it catches up once.
+    let then = chrono::Utc::now() - chrono::Duration::minutes(5);
+    std::fs::write(
+        e.home().join("scheduler-state.json"),
+        format!("{{\"t\": \"{}\"}}", then.to_rfc3339()),
+    )
+    .unwrap();
+    // The destination's disk is gone.
+    std::fs::rename(e.root.join("repo"), e.root.join("repo-away")).unwrap();
+    let _d = e.serve(&[]);
+    wait_for("the failed scheduled run", 30, || {
+        let runs: serde_json::Value =
+            serde_json::from_str(&e.ok(&["runs", "--json"])).unwrap_or_default();
+        runs.as_array()
+            .is_some_and(|a| a.iter().any(|r| r["status"] == "failed"))
+    });
+    let runs: serde_json::Value = serde_json::from_str(&e.ok(&["runs", "--json"])).unwrap();
+    let failed = &runs[0];
+    assert_eq!(failed["backup_id"], "", "a failed run names no backup");
+    assert!(
+        failed["message"]
+            .as_str()
+            .unwrap()
+            .contains("destination d"),
+        "{failed}"
+    );
+    let tasks: serde_json::Value =
+        serde_json::from_str(&e.ok(&["task", "list", "--json"])).unwrap();
+    assert_eq!(tasks[0]["status"], "failed", "{tasks}");
+    assert!(
+        tasks[0]["last_result"]
+            .as_str()
+            .unwrap()
+            .starts_with("failed: "),
+        "{tasks}"
+    );
+    // The audit records it as the system's action.
+    let audit: serde_json::Value = serde_json::from_str(&e.ok(&["audit", "--json"])).unwrap();
+    assert!(
+        audit
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["who"] == "scheduler"
+                && a["action"] == "backup run"
+                && a["outcome"].as_str().unwrap().starts_with("failed")),
+        "{audit}"
+    );
+}
+
+#[test]
 fn the_console_performs_typed_actions_through_the_daemon() {
     use strata::core::access::{Caller, Role};
     use strata::core::{Action, Outcome};

@@ -100,17 +100,39 @@ impl Core {
                     match core.run_backup_job(&d.task, d.kind, false, Arc::new(Progress::default()))
                     {
                         Ok(o) => {
-                            tracing::info!(task = %d.task, backup = %o.backup.id, status = o.backup.status.as_str(), "backup committed");
+                            tracing::info!(task = %d.task, backup = %o.backup.id, status = o.run.status.as_str(), "backup committed");
+                            if o.run.status != RunStatus::Complete {
+                                core.audit_system(
+                                    "backup run",
+                                    &d.task,
+                                    &format!(
+                                        "{} as backup {}{}",
+                                        o.run.status.as_str(),
+                                        o.backup.id,
+                                        o.run
+                                            .message
+                                            .as_deref()
+                                            .map(|m| format!(": {m}"))
+                                            .unwrap_or_default()
+                                    ),
+                                );
+                            }
                             // Retention runs after each scheduled backup of the task.
                             match core.prune(Some(&d.task), false) {
                                 Ok(r) if r.expired > 0 => {
                                     tracing::info!(task = %d.task, expired = r.expired, freed = r.freed_bytes, "retention")
                                 }
                                 Ok(_) => {}
-                                Err(e) => tracing::error!(task = %d.task, "retention failed: {e}"),
+                                Err(e) => {
+                                    tracing::error!(task = %d.task, "retention failed: {e}");
+                                    core.audit_system("prune", &d.task, &format!("failed: {e}"));
+                                }
                             }
                         }
-                        Err(e) => tracing::error!(task = %d.task, "scheduled backup failed: {e}"),
+                        Err(e) => {
+                            tracing::error!(task = %d.task, "scheduled backup failed: {e}");
+                            core.audit_system("backup run", &d.task, &format!("failed: {e}"));
+                        }
                     }
                 });
             }
@@ -142,5 +164,13 @@ fn record_missed(core: &Core, task: &str, kind: crate::model::BackupKind, at: Da
     };
     if let Err(e) = core.catalog().insert_run(run) {
         tracing::error!(task, "cannot record a missed run: {e}");
+    }
+}
+
+impl Core {
+    /// Audits what the scheduler did on its own (no caller asked for it):
+    /// who is `scheduler`, from `schedule`.
+    fn audit_system(&self, action: &str, target: &str, outcome: &str) {
+        self.record_unknown_access("scheduler", None, "schedule", action, target, outcome);
     }
 }
