@@ -312,3 +312,43 @@ pub(super) fn backup(o: &Outcome, shown: &Shown, io: &mut Io<'_>) -> Result<u8, 
     }
     Ok(0)
 }
+
+/// `backup sync`: a line per copy written or not; exit 1 when one is still missing.
+pub(super) fn synced(
+    r: &crate::core::sync::SyncReport,
+    j: bool,
+    io: &mut Io<'_>,
+) -> Result<u8, CoreError> {
+    if j {
+        json(io, r)?;
+    } else {
+        for c in &r.copies {
+            match &c.error {
+                None => say!(
+                    io,
+                    "copied backup {} to {} ({}, read back and checked; run {})",
+                    c.backup,
+                    c.destination,
+                    size(c.bytes),
+                    c.run
+                ),
+                Some(e) => {
+                    note!(
+                        io,
+                        "strata: backup {} still has no copy on {}: {e}",
+                        c.backup,
+                        c.destination
+                    );
+                }
+            }
+        }
+        if r.copies.is_empty() {
+            say!(
+                io,
+                "every copy is complete ({} backup(s) checked)",
+                r.already_complete
+            );
+        }
+    }
+    Ok(if r.failed() > 0 { 1 } else { 0 })
+}

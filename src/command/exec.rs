@@ -104,7 +104,10 @@ pub fn run_command(
     let progress = Arc::new(Progress::default());
     let watched = matches!(
         action,
-        Action::RunBackup { detach: false, .. } | Action::Restore { .. } | Action::Verify { .. }
+        Action::RunBackup { detach: false, .. }
+            | Action::Restore { .. }
+            | Action::Verify { .. }
+            | Action::SyncBackups { .. }
     );
     let t0 = Instant::now();
     let outcome = {
@@ -200,6 +203,7 @@ pub fn render(outcome: &Outcome, shown: &Shown, io: &mut Io<'_>) -> Result<u8, C
             }
         }
         O::Verified(reports) => return verify_table(reports, j, io),
+        O::Synced(r) => return super::backup_cmds::synced(r, j, io),
         O::Rebuilt { from, report: r } => {
             if j {
                 json(io, r)?;

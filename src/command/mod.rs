@@ -353,6 +353,18 @@ pub enum BackupCmd {
         #[arg(long)]
         cascade: bool,
     },
+    /// Copy missing or failed copies from an intact copy (checked as they are written).
+    Sync {
+        /// One backup (and the backups it depends on).
+        #[arg(conflicts_with_all = ["task", "all"])]
+        id: Option<String>,
+        /// Every backup of this task.
+        #[arg(long, conflicts_with = "all")]
+        task: Option<String>,
+        /// Every backup.
+        #[arg(long)]
+        all: bool,
+    },
     /// Pin a backup: never expired by retention, refuses deletion.
     Pin {
         /// Backup id.

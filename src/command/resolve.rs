@@ -121,6 +121,18 @@ pub fn resolve(cmd: Command) -> Result<Resolved, CoreError> {
         Command::Backup(BackupCmd::List { task, .. }) => A::ListBackups { task },
         Command::Backup(BackupCmd::Show { id }) => A::ShowBackup { id },
         Command::Backup(BackupCmd::Delete { id, cascade }) => A::DeleteBackup { id, cascade },
+        Command::Backup(BackupCmd::Sync { id, task, all }) => A::SyncBackups {
+            selection: match (id, task, all) {
+                (Some(id), _, _) => VerifySelection::One(id),
+                (None, Some(t), _) => VerifySelection::Task(t),
+                (None, None, true) => VerifySelection::All,
+                (None, None, false) => {
+                    return Err(CoreError::Invalid(
+                        "backup sync needs a backup ID, --task TASK or --all".into(),
+                    ));
+                }
+            },
+        },
         Command::Backup(BackupCmd::Pin { id }) => A::PinBackup { id },
         Command::Backup(BackupCmd::Unpin { id }) => A::UnpinBackup { id },
         Command::Restore(a) => A::Restore {

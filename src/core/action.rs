@@ -169,6 +169,11 @@ pub enum Action {
         /// Also read and hash every chunk.
         read_data: bool,
     },
+    /// Fills missing or failed copies from an intact copy.
+    SyncBackups {
+        /// Which backups (with the backups they depend on).
+        selection: VerifySelection,
+    },
     /// Records the backups found in a destination's repository.
     RebuildCatalog {
         /// Destination name.
@@ -229,6 +234,15 @@ impl Action {
             A::Verify { selection, .. } => R::write(
                 Role::Operator,
                 "verify",
+                match selection {
+                    VerifySelection::One(id) => id.clone(),
+                    VerifySelection::Task(t) => t.clone(),
+                    VerifySelection::All => "all".into(),
+                },
+            ),
+            A::SyncBackups { selection } => R::write(
+                Role::Operator,
+                "backup sync",
                 match selection {
                     VerifySelection::One(id) => id.clone(),
                     VerifySelection::Task(t) => t.clone(),

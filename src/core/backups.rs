@@ -236,7 +236,10 @@ impl Core {
 
     /// The first destination whose copy has its commit marker and an intact
     /// manifest; a damaged copy falls through to the next destination.
-    fn readable_copy(&self, rec: &BackupRecord) -> Result<(Repository, Manifest), CoreError> {
+    pub(super) fn readable_copy(
+        &self,
+        rec: &BackupRecord,
+    ) -> Result<(Repository, Manifest), CoreError> {
         let mut last = None;
         let mut refused: Option<CoreError> = None;
         let complete = rec

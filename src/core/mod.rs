@@ -31,6 +31,7 @@ pub mod schedule;
 pub mod scheduler;
 pub mod scheduler_loop;
 pub mod service;
+pub mod sync;
 
 pub use action::Action;
 pub use error::CoreError;

@@ -150,6 +150,8 @@ pub enum Outcome {
     },
     /// Verification results, one per backup and destination.
     Verified(Vec<VerifyReport>),
+    /// What a sync copied.
+    Synced(super::sync::SyncReport),
     /// A catalog rebuild.
     Rebuilt {
         /// The destination read.

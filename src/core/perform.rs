@@ -183,6 +183,7 @@ impl Core {
                 selection,
                 read_data,
             } => O::Verified(self.verify(&selection, read_data, progress)?),
+            A::SyncBackups { selection } => O::Synced(self.sync(&selection, progress)?),
             A::RebuildCatalog { from } => {
                 let report = self.rebuild(&from)?;
                 O::Rebuilt { from, report }

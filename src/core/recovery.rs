@@ -69,6 +69,12 @@ impl Core {
             out.never_started.push((run.id, run.task.clone()));
         }
         for mut run in self.catalog.running_runs()? {
+            // A running run of a backup the catalog already holds was a sync
+            // writing one more copy of it.
+            if !run.backup_id.is_empty() && self.catalog.get_backup(&run.backup_id)?.is_some() {
+                self.recover_sync(&mut run, &mut out)?;
+                continue;
+            }
             let claim = claim_of(&run);
             // Per destination: whether the directory is this run's, and its
             // commit marker if it completed there. One unreachable destination
@@ -193,6 +199,67 @@ impl Core {
         }
         out.remove(id);
         Ok(out.into_iter().collect())
+    }
+}
+
+impl Core {
+    /// An interrupted sync: a copy whose commit marker made it is recorded
+    /// complete; anything less is removed, where the claim proves it the
+    /// sync's own, so no copy ever looks complete that is not.
+    fn recover_sync(&self, run: &mut RunRecord, out: &mut Recovery) -> Result<(), CoreError> {
+        let claim = claim_of(run);
+        let mut finished = Vec::new();
+        let mut removed = Vec::new();
+        for name in run.destinations.clone() {
+            let Some(cfg) = self.catalog.get_destination(&name)? else {
+                continue;
+            };
+            let copy = match inspect(&cfg, &claim) {
+                Ok(c) => c,
+                Err(u) => {
+                    out.deferred.push(defer(run, u));
+                    return Ok(());
+                }
+            };
+            if !copy.own {
+                continue;
+            }
+            if copy.committed.is_some() {
+                self.set_copy_complete(&run.backup_id, &name)?;
+                finished.push(name);
+            } else {
+                if let Err(e) = copy.repo.discard_partial(&claim) {
+                    out.deferred.push(defer(
+                        run,
+                        Unreachable {
+                            destination: name,
+                            error: e.to_string(),
+                        },
+                    ));
+                    return Ok(());
+                }
+                removed.push(name);
+            }
+        }
+        run.finished = Some(Utc::now());
+        if removed.is_empty() && !finished.is_empty() {
+            run.status = RunStatus::Complete;
+            run.message = Some(format!(
+                "sync recorded after an interruption: the copy on {} had committed",
+                finished.join(", ")
+            ));
+        } else {
+            run.status = RunStatus::Interrupted;
+            run.message = Some(format!(
+                "interrupted: the sync of backup {} stopped before its copy was complete; its partial copy was removed (run 'strata backup sync {}' again)",
+                run.backup_id, run.backup_id
+            ));
+            out.interrupted.push(run.backup_id.clone());
+        }
+        self.catalog.update_run(run)?;
+        let what = run.message.clone().unwrap_or_default();
+        self.audit_recovery(run, &what);
+        Ok(())
     }
 }
 

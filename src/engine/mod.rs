@@ -14,6 +14,7 @@ pub mod repository;
 pub mod restore;
 pub mod stop;
 pub mod store;
+pub mod sync;
 pub mod table;
 pub mod target;
 pub mod validate;

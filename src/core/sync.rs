@@ -1,0 +1,207 @@
+//! `strata backup sync`: fills the missing or failed copies of backups from
+//! an intact copy, oldest first so a chain's data is there before the
+//! backups that reuse it, each copy checked as it is written and recorded as
+//! a run of its own.
+
+use super::action::VerifySelection;
+use super::error::CoreError;
+use super::jobs::claim_of;
+use super::service::Core;
+use crate::engine::sync::copy_backup;
+use crate::model::{BackupRecord, CopyState, RunRecord, RunStatus};
+use crate::progress::Progress;
+use chrono::Utc;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+
+/// One copy a sync wrote, or could not.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncedCopy {
+    /// Backup id.
+    pub backup: String,
+    /// Destination written.
+    pub destination: String,
+    /// The run that wrote it.
+    pub run: u64,
+    /// Bytes written.
+    pub bytes: u64,
+    /// Why it could not be written (`None`: it is complete now).
+    pub error: Option<String>,
+}
+
+/// What a sync did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncReport {
+    /// Copies written or attempted, in order.
+    pub copies: Vec<SyncedCopy>,
+    /// Backups looked at whose copies were all complete already.
+    pub already_complete: usize,
+}
+
+impl SyncReport {
+    /// Copies that are still not complete.
+    pub fn failed(&self) -> usize {
+        self.copies.iter().filter(|c| c.error.is_some()).count()
+    }
+}
+
+impl Core {
+    /// Fills the copies the selected backups lack (and those of the backups
+    /// they depend on) from an intact copy.
+    pub(crate) fn sync(
+        &self,
+        sel: &VerifySelection,
+        progress: &Progress,
+    ) -> Result<SyncReport, CoreError> {
+        let mut ids: BTreeSet<String> = BTreeSet::new();
+        match sel {
+            VerifySelection::One(id) => {
+                let b = self.resolve_backup(id)?;
+                let mut cur = Some(b);
+                while let Some(b) = cur {
+                    cur = match &b.parent {
+                        Some(p) => self.catalog.get_backup(p)?,
+                        None => None,
+                    };
+                    ids.insert(b.id);
+                }
+            }
+            VerifySelection::Task(t) => {
+                ids.extend(self.backups(Some(t))?.into_iter().map(|r| r.record.id));
+            }
+            VerifySelection::All => {
+                ids.extend(self.catalog.list_backups()?.into_iter().map(|b| b.id));
+            }
+        }
+        let mut chosen: Vec<BackupRecord> = Vec::new();
+        for id in ids {
+            if let Some(b) = self.catalog.get_backup(&id)? {
+                chosen.push(b);
+            }
+        }
+        // Parents finish before their children: oldest first.
+        chosen.sort_by(|a, b| (a.finished, &a.id).cmp(&(b.finished, &b.id)));
+        let mut report = SyncReport::default();
+        for b in chosen {
+            let lacking: Vec<String> = b
+                .copies()
+                .into_iter()
+                .filter(|c| c.state != CopyState::Complete)
+                .map(|c| c.destination)
+                .collect();
+            if lacking.is_empty() {
+                report.already_complete += 1;
+                continue;
+            }
+            for dest in lacking {
+                report.copies.push(self.sync_copy(&b, &dest, progress));
+            }
+        }
+        Ok(report)
+    }
+
+    /// Writes the copy of `b` on `dest` as a run of its own.
+    fn sync_copy(&self, b: &BackupRecord, dest: &str, progress: &Progress) -> SyncedCopy {
+        let mut out = SyncedCopy {
+            backup: b.id.clone(),
+            destination: dest.to_string(),
+            run: 0,
+            bytes: 0,
+            error: None,
+        };
+        let run = RunRecord {
+            id: 0,
+            task: b.task.clone(),
+            requested: b.kind,
+            kind: b.kind,
+            backup_id: b.id.clone(),
+            destinations: vec![dest.to_string()],
+            status: RunStatus::Running,
+            started: Utc::now(),
+            finished: None,
+            message: Some(format!("sync: copying backup {} to {dest}", b.id)),
+        };
+        let mut run = match self.catalog.insert_run(run) {
+            Ok(r) => r,
+            Err(e) => {
+                out.error = Some(e.to_string());
+                return out;
+            }
+        };
+        out.run = run.id;
+        let result = self.sync_copy_run(b, dest, &run, progress);
+        run.finished = Some(Utc::now());
+        match &result {
+            Ok(bytes) => {
+                out.bytes = *bytes;
+                run.status = RunStatus::Complete;
+                run.message = Some(format!(
+                    "sync: copied backup {} to {dest} ({bytes} bytes, read back and checked)",
+                    b.id
+                ));
+            }
+            Err(e) => {
+                out.error = Some(e.to_string());
+                run.status = if progress.cancelled() {
+                    RunStatus::Interrupted
+                } else {
+                    RunStatus::Failed
+                };
+                run.message = Some(format!("sync of backup {} to {dest} failed: {e}", b.id));
+            }
+        }
+        if let Err(e) = self.catalog.update_run(&run) {
+            tracing::warn!(run = run.id, "could not record the sync run: {e}");
+        }
+        out
+    }
+
+    fn sync_copy_run(
+        &self,
+        b: &BackupRecord,
+        dest: &str,
+        run: &RunRecord,
+        progress: &Progress,
+    ) -> Result<u64, CoreError> {
+        let to = self.open_repo(&self.destination(dest)?)?;
+        let (from, manifest) = self.readable_copy(b)?;
+        // The backups whose data this one reuses must be whole there first.
+        for owner in manifest.packs.iter().map(|p| &p.backup) {
+            if *owner == b.id {
+                continue;
+            }
+            let complete = self.catalog.get_backup(owner)?.is_some_and(|o| {
+                o.copies()
+                    .iter()
+                    .any(|c| c.destination == dest && c.state == CopyState::Complete)
+            });
+            if !complete {
+                return Err(CoreError::Failed(format!(
+                    "backup {owner} of its chain has no complete copy on {dest}; sync it first ('strata backup sync {owner}')"
+                )));
+            }
+        }
+        let stats = copy_backup(&from, &to, &claim_of(run), &b.manifest_hash, progress)?;
+        self.set_copy_complete(&b.id, dest)?;
+        Ok(stats.bytes)
+    }
+
+    /// Records that `dest` now holds a complete copy of backup `id`.
+    pub(super) fn set_copy_complete(&self, id: &str, dest: &str) -> Result<(), CoreError> {
+        let Some(mut rec) = self.catalog.get_backup(id)? else {
+            return Err(CoreError::Failed(format!(
+                "backup {id} was deleted while its copy on {dest} was written; the copy is removed at the next prune of that destination"
+            )));
+        };
+        let mut copies = rec.copies();
+        for c in &mut copies {
+            if c.destination == dest {
+                c.state = CopyState::Complete;
+                c.error = None;
+            }
+        }
+        rec.copies = copies;
+        self.catalog.update_backup(&rec)?;
+        Ok(())
+    }
+}
