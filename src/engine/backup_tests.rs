@@ -118,6 +118,7 @@ fn back_up(dir: &Path, source: &dyn Source) -> (Repository, Result<CommitMarker,
         parent: None,
         started: claim.started,
         repos: &repos,
+        required: 1,
         chunker: repo.config().unwrap().chunker,
         compression_level: 3,
         threads: 2,
@@ -147,7 +148,8 @@ fn back_up(dir: &Path, source: &dyn Source) -> (Repository, Result<CommitMarker,
             verified: None,
         },
         task,
-    });
+    })
+    .map(|done| done.marker);
     (repo, result)
 }
 
