@@ -178,7 +178,7 @@ fn a_stream_entry_of_unknown_size_backs_up_and_restores_byte_for_byte() {
         .unwrap();
     let req = RestoreRequest {
         manifest: &manifest,
-        repo: &repo,
+        repos: std::slice::from_ref(&repo),
         target: &target,
         subpath: None,
         threads: 2,

@@ -75,6 +75,7 @@ pub(super) struct StoreOutput {
 
 /// Reads the files `jobs` (indexes into `entries`) and stores every chunk not
 /// already in the parent's chunk table.
+#[allow(clippy::too_many_arguments)] // the stages' shared inputs, each borrowed from the run
 pub(super) fn store(
     plan: &BackupPlan<'_>,
     copies: &Copies<'_>,
@@ -325,7 +326,6 @@ fn pack_writer(
             });
             failed = !hand_over(number, bytes);
         }
-        drop(hand_over);
         // Closing the queues lets each uploader finish what it holds and stop.
         drop(senders);
         if failed {
