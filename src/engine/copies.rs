@@ -175,3 +175,7 @@ pub(super) fn describe_failures(
         }
     )
 }
+
+#[cfg(test)]
+#[path = "copies_tests.rs"]
+mod tests;
