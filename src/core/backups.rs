@@ -314,6 +314,19 @@ impl Core {
             Some(s) => Some(s.as_bytes().to_vec()),
         };
         let (dest, manifest) = self.readable_copy(&rec)?;
+        // The other copies that open are fallbacks for chunks the readable
+        // copy cannot give intact; every chunk is checked against its hash.
+        let mut repos = vec![dest];
+        for name in &rec.destinations {
+            if repos.iter().any(|r| r.name() == name) {
+                continue;
+            }
+            if let Ok(Some(cfg)) = self.catalog.get_destination(name)
+                && let Ok(r) = self.open_repo(&cfg)
+            {
+                repos.push(r);
+            }
+        }
         if let Some(s) = &sub
             && !manifest.entries.iter().any(|e| &e.path == s)
         {
@@ -328,7 +341,7 @@ impl Core {
         }
         let req = RestoreRequest {
             manifest: &manifest,
-            repo: &dest,
+            repos: &repos,
             target,
             subpath: sub.as_deref(),
             threads: super::jobs::threads(),

@@ -405,6 +405,7 @@ impl Core {
             parent: parent.as_ref().zip(parent_manifest.as_ref()),
             started,
             repos: &repos,
+            required: repos.len(),
             chunker,
             compression_level: task.compression_level,
             threads: threads(),
@@ -414,7 +415,7 @@ impl Core {
             record: record_of(&plan, &task, manual, stats),
             task: task.clone(),
         })
-        .map(|marker| marker.backup);
+        .map(|done| done.marker.backup);
         let after_note = task.hooks.after.as_ref().and_then(|cmd| {
             let status = match &outcome {
                 Ok(r) => r.status.as_str(),

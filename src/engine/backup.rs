@@ -1,8 +1,9 @@
 //! Taking one backup: begin the source, list its entries, reuse unchanged
 //! files from the parent, read and chunk the rest on a worker pool, write
-//! packs, then the manifest, then COMMIT.
+//! packs, then the manifest, then COMMIT, on each destination's copy.
 
 use super::chunk::ChunkerParams;
+use super::copies::{BackupDone, Copies};
 use super::error::EngineError;
 use super::manifest::{ChunkId, Entry, EntryKind, Manifest};
 use super::repo::{self, CommitMarker, PackInfo};
@@ -33,8 +34,10 @@ pub struct BackupPlan<'a> {
     pub parent: Option<(&'a BackupRecord, &'a Manifest)>,
     /// Run start.
     pub started: DateTime<Utc>,
-    /// Repositories to write to, in order.
+    /// Repositories to write to, one copy each, in order.
     pub repos: &'a [Repository],
+    /// Copies that must complete for the backup to count (1..=repos.len()).
+    pub required: usize,
     /// Chunker sizes of the repositories.
     pub chunker: ChunkerParams,
     /// zstd level of the data.
@@ -90,32 +93,44 @@ pub struct Described {
     pub task: TaskConfig,
 }
 
-/// Takes the backup described by `plan` from `source`. Once the data and
-/// manifest are stored, `describe` turns the stats into what the commit
-/// marker carries; the marker is then written everywhere. On failure or
-/// cancellation what the run wrote is removed again, on each repository only
-/// where its claim proves the directory is its own.
+/// Takes the backup described by `plan` from `source`, one copy per
+/// repository. Once the data and manifest are stored, `describe` turns the
+/// stats into what the commit marker carries; the marker is then written on
+/// every copy that holds all the rest. A copy whose destination fails is
+/// dropped from the run; when fewer than `plan.required` copies are left the
+/// run stops with [`EngineError::Copies`]. On failure or cancellation what the
+/// run wrote is removed again (and on the failed copies of a successful run),
+/// on each repository only where its claim proves the directory is its own.
 pub fn run(
     plan: &BackupPlan<'_>,
     source: &dyn Source,
     progress: &Progress,
     describe: impl FnOnce(&BackupStats) -> Described,
-) -> Result<CommitMarker, EngineError> {
-    let result = run_inner(plan, source, progress, describe);
-    if result.is_err() {
-        for r in plan.repos {
+) -> Result<BackupDone, EngineError> {
+    let copies = Copies::new(plan.repos, plan.required);
+    let result = run_inner(plan, &copies, source, progress, describe);
+    // Best effort: a destination that just failed may refuse the removal too,
+    // and recovery or the next run's claim deals with what is left.
+    for (i, r) in plan.repos.iter().enumerate() {
+        if result.is_err() || !copies.healthy(i) {
             let _ = r.release(plan.claim);
         }
     }
-    result
+    let marker = result?;
+    Ok(BackupDone {
+        marker,
+        copies: copies.results(),
+    })
 }
 
 fn run_inner(
     plan: &BackupPlan<'_>,
+    copies: &Copies<'_>,
     source: &dyn Source,
     progress: &Progress,
     describe: impl FnOnce(&BackupStats) -> Described,
 ) -> Result<CommitMarker, EngineError> {
+    copies.check()?;
     let what = source.describe();
     let mut run: Box<dyn SourceRun> = source.begin()?;
     progress.set_phase(Phase::Scan);
@@ -185,6 +200,7 @@ fn run_inner(
 
     let stored = store::store(
         plan,
+        copies,
         run.as_ref(),
         &what,
         &entries,
@@ -341,9 +357,8 @@ fn run_inner(
         source: e,
     })?;
     let manifest_hash = blake3::hash(&bytes).to_hex().to_string();
-    for r in plan.repos {
-        r.put_manifest(&plan.backup_id, &bytes)?;
-    }
+    copies.each(|r| r.put_manifest(&plan.backup_id, &bytes));
+    copies.check()?;
     stop::point("after-manifest");
 
     let pack_bytes: u64 = packs_written.iter().map(|p| p.size).sum();
@@ -377,9 +392,10 @@ fn run_inner(
     if progress.cancelled() {
         return Err(EngineError::Cancelled);
     }
-    for r in plan.repos {
-        r.put_commit(&plan.backup_id, &marker_bytes)?;
-    }
+    // Only copies holding every pack and the manifest (each put durable) are
+    // still healthy here, so no COMMIT ever vouches for missing data.
+    copies.each(|r| r.put_commit(&plan.backup_id, &marker_bytes));
+    copies.check()?;
     stop::point("after-commit-marker");
     progress.set_phase(Phase::Done);
     Ok(marker)

@@ -118,6 +118,7 @@ fn back_up(dir: &Path, source: &dyn Source) -> (Repository, Result<CommitMarker,
         parent: None,
         started: claim.started,
         repos: &repos,
+        required: 1,
         chunker: repo.config().unwrap().chunker,
         compression_level: 3,
         threads: 2,
@@ -148,7 +149,8 @@ fn back_up(dir: &Path, source: &dyn Source) -> (Repository, Result<CommitMarker,
             copies: Vec::new(),
         },
         task,
-    });
+    })
+    .map(|done| done.marker);
     (repo, result)
 }
 
@@ -177,7 +179,7 @@ fn a_stream_entry_of_unknown_size_backs_up_and_restores_byte_for_byte() {
         .unwrap();
     let req = RestoreRequest {
         manifest: &manifest,
-        repo: &repo,
+        repos: std::slice::from_ref(&repo),
         target: &target,
         subpath: None,
         threads: 2,

@@ -58,6 +58,17 @@ pub enum EngineError {
         /// Cause.
         source: std::io::Error,
     },
+    /// Too few copies could be written for the task's copy policy; nothing
+    /// was committed.
+    #[error("{}", super::copies::describe_failures(*required, *total, failed))]
+    Copies {
+        /// Copies the policy requires.
+        required: usize,
+        /// Copies the run tried to write.
+        total: usize,
+        /// Each failed destination's name and its error.
+        failed: Vec<(String, String)>,
+    },
     /// The job was cancelled; nothing partial remains.
     #[error("cancelled; the partial data of this run was removed")]
     Cancelled,

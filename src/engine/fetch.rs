@@ -1,51 +1,159 @@
 //! Fetching chunk bytes: read a frame from its pack, decode it, and check each
-//! chunk's hash. Shared by restore and verify.
+//! chunk's hash. Shared by restore and verify. A restore reads each chunk
+//! from the preferred copy and falls back, per chunk, to the next copy that
+//! holds it intact.
 
 use super::chunk::{chunk_id, hex};
 use super::frame;
 use super::manifest::{ChunkRef, Manifest};
 use super::repo;
+use super::repository::Repository;
 use crate::dest::Destination;
+use crate::source::display_path;
 use std::sync::Arc;
 
 /// (pack index, frame offset).
 type FrameKey = (u32, u64);
 
+/// A fallback: the index of the copy that served a frame, and why the
+/// preferred copy could not.
+type Fallback = Option<(usize, String)>;
+
+/// Fallback lines kept in a report; the count goes on beyond them.
+pub(super) const FALLBACK_LINES: usize = 100;
+
 /// Small per-worker cache of decoded frames: neighbouring small files share frames.
 pub(super) struct FrameCache {
-    slots: Vec<(FrameKey, Arc<Vec<u8>>)>,
+    slots: Vec<(FrameKey, Fallback, Arc<Vec<u8>>)>,
     dctx: Option<zstd::bulk::Decompressor<'static>>,
 }
 
+/// One chunk's bytes, inside the decoded frame that holds them.
+pub(super) struct Chunk {
+    frame: Arc<Vec<u8>>,
+    range: std::ops::Range<usize>,
+}
+
+impl Chunk {
+    /// The chunk's bytes, already checked against its BLAKE3.
+    pub(super) fn bytes(&self) -> &[u8] {
+        self.frame.get(self.range.clone()).unwrap_or_default()
+    }
+}
+
+/// One restore worker's reader of chunks from the copies of a backup,
+/// preferred first, with the fallbacks it had to take.
+pub(super) struct CopyReader<'r> {
+    cache: FrameCache,
+    repos: &'r [Repository],
+    /// One line per fallback, at most [`FALLBACK_LINES`].
+    pub(super) fallbacks: Vec<String>,
+    /// Every fallback, listed or not.
+    pub(super) fallback_count: u64,
+}
+
+impl<'r> CopyReader<'r> {
+    /// A reader over `repos`, the preferred copy first.
+    pub(super) fn new(repos: &'r [Repository]) -> CopyReader<'r> {
+        CopyReader {
+            cache: FrameCache::new(),
+            repos,
+            fallbacks: Vec::new(),
+            fallback_count: 0,
+        }
+    }
+
+    /// Chunk `c` of the file at `path`, from the first copy that holds it
+    /// intact; an error only when no copy does.
+    pub(super) fn chunk(
+        &mut self,
+        m: &Manifest,
+        c: &ChunkRef,
+        path: &[u8],
+    ) -> Result<Chunk, String> {
+        let (chunk, fallback) = self.cache.chunk(m, self.repos, c)?;
+        if let Some((i, why)) = fallback {
+            self.fallback_count += 1;
+            if self.fallbacks.len() < FALLBACK_LINES {
+                let from = self.repos.get(i).map_or("?", |r| r.name());
+                self.fallbacks.push(format!(
+                    "chunk {} of {} read from {from}: {why}",
+                    &hex(&c.id)[..16],
+                    display_path(path)
+                ));
+            }
+        }
+        Ok(chunk)
+    }
+}
+
 impl FrameCache {
-    pub(super) fn new() -> FrameCache {
+    fn new() -> FrameCache {
         FrameCache {
             slots: Vec::new(),
             dctx: zstd::bulk::Decompressor::new().ok(),
         }
     }
-}
 
-impl FrameCache {
-    pub(super) fn get(
-        &mut self,
-        m: &Manifest,
-        dest: &dyn Destination,
-        c: &ChunkRef,
-    ) -> Result<Arc<Vec<u8>>, String> {
-        let key = (c.pack, c.frame_offset);
-        if let Some(i) = self.slots.iter().position(|(k, _)| *k == key) {
-            let slot = self.slots.remove(i);
-            let data = slot.1.clone();
-            self.slots.push(slot);
-            return Ok(data);
-        }
-        let data = Arc::new(read_frame_with(self.dctx.as_mut(), m, dest, c)?);
+    fn cached(&mut self, key: FrameKey) -> Option<(Fallback, Arc<Vec<u8>>)> {
+        let i = self.slots.iter().position(|(k, _, _)| *k == key)?;
+        let slot = self.slots.remove(i);
+        let found = (slot.1.clone(), slot.2.clone());
+        self.slots.push(slot);
+        Some(found)
+    }
+
+    fn keep(&mut self, key: FrameKey, from: Fallback, data: Arc<Vec<u8>>) {
+        self.slots.retain(|(k, _, _)| *k != key);
         if self.slots.len() >= 8 {
             self.slots.remove(0);
         }
-        self.slots.push((key, data.clone()));
-        Ok(data)
+        self.slots.push((key, from, data));
+    }
+
+    /// Chunk `c` from the cached frame or the first of `repos` whose frame
+    /// holds it intact, with the fallback taken when that was not the first.
+    fn chunk(
+        &mut self,
+        m: &Manifest,
+        repos: &[Repository],
+        c: &ChunkRef,
+    ) -> Result<(Chunk, Fallback), String> {
+        let key = (c.pack, c.frame_offset);
+        let mut why: Option<String> = None;
+        let mut tried = None;
+        if let Some((from, frame)) = self.cached(key) {
+            match locate(&frame, m, c) {
+                Ok(range) => return Ok((Chunk { frame, range }, from)),
+                Err(e) => {
+                    why = Some(e);
+                    tried = Some(from.map_or(0, |(i, _)| i));
+                }
+            }
+        }
+        let mut last = None;
+        for (i, r) in repos.iter().enumerate() {
+            if tried == Some(i) {
+                continue;
+            }
+            let got = read_frame_with(self.dctx.as_mut(), m, r.storage(), c)
+                .and_then(|f| locate(&f, m, c).map(|range| (f, range)));
+            match got {
+                Ok((frame, range)) => {
+                    let frame = Arc::new(frame);
+                    let from = (i > 0).then(|| (i, why.take().unwrap_or_default()));
+                    self.keep(key, from.clone(), frame.clone());
+                    return Ok((Chunk { frame, range }, from));
+                }
+                Err(e) if why.is_none() => why = Some(e),
+                Err(e) => last = Some(format!("{} on {}", e, r.name())),
+            }
+        }
+        let why = why.unwrap_or_else(|| "no repository to read it from".into());
+        Err(match last {
+            Some(other) => format!("{why}; no other copy has it intact either ({other})"),
+            None => why,
+        })
     }
 }
 
@@ -81,22 +189,34 @@ pub fn read_chunk<'f>(
     m: &Manifest,
     c: &ChunkRef,
 ) -> Result<&'f [u8], String> {
-    let end = c.offset as usize + c.len as usize;
-    let data = cache_frame.get(c.offset as usize..end).ok_or_else(|| {
-        let p = &m.packs[c.pack as usize];
+    let range = locate(cache_frame, m, c)?;
+    cache_frame
+        .get(range)
+        .ok_or_else(|| "chunk lies outside its frame".to_string())
+}
+
+/// Where chunk `c` lies in its decoded frame, once its BLAKE3 is checked.
+fn locate(frame: &[u8], m: &Manifest, c: &ChunkRef) -> Result<std::ops::Range<usize>, String> {
+    let pack_name = || {
+        m.packs.get(c.pack as usize).map_or_else(
+            || format!("pack #{}", c.pack),
+            |p| repo::pack_key(&p.backup, p.number),
+        )
+    };
+    let range = c.offset as usize..c.offset as usize + c.len as usize;
+    let data = frame.get(range.clone()).ok_or_else(|| {
         format!(
             "chunk {} lies outside its frame in {}",
             &hex(&c.id)[..16],
-            repo::pack_key(&p.backup, p.number)
+            pack_name()
         )
     })?;
     if chunk_id(data) != c.id {
-        let p = &m.packs[c.pack as usize];
         return Err(format!(
             "chunk {} in {} is damaged (hash mismatch)",
             &hex(&c.id)[..16],
-            repo::pack_key(&p.backup, p.number)
+            pack_name()
         ));
     }
-    Ok(data)
+    Ok(range)
 }

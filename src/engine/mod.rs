@@ -4,6 +4,7 @@
 pub mod backup;
 pub mod chunk;
 pub mod codec;
+pub mod copies;
 pub mod error;
 pub mod fetch;
 pub mod frame;

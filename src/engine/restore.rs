@@ -1,8 +1,9 @@
 //! Restoring a backup in one pass: every chunk is fetched from whichever pack
-//! of the chain holds it and checked against its hash before it is written.
+//! of the chain holds it and checked against its hash before it is written;
+//! a chunk the preferred copy cannot give intact comes from another copy.
 
 use super::error::EngineError;
-use super::fetch::{FrameCache, read_chunk};
+use super::fetch::{CopyReader, FALLBACK_LINES};
 use super::manifest::{Entry, EntryKind, Manifest};
 use super::repository::Repository;
 use super::target::{RestoreTarget, open_dir_at};
@@ -18,15 +19,16 @@ use std::io::Write;
 use std::os::unix::ffi::OsStrExt;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-/// Errors, files and bytes of one restore worker.
-type WorkerTally = (Vec<EntryError>, u64, u64);
+/// Errors, files, bytes and fallbacks (lines, count) of one restore worker.
+type WorkerTally = (Vec<EntryError>, u64, u64, Vec<String>, u64);
 
 /// What to restore and where.
 pub struct RestoreRequest<'a> {
     /// Manifest of the backup.
     pub manifest: &'a Manifest,
-    /// Repository holding the chain's packs.
-    pub repo: &'a Repository,
+    /// Repositories holding the chain's packs, the preferred copy first; a
+    /// chunk the first cannot give intact is read from the next.
+    pub repos: &'a [Repository],
     /// Where to write, resolved by the caller; opened without following symlinks.
     pub target: &'a RestoreTarget,
     /// Only this subtree (relative path), if set.
@@ -52,6 +54,22 @@ pub struct RestoreReport {
     pub bytes: u64,
     /// Entries that could not be restored (damaged data, I/O errors).
     pub errors: Vec<EntryError>,
+    /// Chunks read from another copy than the preferred one, one line each
+    /// (at most 100): the chunk, its file, the copy used and why.
+    #[serde(default)]
+    pub fallbacks: Vec<String>,
+    /// Chunks read from another copy, including those beyond `fallbacks`.
+    #[serde(default)]
+    pub fallback_count: u64,
+}
+
+impl RestoreReport {
+    /// Adds one reader's fallbacks, keeping the list bounded.
+    fn add_fallbacks(&mut self, lines: Vec<String>, count: u64) {
+        let room = FALLBACK_LINES.saturating_sub(self.fallbacks.len());
+        self.fallbacks.extend(lines.into_iter().take(room));
+        self.fallback_count += count;
+    }
 }
 
 fn parent_of(p: &[u8]) -> Option<&[u8]> {
@@ -137,7 +155,7 @@ fn write_file(
     chunks: &[u32],
     dir: BorrowedFd<'_>,
     name: &OsStr,
-    cache: &mut FrameCache,
+    reader: &mut CopyReader<'_>,
     progress: &Progress,
 ) -> Result<u64, String> {
     let m = req.manifest;
@@ -157,8 +175,8 @@ fn write_file(
             .chunks
             .get(ci as usize)
             .ok_or("chunk index out of range")?;
-        let frame = cache.get(m, req.repo.storage(), c)?;
-        let data = read_chunk(&frame, m, c)?;
+        let chunk = reader.chunk(m, c, &e.path)?;
+        let data = chunk.bytes();
         f.write_all(data)
             .map_err(|err| format!("cannot write: {err}"))?;
         written += data.len() as u64;
@@ -217,6 +235,12 @@ pub fn restore(
 ) -> Result<RestoreReport, EngineError> {
     let m = req.manifest;
     check_paths(m)?;
+    if req.repos.is_empty() {
+        return Err(EngineError::Damaged {
+            backup: m.backup_id.clone(),
+            what: "no copy of it was given to restore from".into(),
+        });
+    }
     let sel: Vec<&Entry> = m
         .entries
         .iter()
@@ -278,7 +302,7 @@ pub fn restore(
         let handles: Vec<_> = (0..threads)
             .map(|_| {
                 s.spawn(|| {
-                    let mut cache = FrameCache::new();
+                    let mut reader = CopyReader::new(req.repos);
                     let mut errors = Vec::new();
                     let (mut n, mut bytes) = (0u64, 0u64);
                     loop {
@@ -303,7 +327,7 @@ pub fn restore(
                                     chunks,
                                     d.as_fd(),
                                     name,
-                                    &mut cache,
+                                    &mut reader,
                                     progress,
                                 ),
                                 Some(Err(err)) => Err(format!("cannot open its directory: {err}")),
@@ -328,7 +352,7 @@ pub fn restore(
                             Progress::add(&progress.files_done, 1);
                         }
                     }
-                    (errors, n, bytes)
+                    (errors, n, bytes, reader.fallbacks, reader.fallback_count)
                 })
             })
             .collect();
@@ -343,12 +367,15 @@ pub fn restore(
                         }],
                         0,
                         0,
+                        Vec::new(),
+                        0,
                     )
                 })
             })
             .collect()
     });
-    for (errs, n, b) in results {
+    for (errs, n, b, lines, count) in results {
+        report.add_fallbacks(lines, count);
         report.errors.extend(errs);
         report.files += n;
         report.bytes += b;
@@ -402,8 +429,11 @@ pub fn restore(
                         continue;
                     }
                 };
-                let mut cache = FrameCache::new();
-                match write_file(req, first, chunks, dir.as_fd(), name, &mut cache, progress) {
+                let mut reader = CopyReader::new(req.repos);
+                let written =
+                    write_file(req, first, chunks, dir.as_fd(), name, &mut reader, progress);
+                report.add_fallbacks(reader.fallbacks, reader.fallback_count);
+                match written {
                     Ok(b) => {
                         report.files += 1;
                         report.bytes += b;

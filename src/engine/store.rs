@@ -1,24 +1,25 @@
 //! Storing new data: a pool of workers reads, chunks, hashes and compresses
-//! files into frames; one pack writer appends frames to packs; an uploader
-//! puts finished packs on every destination. Bounded channels between them are
-//! the back-pressure that keeps memory flat whatever the data size.
+//! files into frames; one pack writer appends frames to packs; one uploader
+//! per destination (`copies.rs`) puts the finished packs there. Bounded
+//! channels between them are the back-pressure that keeps memory flat
+//! whatever the data size.
 
 use super::backup::BackupPlan;
 use super::chunk::{chunk_id, stream_chunks};
+use super::copies::{Copies, PackMsg, QUEUE};
 use super::error::EngineError;
 use super::frame;
 use super::manifest::ChunkId;
 use super::pack::PackBuilder;
 use super::repo::PackInfo;
-use super::stop;
 use crate::progress::Progress;
 use crate::source::{SourceEntry, SourceError, SourceRun};
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::sync::{Arc, Mutex};
 
 /// Raw bytes gathered into one compression frame before it is sealed.
 const FRAME_TARGET: usize = 1 << 20;
@@ -74,8 +75,10 @@ pub(super) struct StoreOutput {
 
 /// Reads the files `jobs` (indexes into `entries`) and stores every chunk not
 /// already in the parent's chunk table.
+#[allow(clippy::too_many_arguments)] // the stages' shared inputs, each borrowed from the run
 pub(super) fn store(
     plan: &BackupPlan<'_>,
+    copies: &Copies<'_>,
     source: &dyn SourceRun,
     what: &str,
     entries: &[SourceEntry],
@@ -100,7 +103,7 @@ pub(super) fn store(
     let threads = plan.threads.max(1);
     let (tx, rx) = sync_channel::<FrameMsg>(threads * 2);
     let (file_results, pack_result) = std::thread::scope(|s| {
-        let packer = s.spawn(|| pack_writer(plan, rx, progress, &shared.abort));
+        let packer = s.spawn(|| pack_writer(plan, copies, rx, progress, &shared.abort));
         let mut workers = Vec::new();
         for _ in 0..threads {
             let tx = tx.clone();
@@ -244,32 +247,43 @@ fn worker(
 
 type PackOutput = (FxHashMap<ChunkId, NewLoc>, Vec<PackInfo>);
 
-/// Appends frames to bounded packs; finished packs go to an uploader thread so
-/// compression keeps running while a pack is written and synced.
+/// Appends frames to bounded packs; each finished pack goes to one uploader
+/// thread per healthy copy, so compression keeps running while packs are
+/// written and synced, and one destination's failure never stops the others.
 fn pack_writer(
     plan: &BackupPlan<'_>,
+    copies: &Copies<'_>,
     rx: Receiver<FrameMsg>,
     progress: &Progress,
     abort: &AtomicBool,
 ) -> Result<PackOutput, EngineError> {
-    let (up_tx, up_rx) = sync_channel::<(u32, Vec<u8>)>(1);
+    let first_done = AtomicU32::new(0);
     std::thread::scope(|s| {
-        let uploader = s.spawn(move || -> Result<Vec<PackInfo>, EngineError> {
-            let mut written = Vec::new();
-            for (number, bytes) in up_rx.iter() {
-                for r in plan.repos {
-                    r.put_pack(&plan.backup_id, number, &bytes)?;
+        let mut senders: Vec<Option<SyncSender<PackMsg>>> = Vec::new();
+        let mut uploaders = Vec::new();
+        for i in 0..plan.repos.len() {
+            let (tx, rx) = sync_channel::<PackMsg>(QUEUE);
+            let first_done = &first_done;
+            uploaders
+                .push(s.spawn(move || copies.upload(i, &plan.backup_id, rx, progress, first_done)));
+            senders.push(Some(tx));
+        }
+        // Hands a pack to every copy still taking them; false when too few are left.
+        let mut hand_over = |number: u32, bytes: Vec<u8>| -> bool {
+            let bytes: Arc<[u8]> = bytes.into();
+            for tx in senders.iter_mut() {
+                // A failed uploader dropped its queue: that copy gets nothing more.
+                if tx
+                    .as_ref()
+                    .is_some_and(|t| t.send((number, bytes.clone())).is_err())
+                {
+                    *tx = None;
                 }
-                Progress::add(&progress.stored, bytes.len() as u64);
-                written.push(PackInfo {
-                    number,
-                    size: bytes.len() as u64,
-                });
-                stop::point("after-pack");
             }
-            Ok(written)
-        });
+            !copies.short()
+        };
         let mut locs = FxHashMap::default();
+        let mut packs = Vec::new();
         let mut pack = PackBuilder::default();
         let mut number = 0u32;
         let mut failed = false;
@@ -292,10 +306,12 @@ fn pack_writer(
                 );
             }
             if pack.is_full() {
-                if up_tx
-                    .send((number, std::mem::take(&mut pack).into_bytes()))
-                    .is_err()
-                {
+                let bytes = std::mem::take(&mut pack).into_bytes();
+                packs.push(PackInfo {
+                    number,
+                    size: bytes.len() as u64,
+                });
+                if !hand_over(number, bytes) {
                     failed = true;
                     break;
                 }
@@ -303,28 +319,41 @@ fn pack_writer(
             }
         }
         if !failed && !pack.is_empty() {
-            let _ = up_tx.send((number, pack.into_bytes()));
+            let bytes = pack.into_bytes();
+            packs.push(PackInfo {
+                number,
+                size: bytes.len() as u64,
+            });
+            failed = !hand_over(number, bytes);
         }
-        drop(up_tx);
+        // Closing the queues lets each uploader finish what it holds and stop.
+        drop(senders);
         if failed {
             // Dropping the receiver makes every blocked worker's send fail, so they stop.
             abort.store(true, Ordering::Relaxed);
             drop(rx);
         }
-        let written = uploader.join().unwrap_or_else(|_| {
-            Err(EngineError::Io {
-                op: "write packs of",
-                path: std::path::PathBuf::from(&plan.backup_id),
-                source: std::io::Error::other("pack uploader panicked"),
-            })
-        });
-        match written {
-            Err(e) => {
-                abort.store(true, Ordering::Relaxed);
-                Err(e)
+        for (i, u) in uploaders.into_iter().enumerate() {
+            if u.join().is_err() {
+                let e = std::io::Error::other("pack uploader panicked");
+                copies.fail(
+                    i,
+                    &EngineError::Io {
+                        op: "write packs of",
+                        path: PathBuf::from(&plan.backup_id),
+                        source: e,
+                    },
+                );
             }
-            Ok(_) if progress.cancelled() => Err(EngineError::Cancelled),
-            Ok(w) => Ok((locs, w)),
         }
+        // Every uploader is joined: the healthy copies now hold every pack.
+        if let Err(e) = copies.check() {
+            abort.store(true, Ordering::Relaxed);
+            return Err(e);
+        }
+        if progress.cancelled() {
+            return Err(EngineError::Cancelled);
+        }
+        Ok((locs, packs))
     })
 }
