@@ -169,3 +169,88 @@ fn a_failing_before_hook_records_a_run_that_names_no_backup() {
     assert_eq!(runs[0]["status"], "failed");
     assert_eq!(runs[0]["backup_id"], "", "{runs}");
 }
+
+#[test]
+fn backup_sync_fills_the_missing_copy_and_it_restores_alone() {
+    let s = Strata::new();
+    let src = two_copies(&s, "any");
+    let away = unmount(&s);
+    assert_eq!(s.run(&["backup", "run", "t", "--full"]).0, 1);
+    // Still down: sync says so and changes nothing.
+    let (code, _, err) = s.run(&["backup", "sync", "--all"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("still has no copy on d2"), "{err}");
+    std::fs::rename(&away, s.path("d2")).unwrap();
+    let out = s.ok(&["backup", "sync", "--all"]);
+    assert!(
+        out.contains("to d2") && out.contains("read back and checked"),
+        "{out}"
+    );
+    let backups: Value = s.json(&["backup", "list"]);
+    let b = &backups[0];
+    let id = b["id"].as_str().unwrap().to_string();
+    assert!(
+        b["copies"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["state"] == "complete"),
+        "{b}"
+    );
+    let tasks: Value = s.json(&["task", "list"]);
+    assert_eq!(tasks[0]["status"], "active", "{tasks}");
+    assert!(
+        s.ok(&["backup", "sync", "--all"])
+            .contains("every copy is complete")
+    );
+    // With d1 gone, the synced copy restores on its own, byte for byte.
+    std::fs::rename(s.path("d1"), s.path("d1-away")).unwrap();
+    let to = s.path("restored");
+    s.ok(&["restore", &id, "--to", to.to_str().unwrap()]);
+    assert_eq!(
+        std::fs::read(to.join("sub/b.txt")).unwrap(),
+        std::fs::read(src.join("sub/b.txt")).unwrap()
+    );
+    // The sync was a run of its own.
+    let runs: Value = s.json(&["runs"]);
+    assert!(
+        runs.as_array().unwrap().iter().any(|r| r["message"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("sync: copied backup"))),
+        "{runs}"
+    );
+}
+
+#[test]
+fn a_damaged_pack_on_one_copy_is_read_from_the_other() {
+    let s = Strata::new();
+    let src = two_copies(&s, "all");
+    s.ok(&["backup", "run", "t", "--full"]);
+    std::fs::write(src.join("a.txt"), "alpha, changed\n").unwrap();
+    s.ok(&["backup", "run", "t", "--incremental"]);
+    let backups: Value = s.json(&["backup", "list"]);
+    let full = backups[0]["id"].as_str().unwrap().to_string();
+    let incr = backups[1]["id"].as_str().unwrap().to_string();
+    // A byte flipped inside the full's pack on d1 (the first copy).
+    let pack = s
+        .path("d1")
+        .join("backups")
+        .join(&full)
+        .join("packs/000000.pack");
+    let mut bytes = std::fs::read(&pack).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0x40;
+    std::fs::write(&pack, &bytes).unwrap();
+    let to = s.path("restored");
+    let (code, _, err) = s.run(&["restore", &incr, "--to", to.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("read from another copy"), "{err}");
+    assert_eq!(
+        std::fs::read(to.join("sub/b.txt")).unwrap(),
+        std::fs::read(src.join("sub/b.txt")).unwrap()
+    );
+    assert_eq!(
+        std::fs::read(to.join("a.txt")).unwrap(),
+        b"alpha, changed\n"
+    );
+}

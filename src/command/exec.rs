@@ -188,6 +188,17 @@ pub fn render(outcome: &Outcome, shown: &Shown, io: &mut Io<'_>) -> Result<u8, C
                 let line = super::render::restored(backup, target, report);
                 say!(io, "{line} in {:.1} s", shown.secs);
             }
+            if report.fallback_count > 0 {
+                note!(
+                    io,
+                    "strata: note: {} chunk(s) were damaged or missing on the first copy and were read from another copy; run 'strata verify {} --read-data' and 'strata backup sync'",
+                    report.fallback_count,
+                    backup.id
+                );
+                for f in report.fallbacks.iter().take(5) {
+                    note!(io, "strata: note: {f}");
+                }
+            }
             for e in &report.errors {
                 note!(io, "strata: {}: {}", e.path, e.error);
             }

@@ -405,7 +405,9 @@ impl Core {
             parent: parent.as_ref().zip(parent_manifest.as_ref()),
             started,
             repos: &repos,
-            required: repos.len(),
+            // The same number of complete copies as the policy asks for: the
+            // unreachable destinations give none.
+            required: required.min(repos.len()).max(1),
             chunker,
             compression_level: task.compression_level,
             threads: threads(),
@@ -415,7 +417,17 @@ impl Core {
             record: record_of(&plan, &task, manual, stats),
             task: task.clone(),
         })
-        .map(|done| done.marker.backup);
+        .map(|done| {
+            // A copy that failed while it was written is recorded with its error.
+            for c in done.copies.iter().filter(|c| c.error.is_some()) {
+                missing.push(BackupCopy {
+                    destination: c.destination.clone(),
+                    state: CopyState::Failed,
+                    error: c.error.clone(),
+                });
+            }
+            done.marker.backup
+        });
         let after_note = task.hooks.after.as_ref().and_then(|cmd| {
             let status = match &outcome {
                 Ok(r) => r.status.as_str(),

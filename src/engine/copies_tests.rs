@@ -153,6 +153,7 @@ fn back_up(two: &Two, src: &Path, required: usize) -> Result<BackupDone, EngineE
                 manifest_hash: stats.manifest_hash.clone(),
                 pinned: false,
                 verified: None,
+                copies: Vec::new(),
             },
             task: task.clone(),
         }
