@@ -254,3 +254,69 @@ fn a_damaged_pack_on_one_copy_is_read_from_the_other() {
         b"alpha, changed\n"
     );
 }
+
+/// Runs `backup sync --all` until it reaches `point`, then kills it with SIGKILL.
+fn kill_sync_at(s: &Strata, point: &str) {
+    use std::io::BufRead;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_strata"))
+        .arg("--home")
+        .arg(s.home())
+        .args(["backup", "sync", "--all"])
+        .env("STRATA_TEST_STOP_AT", point)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let err = std::io::BufReader::new(child.stderr.take().unwrap());
+    for line in err.lines() {
+        if line.unwrap().contains("test stop point") {
+            break;
+        }
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
+#[test]
+fn a_sync_killed_mid_copy_leaves_no_copy_that_looks_complete() {
+    for (point, settled) in [
+        ("sync-after-pack", "missing"),
+        ("sync-after-commit", "complete"),
+    ] {
+        let s = Strata::new();
+        two_copies(&s, "any");
+        let away = unmount(&s);
+        assert_eq!(s.run(&["backup", "run", "t", "--full"]).0, 1);
+        std::fs::rename(&away, s.path("d2")).unwrap();
+        let id = s.json(&["backup", "list"])[0]["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        kill_sync_at(&s, point);
+        // The next command recovers: the copy is whole and recorded, or gone.
+        let b: Value = s.json(&["backup", "show", &id]);
+        let d2 = &b["copies"].as_array().unwrap()[1];
+        assert_eq!(d2["state"], settled, "{point}: {b}");
+        let dir = s.path("d2").join("backups").join(&id);
+        let commit = dir.join("COMMIT").exists();
+        assert_eq!(
+            commit,
+            settled == "complete",
+            "{point}: COMMIT on d2 is {commit}"
+        );
+        if settled == "missing" {
+            assert!(!dir.exists(), "{point}: the partial copy was removed");
+        }
+        let runs: Value = s.json(&["runs"]);
+        assert!(
+            runs.as_array()
+                .unwrap()
+                .iter()
+                .all(|r| r["status"] != "running"),
+            "{point}: {runs}"
+        );
+        // Either way a sync now leaves it complete and verified.
+        s.ok(&["backup", "sync", "--all"]);
+        s.ok(&["verify", &id, "--read-data"]);
+    }
+}

@@ -6,7 +6,9 @@
 //!
 //! Points: `after-run-record`, `after-claim`, `after-scan`, `after-pack`,
 //! `after-manifest`, `after-commit-marker`, `restore-after-check` (a restore
-//! whose target was checked, before it opens anything). Unset, this does nothing.
+//! whose target was checked, before it opens anything), `sync-after-pack` and
+//! `sync-after-commit` (a sync's copy, before the catalog records it). Unset,
+//! this does nothing.
 
 use std::path::Path;
 use std::time::Duration;

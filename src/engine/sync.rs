@@ -91,6 +91,7 @@ fn copy_objects(
             });
         }
         to.put_pack(id, p.number, &bytes)?;
+        super::stop::point("sync-after-pack");
         stats.packs += 1;
         stats.bytes += p.size;
         Progress::add(&progress.bytes_done, p.size);
@@ -139,6 +140,7 @@ fn copy_objects(
     stats.bytes += manifest_bytes.len() as u64;
     let commit = from.storage().get(&repo::commit_key(id))?;
     to.put_commit(id, &commit)?;
+    super::stop::point("sync-after-commit");
     progress.set_phase(Phase::Done);
     Ok(stats)
 }
