@@ -401,6 +401,51 @@ fn a_scheduled_run_on_a_missing_destination_is_a_failed_run_everyone_sees() {
 }
 
 #[test]
+fn the_daemon_fills_a_missing_copy_by_itself_once_the_destination_returns() {
+    let e = Env::new();
+    e.setup(&[]);
+    e.ok(&[
+        "dest",
+        "add",
+        "d2",
+        "--local",
+        e.root.join("repo2").to_str().unwrap(),
+    ]);
+    let src = e.root.join("src");
+    e.ok(&[
+        "task",
+        "add",
+        "u",
+        "--dir",
+        src.to_str().unwrap(),
+        "--dest",
+        "d,d2",
+        "--require",
+        "any",
+    ]);
+    std::fs::rename(e.root.join("repo2"), e.root.join("repo2-away")).unwrap();
+    assert_eq!(e.run(&["backup", "run", "u", "--full"]).0, 1, "degraded");
+    let _d = e.serve(&[("STRATA_TEST_SYNC_RETRY_SECS", "1")]);
+    let copy = || -> serde_json::Value {
+        let b: serde_json::Value =
+            serde_json::from_str(&e.ok(&["backup", "list", "--json"])).unwrap();
+        b[0]["copies"][1].clone()
+    };
+    // Down: each try is a failed run, and the copy says when the next one is.
+    wait_for("a recorded retry", 30, || {
+        copy()["attempts"].as_u64().unwrap_or(0) >= 1
+    });
+    let c = copy();
+    assert_eq!(c["state"], "missing", "{c}");
+    assert!(c["retry_at"].is_string() && c["error"].is_string(), "{c}");
+    // Back: the next try fills it.
+    std::fs::rename(e.root.join("repo2-away"), e.root.join("repo2")).unwrap();
+    wait_for("the copy filled in", 60, || copy()["state"] == "complete");
+    let c = copy();
+    assert!(c.get("retry_at").is_none() && c["error"].is_null(), "{c}");
+}
+
+#[test]
 fn the_console_performs_typed_actions_through_the_daemon() {
     use strata::core::access::{Caller, Role};
     use strata::core::{Action, Outcome};

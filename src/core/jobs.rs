@@ -55,11 +55,7 @@ impl Core {
         for n in &task.destinations {
             match self.destination(n).and_then(|cfg| self.open_repo(&cfg)) {
                 Ok(r) => repos.push(r),
-                Err(e) => missing.push(BackupCopy {
-                    destination: n.clone(),
-                    state: CopyState::Missing,
-                    error: Some(e.to_string()),
-                }),
+                Err(e) => missing.push(BackupCopy::lacking(n, CopyState::Missing, e.to_string())),
             }
         }
         (repos, missing)
@@ -304,13 +300,13 @@ impl Core {
                 let Some((_, id)) = lacking.iter().find(|(d, _)| d == r.name()) else {
                     return true;
                 };
-                missing.push(BackupCopy {
-                    destination: r.name().to_string(),
-                    state: CopyState::Missing,
-                    error: Some(format!(
+                missing.push(BackupCopy::lacking(
+                    r.name(),
+                    CopyState::Missing,
+                    format!(
                         "backup {id} of its chain has no complete copy there; run 'strata backup run {task_name} --full' or sync the chain first"
-                    )),
-                });
+                    ),
+                ));
                 false
             });
             if repos.len() < required {
@@ -420,11 +416,11 @@ impl Core {
         .map(|done| {
             // A copy that failed while it was written is recorded with its error.
             for c in done.copies.iter().filter(|c| c.error.is_some()) {
-                missing.push(BackupCopy {
-                    destination: c.destination.clone(),
-                    state: CopyState::Failed,
-                    error: c.error.clone(),
-                });
+                missing.push(BackupCopy::lacking(
+                    &c.destination,
+                    CopyState::Failed,
+                    c.error.clone().unwrap_or_default(),
+                ));
             }
             done.marker.backup
         });

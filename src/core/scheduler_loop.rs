@@ -54,6 +54,8 @@ impl Core {
         let path = state_path(home);
         let saved = load_state(&path);
         let mut known: HashMap<String, TaskConfig> = HashMap::new();
+        let retrying = Arc::new(AtomicBool::new(false));
+        let mut last_retry: Option<std::time::Instant> = None;
         while !stop.load(Ordering::Relaxed) {
             match core.tasks() {
                 Ok(tasks) => {
@@ -134,6 +136,20 @@ impl Core {
                             core.audit_system("backup run", &d.task, &format!("failed: {e}"));
                         }
                     }
+                });
+            }
+            // Copies a destination lacks are filled in by themselves, one
+            // pass at a time, off this loop.
+            if last_retry.is_none_or(|t| t.elapsed() >= Duration::from_secs(10))
+                && !retrying.swap(true, Ordering::SeqCst)
+            {
+                last_retry = Some(std::time::Instant::now());
+                let (core, flag) = (core.clone(), retrying.clone());
+                std::thread::spawn(move || {
+                    if let Err(e) = core.retry_copies() {
+                        tracing::error!("cannot look at copies to retry: {e}");
+                    }
+                    flag.store(false, Ordering::SeqCst);
                 });
             }
             save_state(&path, &sched.states().into_iter().collect());

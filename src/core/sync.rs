@@ -186,6 +186,46 @@ impl Core {
         Ok(stats.bytes)
     }
 
+    /// The scheduler's look at copies still lacking: each one whose retry
+    /// time has come is tried (oldest backup first); a failure is recorded on
+    /// the copy with the next attempt, backing off from a minute to an hour.
+    pub(crate) fn retry_copies(&self) -> Result<(), CoreError> {
+        let mut all = self.catalog.list_backups()?;
+        all.sort_by(|a, b| (a.finished, &a.id).cmp(&(b.finished, &b.id)));
+        for b in all {
+            for c in b.copies() {
+                let due = c.retry_at.is_none_or(|t| t <= Utc::now());
+                if c.state == CopyState::Complete || !due {
+                    continue;
+                }
+                // A destination removed from the catalog is not coming back.
+                if self.catalog.get_destination(&c.destination)?.is_none() {
+                    continue;
+                }
+                let done = self.sync_copy(&b, &c.destination, &Progress::default());
+                if let Some(e) = done.error {
+                    self.note_retry(&b.id, &c.destination, e)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn note_retry(&self, id: &str, dest: &str, error: String) -> Result<(), CoreError> {
+        let Some(mut rec) = self.catalog.get_backup(id)? else {
+            return Ok(());
+        };
+        let mut copies = rec.copies();
+        for c in copies.iter_mut().filter(|c| c.destination == dest) {
+            c.attempts = c.attempts.saturating_add(1);
+            c.retry_at = Some(Utc::now() + retry_delay(c.attempts));
+            c.error = Some(error.clone());
+        }
+        rec.copies = copies;
+        self.catalog.update_backup(&rec)?;
+        Ok(())
+    }
+
     /// Records that `dest` now holds a complete copy of backup `id`.
     pub(super) fn set_copy_complete(&self, id: &str, dest: &str) -> Result<(), CoreError> {
         let Some(mut rec) = self.catalog.get_backup(id)? else {
@@ -198,10 +238,35 @@ impl Core {
             if c.destination == dest {
                 c.state = CopyState::Complete;
                 c.error = None;
+                c.attempts = 0;
+                c.retry_at = None;
             }
         }
         rec.copies = copies;
         self.catalog.update_backup(&rec)?;
         Ok(())
+    }
+}
+
+/// Wait before the scheduler's next try of a copy that failed `attempts`
+/// times: a minute, doubling, at most an hour. `STRATA_TEST_SYNC_RETRY_SECS`
+/// replaces the minute, so tests need not wait for it.
+fn retry_delay(attempts: u32) -> chrono::Duration {
+    let base = std::env::var("STRATA_TEST_SYNC_RETRY_SECS")
+        .ok()
+        .and_then(|s| s.parse::<i64>().ok())
+        .unwrap_or(60);
+    let factor = 1i64 << attempts.saturating_sub(1).min(6);
+    chrono::Duration::seconds(base.saturating_mul(factor).min(3600))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn retries_back_off_from_a_minute_to_an_hour() {
+        let secs: Vec<i64> = (1..=9)
+            .map(|a| super::retry_delay(a).num_seconds())
+            .collect();
+        assert_eq!(secs, [60, 120, 240, 480, 960, 1920, 3600, 3600, 3600]);
     }
 }

@@ -2,6 +2,7 @@
 //! state, and the task's policy of how many must be written for a backup to
 //! count.
 
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -37,6 +38,16 @@ pub struct BackupCopy {
     pub state: CopyState,
     /// Why it is not complete (`None` when it is).
     pub error: Option<String>,
+    /// Times the scheduler tried to fill it in and failed.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub attempts: u32,
+    /// When the scheduler tries again (`None`: at its next look).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_at: Option<DateTime<Utc>>,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 impl BackupCopy {
@@ -46,6 +57,17 @@ impl BackupCopy {
             destination: destination.to_string(),
             state: CopyState::Complete,
             error: None,
+            attempts: 0,
+            retry_at: None,
+        }
+    }
+
+    /// A copy that is not there, with why.
+    pub fn lacking(destination: &str, state: CopyState, error: String) -> BackupCopy {
+        BackupCopy {
+            error: Some(error),
+            state,
+            ..BackupCopy::complete(destination)
         }
     }
 }
