@@ -202,6 +202,23 @@ pub(super) fn task(o: &Outcome, j: bool, io: &mut Io<'_>) -> Result<(), CoreErro
                     r.backups,
                     size(r.stored_bytes)
                 );
+                say!(
+                    io,
+                    "last success  {}{}",
+                    when(r.last_success),
+                    match r.alert_after_secs {
+                        Some(s) => format!(" (stale after {})", human_secs(s)),
+                        None => " (no staleness alert: manual-only)".into(),
+                    }
+                );
+                if t.require != crate::model::CopyPolicy::All {
+                    say!(
+                        io,
+                        "require       {} cop(ies) of {}",
+                        t.require,
+                        t.destinations.len()
+                    );
+                }
                 say!(io, "last full     {}", when(r.last_full));
                 say!(io, "last incr     {}", when(r.last_incremental));
                 say!(
@@ -292,4 +309,14 @@ pub(super) fn runs(runs: &[RunRecord], j: bool, io: &mut Io<'_>) -> Result<(), C
         ]);
     }
     write!(io.out, "{}", tb.render()).map_err(write_err)
+}
+
+/// A duration in the largest whole unit people write (`2d`, `26h`, `90m`).
+fn human_secs(s: i64) -> String {
+    match s {
+        s if s % 86_400 == 0 => format!("{}d", s / 86_400),
+        s if s % 3600 == 0 => format!("{}h", s / 3600),
+        s if s % 60 == 0 => format!("{}m", s / 60),
+        s => format!("{s}s"),
+    }
 }

@@ -309,6 +309,9 @@ pub struct TaskAddArgs {
     /// Copies that must be written for a backup to count: all (default), any, or a number.
     #[arg(long, value_name = "POLICY", default_value = "all", value_parser = crate::model::CopyPolicy::parse)]
     pub require: crate::model::CopyPolicy,
+    /// The task turns stale when its newest complete backup is older than this (e.g. 26h); default: twice its shortest schedule interval.
+    #[arg(long, value_name = "DUR")]
+    pub alert_after: Option<String>,
 }
 
 /// `strata backup …`

@@ -92,6 +92,7 @@ pub fn resolve(cmd: Command) -> Result<Resolved, CoreError> {
                 paused: false,
                 created: chrono::Utc::now(),
                 require: a.require,
+                alert_after: a.alert_after,
             }),
         },
         Command::Task(TaskCmd::List) => A::ListTasks,

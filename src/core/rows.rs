@@ -24,6 +24,8 @@ pub enum TaskStatus {
     Missed,
     /// The newest backup lacks a copy on some destination.
     Degraded,
+    /// The newest complete backup is older than the task's `alert_after`.
+    Stale,
 }
 
 /// One task as the console shows it.
@@ -50,6 +52,14 @@ pub struct TaskRow {
     pub last_result: Option<String>,
     /// Why the schedule cannot be used, if so.
     pub schedule_error: Option<String>,
+    /// When the newest complete backup finished: "when did this last succeed?".
+    #[serde(default)]
+    pub last_success: Option<DateTime<Utc>>,
+    /// Seconds after which a task without a newer complete backup is stale
+    /// (its `alert_after`, or twice its shortest schedule interval; none for
+    /// a manual-only task).
+    #[serde(default)]
+    pub alert_after_secs: Option<i64>,
 }
 
 impl Core {
@@ -63,11 +73,31 @@ impl Core {
         for task in self.catalog.list_tasks()? {
             let mine: Vec<_> = backups.iter().filter(|b| b.task == task.name).collect();
             let last_run = runs.iter().rev().find(|r| r.task == task.name);
-            let (next, schedule_error) = match TaskSchedule::from_task(&task, host) {
+            let schedule = TaskSchedule::from_task(&task, host);
+            let (next, schedule_error) = match &schedule {
                 Ok(s) if !task.paused => (s.next_after(now), None),
                 Ok(_) => (None, None),
-                Err(e) => (None, Some(e)),
+                Err(e) => (None, Some(e.clone())),
             };
+            let alert_after = match &task.alert_after {
+                Some(d) => super::schedule::parse_duration(d).ok(),
+                // Twice the spacing of its next two fire times.
+                None => schedule.as_ref().ok().and_then(|s| {
+                    let (a, _) = s.next_after(now)?;
+                    let (b, _) = s.next_after(a)?;
+                    Some((b - a) * 2)
+                }),
+            };
+            let last_success = mine
+                .iter()
+                .filter(|b| {
+                    b.status == crate::model::BackupStatus::Complete && b.copy_count().0 > 0
+                })
+                .map(|b| b.finished)
+                .max();
+            // A task never backed up counts from its creation.
+            let stale =
+                alert_after.is_some_and(|limit| now - last_success.unwrap_or(task.created) > limit);
             let newest = mine.iter().max_by_key(|b| (b.finished, b.id.clone()));
             let degraded = newest.is_some_and(|b| {
                 let (done, all) = b.copy_count();
@@ -81,6 +111,7 @@ impl Core {
                 match last_run.map(|r| r.status) {
                     Some(RunStatus::Failed) => TaskStatus::Failed,
                     Some(RunStatus::Missed) => TaskStatus::Missed,
+                    _ if stale => TaskStatus::Stale,
                     _ if degraded => TaskStatus::Degraded,
                     _ => TaskStatus::Active,
                 }
@@ -109,6 +140,8 @@ impl Core {
                     None => r.status.as_str().to_string(),
                 }),
                 schedule_error,
+                last_success,
+                alert_after_secs: alert_after.map(|d| d.num_seconds()),
                 task,
             });
         }
@@ -165,3 +198,7 @@ impl Core {
             .collect())
     }
 }
+
+#[cfg(test)]
+#[path = "rows_tests.rs"]
+mod tests;

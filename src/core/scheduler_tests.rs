@@ -29,6 +29,7 @@ fn task(name: &str) -> TaskConfig {
         paused: false,
         created: utc(2026, 1, 1, 0, 0, 0),
         require: Default::default(),
+        alert_after: None,
     }
 }
 

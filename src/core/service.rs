@@ -74,6 +74,9 @@ pub(crate) fn check_settings(task: &TaskConfig) -> Result<(), (&'static str, Str
     if let Some(z) = &task.timezone {
         super::scheduler::parse_tz(z).map_err(|why| ("timezone", why))?;
     }
+    if let Some(d) = &task.alert_after {
+        super::schedule::parse_duration(d).map_err(|why| ("alert_after", why))?;
+    }
     if let Some(d) = &task.retention.keep_within {
         super::schedule::parse_duration(d).map_err(|why| ("retention.keep_within", why))?;
     }

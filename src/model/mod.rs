@@ -290,6 +290,10 @@ pub struct TaskConfig {
     /// How many destinations must get a complete copy for a backup to count.
     #[serde(default, skip_serializing_if = "is_all")]
     pub require: CopyPolicy,
+    /// The task is `stale` when its newest complete backup is older than this
+    /// (`26h`, `8d`); unset: twice the shortest interval of its schedules.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alert_after: Option<String>,
 }
 
 fn is_all(p: &CopyPolicy) -> bool {
@@ -478,6 +482,7 @@ impl TaskConfig {
             paused: false,
             created: chrono::Utc::now(),
             require: Default::default(),
+            alert_after: None,
         }
     }
 }

@@ -85,6 +85,7 @@ fn status_cell(c: &Ctx<'_>, r: &crate::core::rows::TaskRow) -> Cell<'static> {
         TaskStatus::Failed => Cell::from("✗ failed").style(c.theme.error),
         TaskStatus::Missed => Cell::from("! missed").style(c.theme.warn),
         TaskStatus::Degraded => Cell::from("◐ degraded").style(c.theme.warn),
+        TaskStatus::Stale => Cell::from("⌛ stale").style(c.theme.error),
     }
 }
 

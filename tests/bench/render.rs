@@ -61,6 +61,7 @@ fn task(name: &str) -> TaskConfig {
         paused: name == "wiki",
         created: now() - Duration::days(400),
         require: Default::default(),
+        alert_after: None,
     }
 }
 
@@ -152,6 +153,8 @@ fn snapshot() -> Snapshot {
                     "complete".into()
                 }),
                 schedule_error: None,
+                last_success: None,
+                alert_after_secs: None,
             }
         })
         .collect();

@@ -74,6 +74,7 @@ pub fn task_config(name: &str, full: Option<&str>, incr: Option<&str>, paused: b
         paused,
         created: at(2026, 10, 1, 9, 0),
         require: Default::default(),
+        alert_after: None,
     }
 }
 
@@ -248,6 +249,8 @@ pub fn fixture() -> Snapshot {
             next: Some((at(2026, 11, 23, 1, 30), BackupKind::Full)),
             last_result: Some("complete".into()),
             schedule_error: None,
+            last_success: None,
+            alert_after_secs: None,
         },
         TaskRow {
             task: TaskConfig {
@@ -266,6 +269,8 @@ pub fn fixture() -> Snapshot {
             next: Some((at(2026, 11, 23, 2, 0), BackupKind::Incremental)),
             last_result: Some("complete".into()),
             schedule_error: None,
+            last_success: None,
+            alert_after_secs: None,
         },
         TaskRow {
             task: task_config("media", None, Some("0 3 * * *"), true),
@@ -278,6 +283,8 @@ pub fn fixture() -> Snapshot {
             next: None,
             last_result: Some("complete".into()),
             schedule_error: None,
+            last_success: None,
+            alert_after_secs: None,
         },
         TaskRow {
             task: task_config("mail", Some("0 4 * * 6"), None, false),
@@ -292,6 +299,8 @@ pub fn fixture() -> Snapshot {
                 "failed: destination nas (/mnt/nas/strata) holds no Strata repository".into(),
             ),
             schedule_error: None,
+            last_success: None,
+            alert_after_secs: None,
         },
     ];
     let jobs = vec![JobView {
@@ -690,6 +699,7 @@ pub fn real_core(dir: &std::path::Path) -> Arc<Core> {
         paused: false,
         created: Utc::now(),
         require: Default::default(),
+        alert_after: None,
     });
     core.perform(&admin_caller(), Action::AddTask { config })
         .unwrap();

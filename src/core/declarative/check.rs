@@ -105,6 +105,7 @@ impl Core {
             compression_level,
             paused,
             require,
+            alert_after,
         } = doc;
         check_name("task", name)?;
         let what = format!("task {name:?}");
@@ -193,6 +194,7 @@ impl Core {
             paused: paused.unwrap_or(false),
             created: chrono::Utc::now(),
             require: require.unwrap_or_default(),
+            alert_after: alert_after.clone(),
         };
         check_settings(&task).map_err(|(key, why)| bad(format!("{key}: {why}")))?;
         Ok(task)

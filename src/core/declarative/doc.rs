@@ -128,6 +128,9 @@ pub struct TaskDoc {
     /// Copies that must be complete: `"all"` (default), `"any"` or a number.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub require: Option<CopyPolicy>,
+    /// Stale when the newest complete backup is older (default: twice the shortest schedule interval).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alert_after: Option<String>,
 }
 
 impl RetentionDoc {
@@ -172,6 +175,7 @@ impl From<&TaskConfig> for TaskDoc {
             paused,
             created: _,
             require,
+            alert_after,
         } = t;
         let SourceConfig::Dir { path, exclude } = source;
         let RetentionPolicy {
@@ -217,6 +221,7 @@ impl From<&TaskConfig> for TaskDoc {
             // Written only when set, so an exported file does not resume tasks.
             paused: paused.then_some(true),
             require: (*require != CopyPolicy::All).then_some(*require),
+            alert_after: alert_after.clone(),
         }
     }
 }
@@ -273,6 +278,7 @@ pub fn render(doc: &Config) -> Result<String, CoreError> {
             compression_level,
             paused,
             require,
+            alert_after,
         } = t;
         out.push_str("\n[[task]]\n");
         kv(&mut out, "name", name)?;
@@ -292,6 +298,7 @@ pub fn render(doc: &Config) -> Result<String, CoreError> {
         opt(&mut out, "compression_level", compression_level)?;
         opt(&mut out, "paused", paused)?;
         opt(&mut out, "require", require)?;
+        opt(&mut out, "alert_after", alert_after)?;
     }
     Ok(out)
 }

@@ -124,6 +124,7 @@ fn task_fields(t: &TaskConfig) -> Vec<(&'static str, Value)> {
         paused,
         created: _,
         require,
+        alert_after,
     } = t;
     let SourceConfig::Dir { path, exclude } = source;
     let RetentionPolicy {
@@ -161,6 +162,7 @@ fn task_fields(t: &TaskConfig) -> Vec<(&'static str, Value)> {
         ("compression_level", Value::from(*compression_level)),
         ("paused", Value::from(*paused)),
         ("require", Value::from(require.to_string())),
+        ("alert_after", Value::from(alert_after.clone())),
     ]
 }
 

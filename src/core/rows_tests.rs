@@ -1,0 +1,63 @@
+//! Unit tests of `rows.rs`: the task status an operator reads first.
+
+use super::*;
+use crate::core::home::Home;
+use crate::model::{DestinationConfig, DestinationKind};
+
+fn core_with(dir: &std::path::Path, task: TaskConfig) -> Core {
+    std::fs::create_dir_all(dir.join("src")).unwrap();
+    std::fs::write(dir.join("src/f"), "x").unwrap();
+    let core = Core::open(Home::at(dir.join("home")), "test").unwrap();
+    core.add_destination(DestinationConfig {
+        name: "d".into(),
+        kind: DestinationKind::Local {
+            path: dir.join("repo"),
+        },
+        repo_id: None,
+    })
+    .unwrap();
+    core.add_task(task).unwrap();
+    core
+}
+
+fn status(core: &Core) -> (TaskStatus, Option<i64>) {
+    let r = &core.task_rows().unwrap()[0];
+    (r.status, r.alert_after_secs)
+}
+
+#[test]
+fn a_task_without_a_recent_complete_backup_is_stale() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut t = TaskConfig::dir_to("t", dir.path().join("src"), "d");
+    t.alert_after = Some("1d".into());
+    t.created = Utc::now() - chrono::Duration::days(3);
+    let core = core_with(dir.path(), t);
+    assert_eq!(status(&core), (TaskStatus::Stale, Some(86_400)));
+    // A backup now answers "when did this last succeed?".
+    core.run_backup("t", BackupKind::Full, true, &Default::default())
+        .unwrap();
+    assert_eq!(status(&core).0, TaskStatus::Active);
+    assert!(core.task_rows().unwrap()[0].last_success.is_some());
+}
+
+#[test]
+fn the_default_alert_is_twice_the_shortest_schedule_interval() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut t = TaskConfig::dir_to("t", dir.path().join("src"), "d");
+    t.full = Some("0 3 * * 0".into());
+    t.incremental = Some("0 3 * * *".into());
+    t.timezone = Some("UTC".into());
+    let core = core_with(dir.path(), t);
+    // Daily incrementals: stale after two days; a new task is not stale yet.
+    assert_eq!(status(&core), (TaskStatus::Active, Some(2 * 86_400)));
+    let dir = tempfile::tempdir().unwrap();
+    let manual = core_with(
+        dir.path(),
+        TaskConfig::dir_to("m", dir.path().join("src"), "d"),
+    );
+    assert_eq!(
+        status(&manual),
+        (TaskStatus::Active, None),
+        "manual-only: no alert"
+    );
+}
