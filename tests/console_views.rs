@@ -737,3 +737,40 @@ fn delete(id: &str, cascade: bool) -> Request {
         cascade,
     })
 }
+
+#[test]
+fn lacking_copies_and_stale_tasks_show_at_a_glance() {
+    let mut snap = fixture();
+    let b = &mut snap.backups[0].record;
+    b.destinations = vec!["nas".into(), "offsite".into()];
+    b.copies = vec![
+        strata::model::BackupCopy::complete("nas"),
+        strata::model::BackupCopy::lacking(
+            "offsite",
+            strata::model::CopyState::Missing,
+            "not reachable".into(),
+        ),
+    ];
+    let id = b.id.clone();
+    snap.tasks[3].status = TaskStatus::Stale;
+    snap.tasks[1].status = TaskStatus::Degraded;
+    let mut app = admin();
+    let tasks = screen_text(
+        draw(&app, &snap, &theme("default"), 120, 40)
+            .backend()
+            .buffer(),
+    );
+    assert!(
+        tasks.contains("stale") && tasks.contains("degraded"),
+        "{tasks}"
+    );
+    press(&mut app, &snap, &[key('2')]);
+    let term = draw(&app, &snap, &theme("default"), 120, 40);
+    let buf = term.backend().buffer();
+    let (_, y) = find(buf, &id).unwrap();
+    assert!(
+        row_text(buf, y).contains("complete 1/2"),
+        "{}",
+        row_text(buf, y)
+    );
+}

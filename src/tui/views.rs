@@ -263,12 +263,20 @@ pub(super) fn draw_backups(f: &mut Frame<'_>, area: Rect, c: &Ctx<'_>) {
         size(recl)
     );
     let idw = super::human::id_width(rows_all.iter().map(|r| r.record.id.as_str())) as u16;
+    // Room for `complete 1/2` only when some backup lacks a copy.
+    let lacking = rows_all.iter().any(|r| {
+        r.record
+            .copies
+            .iter()
+            .any(|c| c.state != crate::model::CopyState::Complete)
+    });
+    let stw = if lacking { 13 } else { 8 };
     let widths: Vec<Constraint> = if wide {
         vec![
             Constraint::Length(idw),
             Constraint::Fill(1),
             Constraint::Length(14),
-            Constraint::Length(8),
+            Constraint::Length(stw),
             Constraint::Length(10),
             Constraint::Length(9),
             Constraint::Length(9),
@@ -281,7 +289,7 @@ pub(super) fn draw_backups(f: &mut Frame<'_>, area: Rect, c: &Ctx<'_>) {
             Constraint::Length(idw),
             Constraint::Fill(1),
             Constraint::Length(14),
-            Constraint::Length(8),
+            Constraint::Length(stw),
             Constraint::Length(10),
             Constraint::Length(9),
             Constraint::Fill(1),
