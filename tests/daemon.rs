@@ -446,6 +446,60 @@ fn the_daemon_fills_a_missing_copy_by_itself_once_the_destination_returns() {
 }
 
 #[test]
+fn a_failure_and_its_recovery_each_alert_once() {
+    let e = Env::new();
+    e.setup(&["--incremental", "* * * * *", "--catch-up", "once"]);
+    let log = e.root.join("alerts.jsonl");
+    std::fs::write(
+        e.home().join("strata.toml"),
+        format!(
+            "[notify]\ncommand = \"cat >> '{}'; echo >> '{}'\"\n",
+            log.display(),
+            log.display()
+        ),
+    )
+    .unwrap();
+    let then = chrono::Utc::now() - chrono::Duration::minutes(5);
+    std::fs::write(
+        e.home().join("scheduler-state.json"),
+        format!("{{\"t\": \"{}\"}}", then.to_rfc3339()),
+    )
+    .unwrap();
+    std::fs::rename(e.root.join("repo"), e.root.join("repo-away")).unwrap();
+    let _d = e.serve(&[]);
+    let alerts = || -> Vec<serde_json::Value> {
+        std::fs::read_to_string(&log)
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    };
+    wait_for("the failed alert", 30, || !alerts().is_empty());
+    // The destination is back and a backup succeeds: one recovered alert.
+    std::fs::rename(e.root.join("repo-away"), e.root.join("repo")).unwrap();
+    e.ok(&["backup", "run", "t"]);
+    wait_for("the recovered alert", 30, || alerts().len() >= 2);
+    std::thread::sleep(Duration::from_secs(3));
+    let got = alerts();
+    let events: Vec<&str> = got.iter().map(|a| a["event"].as_str().unwrap()).collect();
+    assert_eq!(events, ["failed", "recovered"], "{got:?}");
+    assert_eq!(got[0]["task"], "t");
+    assert!(
+        got[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("destination d"),
+        "{got:?}"
+    );
+    let audit = e.ok(&["audit", "--json"]);
+    assert!(
+        audit.contains("\"notify failed\"") && audit.contains("\"notify recovered\""),
+        "{audit}"
+    );
+}
+
+#[test]
 fn the_console_performs_typed_actions_through_the_daemon() {
     use strata::core::access::{Caller, Role};
     use strata::core::{Action, Outcome};

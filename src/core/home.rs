@@ -113,7 +113,24 @@ pub struct HomeConfig {
     /// The SSH server's limits (`[ssh]`).
     #[serde(default)]
     pub ssh: SshSettings,
+    /// Alerts on task state changes (`[notify]`).
+    #[serde(default)]
+    pub notify: NotifySettings,
 }
+
+/// `[notify]` in `strata.toml`: what to run when a task's state changes.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NotifySettings {
+    /// Events to send (default all: `failed`, `degraded`, `stale`, `recovered`).
+    pub on: Option<Vec<String>>,
+    /// Command run with `sh -c`: the event in `STRATA_EVENT`, `STRATA_TASK`,
+    /// `STRATA_STATUS`, `STRATA_MESSAGE`, and as JSON on stdin.
+    pub command: Option<String>,
+}
+
+/// The events `[notify] on` may name.
+pub const NOTIFY_EVENTS: [&str; 4] = ["failed", "degraded", "stale", "recovered"];
 
 /// `[ssh]` in `strata.toml`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
@@ -167,6 +184,15 @@ impl Home {
         if let Some(t) = &cfg.ssh.idle_timeout {
             super::bounds::parse_idle(t)
                 .map_err(|e| format!("{}: [ssh] idle_timeout: {e}", path.display()))?;
+        }
+        for e in cfg.notify.on.iter().flatten() {
+            if !NOTIFY_EVENTS.contains(&e.as_str()) {
+                return Err(format!(
+                    "{file}: [notify] on: {:?} is not an event; use {}",
+                    super::bounds::escape_controls(e),
+                    NOTIFY_EVENTS.join(", ")
+                ));
+            }
         }
         if let Some(t) = &cfg.ssh.login_grace {
             super::bounds::parse_idle(t)

@@ -23,17 +23,38 @@ pub fn run(
     env: &[(&str, String)],
     timeout: Duration,
 ) -> Result<(), HookFailure> {
+    run_with_input(which, cmd, env, None, timeout)
+}
+
+/// [`run`], with `input` written to the command's stdin (then closed).
+pub fn run_with_input(
+    which: &str,
+    cmd: &str,
+    env: &[(&str, String)],
+    input: Option<Vec<u8>>,
+    timeout: Duration,
+) -> Result<(), HookFailure> {
     let mut child = Command::new("sh")
         .arg("-c")
         .arg(cmd)
         .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
-        .stdin(Stdio::null())
+        .stdin(if input.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
         .map_err(|e| HookFailure {
             message: format!("{which} hook {cmd:?} could not start: {e}"),
         })?;
+    // Written on a thread: a command that never reads its stdin must not hang us.
+    if let (Some(bytes), Some(mut stdin)) = (input, child.stdin.take()) {
+        std::thread::spawn(move || {
+            let _ = std::io::Write::write_all(&mut stdin, &bytes);
+        });
+    }
     // Read stderr on a thread so a chatty hook cannot fill the pipe and hang.
     let mut pipe = child.stderr.take();
     let reader = std::thread::spawn(move || {

@@ -17,6 +17,7 @@ pub mod hooks;
 pub mod ids;
 pub mod jobs;
 pub mod keys;
+pub mod notify;
 pub mod outcome;
 pub mod perform;
 pub mod planning;

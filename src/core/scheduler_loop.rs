@@ -56,6 +56,7 @@ impl Core {
         let mut known: HashMap<String, TaskConfig> = HashMap::new();
         let retrying = Arc::new(AtomicBool::new(false));
         let mut last_retry: Option<std::time::Instant> = None;
+        let mut alerts = super::notify::Alerts::default();
         while !stop.load(Ordering::Relaxed) {
             match core.tasks() {
                 Ok(tasks) => {
@@ -152,6 +153,7 @@ impl Core {
                     flag.store(false, Ordering::SeqCst);
                 });
             }
+            core.send_alerts(&mut alerts);
             save_state(&path, &sched.states().into_iter().collect());
             for _ in 0..10 {
                 if stop.load(Ordering::Relaxed) {
