@@ -346,17 +346,22 @@ fn runs_are_listed_locally_and_through_the_daemon_for_the_console() {
     );
 }
 
-#[test]
-fn a_scheduled_run_on_a_missing_destination_is_a_failed_run_everyone_sees() {
-    let e = Env::new();
-    e.setup(&["--incremental", "* * * * *", "--catch-up", "once"]);
-    // The scheduler last looked five minutes ago: at start it catches up once.
+/// The scheduler of task `t` last looked five minutes ago: at start it
+/// catches up once, without waiting for a minute boundary.
+fn catch_up_at_start(e: &Env) {
     let then = chrono::Utc::now() - chrono::Duration::minutes(5);
     std::fs::write(
         e.home().join("scheduler-state.json"),
         format!("{{\"t\": \"{}\"}}", then.to_rfc3339()),
     )
     .unwrap();
+}
+
+#[test]
+fn a_scheduled_run_on_a_missing_destination_is_a_failed_run_everyone_sees() {
+    let e = Env::new();
+    e.setup(&["--incremental", "* * * * *", "--catch-up", "once"]);
+    catch_up_at_start(&e);
     // The destination's disk is gone.
     std::fs::rename(e.root.join("repo"), e.root.join("repo-away")).unwrap();
     let _d = e.serve(&[]);
@@ -459,12 +464,7 @@ fn a_failure_and_its_recovery_each_alert_once() {
         ),
     )
     .unwrap();
-    let then = chrono::Utc::now() - chrono::Duration::minutes(5);
-    std::fs::write(
-        e.home().join("scheduler-state.json"),
-        format!("{{\"t\": \"{}\"}}", then.to_rfc3339()),
-    )
-    .unwrap();
+    catch_up_at_start(&e);
     std::fs::rename(e.root.join("repo"), e.root.join("repo-away")).unwrap();
     let _d = e.serve(&[]);
     let alerts = || -> Vec<serde_json::Value> {

@@ -2,7 +2,6 @@
 
 use super::*;
 use crate::core::home::Home;
-use crate::model::{DestinationConfig, DestinationKind};
 
 fn core_with_task(dir: &std::path::Path) -> Core {
     std::fs::create_dir_all(dir.join("src")).unwrap();
@@ -11,14 +10,7 @@ fn core_with_task(dir: &std::path::Path) -> Core {
     std::fs::write(dir.join("home/strata.toml"), "max_parallel_jobs = 1\n").unwrap();
     let core = Core::open(Home::at(dir.join("home")), "test").unwrap();
     if core.tasks().unwrap().is_empty() {
-        core.add_destination(DestinationConfig {
-            name: "d".into(),
-            kind: DestinationKind::Local {
-                path: dir.join("repo"),
-            },
-            repo_id: None,
-        })
-        .unwrap();
+        crate::core::test_support::local_dest(&core, "d", dir.join("repo"));
         core.add_task(TaskConfig::dir_to("t", dir.join("src"), "d"))
             .unwrap();
     }

@@ -33,6 +33,8 @@ pub mod scheduler;
 pub mod scheduler_loop;
 pub mod service;
 pub mod sync;
+#[cfg(test)]
+mod test_support;
 
 pub use action::Action;
 pub use error::CoreError;

@@ -14,14 +14,7 @@ fn open(dir: &Path) -> Core {
 fn crashed_run(dir: &Path) -> RunRecord {
     std::fs::create_dir_all(dir.join("src")).unwrap();
     let core = open(dir);
-    core.add_destination(DestinationConfig {
-        name: "d".into(),
-        kind: DestinationKind::Local {
-            path: dir.join("repo"),
-        },
-        repo_id: None,
-    })
-    .unwrap();
+    crate::core::test_support::local_dest(&core, "d", dir.join("repo"));
     core.add_task(TaskConfig::dir_to("t", dir.join("src"), "d"))
         .unwrap();
     let run = running(&core, "d");

@@ -2,20 +2,12 @@
 
 use super::*;
 use crate::core::home::Home;
-use crate::model::{DestinationConfig, DestinationKind};
 
 fn core_with(dir: &std::path::Path, task: TaskConfig) -> Core {
     std::fs::create_dir_all(dir.join("src")).unwrap();
     std::fs::write(dir.join("src/f"), "x").unwrap();
     let core = Core::open(Home::at(dir.join("home")), "test").unwrap();
-    core.add_destination(DestinationConfig {
-        name: "d".into(),
-        kind: DestinationKind::Local {
-            path: dir.join("repo"),
-        },
-        repo_id: None,
-    })
-    .unwrap();
+    crate::core::test_support::local_dest(&core, "d", dir.join("repo"));
     core.add_task(task).unwrap();
     core
 }

@@ -401,6 +401,40 @@ fn run_inner(
     Ok(marker)
 }
 
+/// A catalog record for what a test backup stored (the core builds the real
+/// ones; engine tests need one for the commit marker).
+#[cfg(test)]
+pub(crate) fn test_record(
+    plan: &BackupPlan<'_>,
+    stats: &BackupStats,
+    task: &str,
+    destinations: &[&str],
+) -> BackupRecord {
+    BackupRecord {
+        id: plan.backup_id.clone(),
+        task: task.into(),
+        kind: plan.kind,
+        manual: true,
+        parent: None,
+        chain: stats.chain.clone(),
+        status: stats.status(),
+        started: plan.started,
+        finished: Utc::now(),
+        logical_bytes: stats.logical_bytes,
+        stored_bytes: stats.stored_bytes,
+        file_count: stats.file_count,
+        entry_count: stats.entry_count,
+        changed_files: stats.changed_files,
+        errors: stats.errors.clone(),
+        warnings: stats.warnings.clone(),
+        destinations: destinations.iter().map(|d| d.to_string()).collect(),
+        manifest_hash: stats.manifest_hash.clone(),
+        pinned: false,
+        verified: None,
+        copies: Vec::new(),
+    }
+}
+
 #[cfg(test)]
 #[path = "backup_tests.rs"]
 mod tests;

@@ -125,29 +125,7 @@ fn back_up(dir: &Path, source: &dyn Source) -> (Repository, Result<CommitMarker,
     };
     let task = TaskConfig::dir_to("db", dir.join("unused"), "d");
     let result = run(&plan, source, &Progress::default(), |stats| Described {
-        record: BackupRecord {
-            id: plan.backup_id.clone(),
-            task: "db".into(),
-            kind: plan.kind,
-            manual: true,
-            parent: None,
-            chain: stats.chain.clone(),
-            status: stats.status(),
-            started: plan.started,
-            finished: Utc::now(),
-            logical_bytes: stats.logical_bytes,
-            stored_bytes: stats.stored_bytes,
-            file_count: stats.file_count,
-            entry_count: stats.entry_count,
-            changed_files: stats.changed_files,
-            errors: stats.errors.clone(),
-            warnings: stats.warnings.clone(),
-            destinations: vec!["d".into()],
-            manifest_hash: stats.manifest_hash.clone(),
-            pinned: false,
-            verified: None,
-            copies: Vec::new(),
-        },
+        record: crate::engine::backup::test_record(&plan, stats, "db", &["d"]),
         task,
     })
     .map(|done| done.marker);

@@ -8,7 +8,7 @@ use crate::dest::{DestError, Destination};
 use crate::engine::backup::{self, BackupPlan, Described};
 use crate::engine::repo::{self, Claim, ClaimOutcome};
 use crate::engine::restore::{self, RestoreReport, RestoreRequest};
-use crate::model::{BackupKind, BackupRecord, TaskConfig};
+use crate::model::{BackupKind, TaskConfig};
 use chrono::Utc;
 use std::path::Path;
 use std::sync::atomic::AtomicUsize;
@@ -132,29 +132,7 @@ fn back_up(two: &Two, src: &Path, required: usize) -> Result<BackupDone, EngineE
     let source = crate::source::open(&task.source);
     backup::run(&plan, source.as_ref(), &Progress::default(), |stats| {
         Described {
-            record: BackupRecord {
-                id: ID.into(),
-                task: "t".into(),
-                kind: BackupKind::Full,
-                manual: true,
-                parent: None,
-                chain: stats.chain.clone(),
-                status: stats.status(),
-                started: plan.started,
-                finished: Utc::now(),
-                logical_bytes: stats.logical_bytes,
-                stored_bytes: stats.stored_bytes,
-                file_count: stats.file_count,
-                entry_count: stats.entry_count,
-                changed_files: stats.changed_files,
-                errors: stats.errors.clone(),
-                warnings: stats.warnings.clone(),
-                destinations: vec!["a".into(), "b".into()],
-                manifest_hash: stats.manifest_hash.clone(),
-                pinned: false,
-                verified: None,
-                copies: Vec::new(),
-            },
+            record: crate::engine::backup::test_record(&plan, stats, "t", &["a", "b"]),
             task: task.clone(),
         }
     })
