@@ -234,6 +234,13 @@ mod tests {
     use super::*;
 
     #[test]
+    fn free_bytes_where_the_root_exists() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(LocalDest::new(dir.path()).free_bytes().is_some());
+        assert_eq!(LocalDest::new(dir.path().join("gone")).free_bytes(), None);
+    }
+
+    #[test]
     fn put_get_list_delete() {
         let dir = tempfile::tempdir().unwrap();
         let d = LocalDest::new(dir.path());
