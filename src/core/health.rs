@@ -56,10 +56,21 @@ struct Shared {
     done: Condvar,
 }
 
+/// How a destination is checked (replaceable in tests by a slow one).
+type ProbeFn = dyn Fn(&DestinationConfig) -> Probe + Send + Sync;
+
 /// The cache of destination checks a core keeps.
-#[derive(Default, Clone)]
+#[derive(Clone)]
 pub struct Health {
     shared: Arc<Shared>,
+    probe: Arc<ProbeFn>,
+    timeout: Duration,
+}
+
+impl Default for Health {
+    fn default() -> Self {
+        Health::with(Arc::new(probe), CHECK_TIMEOUT)
+    }
 }
 
 impl std::fmt::Debug for Health {
@@ -69,6 +80,15 @@ impl std::fmt::Debug for Health {
 }
 
 impl Health {
+    /// A cache whose checks are `probe`, reported timed out after `timeout`.
+    fn with(probe: Arc<ProbeFn>, timeout: Duration) -> Health {
+        Health {
+            shared: Arc::default(),
+            probe,
+            timeout,
+        }
+    }
+
     fn lock(&self) -> MutexGuard<'_, HashMap<String, Entry>> {
         // A panicking check thread cannot leave the map half-written: every
         // update is a plain field assignment.
@@ -93,7 +113,7 @@ impl Health {
                 if stale {
                     self.start(e, cfg);
                 }
-                seen(e)
+                self.seen(e)
             })
             .collect()
     }
@@ -102,7 +122,7 @@ impl Health {
     /// and waits until they finish or `timeout` passes, for commands that
     /// report a definitive state (`dest list`).
     pub fn check(&self, configs: &[DestinationConfig], timeout: Duration) -> Vec<Seen> {
-        let deadline = Instant::now() + timeout;
+        let deadline = Instant::now() + timeout.min(self.timeout);
         let mut map = self.lock();
         for cfg in configs {
             let e = self.entry(&mut map, cfg);
@@ -113,7 +133,7 @@ impl Health {
             let pending = configs.iter().any(|cfg| {
                 map.get(&cfg.name)
                     .and_then(|e| e.started)
-                    .is_some_and(|s| s.elapsed() < CHECK_TIMEOUT)
+                    .is_some_and(|s| s.elapsed() < self.timeout)
             });
             let now = Instant::now();
             if !pending || now >= deadline {
@@ -126,7 +146,7 @@ impl Health {
         }
         configs
             .iter()
-            .map(|cfg| map.get(&cfg.name).map(seen).unwrap_or(UNKNOWN))
+            .map(|cfg| map.get(&cfg.name).map(|e| self.seen(e)).unwrap_or(UNKNOWN))
             .collect()
     }
 
@@ -163,7 +183,7 @@ impl Health {
         let spawned = std::thread::Builder::new()
             .name(format!("check {}", cfg.name))
             .spawn(move || {
-                let probe = probe(&cfg);
+                let probe = (me.probe)(&cfg);
                 let mut map = me.lock();
                 if let Some(e) = map.get_mut(&cfg.name)
                     && e.generation == generation
@@ -190,17 +210,19 @@ const UNKNOWN: Seen = Seen {
     last: None,
 };
 
-fn seen(e: &Entry) -> Seen {
-    let timed_out = e.started.is_some_and(|s| s.elapsed() >= CHECK_TIMEOUT);
-    let state = match &e.last {
-        _ if timed_out => HealthState::TimedOut,
-        None => HealthState::Checking,
-        Some(p) if p.problem.is_none() => HealthState::Ok,
-        Some(_) => HealthState::Unreachable,
-    };
-    Seen {
-        state,
-        last: e.last.clone(),
+impl Health {
+    fn seen(&self, e: &Entry) -> Seen {
+        let timed_out = e.started.is_some_and(|s| s.elapsed() >= self.timeout);
+        let state = match &e.last {
+            _ if timed_out => HealthState::TimedOut,
+            None => HealthState::Checking,
+            Some(p) if p.problem.is_none() => HealthState::Ok,
+            Some(_) => HealthState::Unreachable,
+        };
+        Seen {
+            state,
+            last: e.last.clone(),
+        }
     }
 }
 
@@ -243,6 +265,55 @@ mod tests {
         assert!(problem.contains("holds no Strata repository"), "{problem}");
         let again = h.peek(std::slice::from_ref(&cfg));
         assert_eq!(again[0].state, HealthState::Unreachable);
+    }
+
+    #[test]
+    fn a_hung_check_times_out_and_is_not_started_twice() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = missing(dir.path());
+        let started = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let (release, hold) = std::sync::mpsc::channel::<()>();
+        let hold = Mutex::new(hold);
+        let count = started.clone();
+        let h = Health::with(
+            Arc::new(move |_: &DestinationConfig| {
+                count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                // Hangs like a stale mount until the test lets it go.
+                let _ = hold.lock().unwrap().recv();
+                Probe {
+                    problem: None,
+                    free_bytes: Some(1),
+                    at: Utc::now(),
+                }
+            }),
+            Duration::from_millis(200),
+        );
+        let t0 = Instant::now();
+        let first = h.check(std::slice::from_ref(&cfg), Duration::from_secs(60));
+        assert!(
+            t0.elapsed() < Duration::from_secs(5),
+            "waited past the timeout"
+        );
+        assert_eq!(first[0].state, HealthState::TimedOut);
+        let t1 = Instant::now();
+        assert_eq!(
+            h.peek(std::slice::from_ref(&cfg))[0].state,
+            HealthState::TimedOut
+        );
+        let again = h.check(std::slice::from_ref(&cfg), Duration::from_secs(60));
+        assert!(
+            t1.elapsed() < Duration::from_millis(100),
+            "a stuck check is not waited for again"
+        );
+        assert_eq!(again[0].state, HealthState::TimedOut);
+        assert_eq!(started.load(std::sync::atomic::Ordering::SeqCst), 1);
+        // Once it answers, its result shows.
+        release.send(()).unwrap();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while h.peek(std::slice::from_ref(&cfg))[0].state != HealthState::Ok {
+            assert!(Instant::now() < deadline, "the answer never landed");
+            std::thread::sleep(Duration::from_millis(10));
+        }
     }
 
     #[test]
