@@ -20,7 +20,7 @@ fn dest_row(d: &DestinationConfig) -> Vec<String> {
 /// worth (`--json` has it whole).
 fn dest_state(r: &DestinationRow) -> String {
     const MAX: usize = 48;
-    match (r.state, &r.problem) {
+    match (r.state, r.reason()) {
         (HealthState::Ok, _) => "ok".into(),
         (HealthState::Unreachable, Some(p)) => {
             let mut text = format!("UNREACHABLE: {p}");

@@ -250,6 +250,19 @@ impl DestinationRow {
         row
     }
 
+    /// `problem` without its leading `destination NAME (WHERE) `, for tables
+    /// whose other columns already name it, so a cut cell keeps the reason.
+    pub fn reason(&self) -> Option<&str> {
+        let p = self.problem.as_deref()?;
+        let crate::model::DestinationKind::Local { path } = &self.config.kind;
+        let prefix = format!(
+            "destination {} (local:{}) ",
+            self.config.name,
+            path.display()
+        );
+        Some(p.strip_prefix(prefix.as_str()).unwrap_or(p))
+    }
+
     fn with(mut self, seen: Seen) -> DestinationRow {
         self.state = seen.state;
         if let Some(p) = seen.last {

@@ -54,9 +54,12 @@ pub(super) fn draw_destinations(f: &mut Frame<'_>, area: Rect, c: &Ctx<'_>) {
         .iter()
         .map(|r| {
             let (mut state, style) = state_text(r, c.theme);
-            if r.state == HealthState::Ok {
-                // The column is narrow; the task detail has the long form.
-                state = "✓ reachable".into();
+            // The column is narrow: the short forms (the detail and the
+            // line under the table have the whole text).
+            match (r.state, r.reason()) {
+                (HealthState::Ok, _) => state = "✓ reachable".into(),
+                (HealthState::Unreachable, Some(why)) => state = format!("✗ {why}"),
+                _ => {}
             }
             let mut cells = vec![
                 Cell::from(r.config.name.clone()),
