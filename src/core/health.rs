@@ -102,6 +102,9 @@ impl Health {
     /// those never checked or checked more than a few seconds ago. Never waits.
     pub fn peek(&self, configs: &[DestinationConfig]) -> Vec<Seen> {
         let mut map = self.lock();
+        // Forget removed destinations (a check still in flight for one then
+        // finds no entry and drops its result).
+        map.retain(|name, _| configs.iter().any(|c| &c.name == name));
         configs
             .iter()
             .map(|cfg| {
