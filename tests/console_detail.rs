@@ -422,7 +422,14 @@ fn detail_then_restore_against_a_real_core() {
     assert_eq!(source.run_line("backup run t --full").code, 0);
     std::fs::write(dir.path().join("src/a.txt"), "alpha, changed\n").unwrap();
     assert_eq!(source.run_line("backup run t --incremental").code, 0);
-    let snap = source.snapshot().unwrap();
+    // Destinations are checked in the background: `checking` until then.
+    let mut snap = source.snapshot().unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    while snap.destinations[0].state == HealthState::Checking {
+        assert!(std::time::Instant::now() < deadline, "never checked");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        snap = source.snapshot().unwrap();
+    }
     assert_eq!(snap.restore_base.as_deref(), Some(root.as_path()));
 
     // Tasks → Enter: the detail shows the chain tree and the destination.

@@ -44,6 +44,16 @@ fn audit_view_snapshots() {
 }
 
 #[test]
+fn destinations_view_snapshots() {
+    let (mut app, snap) = on_view('6');
+    assert_eq!(app.view, View::Destinations);
+    snapshot_screen("destinations", &app, &snap);
+    // The unreachable one selected: its whole error under the table.
+    press(&mut app, &snap, &[key('j')]);
+    snapshot_screen("destinations_unreachable", &app, &snap);
+}
+
+#[test]
 fn help_overlay_snapshots() {
     let (mut app, snap) = on_view('1');
     press(&mut app, &snap, &[key('?')]);
@@ -374,7 +384,7 @@ fn command_line_filter_help_tab_and_quit() {
     // Tab cycles the views in order, BackTab goes back.
     press(&mut app, &snap, &[key('1')]);
     let mut seen = vec![app.view];
-    for _ in 0..5 {
+    for _ in 0..6 {
         press(&mut app, &snap, &[code(KeyCode::Tab)]);
         seen.push(app.view);
     }
@@ -386,11 +396,12 @@ fn command_line_filter_help_tab_and_quit() {
             View::Jobs,
             View::Audit,
             View::Log,
+            View::Destinations,
             View::Tasks
         ]
     );
     press(&mut app, &snap, &[code(KeyCode::BackTab)]);
-    assert_eq!(app.view, View::Log);
+    assert_eq!(app.view, View::Destinations);
 
     assert!(!app.quit);
     assert!(press(&mut app, &snap, &[key('q')]).is_empty());

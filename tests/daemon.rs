@@ -336,14 +336,23 @@ fn runs_are_listed_locally_and_through_the_daemon_for_the_console() {
         strata::core::home::Home::at(e.home()),
         strata::core::access::Caller::local(None),
     );
-    let snap = src.snapshot().unwrap();
+    let mut snap = src.snapshot().unwrap();
     assert_eq!(snap.runs.len(), 1);
     assert_eq!(snap.runs[0].task, "t");
     assert_eq!(snap.destinations.len(), 1);
-    assert!(
-        !snap.destinations[0].checked,
-        "state is not checked remotely"
-    );
+    // The daemon checks in the background: `checking` until the first result.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    while snap.destinations[0].state != strata::core::rows::HealthState::Ok {
+        assert_eq!(
+            snap.destinations[0].state,
+            strata::core::rows::HealthState::Checking
+        );
+        assert!(std::time::Instant::now() < deadline, "never checked");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        snap = src.snapshot().unwrap();
+    }
+    assert!(snap.destinations[0].checked);
+    assert_eq!(snap.destinations[0].backups, 1);
 }
 
 /// The scheduler of task `t` last looked five minutes ago: at start it

@@ -1,7 +1,8 @@
 //! How `strata dest …`, `strata task …` and `strata runs` show their outcomes.
 
 use super::exec::{Io, json, write_err};
-use super::render::{Table, size};
+use super::render::{Table, size, time};
+use crate::core::rows::{DestinationRow, HealthState};
 use crate::core::{CoreError, Outcome};
 use crate::model::{
     CatchUp, DestinationConfig, DestinationKind, RunRecord, SourceConfig, TaskConfig,
@@ -12,6 +13,24 @@ fn dest_row(d: &DestinationConfig) -> Vec<String> {
         DestinationKind::Local { path } => {
             vec![d.name.clone(), "local".into(), path.display().to_string()]
         }
+    }
+}
+
+/// The STATE cell: `ok`, or the verdict with its error cut to a column's
+/// worth (`--json` has it whole).
+fn dest_state(r: &DestinationRow) -> String {
+    const MAX: usize = 48;
+    match (r.state, r.reason()) {
+        (HealthState::Ok, _) => "ok".into(),
+        (HealthState::Unreachable, Some(p)) => {
+            let mut text = format!("UNREACHABLE: {p}");
+            if text.chars().count() > MAX {
+                text = text.chars().take(MAX - 1).collect::<String>() + "…";
+            }
+            text
+        }
+        (HealthState::TimedOut, _) => "TIMED OUT".into(),
+        (state, _) => state.as_str().into(),
     }
 }
 
@@ -30,6 +49,39 @@ pub(super) fn dest(o: &Outcome, j: bool, io: &mut Io<'_>) -> Result<(), CoreErro
             } else {
                 let mut t = Table::new(&["NAME", "KIND", "LOCATION"]);
                 all.iter().for_each(|d| t.row(dest_row(d)));
+                write!(io.out, "{}", t.render()).map_err(write_err)?;
+            }
+        }
+        Outcome::DestinationRows(rows) => {
+            if j {
+                json(io, rows)?;
+            } else {
+                let mut t = Table::new(&[
+                    "NAME",
+                    "KIND",
+                    "LOCATION",
+                    "STATE",
+                    "FREE",
+                    "STORED",
+                    "BACKUPS",
+                    "LAST WRITE",
+                    "PENDING",
+                ]);
+                for r in rows {
+                    let mut cells = dest_row(&r.config);
+                    cells.extend([
+                        dest_state(r),
+                        r.free_bytes.map(size).unwrap_or_else(|| "-".into()),
+                        size(r.stored_bytes),
+                        r.backups.to_string(),
+                        r.last_write
+                            .as_ref()
+                            .map(time)
+                            .unwrap_or_else(|| "-".into()),
+                        r.pending.to_string(),
+                    ]);
+                    t.row(cells);
+                }
                 write!(io.out, "{}", t.render()).map_err(write_err)?;
             }
         }

@@ -145,6 +145,7 @@ pub fn render(outcome: &Outcome, shown: &Shown, io: &mut Io<'_>) -> Result<u8, C
         O::Runs(runs) => super::config_cmds::runs(runs, j, io)?,
         O::Audit(entries) => audit_table(entries, j, io)?,
         O::Destinations(_)
+        | O::DestinationRows(_)
         | O::Destination(_)
         | O::DestinationAdded(_)
         | O::DestinationRemoved { .. } => super::config_cmds::dest(outcome, j, io)?,

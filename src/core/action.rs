@@ -28,8 +28,8 @@ pub enum VerifySelection {
 pub enum Action {
     /// Everything the console shows at one moment.
     Overview {
-        /// Open every destination's repository to report its state (costly
-        /// for remote stores; consoles over the socket skip it).
+        /// Report each destination's state from the core's background checks
+        /// (never waits; `false`: definitions and catalog figures only).
         check_destinations: bool,
     },
     /// Running and queued jobs.

@@ -11,6 +11,7 @@ pub mod clock;
 pub mod declarative;
 pub mod error;
 pub mod events;
+pub mod health;
 pub mod holds;
 pub mod home;
 pub mod hooks;

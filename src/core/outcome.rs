@@ -75,6 +75,9 @@ pub enum Outcome {
     Audit(Vec<AuditEntry>),
     /// Destination definitions.
     Destinations(Vec<DestinationConfig>),
+    /// Destinations with their health and catalog figures (`dest list`; its
+    /// JSON is each definition's fields plus the row's).
+    DestinationRows(Vec<DestinationRow>),
     /// One destination (shown).
     Destination(DestinationConfig),
     /// A destination was added.

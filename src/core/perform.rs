@@ -96,7 +96,9 @@ impl Core {
                 O::Runs(self.runs(task.as_deref(), limit)?)
             }
             A::Audit { since, limit } => O::Audit(self.audit_entries(since.as_deref(), limit)?),
-            A::ListDestinations => O::Destinations(self.destinations()?),
+            A::ListDestinations => {
+                O::DestinationRows(self.destination_rows(super::rows::DestCheck::Wait)?)
+            }
             A::ShowDestination { name } => O::Destination(self.destination(&name)?),
             A::AddDestination { config } => O::DestinationAdded(self.add_destination(config)?),
             A::RemoveDestination { name } => {
@@ -211,18 +213,13 @@ impl Core {
 
     /// The console's state at one moment.
     fn overview(&self, check_destinations: bool) -> Result<Overview, CoreError> {
-        let destinations = if check_destinations {
-            self.destination_rows()?
+        // Cached checks never wait, so every console (local or over the
+        // socket) can ask for them four times a second.
+        let destinations = self.destination_rows(if check_destinations {
+            super::rows::DestCheck::Cached
         } else {
-            self.destinations()?
-                .into_iter()
-                .map(|config| super::rows::DestinationRow {
-                    config,
-                    checked: false,
-                    problem: None,
-                })
-                .collect()
-        };
+            super::rows::DestCheck::Skip
+        })?;
         Ok(Overview {
             tasks: self.task_rows()?,
             backups: self.backups(None)?,

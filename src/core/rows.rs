@@ -2,9 +2,10 @@
 //! CLI, the TUI and SSH sessions all show the same truth.
 
 use super::error::CoreError;
+use super::health::{CHECK_TIMEOUT, Seen};
 use super::scheduler::{TaskSchedule, host_tz};
 use super::service::Core;
-use crate::model::{BackupKind, RunStatus, TaskConfig};
+use crate::model::{BackupKind, CopyState, RunStatus, TaskConfig};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -170,7 +171,38 @@ impl Core {
     }
 }
 
-/// A destination and whether its repository can be used right now.
+/// A destination's state as its newest check found it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HealthState {
+    /// Not checked (the caller asked for definitions only, or an older daemon).
+    #[default]
+    Unchecked,
+    /// The first check has not answered yet.
+    Checking,
+    /// The repository opened and is the one this catalog uses.
+    Ok,
+    /// It cannot be used: `problem` says why.
+    Unreachable,
+    /// The check in flight has not answered within its timeout.
+    TimedOut,
+}
+
+impl HealthState {
+    /// Lower-case words, as tables show them.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HealthState::Unchecked => "not checked",
+            HealthState::Checking => "checking…",
+            HealthState::Ok => "ok",
+            HealthState::Unreachable => "unreachable",
+            HealthState::TimedOut => "timed out",
+        }
+    }
+}
+
+/// A destination, whether its repository can be used right now, and what the
+/// catalog records there.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DestinationRow {
     /// The definition.
@@ -178,22 +210,132 @@ pub struct DestinationRow {
     pub config: crate::model::DestinationConfig,
     /// Whether `problem` was checked (`false` when only the definition is known).
     pub checked: bool,
-    /// Why the repository cannot be used (missing, another repository, I/O),
-    /// `None` when it opened.
+    /// Why the repository cannot be used (missing, another repository, I/O,
+    /// no answer in time), `None` when it opened.
     pub problem: Option<String>,
+    /// The check's verdict (`unchecked` from daemons that predate it).
+    #[serde(default)]
+    pub state: HealthState,
+    /// When the newest finished check ran.
+    #[serde(default)]
+    pub checked_at: Option<DateTime<Utc>>,
+    /// Free bytes, when the destination can tell and was reached.
+    #[serde(default)]
+    pub free_bytes: Option<u64>,
+    /// Sum of stored bytes of the backups with a complete copy there.
+    #[serde(default)]
+    pub stored_bytes: u64,
+    /// Backups with a complete copy there.
+    #[serde(default)]
+    pub backups: usize,
+    /// Newest finish time of a backup with a complete copy there.
+    #[serde(default)]
+    pub last_write: Option<DateTime<Utc>>,
+    /// Backups whose copy there is missing or failed (for `backup sync`).
+    #[serde(default)]
+    pub pending: usize,
+}
+
+/// How much checking a caller of [`Core::destination_rows`] wants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DestCheck {
+    /// Definitions and catalog figures only.
+    Skip,
+    /// The cached results (refreshed in the background): never waits.
+    Cached,
+    /// Fresh checks, waiting at most the check timeout.
+    Wait,
+}
+
+impl DestinationRow {
+    /// The row from the catalog alone, not checked.
+    pub fn unchecked(
+        config: crate::model::DestinationConfig,
+        backups: &[crate::model::BackupRecord],
+    ) -> DestinationRow {
+        let mut row = DestinationRow {
+            checked: false,
+            problem: None,
+            state: HealthState::Unchecked,
+            checked_at: None,
+            free_bytes: None,
+            stored_bytes: 0,
+            backups: 0,
+            last_write: None,
+            pending: 0,
+            config,
+        };
+        for b in backups {
+            for c in b.copies() {
+                if c.destination != row.config.name {
+                    continue;
+                }
+                match c.state {
+                    CopyState::Complete => {
+                        row.backups += 1;
+                        row.stored_bytes = row.stored_bytes.saturating_add(b.stored_bytes);
+                        row.last_write = row.last_write.max(Some(b.finished));
+                    }
+                    CopyState::Missing | CopyState::Failed => row.pending += 1,
+                }
+            }
+        }
+        row
+    }
+
+    /// `problem` without its leading `destination NAME (WHERE) `, for tables
+    /// whose other columns already name it, so a cut cell keeps the reason.
+    pub fn reason(&self) -> Option<&str> {
+        let p = self.problem.as_deref()?;
+        let crate::model::DestinationKind::Local { path } = &self.config.kind;
+        let prefix = format!(
+            "destination {} (local:{}) ",
+            self.config.name,
+            path.display()
+        );
+        Some(p.strip_prefix(prefix.as_str()).unwrap_or(p))
+    }
+
+    fn with(mut self, seen: Seen) -> DestinationRow {
+        self.state = seen.state;
+        if let Some(p) = seen.last {
+            self.checked_at = Some(p.at);
+            self.free_bytes = p.free_bytes;
+            self.problem = p.problem;
+            self.checked = true;
+        }
+        if seen.state == HealthState::TimedOut {
+            self.checked = true;
+            self.problem = Some(format!(
+                "no answer within {} s (the check goes on)",
+                CHECK_TIMEOUT.as_secs()
+            ));
+        }
+        self
+    }
 }
 
 impl Core {
-    /// Every destination with the result of opening its repository (the same
-    /// check a backup makes first), so a front end can show what is unreachable.
-    pub fn destination_rows(&self) -> Result<Vec<DestinationRow>, CoreError> {
-        Ok(self
-            .destinations()?
+    /// Every destination with its health (as `check` asks) and what the
+    /// catalog holds there, so a front end can show what is unreachable, how
+    /// full it is and what waits for `backup sync`.
+    pub fn destination_rows(&self, check: DestCheck) -> Result<Vec<DestinationRow>, CoreError> {
+        let configs = self.destinations()?;
+        let backups = self.catalog.list_backups()?;
+        let seen = match check {
+            DestCheck::Skip => Vec::new(),
+            DestCheck::Cached => self.health.peek(&configs),
+            DestCheck::Wait => self.health.check(&configs, CHECK_TIMEOUT),
+        };
+        let mut seen = seen.into_iter();
+        Ok(configs
             .into_iter()
-            .map(|config| DestinationRow {
-                problem: self.open_repo(&config).err().map(|e| e.to_string()),
-                checked: true,
-                config,
+            .map(|config| {
+                let row = DestinationRow::unchecked(config, &backups);
+                match seen.next() {
+                    Some(s) => row.with(s),
+                    None => row,
+                }
             })
             .collect())
     }

@@ -2,6 +2,8 @@
 
 use super::*;
 use crate::core::home::Home;
+use crate::core::retention::tests::{at, record};
+use crate::model::{BackupCopy, CopyState, DestinationConfig, DestinationKind};
 
 fn core_with(dir: &std::path::Path, task: TaskConfig) -> Core {
     std::fs::create_dir_all(dir.join("src")).unwrap();
@@ -51,5 +53,49 @@ fn the_default_alert_is_twice_the_shortest_schedule_interval() {
         status(&manual),
         (TaskStatus::Active, None),
         "manual-only: no alert"
+    );
+}
+
+#[test]
+fn catalog_figures_count_complete_copies_and_pending_ones() {
+    let mut a = record(
+        "a",
+        BackupKind::Full,
+        None,
+        "a".into(),
+        at("2026-01-01T00:00:00Z"),
+    );
+    a.destinations = vec!["d".into(), "e".into()];
+    let mut b = record(
+        "b",
+        BackupKind::Full,
+        None,
+        "b".into(),
+        at("2026-01-02T00:00:00Z"),
+    );
+    b.destinations = a.destinations.clone();
+    b.copies = vec![
+        BackupCopy::complete("d"),
+        BackupCopy::lacking("e", CopyState::Missing, "gone".into()),
+    ];
+    let cfg = |name: &str| DestinationConfig {
+        name: name.into(),
+        kind: DestinationKind::Local { path: "/x".into() },
+        repo_id: None,
+    };
+    let d = DestinationRow::unchecked(cfg("d"), &[a.clone(), b.clone()]);
+    assert_eq!((d.backups, d.stored_bytes, d.pending), (2, 20, 0));
+    assert_eq!(d.last_write, Some(b.finished));
+    // Older records without copies count as complete everywhere.
+    let e = DestinationRow::unchecked(cfg("e"), &[a.clone(), b]);
+    assert_eq!((e.backups, e.stored_bytes, e.pending), (1, 10, 1));
+    assert_eq!(e.last_write, Some(a.finished));
+    assert_eq!(e.state, HealthState::Unchecked);
+    // Rows from an older daemon (no new fields) still parse.
+    let old = r#"{"name":"d","kind":"local","path":"/x","checked":true,"problem":null}"#;
+    let row: DestinationRow = serde_json::from_str(old).unwrap();
+    assert_eq!(
+        (row.state, row.backups, row.pending),
+        (HealthState::Unchecked, 0, 0)
     );
 }

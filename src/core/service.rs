@@ -28,6 +28,8 @@ pub struct Core {
     /// Whether this core belongs to `strata serve`, whose jobs outlive the
     /// request that started them (`backup run --detach`).
     pub(crate) serving: std::sync::atomic::AtomicBool,
+    /// Destination checks, refreshed in the background (`rows::DestCheck`).
+    pub(crate) health: super::health::Health,
 }
 
 /// Names must be usable in paths, shells and tables.
@@ -157,6 +159,7 @@ impl Core {
             events: Default::default(),
             settings,
             serving: std::sync::atomic::AtomicBool::new(false),
+            health: Default::default(),
         };
         core.recovered = core.recover()?;
         core.repaired = core.repair_duplicate_dests()?;
@@ -238,38 +241,7 @@ impl Core {
     /// or different directory at that place (an unmounted disk, a wrong mount)
     /// must stop the run rather than start a new repository there.
     pub(crate) fn open_repo(&self, cfg: &DestinationConfig) -> Result<Repository, CoreError> {
-        let r = match Repository::open(&cfg.name, crate::dest::open(cfg)?) {
-            Ok(r) => r,
-            Err(EngineError::Dest(crate::dest::DestError::NotFound { dest: describe, .. })) => {
-                return Err(CoreError::Failed(format!(
-                    "destination {} ({describe}) holds no Strata repository ({} is missing); if it is a mount point, mount it and retry; to start over there, remove and re-add the destination",
-                    cfg.name,
-                    repo::CONFIG_KEY
-                )));
-            }
-            Err(EngineError::Repo {
-                dest: describe,
-                detail,
-            }) => {
-                return Err(CoreError::Failed(format!(
-                    "destination {} ({describe}) is refused: {detail}",
-                    cfg.name
-                )));
-            }
-            Err(e) => return Err(e.into()),
-        };
-        if let (Some(want), Some(have)) = (&cfg.repo_id, r.config())
-            && *want != have.id
-        {
-            return Err(CoreError::Failed(format!(
-                "destination {} ({}) holds repository {}, not {} that this catalog uses; check what is mounted there",
-                cfg.name,
-                r.describe(),
-                have.id,
-                want
-            )));
-        }
-        Ok(r)
+        open_repository(cfg)
     }
 
     /// All destinations, by name.
@@ -459,4 +431,40 @@ impl Core {
     ) -> Result<super::registry::JobGuard<'_>, CoreError> {
         self.jobs.start(task, kind, true, progress)
     }
+}
+
+/// [`Core::open_repo`] without the core, for the health checks' threads.
+pub(crate) fn open_repository(cfg: &DestinationConfig) -> Result<Repository, CoreError> {
+    let r = match Repository::open(&cfg.name, crate::dest::open(cfg)?) {
+        Ok(r) => r,
+        Err(EngineError::Dest(crate::dest::DestError::NotFound { dest: describe, .. })) => {
+            return Err(CoreError::Failed(format!(
+                "destination {} ({describe}) holds no Strata repository ({} is missing); if it is a mount point, mount it and retry; to start over there, remove and re-add the destination",
+                cfg.name,
+                repo::CONFIG_KEY
+            )));
+        }
+        Err(EngineError::Repo {
+            dest: describe,
+            detail,
+        }) => {
+            return Err(CoreError::Failed(format!(
+                "destination {} ({describe}) is refused: {detail}",
+                cfg.name
+            )));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    if let (Some(want), Some(have)) = (&cfg.repo_id, r.config())
+        && *want != have.id
+    {
+        return Err(CoreError::Failed(format!(
+            "destination {} ({}) holds repository {}, not {} that this catalog uses; check what is mounted there",
+            cfg.name,
+            r.describe(),
+            have.id,
+            want
+        )));
+    }
+    Ok(r)
 }

@@ -90,6 +90,13 @@ impl Destination for LocalDest {
         format!("local:{}", self.root.display())
     }
 
+    // What an unprivileged writer may still use (`f_bavail`), in the
+    // filesystem's fragment size; `None` when the root cannot be statted.
+    fn free_bytes(&self) -> Option<u64> {
+        let st = rustix::fs::statvfs(&self.root).ok()?;
+        st.f_bavail.checked_mul(st.f_frsize)
+    }
+
     fn put(&self, key: &str, data: &[u8]) -> Result<(), DestError> {
         let path = self.path(key)?;
         let dir = path.parent().unwrap_or(&self.root).to_path_buf();
@@ -225,6 +232,13 @@ impl Destination for LocalDest {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn free_bytes_where_the_root_exists() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(LocalDest::new(dir.path()).free_bytes().is_some());
+        assert_eq!(LocalDest::new(dir.path().join("gone")).free_bytes(), None);
+    }
 
     #[test]
     fn put_get_list_delete() {

@@ -146,6 +146,11 @@ pub trait Destination: Send + Sync {
     fn delete(&self, key: &str) -> Result<(), DestError>;
     /// Removes every object under `prefix`; missing is fine.
     fn delete_prefix(&self, prefix: &str) -> Result<(), DestError>;
+    /// Bytes still free for writing, when the storage can tell (object
+    /// stores usually cannot, hence the default).
+    fn free_bytes(&self) -> Option<u64> {
+        None
+    }
 }
 
 /// Rejects keys that are empty, absolute or contain `..`/`.` components.

@@ -92,6 +92,11 @@ impl Destination for Retry {
         self.inner.describe()
     }
 
+    // A one-shot query for display: not worth retrying.
+    fn free_bytes(&self) -> Option<u64> {
+        self.inner.free_bytes()
+    }
+
     fn put(&self, key: &str, data: &[u8]) -> Result<(), DestError> {
         // A put that failed transiently may still have landed (the reply was
         // lost, not the write). Its retry then finds the key: that is our own

@@ -100,6 +100,11 @@ impl Repository {
         self.dest.describe()
     }
 
+    /// Bytes free on the storage, when it can tell (`None` otherwise).
+    pub fn free_bytes(&self) -> Option<u64> {
+        self.dest.free_bytes()
+    }
+
     /// The description read at open (`None` for [`Repository::attach`]).
     pub fn config(&self) -> Option<&RepoConfig> {
         self.config.as_ref()

@@ -93,6 +93,7 @@ impl App {
             Action::ViewJobs => self.view = View::Jobs,
             Action::ViewAudit => self.view = View::Audit,
             Action::ViewLog => self.view = View::Log,
+            Action::ViewDestinations => self.view = View::Destinations,
             Action::Up => self.select(s, |c, _| c.saturating_sub(1)),
             Action::Down => self.select(s, |c, _| c + 1),
             Action::Top => self.select(s, |_, _| 0),

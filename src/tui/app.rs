@@ -177,6 +177,7 @@ impl App {
             View::Jobs => s.jobs.get(i).map(|j| j.id.to_string()),
             View::Audit => s.audit.iter().rev().nth(i).map(|e| e.id.to_string()),
             View::Log => super::log::events(self, s).get(i).map(|e| e.key()),
+            View::Destinations => s.destinations.get(i).map(|d| d.config.name.clone()),
             View::Detail => super::detail::key_of(self, s, i),
         }
     }
@@ -191,6 +192,7 @@ impl App {
             View::Log => super::log::events(self, s)
                 .iter()
                 .position(|e| e.key() == want),
+            View::Destinations => s.destinations.iter().position(|d| d.config.name == want),
             View::Detail => super::detail::position(self, s, want),
         }
     }
@@ -288,6 +290,7 @@ impl App {
             View::Jobs => s.jobs.len(),
             View::Audit => s.audit.len(),
             View::Log => super::log::events(self, s).len(),
+            View::Destinations => s.destinations.len(),
             View::Detail => super::detail::items(self, s).len(),
         }
     }

@@ -256,19 +256,9 @@ impl Page<'_> {
                         "✗ not defined: add it with dest add, or apply".into(),
                         t.error,
                     ),
-                    Some(r) if !r.checked => ("? not checked through the daemon".into(), t.muted),
-                    Some(r) => match &r.problem {
-                        None => ("✓ reachable, repository ok".into(), t.ok),
-                        Some(p) => (format!("✗ {p}"), t.error),
-                    },
+                    Some(r) => super::dest_view::state_text(r, t),
                 };
-                let place = row
-                    .map(|r| match &r.config.kind {
-                        crate::model::DestinationKind::Local { path } => {
-                            format!("local {}", path.display())
-                        }
-                    })
-                    .unwrap_or_default();
+                let place = row.map(super::dest_view::place).unwrap_or_default();
                 Line::from(vec![
                     Span::styled(format!("{} ", pad(name, 13)), t.text),
                     Span::styled(format!("{place}  "), t.muted),

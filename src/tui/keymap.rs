@@ -19,27 +19,31 @@ pub enum View {
     Audit,
     /// Recent events: runs, this session's notices and the audit trail.
     Log,
+    /// Destinations: reachable or not, free space, what they hold.
+    Destinations,
     /// One task in depth (not a tab: opened with Enter on a task).
     Detail,
 }
 
 impl View {
     /// The views with a tab, in tab order.
-    pub const ALL: [View; 5] = [
+    pub const ALL: [View; 6] = [
         View::Tasks,
         View::Backups,
         View::Jobs,
         View::Audit,
         View::Log,
+        View::Destinations,
     ];
 
     /// Every view, tabs first (per-view state is indexed by this order).
-    pub const EVERY: [View; 6] = [
+    pub const EVERY: [View; 7] = [
         View::Tasks,
         View::Backups,
         View::Jobs,
         View::Audit,
         View::Log,
+        View::Destinations,
         View::Detail,
     ];
 
@@ -51,6 +55,7 @@ impl View {
             View::Jobs => "Jobs",
             View::Audit => "Audit",
             View::Log => "Log",
+            View::Destinations => "Destinations",
             View::Detail => "Task detail",
         }
     }
@@ -90,6 +95,8 @@ pub enum Action {
     ViewAudit,
     /// Go to the Log view.
     ViewLog,
+    /// Go to the Destinations view.
+    ViewDestinations,
     /// Selection up.
     Up,
     /// Selection down.
@@ -137,6 +144,7 @@ impl Action {
             Action::ViewJobs => "view_jobs",
             Action::ViewAudit => "view_audit",
             Action::ViewLog => "view_log",
+            Action::ViewDestinations => "view_destinations",
             Action::Up => "up",
             Action::Down => "down",
             Action::Top => "top",
@@ -183,6 +191,7 @@ const LISTS: &[View] = &[
     View::Jobs,
     View::Audit,
     View::Log,
+    View::Destinations,
     View::Detail,
 ];
 const JOBS: &[View] = &[View::Jobs];
@@ -215,6 +224,7 @@ pub fn defaults() -> Vec<Binding> {
         b(&["3"], ViewJobs, Global, "jobs", Viewer),
         b(&["4"], ViewAudit, Global, "audit", Viewer),
         b(&["5"], ViewLog, Global, "log", Viewer),
+        b(&["6"], ViewDestinations, Global, "destinations", Viewer),
         b(&["k", "Up"], Up, Views(LISTS), "up", Viewer),
         b(&["j", "Down"], Down, Views(LISTS), "down", Viewer),
         b(&["g", "Home"], Top, Views(LISTS), "top", Viewer),

@@ -5,6 +5,7 @@
 
 mod actions;
 pub mod app;
+mod dest_view;
 pub mod detail;
 mod detail_view;
 pub mod human;

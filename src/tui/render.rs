@@ -81,6 +81,7 @@ pub fn draw(f: &mut Frame<'_>, c: &Ctx<'_>) {
         View::Jobs => super::views::draw_jobs(f, body, c),
         View::Audit => super::views::draw_audit(f, body, c),
         View::Log => super::log::draw_log(f, body, c),
+        View::Destinations => super::dest_view::draw_destinations(f, body, c),
         View::Detail => super::detail_view::draw_detail(f, body, c),
     }
     if let Some(n) = c.app.notices.back() {
@@ -215,6 +216,7 @@ fn draw_footer(f: &mut Frame<'_>, area: Rect, c: &Ctx<'_>) {
                 | "view_jobs"
                 | "view_audit"
                 | "view_log"
+                | "view_destinations"
                 | "up"
                 | "top"
                 | "bottom"

@@ -214,9 +214,10 @@ impl RemoteSource {
 
 impl Source for RemoteSource {
     fn snapshot(&self) -> Result<Snapshot, String> {
-        // Destinations come as definitions only: their state is not checked here.
+        // The daemon answers from its cache of background checks, so asking
+        // for the destinations' state never waits on a slow one.
         let overview = Action::Overview {
-            check_destinations: false,
+            check_destinations: true,
         };
         snapshot_of(self.perform(overview), &self.restore_base)
     }

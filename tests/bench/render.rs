@@ -345,6 +345,7 @@ fn main() {
         case("Jobs view", View::Jobs, "", none),
         case("Audit view", View::Audit, "", none),
         case("Log view", View::Log, "", none),
+        case("Destinations view", View::Destinations, "", none),
         case(&detail_name, View::Detail, "", web_detail),
     ];
     let mut worst: f64 = 0.0;

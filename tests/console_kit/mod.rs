@@ -14,7 +14,7 @@ pub use strata::core::access::{Caller, Requirement, Role};
 pub use strata::core::backups::BackupRow;
 pub use strata::core::home::Home;
 pub use strata::core::registry::JobView;
-pub use strata::core::rows::{DestinationRow, TaskRow, TaskStatus};
+pub use strata::core::rows::{DestinationRow, HealthState, TaskRow, TaskStatus};
 pub use strata::core::{Action, Core, Outcome};
 pub use strata::model::{
     AuditEntry, BackupKind, BackupRecord, BackupStatus, DestinationConfig, DestinationKind,
@@ -376,19 +376,56 @@ pub fn fixture() -> Snapshot {
         runs: fixture_runs(),
         audit,
         taken: Some(now),
-        destinations: vec![DestinationRow {
-            config: DestinationConfig {
-                name: "nas".into(),
-                kind: DestinationKind::Local {
-                    path: PathBuf::from("/mnt/nas/strata"),
-                },
-                repo_id: None,
-            },
-            checked: true,
-            problem: None,
-        }],
+        destinations: fixture_destinations(now),
         restore_base: Some(PathBuf::from("/srv/restore")),
     }
+}
+
+/// Three destinations: `nas` reachable with backups, `usb` unplugged with
+/// copies waiting for a sync, `offsite` still being checked.
+pub fn fixture_destinations(now: DateTime<Utc>) -> Vec<DestinationRow> {
+    let row = |name: &str, path: &str| DestinationRow {
+        config: DestinationConfig {
+            name: name.into(),
+            kind: DestinationKind::Local {
+                path: PathBuf::from(path),
+            },
+            repo_id: None,
+        },
+        checked: false,
+        problem: None,
+        state: HealthState::Checking,
+        checked_at: None,
+        free_bytes: None,
+        stored_bytes: 0,
+        backups: 0,
+        last_write: None,
+        pending: 0,
+    };
+    vec![
+        DestinationRow {
+            checked: true,
+            state: HealthState::Ok,
+            checked_at: Some(now),
+            free_bytes: Some(412 * 1024 * 1024 * 1024),
+            stored_bytes: 6_227_020_800,
+            backups: 3,
+            last_write: Some(now - Duration::hours(4)),
+            ..row("nas", "/mnt/nas/strata")
+        },
+        DestinationRow {
+            checked: true,
+            problem: Some("destination usb (local:/media/usb/strata) holds no Strata repository (strata-repo.toml is missing); if it is a mount point, mount it and retry".into()),
+            state: HealthState::Unreachable,
+            checked_at: Some(now),
+            stored_bytes: 1_073_741_824,
+            backups: 1,
+            last_write: Some(now - Duration::days(3)),
+            pending: 2,
+            ..row("usb", "/media/usb/strata")
+        },
+        row("offsite", "/srv/offsite/strata"),
+    ]
 }
 
 #[allow(clippy::too_many_arguments)]

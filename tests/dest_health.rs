@@ -1,0 +1,174 @@
+//! Destination health through the real binary (issue 11): `dest list` shows
+//! each destination reachable or not with the error, free space, what the
+//! catalog holds there and the copies waiting for a sync — the same locally
+//! and through the daemon.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failed step should stop the test
+
+mod common;
+use common::Strata;
+use serde_json::Value;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Two destinations and a task on both that keeps a backup with one copy;
+/// `d2` is then taken away (renamed, as an unmounted disk) before a second
+/// backup, which is degraded.
+fn degraded(s: &Strata) {
+    let src = s.path("src");
+    std::fs::create_dir_all(&src).unwrap();
+    std::fs::write(src.join("a.txt"), "alpha\n".repeat(100)).unwrap();
+    for d in ["d1", "d2"] {
+        s.ok(&["dest", "add", d, "--local", s.path(d).to_str().unwrap()]);
+    }
+    s.ok(&[
+        "task",
+        "add",
+        "t",
+        "--dir",
+        src.to_str().unwrap(),
+        "--dest",
+        "d1,d2",
+        "--require",
+        "any",
+    ]);
+    s.ok(&["backup", "run", "t"]);
+    std::fs::rename(s.path("d2"), s.path("d2-away")).unwrap();
+    let (code, out, err) = s.run(&["backup", "run", "t"]);
+    assert_eq!(code, 1, "a degraded backup is exit 1\n{out}\n{err}");
+}
+
+fn by_name<'a>(rows: &'a Value, name: &str) -> &'a Value {
+    rows.as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == name)
+        .unwrap_or_else(|| panic!("no {name} in {rows}"))
+}
+
+/// What both front ends must show after [`degraded`].
+fn check_rows(s: &Strata) -> Value {
+    let rows = s.json(&["dest", "list"]);
+    let d1 = by_name(&rows, "d1");
+    let d2 = by_name(&rows, "d2");
+    // The definition's fields are still there, unchanged.
+    assert_eq!(d1["kind"], "local", "{d1}");
+    assert!(d1["path"].as_str().unwrap().ends_with("d1"), "{d1}");
+    assert!(d1["repo_id"].is_string(), "{d1}");
+    assert_eq!(d1["state"], "ok", "{d1}");
+    assert!(d1["problem"].is_null(), "{d1}");
+    assert!(d1["free_bytes"].as_u64().unwrap() > 0, "{d1}");
+    assert_eq!(d1["backups"], 2, "{d1}");
+    assert!(d1["stored_bytes"].as_u64().unwrap() > 0, "{d1}");
+    assert!(d1["last_write"].is_string(), "{d1}");
+    assert_eq!(d1["pending"], 0, "{d1}");
+
+    assert_eq!(d2["state"], "unreachable", "{d2}");
+    assert_eq!(d2["checked"], true, "{d2}");
+    let problem = d2["problem"].as_str().unwrap();
+    assert!(
+        problem.contains("d2") && problem.contains("holds no Strata repository"),
+        "{problem}"
+    );
+    assert!(d2["free_bytes"].is_null(), "{d2}");
+    assert_eq!(d2["backups"], 1, "the first backup's copy: {d2}");
+    assert_eq!(d2["pending"], 1, "the degraded backup's copy: {d2}");
+
+    let table = s.ok(&["dest", "list"]);
+    let header = table.lines().next().unwrap();
+    for col in [
+        "NAME",
+        "KIND",
+        "LOCATION",
+        "STATE",
+        "FREE",
+        "STORED",
+        "BACKUPS",
+        "LAST WRITE",
+        "PENDING",
+    ] {
+        assert!(header.contains(col), "{table}");
+    }
+    let d2_line = table.lines().find(|l| l.starts_with("d2")).unwrap();
+    assert!(d2_line.contains("UNREACHABLE: "), "{table}");
+    let d1_line = table.lines().find(|l| l.starts_with("d1")).unwrap();
+    assert!(d1_line.contains(" ok "), "{table}");
+    rows
+}
+
+#[test]
+fn dest_list_shows_an_unreachable_destination_and_its_pending_copies() {
+    let s = Strata::new();
+    degraded(&s);
+    check_rows(&s);
+}
+
+struct Daemon(Child);
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn serve(s: &Strata) -> Daemon {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_strata"))
+        .arg("--home")
+        .arg(s.home())
+        .args(["serve", "--listen", "off"])
+        .env_remove("STRATA_HOME")
+        .env_remove("STRATA_LOG")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut err = BufReader::new(child.stderr.take().unwrap());
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut line = String::new();
+    while !line.contains("serving") {
+        assert!(Instant::now() < deadline, "daemon did not start");
+        line.clear();
+        if err.read_line(&mut line).unwrap() == 0 {
+            panic!("daemon exited early");
+        }
+    }
+    // Keep draining its log so it never blocks on a full pipe.
+    std::thread::spawn(move || for _ in err.lines() {});
+    Daemon(child)
+}
+
+#[test]
+fn the_same_through_the_daemon_and_in_its_console_snapshot() {
+    let s = Strata::new();
+    degraded(&s);
+    let local = check_rows(&s);
+    let _d = serve(&s);
+    assert!(s.home().join("strata.sock").exists());
+    let remote = check_rows(&s);
+    // Same rows but for when each was checked.
+    let strip = |v: &Value| {
+        let mut v = v.clone();
+        for r in v.as_array_mut().unwrap() {
+            r.as_object_mut().unwrap().remove("checked_at");
+            r.as_object_mut().unwrap().remove("free_bytes");
+        }
+        v
+    };
+    assert_eq!(strip(&local), strip(&remote));
+    // The console over the socket gets the daemon's cached checks.
+    let src = strata::tui::source::RemoteSource::new(
+        strata::core::home::Home::at(s.home()),
+        strata::core::access::Caller::local(None),
+    );
+    use strata::tui::source::Source;
+    let snap = src.snapshot().unwrap();
+    let d2 = snap
+        .destinations
+        .iter()
+        .find(|d| d.config.name == "d2")
+        .unwrap();
+    // `dest list` just checked it, so the cache already knows.
+    assert_eq!(d2.state, strata::core::rows::HealthState::Unreachable);
+    assert_eq!(d2.pending, 1);
+}
