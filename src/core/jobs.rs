@@ -2,6 +2,7 @@
 //! calling the engine and committing. Planning is in `planning.rs`, crash
 //! recovery in `recovery.rs`.
 
+use super::copy_plan::{copies_of, lacking_notes, too_few_copies};
 use super::error::CoreError;
 use super::ids::{first_backup_id, new_backup_id};
 pub use super::recovery::Recovery;
@@ -46,21 +47,6 @@ pub fn threads() -> usize {
 }
 
 impl Core {
-    /// The repositories of a task that open now, in write order, and for each
-    /// destination that does not, why: one unreachable destination must not
-    /// stop the backup on the others.
-    fn reachable_repos(&self, task: &TaskConfig) -> (Vec<Repository>, Vec<BackupCopy>) {
-        let mut repos = Vec::new();
-        let mut missing = Vec::new();
-        for n in &task.destinations {
-            match self.destination(n).and_then(|cfg| self.open_repo(&cfg)) {
-                Ok(r) => repos.push(r),
-                Err(e) => missing.push(BackupCopy::lacking(n, CopyState::Missing, e.to_string())),
-            }
-        }
-        (repos, missing)
-    }
-
     /// Runs a backup as a registered job: refused (exit 5) while the task has
     /// another job, queued while the parallel-job limit is reached, listed by
     /// `strata jobs` and cancellable meanwhile.
@@ -280,35 +266,8 @@ impl Core {
             }
             None => None,
         };
-        // A copy of an incremental needs the data it reuses on the same
-        // destination: where the chain has no complete copy, this one cannot be
-        // written either (`backup sync` fills it in later).
         if let Some(m) = &parent_manifest {
-            let owners: BTreeSet<String> = m.packs.iter().map(|r| r.backup.clone()).collect();
-            let mut lacking: Vec<(String, String)> = Vec::new();
-            for id in &owners {
-                let Some(b) = self.catalog.get_backup(id)? else {
-                    continue;
-                };
-                for c in b.copies() {
-                    if c.state != CopyState::Complete {
-                        lacking.push((c.destination, b.id.clone()));
-                    }
-                }
-            }
-            repos.retain(|r| {
-                let Some((_, id)) = lacking.iter().find(|(d, _)| d == r.name()) else {
-                    return true;
-                };
-                missing.push(BackupCopy::lacking(
-                    r.name(),
-                    CopyState::Missing,
-                    format!(
-                        "backup {id} of its chain has no complete copy there; run 'strata backup run {task_name} --full' or sync the chain first"
-                    ),
-                ));
-                false
-            });
+            self.drop_chainless(&mut repos, &mut missing, m, task_name)?;
             if repos.len() < required {
                 return Err(too_few_copies(&task, required, &missing));
             }
@@ -440,29 +399,8 @@ impl Core {
         match outcome {
             Ok(mut record) => {
                 record.destinations = task.destinations.clone();
-                record.copies = task
-                    .destinations
-                    .iter()
-                    .map(|d| {
-                        missing
-                            .iter()
-                            .find(|c| &c.destination == d)
-                            .cloned()
-                            .unwrap_or_else(|| BackupCopy::complete(d))
-                    })
-                    .collect();
-                let lacking: Vec<String> = record
-                    .copies
-                    .iter()
-                    .filter(|c| c.state != CopyState::Complete)
-                    .map(|c| {
-                        format!(
-                            "no copy on {}: {}",
-                            c.destination,
-                            c.error.as_deref().unwrap_or("not written")
-                        )
-                    })
-                    .collect();
+                record.copies = copies_of(&task, &missing);
+                let lacking = lacking_notes(&record.copies);
                 let mut done = run.clone();
                 done.status = match record.status {
                     BackupStatus::Partial => RunStatus::Partial,
@@ -557,25 +495,3 @@ pub(super) fn claim_of(run: &RunRecord) -> Claim {
 #[cfg(test)]
 #[path = "jobs_tests.rs"]
 mod tests;
-
-/// The error of a backup that cannot reach as many destinations as its
-/// task requires: each one named, with why, and what to do.
-fn too_few_copies(task: &TaskConfig, required: usize, missing: &[BackupCopy]) -> CoreError {
-    let why: Vec<String> = missing
-        .iter()
-        .map(|c| {
-            format!(
-                "{}: {}",
-                c.destination,
-                c.error.as_deref().unwrap_or("not reachable")
-            )
-        })
-        .collect();
-    CoreError::Failed(format!(
-        "task {} needs {required} of its {} destination(s) (require = \"{}\") and cannot write to {}; the backup was not taken. Fix the destination (mount it, check 'strata dest list') and run the backup again",
-        task.name,
-        task.destinations.len(),
-        task.require,
-        why.join("; ")
-    ))
-}

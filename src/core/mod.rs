@@ -8,6 +8,7 @@ pub mod backups;
 pub mod bounds;
 pub mod catalog;
 pub mod clock;
+mod copy_plan;
 pub mod declarative;
 pub mod error;
 pub mod events;
@@ -36,6 +37,7 @@ pub mod service;
 pub mod sync;
 #[cfg(test)]
 mod test_support;
+mod verifying;
 
 pub use action::Action;
 pub use error::CoreError;
