@@ -509,6 +509,59 @@ fn a_failure_and_its_recovery_each_alert_once() {
 }
 
 #[test]
+fn a_deletion_while_a_destination_is_away_is_applied_when_it_returns() {
+    let e = Env::new();
+    e.setup(&[]);
+    e.ok(&[
+        "dest",
+        "add",
+        "d2",
+        "--local",
+        e.root.join("repo2").to_str().unwrap(),
+    ]);
+    let src = e.root.join("src");
+    e.ok(&[
+        "task",
+        "add",
+        "u",
+        "--dir",
+        src.to_str().unwrap(),
+        "--dest",
+        "d,d2",
+    ]);
+    e.ok(&["backup", "run", "u", "--full"]);
+    let id = e.backups()[0]["id"].as_str().unwrap().to_string();
+    std::fs::rename(e.root.join("repo2"), e.root.join("repo2-away")).unwrap();
+    e.ok(&["backup", "delete", &id]);
+    assert!(e.backups().is_empty());
+    assert!(
+        !e.root.join("repo/backups").join(&id).exists(),
+        "gone where it could be"
+    );
+    let pending = |name: &str| -> u64 {
+        let rows: serde_json::Value =
+            serde_json::from_str(&e.ok(&["dest", "list", "--json"])).unwrap();
+        rows.as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["name"] == name)
+            .unwrap()["deletions_pending"]
+            .as_u64()
+            .unwrap()
+    };
+    assert_eq!(pending("d2"), 1, "the deletion on the absent d2 is queued");
+    // A catalog rebuild from d2 does not bring the deleted backup back.
+    std::fs::rename(e.root.join("repo2-away"), e.root.join("repo2")).unwrap();
+    let r: serde_json::Value =
+        serde_json::from_str(&e.ok(&["catalog", "rebuild", "--from", "d2", "--json"])).unwrap();
+    assert!(r["added"].as_array().unwrap().is_empty(), "{r}");
+    // Back: the daemon applies it; nothing is left orphaned there.
+    let _d = e.serve(&[]);
+    wait_for("the queued deletion", 30, || pending("d2") == 0);
+    assert!(!e.root.join("repo2/backups").join(&id).exists());
+}
+
+#[test]
 fn the_console_performs_typed_actions_through_the_daemon() {
     use strata::core::access::{Caller, Role};
     use strata::core::{Action, Outcome};

@@ -1,6 +1,7 @@
 //! Backups as the operator sees them: listing with sizes, deleting safely,
 //! pinning, restoring, verifying, and rebuilding the catalog from a repository.
 
+use super::catalog::PendingDeletion;
 use super::error::CoreError;
 use super::service::Core;
 use crate::engine::manifest::Manifest;
@@ -169,21 +170,41 @@ impl Core {
                 p.id, p.id
             )));
         }
-        // Without the repository check: deleting from a destination that is
-        // not mounted removes nothing there, and must not keep the records.
+        // A destination that is away (not mounted, unreachable) keeps its
+        // copy for now: the deletion is queued and applied when it is back,
+        // so nothing is orphaned and nothing blocks the others.
         let used: HashSet<&String> = victims.iter().flat_map(|b| &b.destinations).collect();
-        let repos: HashMap<String, Repository> = self
-            .catalog
-            .list_destinations()?
-            .into_iter()
-            .filter(|d| used.contains(&d.name))
-            .map(|d| {
-                Ok((
-                    d.name.clone(),
-                    Repository::attach(&d.name, crate::dest::open(&d)?),
-                ))
+        let mut repos: HashMap<String, Repository> = HashMap::new();
+        let mut away: HashMap<String, String> = HashMap::new();
+        for d in self.catalog.list_destinations()? {
+            if !used.contains(&d.name) {
+                continue;
+            }
+            match self.open_repo(&d) {
+                Ok(r) => {
+                    repos.insert(d.name.clone(), r);
+                }
+                Err(e) => {
+                    away.insert(d.name.clone(), e.to_string());
+                }
+            }
+        }
+        let pending: Vec<PendingDeletion> = victims
+            .iter()
+            .flat_map(|b| {
+                b.copies()
+                    .into_iter()
+                    .filter(|c| c.state == crate::model::CopyState::Complete)
+                    .filter_map(|c| {
+                        away.get(&c.destination).map(|why| PendingDeletion {
+                            backup: b.id.clone(),
+                            destination: c.destination.clone(),
+                            since: chrono::Utc::now(),
+                            error: why.clone(),
+                        })
+                    })
             })
-            .collect::<Result<_, CoreError>>()?;
+            .collect();
         let ids: Vec<String> = victims.iter().map(|b| b.id.clone()).collect();
         // Under the holds' lock: a running backup that reads from a victim
         // refuses the delete, and one starting now sees the records gone.
@@ -207,9 +228,12 @@ impl Core {
                     r.retire(&b.id)?;
                 }
             }
-            self.catalog.remove_backups(&ids)?;
+            self.catalog.remove_backups_leaving(&ids, &pending)?;
             Ok(())
         })?;
+        for p in &pending {
+            tracing::warn!(backup = %p.backup, destination = %p.destination, "deletion queued: {}", p.error);
+        }
         for b in &victims {
             for r in b.destinations.iter().filter_map(|n| repos.get(n)) {
                 r.delete_backup(&b.id)?;
@@ -367,9 +391,17 @@ impl Core {
             .into_iter()
             .map(|r| r.backup_id)
             .collect();
+        // Deleted while this destination was away: not to be brought back.
+        let deleted: HashSet<String> = self
+            .catalog
+            .pending_deletions()?
+            .into_iter()
+            .filter(|p| p.destination == dest_name)
+            .map(|p| p.backup)
+            .collect();
         // Newest first, so a recreated task takes its newest definition.
         for id in d.list_backups()?.into_iter().rev() {
-            if !super::ids::is_valid_backup_id(&id) {
+            if !super::ids::is_valid_backup_id(&id) || deleted.contains(&id) {
                 continue;
             }
             let Some(marker) = d.read_commit(&id)? else {

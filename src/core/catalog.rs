@@ -20,6 +20,22 @@ const BACKUPS: StrTable = TableDefinition::new("backups");
 const RUNS: TableDefinition<'static, u64, &'static [u8]> = TableDefinition::new("runs");
 const AUDIT: TableDefinition<'static, u64, &'static [u8]> = TableDefinition::new("audit");
 const SCHEMA_KEY: &str = "schema_version";
+/// Key in `meta` of the copies of deleted backups still to remove.
+const PENDING_KEY: &str = "pending_deletions";
+
+/// A copy of a deleted backup on a destination that was away when it was
+/// deleted: removed there when it is back.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct PendingDeletion {
+    /// Backup id.
+    pub backup: String,
+    /// Destination name.
+    pub destination: String,
+    /// When it was deleted from the catalog.
+    pub since: chrono::DateTime<chrono::Utc>,
+    /// Why the destination could not be reached then.
+    pub error: String,
+}
 #[path = "catalog_error.rs"]
 mod error;
 pub use error::CatalogError;
@@ -208,13 +224,59 @@ impl Catalog {
     /// Forgets these backups in one transaction, so an expiry never half-applies.
     /// Unknown ids are ignored.
     pub fn remove_backups(&self, ids: &[String]) -> Result<()> {
+        self.remove_backups_leaving(ids, &[])
+    }
+
+    /// [`Catalog::remove_backups`], recording in the same transaction the
+    /// copies that could not be deleted yet (their destination was away).
+    pub fn remove_backups_leaving(
+        &self,
+        ids: &[String],
+        pending: &[PendingDeletion],
+    ) -> Result<()> {
         self.write(|txn| {
             let mut t = txn.open_table(BACKUPS).ctx(self)?;
             for id in ids {
                 t.remove(id.as_str()).ctx(self)?;
             }
+            if !pending.is_empty() {
+                // Read and written in this transaction: two deletions never lose one.
+                self.edit_pending(txn, |all| {
+                    for p in pending {
+                        if !all.contains(p) {
+                            all.push(p.clone());
+                        }
+                    }
+                })?;
+            }
             Ok(())
         })
+    }
+
+    fn edit_pending(
+        &self,
+        txn: &WriteTransaction,
+        f: impl FnOnce(&mut Vec<PendingDeletion>),
+    ) -> Result<()> {
+        let mut m = txn.open_table(META).ctx(self)?;
+        let mut all: Vec<PendingDeletion> = match m.get(PENDING_KEY).ctx(self)? {
+            Some(v) => self.decode(META.name(), PENDING_KEY, v.value())?,
+            None => Vec::new(),
+        };
+        f(&mut all);
+        let bytes = self.encode(&all)?;
+        m.insert(PENDING_KEY, bytes.as_slice()).ctx(self)?;
+        Ok(())
+    }
+
+    /// Copies of deleted backups still to be removed from their destination.
+    pub fn pending_deletions(&self) -> Result<Vec<PendingDeletion>> {
+        Ok(self.get_str(META, PENDING_KEY)?.unwrap_or_default())
+    }
+
+    /// Marks pending deletions done (removed from their destination).
+    pub fn finish_deletions(&self, done: &[PendingDeletion]) -> Result<()> {
+        self.write(|txn| self.edit_pending(txn, |all| all.retain(|p| !done.contains(p))))
     }
 
     /// Stores a new run under the next id (ids start at 1) and returns it as stored.

@@ -234,6 +234,10 @@ pub struct DestinationRow {
     /// Backups whose copy there is missing or failed (for `backup sync`).
     #[serde(default)]
     pub pending: usize,
+    /// Copies of deleted backups still to be removed there (it was away
+    /// when they were deleted); applied when it is back.
+    #[serde(default)]
+    pub deletions_pending: usize,
 }
 
 /// How much checking a caller of [`Core::destination_rows`] wants.
@@ -263,6 +267,7 @@ impl DestinationRow {
             backups: 0,
             last_write: None,
             pending: 0,
+            deletions_pending: 0,
             config,
         };
         for b in backups {
@@ -322,6 +327,7 @@ impl Core {
     pub fn destination_rows(&self, check: DestCheck) -> Result<Vec<DestinationRow>, CoreError> {
         let configs = self.destinations()?;
         let backups = self.catalog.list_backups()?;
+        let deletions = self.catalog.pending_deletions()?;
         let seen = match check {
             DestCheck::Skip => Vec::new(),
             DestCheck::Cached => self.health.peek(&configs),
@@ -331,7 +337,11 @@ impl Core {
         Ok(configs
             .into_iter()
             .map(|config| {
-                let row = DestinationRow::unchecked(config, &backups);
+                let mut row = DestinationRow::unchecked(config, &backups);
+                row.deletions_pending = deletions
+                    .iter()
+                    .filter(|d| d.destination == row.config.name)
+                    .count();
                 match seen.next() {
                     Some(s) => row.with(s),
                     None => row,

@@ -147,6 +147,9 @@ impl Core {
                 last_retry = Some(std::time::Instant::now());
                 let (core, flag) = (core.clone(), retrying.clone());
                 std::thread::spawn(move || {
+                    if let Err(e) = core.apply_pending_deletions() {
+                        tracing::error!("cannot apply queued deletions: {e}");
+                    }
                     if let Err(e) = core.retry_copies() {
                         tracing::error!("cannot look at copies to retry: {e}");
                     }

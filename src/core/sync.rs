@@ -211,6 +211,40 @@ impl Core {
         Ok(())
     }
 
+    /// Removes the copies of deleted backups from destinations that were
+    /// away when they were deleted, now that they are back.
+    pub(crate) fn apply_pending_deletions(&self) -> Result<(), CoreError> {
+        let mut done = Vec::new();
+        for p in self.catalog.pending_deletions()? {
+            // A destination no longer defined holds nothing Strata will read.
+            let Some(cfg) = self.catalog.get_destination(&p.destination)? else {
+                done.push(p);
+                continue;
+            };
+            let Ok(repo) = self.open_repo(&cfg) else {
+                continue;
+            };
+            // Recorded again meanwhile (a catalog rebuild): it is wanted after all.
+            if self.catalog.get_backup(&p.backup)?.is_none() {
+                repo.retire(&p.backup)?;
+                repo.delete_backup(&p.backup)?;
+                self.record_unknown_access(
+                    "scheduler",
+                    None,
+                    "schedule",
+                    "backup delete",
+                    &p.backup,
+                    &format!("ok: the deletion queued for {} is applied", p.destination),
+                );
+            }
+            done.push(p);
+        }
+        if !done.is_empty() {
+            self.catalog.finish_deletions(&done)?;
+        }
+        Ok(())
+    }
+
     fn note_retry(&self, id: &str, dest: &str, error: String) -> Result<(), CoreError> {
         let Some(mut rec) = self.catalog.get_backup(id)? else {
             return Ok(());

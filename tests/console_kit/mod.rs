@@ -401,6 +401,7 @@ pub fn fixture_destinations(now: DateTime<Utc>) -> Vec<DestinationRow> {
         backups: 0,
         last_write: None,
         pending: 0,
+        deletions_pending: 0,
     };
     vec![
         DestinationRow {
@@ -422,6 +423,7 @@ pub fn fixture_destinations(now: DateTime<Utc>) -> Vec<DestinationRow> {
             backups: 1,
             last_write: Some(now - Duration::days(3)),
             pending: 2,
+            deletions_pending: 0,
             ..row("usb", "/media/usb/strata")
         },
         row("offsite", "/srv/offsite/strata"),
