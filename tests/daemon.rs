@@ -355,6 +355,26 @@ fn runs_are_listed_locally_and_through_the_daemon_for_the_console() {
     assert_eq!(snap.destinations[0].backups, 1);
 }
 
+/// Destinations `d` and `d2` (at `repo2`) and task `u` writing to both with `require`.
+fn two_destinations(e: &Env, require: &str) {
+    e.setup(&[]);
+    let repo2 = e.root.join("repo2");
+    e.ok(&["dest", "add", "d2", "--local", repo2.to_str().unwrap()]);
+    let src = e.root.join("src");
+    let src = src.to_str().unwrap();
+    e.ok(&[
+        "task",
+        "add",
+        "u",
+        "--dir",
+        src,
+        "--dest",
+        "d,d2",
+        "--require",
+        require,
+    ]);
+}
+
 /// The scheduler of task `t` last looked five minutes ago: at start it
 /// catches up once, without waiting for a minute boundary.
 fn catch_up_at_start(e: &Env) {
@@ -417,26 +437,7 @@ fn a_scheduled_run_on_a_missing_destination_is_a_failed_run_everyone_sees() {
 #[test]
 fn the_daemon_fills_a_missing_copy_by_itself_once_the_destination_returns() {
     let e = Env::new();
-    e.setup(&[]);
-    e.ok(&[
-        "dest",
-        "add",
-        "d2",
-        "--local",
-        e.root.join("repo2").to_str().unwrap(),
-    ]);
-    let src = e.root.join("src");
-    e.ok(&[
-        "task",
-        "add",
-        "u",
-        "--dir",
-        src.to_str().unwrap(),
-        "--dest",
-        "d,d2",
-        "--require",
-        "any",
-    ]);
+    two_destinations(&e, "any");
     std::fs::rename(e.root.join("repo2"), e.root.join("repo2-away")).unwrap();
     assert_eq!(e.run(&["backup", "run", "u", "--full"]).0, 1, "degraded");
     let _d = e.serve(&[("STRATA_TEST_SYNC_RETRY_SECS", "1")]);
@@ -511,24 +512,7 @@ fn a_failure_and_its_recovery_each_alert_once() {
 #[test]
 fn a_deletion_while_a_destination_is_away_is_applied_when_it_returns() {
     let e = Env::new();
-    e.setup(&[]);
-    e.ok(&[
-        "dest",
-        "add",
-        "d2",
-        "--local",
-        e.root.join("repo2").to_str().unwrap(),
-    ]);
-    let src = e.root.join("src");
-    e.ok(&[
-        "task",
-        "add",
-        "u",
-        "--dir",
-        src.to_str().unwrap(),
-        "--dest",
-        "d,d2",
-    ]);
+    two_destinations(&e, "all");
     e.ok(&["backup", "run", "u", "--full"]);
     let id = e.backups()[0]["id"].as_str().unwrap().to_string();
     std::fs::rename(e.root.join("repo2"), e.root.join("repo2-away")).unwrap();
