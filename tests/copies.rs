@@ -14,20 +14,7 @@ fn two_copies(s: &Strata, require: &str) -> std::path::PathBuf {
     std::fs::create_dir_all(src.join("sub")).unwrap();
     std::fs::write(src.join("a.txt"), "alpha\n").unwrap();
     std::fs::write(src.join("sub/b.txt"), "bravo\n".repeat(1000)).unwrap();
-    for d in ["d1", "d2"] {
-        s.ok(&["dest", "add", d, "--local", s.path(d).to_str().unwrap()]);
-    }
-    s.ok(&[
-        "task",
-        "add",
-        "t",
-        "--dir",
-        src.to_str().unwrap(),
-        "--dest",
-        "d1,d2",
-        "--require",
-        require,
-    ]);
+    s.task_on_two(&src, require);
     src
 }
 

@@ -7,9 +7,6 @@
 mod common;
 use common::Strata;
 use serde_json::Value;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
 /// Two destinations and a task on both that keeps a backup with one copy;
 /// `d2` is then taken away (renamed, as an unmounted disk) before a second
@@ -18,20 +15,7 @@ fn degraded(s: &Strata) {
     let src = s.path("src");
     std::fs::create_dir_all(&src).unwrap();
     std::fs::write(src.join("a.txt"), "alpha\n".repeat(100)).unwrap();
-    for d in ["d1", "d2"] {
-        s.ok(&["dest", "add", d, "--local", s.path(d).to_str().unwrap()]);
-    }
-    s.ok(&[
-        "task",
-        "add",
-        "t",
-        "--dir",
-        src.to_str().unwrap(),
-        "--dest",
-        "d1,d2",
-        "--require",
-        "any",
-    ]);
+    s.task_on_two(&src, "any");
     s.ok(&["backup", "run", "t"]);
     std::fs::rename(s.path("d2"), s.path("d2-away")).unwrap();
     let (code, out, err) = s.run(&["backup", "run", "t"]);
@@ -103,47 +87,12 @@ fn dest_list_shows_an_unreachable_destination_and_its_pending_copies() {
     check_rows(&s);
 }
 
-struct Daemon(Child);
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn serve(s: &Strata) -> Daemon {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_strata"))
-        .arg("--home")
-        .arg(s.home())
-        .args(["serve", "--listen", "off"])
-        .env_remove("STRATA_HOME")
-        .env_remove("STRATA_LOG")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut err = BufReader::new(child.stderr.take().unwrap());
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let mut line = String::new();
-    while !line.contains("serving") {
-        assert!(Instant::now() < deadline, "daemon did not start");
-        line.clear();
-        if err.read_line(&mut line).unwrap() == 0 {
-            panic!("daemon exited early");
-        }
-    }
-    // Keep draining its log so it never blocks on a full pipe.
-    std::thread::spawn(move || for _ in err.lines() {});
-    Daemon(child)
-}
-
 #[test]
 fn the_same_through_the_daemon_and_in_its_console_snapshot() {
     let s = Strata::new();
     degraded(&s);
     let local = check_rows(&s);
-    let _d = serve(&s);
+    let _d = s.serve();
     assert!(s.home().join("strata.sock").exists());
     let remote = check_rows(&s);
     // Same rows but for when each was checked.

@@ -123,16 +123,8 @@ pub fn resolve(cmd: Command) -> Result<Resolved, CoreError> {
         Command::Backup(BackupCmd::Show { id }) => A::ShowBackup { id },
         Command::Backup(BackupCmd::Delete { id, cascade }) => A::DeleteBackup { id, cascade },
         Command::Backup(BackupCmd::Sync { id, task, all }) => A::SyncBackups {
-            selection: match (id, task, all) {
-                (Some(id), _, _) => VerifySelection::One(id),
-                (None, Some(t), _) => VerifySelection::Task(t),
-                (None, None, true) => VerifySelection::All,
-                (None, None, false) => {
-                    return Err(CoreError::Invalid(
-                        "backup sync needs a backup ID, --task TASK or --all".into(),
-                    ));
-                }
-            },
+            selection: VerifySelection::from_flags(id, task, all, "backup sync")
+                .map_err(CoreError::Invalid)?,
         },
         Command::Backup(BackupCmd::Pin { id }) => A::PinBackup { id },
         Command::Backup(BackupCmd::Unpin { id }) => A::UnpinBackup { id },
@@ -142,16 +134,8 @@ pub fn resolve(cmd: Command) -> Result<Resolved, CoreError> {
             path: a.path,
         },
         Command::Verify(a) => A::Verify {
-            selection: match (a.id, a.task, a.all) {
-                (Some(id), _, _) => VerifySelection::One(id),
-                (None, Some(t), _) => VerifySelection::Task(t),
-                (None, None, true) => VerifySelection::All,
-                (None, None, false) => {
-                    return Err(CoreError::Invalid(
-                        "verify needs a backup ID, --task TASK or --all".into(),
-                    ));
-                }
-            },
+            selection: VerifySelection::from_flags(a.id, a.task, a.all, "verify")
+                .map_err(CoreError::Invalid)?,
             read_data: a.read_data,
         },
         Command::Catalog(CatalogCmd::Rebuild { from }) => A::RebuildCatalog { from },

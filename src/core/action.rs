@@ -197,6 +197,33 @@ pub enum Action {
     },
 }
 
+impl VerifySelection {
+    /// The selection from `ID | --task TASK | --all` flags; `what` names the
+    /// command in the error when none is given.
+    pub fn from_flags(
+        id: Option<String>,
+        task: Option<String>,
+        all: bool,
+        what: &str,
+    ) -> Result<VerifySelection, String> {
+        match (id, task, all) {
+            (Some(id), _, _) => Ok(VerifySelection::One(id)),
+            (None, Some(t), _) => Ok(VerifySelection::Task(t)),
+            (None, None, true) => Ok(VerifySelection::All),
+            (None, None, false) => Err(format!("{what} needs a backup ID, --task TASK or --all")),
+        }
+    }
+
+    /// How the audit log names it: the id, the task, or `all`.
+    pub fn target(&self) -> String {
+        match self {
+            VerifySelection::One(id) => id.clone(),
+            VerifySelection::Task(t) => t.clone(),
+            VerifySelection::All => "all".into(),
+        }
+    }
+}
+
 impl Action {
     /// The role this action needs, and how the audit log names it.
     pub fn requirement(&self) -> Requirement {
@@ -231,24 +258,10 @@ impl Action {
                 format!("{id} to {}", to.display()),
             ),
             // Verify writes its result onto the backup record, so it is an operator action.
-            A::Verify { selection, .. } => R::write(
-                Role::Operator,
-                "verify",
-                match selection {
-                    VerifySelection::One(id) => id.clone(),
-                    VerifySelection::Task(t) => t.clone(),
-                    VerifySelection::All => "all".into(),
-                },
-            ),
-            A::SyncBackups { selection } => R::write(
-                Role::Operator,
-                "backup sync",
-                match selection {
-                    VerifySelection::One(id) => id.clone(),
-                    VerifySelection::Task(t) => t.clone(),
-                    VerifySelection::All => "all".into(),
-                },
-            ),
+            A::Verify { selection, .. } => R::write(Role::Operator, "verify", selection.target()),
+            A::SyncBackups { selection } => {
+                R::write(Role::Operator, "backup sync", selection.target())
+            }
             A::RebuildCatalog { from } => R::write(Role::Admin, "catalog rebuild", from),
             A::Apply { dry_run: true, .. } => R::read("apply --dry-run"),
             A::Apply { file, .. } => R::write(Role::Admin, "apply", file.display().to_string()),

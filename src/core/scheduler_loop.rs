@@ -57,6 +57,7 @@ impl Core {
         let retrying = Arc::new(AtomicBool::new(false));
         let mut last_retry: Option<std::time::Instant> = None;
         let mut alerts = super::notify::Alerts::default();
+        let mut last_alert_look: Option<std::time::Instant> = None;
         while !stop.load(Ordering::Relaxed) {
             match core.tasks() {
                 Ok(tasks) => {
@@ -156,7 +157,11 @@ impl Core {
                     flag.store(false, Ordering::SeqCst);
                 });
             }
-            core.send_alerts(&mut alerts);
+            // Every few seconds: each look reads every task's row.
+            if last_alert_look.is_none_or(|t| t.elapsed() >= Duration::from_secs(5)) {
+                last_alert_look = Some(std::time::Instant::now());
+                core.send_alerts(&mut alerts);
+            }
             save_state(&path, &sched.states().into_iter().collect());
             for _ in 0..10 {
                 if stop.load(Ordering::Relaxed) {
@@ -191,7 +196,7 @@ fn record_missed(core: &Core, task: &str, kind: crate::model::BackupKind, at: Da
 impl Core {
     /// Audits what the scheduler did on its own (no caller asked for it):
     /// who is `scheduler`, from `schedule`.
-    fn audit_system(&self, action: &str, target: &str, outcome: &str) {
+    pub(super) fn audit_system(&self, action: &str, target: &str, outcome: &str) {
         self.record_unknown_access("scheduler", None, "schedule", action, target, outcome);
     }
 }

@@ -228,10 +228,7 @@ impl Core {
             if self.catalog.get_backup(&p.backup)?.is_none() {
                 repo.retire(&p.backup)?;
                 repo.delete_backup(&p.backup)?;
-                self.record_unknown_access(
-                    "scheduler",
-                    None,
-                    "schedule",
+                self.audit_system(
                     "backup delete",
                     &p.backup,
                     &format!("ok: the deletion queued for {} is applied", p.destination),

@@ -99,6 +99,55 @@ impl Strata {
         })
     }
 
+    /// Destinations `d1` and `d2` at `<root>/d1`, `<root>/d2`, and task `t`
+    /// backing up `src` to both under copy policy `require`.
+    pub fn task_on_two(&self, src: &Path, require: &str) {
+        for d in ["d1", "d2"] {
+            self.ok(&["dest", "add", d, "--local", self.path(d).to_str().unwrap()]);
+        }
+        let src = src.to_str().unwrap();
+        self.ok(&[
+            "task",
+            "add",
+            "t",
+            "--dir",
+            src,
+            "--dest",
+            "d1,d2",
+            "--require",
+            require,
+        ]);
+    }
+
+    /// `strata serve --listen off` on this home, started and ready; stopped
+    /// when the returned value is dropped.
+    pub fn serve(&self) -> Daemon {
+        use std::io::{BufRead, BufReader};
+        let mut child = Command::new(env!("CARGO_BIN_EXE_strata"))
+            .arg("--home")
+            .arg(self.home())
+            .args(["serve", "--listen", "off"])
+            .env_remove("STRATA_HOME")
+            .env_remove("STRATA_LOG")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut err = BufReader::new(child.stderr.take().unwrap());
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        let mut line = String::new();
+        while !line.contains("serving") {
+            assert!(std::time::Instant::now() < deadline, "daemon did not start");
+            line.clear();
+            if err.read_line(&mut line).unwrap() == 0 {
+                panic!("daemon exited early");
+            }
+        }
+        // Keep draining its log so it never blocks on a full pipe.
+        std::thread::spawn(move || for _ in err.lines() {});
+        Daemon(child)
+    }
+
     /// Adds destination `dest` at `<root>/<dest>` and task `task` backing up `src`.
     /// Returns the repository path.
     pub fn setup(&self, dest: &str, task: &str, src: &Path, excludes: &[&str]) -> PathBuf {
@@ -492,4 +541,14 @@ pub fn assert_same_tree(
         },
         problems.join("\n  ")
     );
+}
+
+/// A running `strata serve`, killed when dropped.
+pub struct Daemon(std::process::Child);
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
