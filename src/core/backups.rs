@@ -59,30 +59,36 @@ impl Core {
         {
             self.task(t)?;
         }
-        let all = self.catalog.list_backups()?;
-        let kids = children(&all);
-        Ok(all
-            .iter()
-            .filter(|b| task.is_none_or(|t| b.task == t))
-            .map(|b| {
-                let dependents: Vec<String> = kids
-                    .get(b.id.as_str())
-                    .map(|v| v.iter().map(|s| s.to_string()).collect())
-                    .unwrap_or_default();
-                BackupRow {
-                    // Deleting is refused for pinned backups, so nothing is reclaimable.
-                    reclaimable_bytes: if dependents.is_empty() && !b.pinned {
-                        b.stored_bytes
-                    } else {
-                        0
-                    },
-                    dependents,
-                    record: b.clone(),
-                }
-            })
-            .collect())
+        Ok(backup_rows(&self.catalog.list_backups()?, task))
     }
+}
 
+/// The rows of `all` (of one task, or every one), with the sizes that depend
+/// on their neighbours.
+pub(super) fn backup_rows(all: &[BackupRecord], task: Option<&str>) -> Vec<BackupRow> {
+    let kids = children(all);
+    all.iter()
+        .filter(|b| task.is_none_or(|t| b.task == t))
+        .map(|b| {
+            let dependents: Vec<String> = kids
+                .get(b.id.as_str())
+                .map(|v| v.iter().map(|s| s.to_string()).collect())
+                .unwrap_or_default();
+            BackupRow {
+                // Deleting is refused for pinned backups, so nothing is reclaimable.
+                reclaimable_bytes: if dependents.is_empty() && !b.pinned {
+                    b.stored_bytes
+                } else {
+                    0
+                },
+                dependents,
+                record: b.clone(),
+            }
+        })
+        .collect()
+}
+
+impl Core {
     /// Resolves an id or a unique prefix of one.
     pub fn resolve_backup(&self, id: &str) -> Result<BackupRecord, CoreError> {
         if let Some(b) = self.catalog.get_backup(id)? {

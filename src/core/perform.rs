@@ -213,18 +213,26 @@ impl Core {
 
     /// The console's state at one moment.
     fn overview(&self, check_destinations: bool) -> Result<Overview, CoreError> {
+        // One read of backups and runs for everything shown: consoles ask
+        // four times a second.
+        let all = self.catalog.list_backups()?;
+        let mut runs = self.catalog.list_runs()?;
         // Cached checks never wait, so every console (local or over the
-        // socket) can ask for them four times a second.
-        let destinations = self.destination_rows(if check_destinations {
+        // socket) can ask for them that often.
+        let check = if check_destinations {
             super::rows::DestCheck::Cached
         } else {
             super::rows::DestCheck::Skip
-        })?;
+        };
+        let destinations = self.destination_rows_of(check, &all)?;
+        let tasks = self.task_rows_of(&all, &runs)?;
+        runs.reverse();
+        runs.truncate(200);
         Ok(Overview {
-            tasks: self.task_rows()?,
-            backups: self.backups(None)?,
+            tasks,
+            backups: super::backups::backup_rows(&all, None),
             jobs: self.jobs.list(),
-            runs: self.runs(None, 200)?,
+            runs,
             audit: self.audit_tail(AUDIT_SHOWN)?,
             taken: Some(chrono::Utc::now()),
             destinations,

@@ -66,9 +66,16 @@ pub struct TaskRow {
 impl Core {
     /// Every task with its status, sizes and next backup.
     pub fn task_rows(&self) -> Result<Vec<TaskRow>, CoreError> {
+        self.task_rows_of(&self.catalog.list_backups()?, &self.catalog.list_runs()?)
+    }
+
+    /// [`Core::task_rows`] from backups and runs already read.
+    pub(super) fn task_rows_of(
+        &self,
+        backups: &[crate::model::BackupRecord],
+        runs: &[crate::model::RunRecord],
+    ) -> Result<Vec<TaskRow>, CoreError> {
         let now = Utc::now();
-        let backups = self.catalog.list_backups()?;
-        let runs = self.catalog.list_runs()?;
         let host = host_tz();
         let mut rows = Vec::new();
         for task in self.catalog.list_tasks()? {
@@ -325,8 +332,16 @@ impl Core {
     /// catalog holds there, so a front end can show what is unreachable, how
     /// full it is and what waits for `backup sync`.
     pub fn destination_rows(&self, check: DestCheck) -> Result<Vec<DestinationRow>, CoreError> {
+        self.destination_rows_of(check, &self.catalog.list_backups()?)
+    }
+
+    /// [`Core::destination_rows`] from backups already read.
+    pub(super) fn destination_rows_of(
+        &self,
+        check: DestCheck,
+        backups: &[crate::model::BackupRecord],
+    ) -> Result<Vec<DestinationRow>, CoreError> {
         let configs = self.destinations()?;
-        let backups = self.catalog.list_backups()?;
         let deletions = self.catalog.pending_deletions()?;
         let seen = match check {
             DestCheck::Skip => Vec::new(),
