@@ -352,7 +352,7 @@ impl Core {
         Ok(configs
             .into_iter()
             .map(|config| {
-                let mut row = DestinationRow::unchecked(config, &backups);
+                let mut row = DestinationRow::unchecked(config, backups);
                 row.deletions_pending = deletions
                     .iter()
                     .filter(|d| d.destination == row.config.name)
