@@ -135,13 +135,14 @@ pub fn run(home: Option<PathBuf>, json: bool, io: &mut Io<'_>) -> Result<u8, Cor
     core.perform(
         &me,
         Action::AddDestination {
-            config: DestinationConfig {
+            config: Box::new(DestinationConfig {
                 name: "demo-local".into(),
                 kind: DestinationKind::Local {
                     path: root.join("repository"),
                 },
                 repo_id: None,
-            },
+            }),
+            accept_new_host_key: false,
         },
     )?;
     let task = |name: &str, path: PathBuf, full: &str, incr: Option<&str>, diff: Option<&str>| {

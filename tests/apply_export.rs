@@ -422,9 +422,24 @@ fn relative_paths_and_bad_values_are_refused() {
     let text = "[[destination]]\nname = \"nas\"\nkind = \"local\"\npath = \"rel/nas\"\n";
     w.apply("t.toml", text, &[])
         .refused(2, &["nas", "relative"], "relative path");
-    let text = "[[destination]]\nname = \"nas\"\nkind = \"s3\"\n";
+    let text = "[[destination]]\nname = \"nas\"\nkind = \"ftp\"\n";
     w.apply("t.toml", text, &[])
-        .refused(2, &["\"s3\"", "not supported"], "unsupported kind");
+        .refused(2, &["\"ftp\"", "unknown"], "unknown kind");
+    let text = "[[destination]]\nname = \"off\"\nkind = \"s3\"\n";
+    w.apply("t.toml", text, &[])
+        .refused(2, &["off", "needs url"], "s3 without url");
+    let text = "[[destination]]\nname = \"off\"\nkind = \"sftp\"\nurl = \"sftp://u@h/r\"\nregion = \"eu\"\n";
+    w.apply("t.toml", text, &[]).refused(
+        2,
+        &["off", "region", "does not apply"],
+        "key of another kind",
+    );
+    let text = "[[destination]]\nname = \"off\"\nkind = \"s3\"\nurl = \"s3://Bad_Bucket\"\n";
+    w.apply("t.toml", text, &[])
+        .refused(2, &["off", "Bad_Bucket"], "bad bucket");
+    let text = "[[destination]]\nname = \"off\"\nkind = \"azure\"\nurl = \"azblob://c\"\nendpoint = \"http://key:secret@host\"\n";
+    w.apply("t.toml", text, &[])
+        .refused(2, &["off", "endpoint"], "credentials in an endpoint");
     let text = config(&w, "0 3 * * 0").replace("\"14d\"", "\"14 days\"");
     w.apply("t.toml", &text, &[])
         .refused(2, &["keep_within", "14 days"], "bad duration");
@@ -441,4 +456,27 @@ fn relative_paths_and_bad_values_are_refused() {
     w.apply("t.toml", &text, &[])
         .refused(2, &["nas", "more than once"], "duplicate");
     assert!(w.task_names().is_empty());
+}
+
+#[test]
+fn off_site_destinations_are_planned_with_their_settings() {
+    let w = World::new();
+    let text = "[[destination]]\nname = \"bucket\"\nkind = \"s3\"\nurl = \"s3://backups/prod\"\nendpoint = \"http://127.0.0.1:9\"\nregion = \"eu-west-1\"\nstorage_class = \"STANDARD_IA\"\n\n[[destination]]\nname = \"blob\"\nkind = \"azure\"\nurl = \"azblob://strata\"\naccount = \"devstoreaccount1\"\n\n[[destination]]\nname = \"far\"\nkind = \"sftp\"\nurl = \"sftp://backup@127.0.0.1:2222/srv/strata\"\n";
+    let out = w.apply("t.toml", text, &["--dry-run"]);
+    out.code_is(0, "dry run");
+    for needle in [
+        "s3 s3://backups/prod",
+        "azure azblob://strata",
+        "sftp sftp://backup@127.0.0.1:2222/srv/strata",
+    ] {
+        assert!(
+            out.stdout.contains(needle),
+            "plan names {needle}:\n{}",
+            out.stdout
+        );
+    }
+    assert!(
+        w.state().0.as_array().expect("array").is_empty(),
+        "a dry run adds nothing"
+    );
 }

@@ -4,16 +4,10 @@ use super::exec::{Io, json, write_err};
 use super::render::{Table, size, time};
 use crate::core::rows::{DestinationRow, HealthState};
 use crate::core::{CoreError, Outcome};
-use crate::model::{
-    CatchUp, DestinationConfig, DestinationKind, RunRecord, SourceConfig, TaskConfig,
-};
+use crate::model::{CatchUp, DestinationConfig, RunRecord, SourceConfig, TaskConfig};
 
 fn dest_row(d: &DestinationConfig) -> Vec<String> {
-    match &d.kind {
-        DestinationKind::Local { path } => {
-            vec![d.name.clone(), "local".into(), path.display().to_string()]
-        }
-    }
+    vec![d.name.clone(), d.kind.name().into(), d.kind.location()]
 }
 
 /// The STATE cell: `ok`, or the verdict with its error cut to a column's

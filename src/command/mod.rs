@@ -58,7 +58,21 @@ impl Cli {
             }
         };
         match &mut self.command {
-            Command::Dest(DestCmd::Add { local, .. }) => fix(local),
+            Command::Dest(DestCmd::Add(a)) => {
+                let DestAddArgs {
+                    local,
+                    credentials,
+                    identity,
+                    known_hosts,
+                    ..
+                } = &mut **a;
+                for p in [local, credentials, identity, known_hosts]
+                    .into_iter()
+                    .flatten()
+                {
+                    fix(p);
+                }
+            }
             Command::Task(TaskCmd::Add(a)) => fix(&mut a.dir),
             Command::Restore(a) => fix(&mut a.to),
             Command::Apply { file, .. } => fix(file),
@@ -160,14 +174,10 @@ pub enum JobsCmd {
 /// `strata dest …`
 #[derive(Debug, Subcommand)]
 pub enum DestCmd {
-    /// Add a destination.
-    Add {
-        /// Name used by tasks.
-        name: String,
-        /// A local directory (created if missing).
-        #[arg(long, value_name = "PATH")]
-        local: PathBuf,
-    },
+    /// Add a destination: a local directory, an S3-compatible bucket, an
+    /// Azure Blob container or an SFTP server. Keys come from the environment
+    /// or a private --credentials file, never from the command line.
+    Add(Box<DestAddArgs>),
     /// List destinations.
     List,
     /// Show one destination.
@@ -180,6 +190,50 @@ pub enum DestCmd {
         /// Name.
         name: String,
     },
+}
+
+/// `strata dest add`: where the repository goes and how to reach it.
+#[derive(Debug, clap::Args)]
+#[command(group(clap::ArgGroup::new("place").required(true).args(["local", "s3", "azure", "sftp"])))]
+pub struct DestAddArgs {
+    /// Name used by tasks.
+    pub name: String,
+    /// A local directory (created if missing).
+    #[arg(long, value_name = "PATH")]
+    pub local: Option<PathBuf>,
+    /// An S3 or S3-compatible bucket: s3://BUCKET[/PREFIX].
+    #[arg(long, value_name = "URL")]
+    pub s3: Option<String>,
+    /// An Azure Blob container: azblob://CONTAINER[/PREFIX].
+    #[arg(long, value_name = "URL")]
+    pub azure: Option<String>,
+    /// A directory on an SFTP server: sftp://USER@HOST[:PORT]/PATH.
+    #[arg(long, value_name = "URL")]
+    pub sftp: Option<String>,
+    /// Service endpoint (S3-compatible stores, Azurite).
+    #[arg(long, value_name = "URL", conflicts_with_all = ["local", "sftp"])]
+    pub endpoint: Option<String>,
+    /// S3 region (default us-east-1).
+    #[arg(long, value_name = "REGION", requires = "s3")]
+    pub region: Option<String>,
+    /// S3 storage class of new objects, e.g. STANDARD_IA.
+    #[arg(long, value_name = "CLASS", requires = "s3")]
+    pub storage_class: Option<String>,
+    /// Azure storage account (default: AZURE_STORAGE_ACCOUNT).
+    #[arg(long, value_name = "NAME", requires = "azure")]
+    pub account: Option<String>,
+    /// A private (0600) file with the access key (S3) or account key (Azure).
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["local", "sftp"])]
+    pub credentials: Option<PathBuf>,
+    /// SFTP private key file (default ~/.ssh/id_ed25519, id_ecdsa, id_rsa).
+    #[arg(long, value_name = "FILE", requires = "sftp")]
+    pub identity: Option<PathBuf>,
+    /// OpenSSH known_hosts file for the SFTP server (default HOME/known_hosts).
+    #[arg(long, value_name = "FILE", requires = "sftp")]
+    pub known_hosts: Option<PathBuf>,
+    /// Record the SFTP server's host key if it is not known yet (a changed key is always refused).
+    #[arg(long, requires = "sftp")]
+    pub accept_new_host_key: bool,
 }
 
 /// `strata keys …`

@@ -6,8 +6,8 @@ use super::{BackupCmd, CatalogCmd, Command, DestCmd, JobsCmd, KeysCmd, TaskCmd};
 use crate::core::CoreError;
 use crate::core::action::{Action, VerifySelection};
 use crate::model::{
-    BackupKind, CatchUp, DestinationConfig, DestinationKind, Hooks, RetentionPolicy, SourceConfig,
-    TaskConfig,
+    AzureSpec, BackupKind, CatchUp, DestinationConfig, DestinationKind, Hooks, RetentionPolicy,
+    S3Spec, SftpSpec, SourceConfig, TaskConfig,
 };
 
 /// What a parsed command asks for.
@@ -35,13 +35,57 @@ pub fn resolve(cmd: Command) -> Result<Resolved, CoreError> {
         } => A::CancelJob { id },
         Command::Runs { task, limit } => A::Runs { task, limit },
         Command::Audit { since, limit } => A::Audit { since, limit },
-        Command::Dest(DestCmd::Add { name, local }) => A::AddDestination {
-            config: DestinationConfig {
+        Command::Dest(DestCmd::Add(a)) => {
+            let super::DestAddArgs {
                 name,
-                kind: DestinationKind::Local { path: local },
-                repo_id: None,
-            },
-        },
+                local,
+                s3,
+                azure,
+                sftp,
+                endpoint,
+                region,
+                storage_class,
+                account,
+                credentials,
+                identity,
+                known_hosts,
+                accept_new_host_key,
+            } = *a;
+            let kind = if let Some(url) = s3 {
+                DestinationKind::S3(S3Spec {
+                    url,
+                    endpoint,
+                    region,
+                    storage_class,
+                    credentials,
+                })
+            } else if let Some(url) = azure {
+                DestinationKind::Azure(AzureSpec {
+                    url,
+                    account,
+                    endpoint,
+                    credentials,
+                })
+            } else if let Some(url) = sftp {
+                DestinationKind::Sftp(SftpSpec {
+                    url,
+                    identity,
+                    known_hosts,
+                })
+            } else {
+                DestinationKind::Local {
+                    path: local.unwrap_or_default(),
+                }
+            };
+            A::AddDestination {
+                config: Box::new(DestinationConfig {
+                    name,
+                    kind,
+                    repo_id: None,
+                }),
+                accept_new_host_key,
+            }
+        }
         Command::Dest(DestCmd::List) => A::ListDestinations,
         Command::Dest(DestCmd::Show { name }) => A::ShowDestination { name },
         Command::Dest(DestCmd::Remove { name }) => A::RemoveDestination { name },

@@ -63,7 +63,10 @@ pub enum Action {
     /// Adds a destination, creating or adopting its repository.
     AddDestination {
         /// The definition.
-        config: DestinationConfig,
+        config: Box<DestinationConfig>,
+        /// Record an SFTP server's unknown host key (never a changed one).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        accept_new_host_key: bool,
     },
     /// Forgets a destination (its data stays).
     RemoveDestination {
@@ -236,7 +239,7 @@ impl Action {
             A::Runs { .. } => R::read("runs"),
             A::Audit { .. } => R::read("audit"),
             A::ListDestinations | A::ShowDestination { .. } => R::read("dest"),
-            A::AddDestination { config } => R::write(Role::Admin, "dest add", &config.name),
+            A::AddDestination { config, .. } => R::write(Role::Admin, "dest add", &config.name),
             A::RemoveDestination { name } => R::write(Role::Admin, "dest remove", name),
             // Who may connect is an admin matter, listing included.
             A::ListKeys => R::write(Role::Admin, "keys list", ""),

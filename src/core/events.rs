@@ -114,13 +114,14 @@ mod tests {
         core.perform(
             &admin,
             crate::core::Action::AddDestination {
-                config: DestinationConfig {
+                config: Box::new(DestinationConfig {
                     name: "d".into(),
                     kind: DestinationKind::Local {
                         path: dir.path().join("repo"),
                     },
                     repo_id: None,
-                },
+                }),
+                accept_new_host_key: false,
             },
         )
         .unwrap();

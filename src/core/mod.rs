@@ -10,6 +10,7 @@ pub mod catalog;
 pub mod clock;
 mod copy_plan;
 pub mod declarative;
+mod dest_spec;
 pub mod error;
 pub mod events;
 pub mod health;

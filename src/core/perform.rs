@@ -100,7 +100,15 @@ impl Core {
                 O::DestinationRows(self.destination_rows(super::rows::DestCheck::Wait)?)
             }
             A::ShowDestination { name } => O::Destination(self.destination(&name)?),
-            A::AddDestination { config } => O::DestinationAdded(self.add_destination(config)?),
+            A::AddDestination {
+                config,
+                accept_new_host_key,
+            } => O::DestinationAdded(self.add_destination_with(
+                *config,
+                crate::dest::OpenOptions {
+                    accept_new_host_key,
+                },
+            )?),
             A::RemoveDestination { name } => {
                 self.remove_destination(&name)?;
                 O::DestinationRemoved { name }

@@ -299,11 +299,10 @@ impl DestinationRow {
     /// whose other columns already name it, so a cut cell keeps the reason.
     pub fn reason(&self) -> Option<&str> {
         let p = self.problem.as_deref()?;
-        let crate::model::DestinationKind::Local { path } = &self.config.kind;
         let prefix = format!(
-            "destination {} (local:{}) ",
+            "destination {} ({}) ",
             self.config.name,
-            path.display()
+            crate::dest::describe(&self.config.kind)
         );
         Some(p.strip_prefix(prefix.as_str()).unwrap_or(p))
     }

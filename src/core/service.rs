@@ -201,9 +201,19 @@ impl Core {
     }
 
     /// Adds a destination and initialises its repository.
+    #[cfg(test)]
     pub(crate) fn add_destination(
         &self,
         cfg: DestinationConfig,
+    ) -> Result<DestinationConfig, CoreError> {
+        self.add_destination_with(cfg, crate::dest::OpenOptions::default())
+    }
+
+    /// [`Core::add_destination`], with the one-time choices of `dest add`.
+    pub(crate) fn add_destination_with(
+        &self,
+        cfg: DestinationConfig,
+        opts: crate::dest::OpenOptions,
     ) -> Result<DestinationConfig, CoreError> {
         check_name("destination", &cfg.name)?;
         if self.catalog.get_destination(&cfg.name)?.is_some() {
@@ -212,7 +222,8 @@ impl Core {
                 cfg.name
             )));
         }
-        let mut cfg = match cfg.kind {
+        super::dest_spec::check_kind(&cfg.name, &cfg.kind)?;
+        let kind = match cfg.kind {
             DestinationKind::Local { path } => {
                 super::bounds::check_path(&format!("destination {:?}: path", cfg.name), &path)
                     .map_err(CoreError::Invalid)?;
@@ -223,15 +234,25 @@ impl Core {
                         path.display()
                     ))
                 })?;
-                DestinationConfig {
-                    name: cfg.name,
-                    kind: DestinationKind::Local { path },
-                    repo_id: None,
-                }
+                DestinationKind::Local { path }
             }
+            DestinationKind::Sftp(mut s) => {
+                // Host keys learnt on first use must outlive the process and
+                // be the same file for the daemon and the CLI.
+                if s.known_hosts.is_none() {
+                    s.known_hosts = Some(self.home.root().join("known_hosts"));
+                }
+                DestinationKind::Sftp(s)
+            }
+            other => other,
+        };
+        let mut cfg = DestinationConfig {
+            name: cfg.name,
+            kind,
+            repo_id: None,
         };
         // An existing repository is adopted as is (catalog rebuild relies on it).
-        let repo = Repository::open_or_init(&cfg.name, crate::dest::open(&cfg)?)?;
+        let repo = Repository::open_or_init(&cfg.name, crate::dest::open_with(&cfg, opts)?)?;
         cfg.repo_id = repo.config().map(|c| c.id.clone());
         self.catalog.put_destination(&cfg)?;
         Ok(cfg)

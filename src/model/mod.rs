@@ -7,6 +7,8 @@ use std::path::PathBuf;
 
 mod copies;
 pub use copies::{BackupCopy, CopyPolicy, CopyState};
+mod dest;
+pub use dest::{AzureSpec, BucketPath, S3Spec, SftpSpec, SftpTarget};
 
 /// What a backup depends on: nothing (full), the previous backup (incremental) or the chain's full (differential).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -117,6 +119,42 @@ pub enum DestinationKind {
         /// Absolute path of the repository directory.
         path: PathBuf,
     },
+    /// An S3-compatible bucket.
+    S3(S3Spec),
+    /// An Azure Blob container.
+    Azure(AzureSpec),
+    /// A directory on an SFTP server.
+    Sftp(SftpSpec),
+}
+
+impl DestinationKind {
+    /// `local`, `s3`, `azure` or `sftp`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            DestinationKind::Local { .. } => "local",
+            DestinationKind::S3(_) => "s3",
+            DestinationKind::Azure(_) => "azure",
+            DestinationKind::Sftp(_) => "sftp",
+        }
+    }
+
+    /// Where it is, as the operator wrote it: a path or a URL.
+    pub fn location(&self) -> String {
+        match self {
+            DestinationKind::Local { path } => path.display().to_string(),
+            DestinationKind::S3(s) => s.url.clone(),
+            DestinationKind::Azure(a) => a.url.clone(),
+            DestinationKind::Sftp(s) => s.url.clone(),
+        }
+    }
+
+    /// The local directory, for the one kind that has one.
+    pub fn local_path(&self) -> Option<&std::path::Path> {
+        match self {
+            DestinationKind::Local { path } => Some(path),
+            _ => None,
+        }
+    }
 }
 
 /// A named place backups are written to.

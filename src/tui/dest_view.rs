@@ -7,7 +7,6 @@ use super::theme::Theme;
 use super::views::{draw_rows, table, window};
 use crate::command::render::size;
 use crate::core::rows::{DestinationRow, HealthState};
-use crate::model::DestinationKind;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::style::Style;
@@ -37,9 +36,7 @@ pub(super) fn state_text(r: &DestinationRow, t: &Theme) -> (String, Style) {
 
 /// Where it is, e.g. `local /mnt/nas/strata`.
 pub(super) fn place(r: &DestinationRow) -> String {
-    match &r.config.kind {
-        DestinationKind::Local { path } => format!("local {}", path.display()),
-    }
+    format!("{} {}", r.config.kind.name(), r.config.kind.location())
 }
 
 /// Draws the table.

@@ -710,13 +710,14 @@ pub fn real_core(dir: &std::path::Path) -> Arc<Core> {
     core.perform(
         &admin_caller(),
         Action::AddDestination {
-            config: DestinationConfig {
+            config: Box::new(DestinationConfig {
                 name: "d".into(),
                 kind: DestinationKind::Local {
                     path: dir.join("repo"),
                 },
                 repo_id: None,
-            },
+            }),
+            accept_new_host_key: false,
         },
     )
     .unwrap();

@@ -4,8 +4,8 @@
 use crate::core::error::CoreError;
 use crate::core::service::{Core, check_name, check_settings};
 use crate::model::{
-    DestinationConfig, DestinationKind, Hooks, RetentionPolicy, SourceConfig, TaskConfig,
-    default_compression,
+    AzureSpec, DestinationConfig, DestinationKind, Hooks, RetentionPolicy, S3Spec, SftpSpec,
+    SourceConfig, TaskConfig, default_compression,
 };
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -75,7 +75,7 @@ impl Core {
         let dests = doc
             .destination
             .iter()
-            .map(check_dest)
+            .map(|d| check_dest(d, &self.home.root().join("known_hosts")))
             .collect::<Result<Vec<_>, _>>()?;
         let in_file: BTreeSet<&str> = dests.iter().map(|d| d.name.as_str()).collect();
         let tasks = doc
@@ -202,26 +202,97 @@ impl Core {
 }
 
 /// Checks one destination of the file and returns it as it would be stored
-/// (without a repository id until its repository is opened).
-fn check_dest(doc: &DestDoc) -> Result<DestinationConfig, CoreError> {
-    let DestDoc { name, kind, path } = doc;
+/// (without a repository id until its repository is opened). An SFTP
+/// destination without `known_hosts` gets the home's, as `dest add` does.
+fn check_dest(doc: &DestDoc, default_known_hosts: &Path) -> Result<DestinationConfig, CoreError> {
+    let DestDoc {
+        name,
+        kind,
+        path,
+        url,
+        endpoint,
+        region,
+        storage_class,
+        account,
+        credentials,
+        identity,
+        known_hosts,
+    } = doc;
     check_name("destination", name)?;
     let what = format!("destination {name:?}");
-    if kind != "local" {
+    // Keys of another kind are refused, not ignored: a `region` on an sftp
+    // destination is a typo or a misunderstanding the operator should see.
+    let given: [(&str, bool); 9] = [
+        ("path", path.is_some()),
+        ("url", url.is_some()),
+        ("endpoint", endpoint.is_some()),
+        ("region", region.is_some()),
+        ("storage_class", storage_class.is_some()),
+        ("account", account.is_some()),
+        ("credentials", credentials.is_some()),
+        ("identity", identity.is_some()),
+        ("known_hosts", known_hosts.is_some()),
+    ];
+    let allowed: &[&str] = match kind.as_str() {
+        "local" => &["path"],
+        "s3" => &["url", "endpoint", "region", "storage_class", "credentials"],
+        "azure" => &["url", "endpoint", "account", "credentials"],
+        "sftp" => &["url", "identity", "known_hosts"],
+        _ => {
+            return Err(CoreError::Invalid(format!(
+                "{what}: kind {kind:?} is unknown; use \"local\", \"s3\", \"azure\" or \"sftp\""
+            )));
+        }
+    };
+    if let Some((key, _)) = given.iter().find(|(k, set)| *set && !allowed.contains(k)) {
         return Err(CoreError::Invalid(format!(
-            "{what}: kind {kind:?} is not supported by this build; use kind = \"local\" with path = \"/abs/dir\""
+            "{what}: {key} does not apply to kind = {kind:?} (its keys: {})",
+            allowed.join(", ")
         )));
     }
-    let path = absolute(&what, "path", path.as_ref(), "/abs/dir")?;
-    if path.exists() && !path.is_dir() {
-        return Err(CoreError::Invalid(format!(
-            "{what}: {} exists and is not a directory; a local destination is a directory",
-            path.display()
-        )));
-    }
+    let url = || {
+        url.clone().ok_or_else(|| {
+            CoreError::Invalid(format!("{what} (kind = {kind:?}) needs url = \"…\""))
+        })
+    };
+    let dest_kind = match kind.as_str() {
+        "s3" => DestinationKind::S3(S3Spec {
+            url: url()?,
+            endpoint: endpoint.clone(),
+            region: region.clone(),
+            storage_class: storage_class.clone(),
+            credentials: credentials.clone(),
+        }),
+        "azure" => DestinationKind::Azure(AzureSpec {
+            url: url()?,
+            account: account.clone(),
+            endpoint: endpoint.clone(),
+            credentials: credentials.clone(),
+        }),
+        "sftp" => DestinationKind::Sftp(SftpSpec {
+            url: url()?,
+            identity: identity.clone(),
+            known_hosts: Some(
+                known_hosts
+                    .clone()
+                    .unwrap_or_else(|| default_known_hosts.to_path_buf()),
+            ),
+        }),
+        _ => {
+            let path = absolute(&what, "path", path.as_ref(), "/abs/dir")?;
+            if path.exists() && !path.is_dir() {
+                return Err(CoreError::Invalid(format!(
+                    "{what}: {} exists and is not a directory; a local destination is a directory",
+                    path.display()
+                )));
+            }
+            DestinationKind::Local { path }
+        }
+    };
+    crate::core::dest_spec::check_kind(name, &dest_kind)?;
     Ok(DestinationConfig {
         name: name.clone(),
-        kind: DestinationKind::Local { path },
+        kind: dest_kind,
         repo_id: None,
     })
 }

@@ -27,11 +27,35 @@ pub struct Config {
 pub struct DestDoc {
     /// Unique name.
     pub name: String,
-    /// `local` (the only kind this build supports).
+    /// `local`, `s3`, `azure` or `sftp`.
     pub kind: String,
     /// Absolute directory of a `local` destination.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path: Option<PathBuf>,
+    /// `s3://BUCKET[/PREFIX]`, `azblob://CONTAINER[/PREFIX]` or `sftp://USER@HOST[:PORT]/PATH`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// Service endpoint (s3, azure).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<String>,
+    /// Region (s3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    /// Storage class of new objects (s3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub storage_class: Option<String>,
+    /// Storage account (azure).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+    /// Private file with the access or account key (s3, azure).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credentials: Option<PathBuf>,
+    /// Private key file (sftp).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity: Option<PathBuf>,
+    /// OpenSSH known_hosts file (sftp).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub known_hosts: Option<PathBuf>,
 }
 
 /// A task's `source = { … }`.
@@ -147,13 +171,41 @@ impl HooksDoc {
 
 impl From<&DestinationConfig> for DestDoc {
     fn from(d: &DestinationConfig) -> DestDoc {
+        let mut doc = DestDoc {
+            name: d.name.clone(),
+            kind: d.kind.name().into(),
+            path: None,
+            url: None,
+            endpoint: None,
+            region: None,
+            storage_class: None,
+            account: None,
+            credentials: None,
+            identity: None,
+            known_hosts: None,
+        };
         match &d.kind {
-            DestinationKind::Local { path } => DestDoc {
-                name: d.name.clone(),
-                kind: "local".into(),
-                path: Some(path.clone()),
-            },
+            DestinationKind::Local { path } => doc.path = Some(path.clone()),
+            DestinationKind::S3(s) => {
+                doc.url = Some(s.url.clone());
+                doc.endpoint = s.endpoint.clone();
+                doc.region = s.region.clone();
+                doc.storage_class = s.storage_class.clone();
+                doc.credentials = s.credentials.clone();
+            }
+            DestinationKind::Azure(a) => {
+                doc.url = Some(a.url.clone());
+                doc.endpoint = a.endpoint.clone();
+                doc.account = a.account.clone();
+                doc.credentials = a.credentials.clone();
+            }
+            DestinationKind::Sftp(s) => {
+                doc.url = Some(s.url.clone());
+                doc.identity = s.identity.clone();
+                doc.known_hosts = s.known_hosts.clone();
+            }
         }
+        doc
     }
 }
 
@@ -257,11 +309,31 @@ pub fn render(doc: &Config) -> Result<String, CoreError> {
          # Apply with: strata apply -f FILE --dry-run, then without --dry-run.\n",
     );
     for d in &doc.destination {
-        let DestDoc { name, kind, path } = d;
+        let DestDoc {
+            name,
+            kind,
+            path,
+            url,
+            endpoint,
+            region,
+            storage_class,
+            account,
+            credentials,
+            identity,
+            known_hosts,
+        } = d;
         out.push_str("\n[[destination]]\n");
         kv(&mut out, "name", name)?;
         kv(&mut out, "kind", kind)?;
         opt(&mut out, "path", path)?;
+        opt(&mut out, "url", url)?;
+        opt(&mut out, "endpoint", endpoint)?;
+        opt(&mut out, "region", region)?;
+        opt(&mut out, "storage_class", storage_class)?;
+        opt(&mut out, "account", account)?;
+        opt(&mut out, "credentials", credentials)?;
+        opt(&mut out, "identity", identity)?;
+        opt(&mut out, "known_hosts", known_hosts)?;
     }
     for t in &doc.task {
         let TaskDoc {

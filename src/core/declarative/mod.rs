@@ -75,14 +75,15 @@ impl Core {
         // A failure here leaves the catalog untouched; a repository already
         // initialised is adopted by the next apply, as `dest add` would.
         for d in &mut new_dests {
-            let DestinationKind::Local { path } = &d.kind;
-            std::fs::create_dir_all(path).map_err(|e| {
-                CoreError::Failed(format!(
-                    "cannot create destination directory {} of {}: {e}; check the path and its permissions",
-                    path.display(),
-                    d.name
-                ))
-            })?;
+            if let DestinationKind::Local { path } = &d.kind {
+                std::fs::create_dir_all(path).map_err(|e| {
+                    CoreError::Failed(format!(
+                        "cannot create destination directory {} of {}: {e}; check the path and its permissions",
+                        path.display(),
+                        d.name
+                    ))
+                })?;
+            }
             let repo = Repository::open_or_init(&d.name, crate::dest::open(d)?)?;
             d.repo_id = repo.config().map(|c| c.id.clone());
         }

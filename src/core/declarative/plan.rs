@@ -2,9 +2,7 @@
 
 use crate::core::error::CoreError;
 use crate::core::service::Core;
-use crate::model::{
-    CatchUp, DestinationConfig, DestinationKind, Hooks, RetentionPolicy, SourceConfig, TaskConfig,
-};
+use crate::model::{CatchUp, DestinationConfig, Hooks, RetentionPolicy, SourceConfig, TaskConfig};
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::BTreeSet;
@@ -167,9 +165,7 @@ fn task_fields(t: &TaskConfig) -> Vec<(&'static str, Value)> {
 }
 
 fn dest_summary(d: &DestinationConfig) -> String {
-    match &d.kind {
-        DestinationKind::Local { path } => format!("local {}", path.display()),
-    }
+    format!("{} {}", d.kind.name(), d.kind.location())
 }
 
 fn task_summary(t: &TaskConfig) -> String {
