@@ -2,7 +2,10 @@
 //! [`Destination`] trait, so new kinds (S3, SFTP) plug in without engine changes.
 
 pub mod local;
+pub mod known_hosts;
 pub mod retry;
+pub mod sftp;
+pub mod sftp_session;
 // Until the remote kinds land on it, only its own test uses it.
 #[allow(dead_code)]
 pub(crate) mod runtime;
@@ -198,7 +201,7 @@ pub fn open(cfg: &DestinationConfig) -> Result<Arc<dyn Destination>, DestError> 
 /// [`open`], with the one-time choices of `dest add`.
 pub fn open_with(
     cfg: &DestinationConfig,
-    _opts: OpenOptions,
+    opts: OpenOptions,
 ) -> Result<Arc<dyn Destination>, DestError> {
     let inner: Arc<dyn Destination> = match &cfg.kind {
         DestinationKind::Local { path } => {
@@ -213,6 +216,9 @@ pub fn open_with(
                 }));
             }
             Arc::new(local::LocalDest::new(path))
+        }
+        DestinationKind::Sftp(spec) => {
+            Arc::new(sftp::SftpDest::open(spec, describe(&cfg.kind), opts)?)
         }
         other => {
             return Err(DestError::Permanent(Failure {
