@@ -43,7 +43,9 @@ pub enum HostKeyError {
         line: usize,
     },
     /// The file could not be read or written.
-    #[error("cannot use the known_hosts file {file}: {cause}; check that it is readable OpenSSH known_hosts")]
+    #[error(
+        "cannot use the known_hosts file {file}: {cause}; check that it is readable OpenSSH known_hosts"
+    )]
     File {
         /// The known_hosts file.
         file: PathBuf,
@@ -75,13 +77,14 @@ pub fn verify(
     let key_type = key.algorithm().as_str().to_string();
     match russh::keys::check_known_hosts_path(host, port, key, file) {
         Ok(true) => Ok(()),
-        Ok(false) if accept_new => russh::keys::known_hosts::learn_known_hosts_path(
-            host, port, key, file,
-        )
-        .map_err(|e| HostKeyError::File {
-            file: file.to_path_buf(),
-            cause: e.to_string(),
-        }),
+        Ok(false) if accept_new => {
+            russh::keys::known_hosts::learn_known_hosts_path(host, port, key, file).map_err(|e| {
+                HostKeyError::File {
+                    file: file.to_path_buf(),
+                    cause: e.to_string(),
+                }
+            })
+        }
         Ok(false) => Err(HostKeyError::Unknown {
             host: host_entry(host, port),
             key_type,

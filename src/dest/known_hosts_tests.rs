@@ -23,7 +23,11 @@ fn unknown_host_is_refused_with_its_fingerprint_then_recorded_on_request() {
 
     verify(&file, "127.0.0.1", 2222, &key(KEY_A), true).unwrap();
     let text = std::fs::read_to_string(&file).unwrap();
-    assert!(text.starts_with("[127.0.0.1]:2222 ssh-ed25519 "), "{text}");
+    assert!(
+        text.trim_start()
+            .starts_with("[127.0.0.1]:2222 ssh-ed25519 "),
+        "{text}"
+    );
     verify(&file, "127.0.0.1", 2222, &key(KEY_A), false).unwrap();
     // Another port is another host.
     assert!(verify(&file, "127.0.0.1", 2223, &key(KEY_A), false).is_err());
@@ -33,7 +37,11 @@ fn unknown_host_is_refused_with_its_fingerprint_then_recorded_on_request() {
 fn a_changed_key_is_refused_even_with_accept_new_and_never_overwritten() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("known_hosts");
-    std::fs::write(&file, format!("# comment\nsrv.example ssh-ed25519 {KEY_A}\n")).unwrap();
+    std::fs::write(
+        &file,
+        format!("# comment\nsrv.example ssh-ed25519 {KEY_A}\n"),
+    )
+    .unwrap();
     let before = std::fs::read(&file).unwrap();
     for accept in [false, true] {
         let e = verify(&file, "srv.example", 22, &key(KEY_B), accept).unwrap_err();

@@ -1,8 +1,8 @@
 //! Destinations: where repositories live. The engine writes only through the
 //! [`Destination`] trait, so new kinds (S3, SFTP) plug in without engine changes.
 
-pub mod local;
 pub mod known_hosts;
+pub mod local;
 pub mod retry;
 pub mod sftp;
 pub mod sftp_session;

@@ -34,7 +34,11 @@ pub(crate) struct Inner {
 impl SftpDest {
     /// A destination for `spec`, described as `describe` in messages. Nothing
     /// is contacted until the first operation.
-    pub fn open(spec: &SftpSpec, describe: String, opts: OpenOptions) -> Result<SftpDest, DestError> {
+    pub fn open(
+        spec: &SftpSpec,
+        describe: String,
+        opts: OpenOptions,
+    ) -> Result<SftpDest, DestError> {
         let permanent = |why: String| {
             DestError::Permanent(Failure {
                 dest: describe.clone(),
@@ -45,7 +49,10 @@ impl SftpDest {
         };
         let target = spec.target().map_err(permanent)?;
         let known_hosts = spec.known_hosts.clone().ok_or_else(|| {
-            permanent("no known_hosts file is set for this destination; set known_hosts = \"/path\"".into())
+            permanent(
+                "no known_hosts file is set for this destination; set known_hosts = \"/path\""
+                    .into(),
+            )
         })?;
         let root = match target.path.trim_end_matches('/') {
             "" => "/".to_string(),
@@ -71,7 +78,13 @@ impl SftpDest {
     /// Runs `f` with a live connection on the destinations' runtime, within
     /// the operation timeout for `bytes` of data. A transient failure drops
     /// the connection, so the retry that follows opens a fresh one.
-    fn call<T, F, Fut>(&self, op: &'static str, at: String, bytes: u64, f: F) -> Result<T, DestError>
+    fn call<T, F, Fut>(
+        &self,
+        op: &'static str,
+        at: String,
+        bytes: u64,
+        f: F,
+    ) -> Result<T, DestError>
     where
         T: Send + 'static,
         F: FnOnce(Arc<Inner>, Arc<Connection>) -> Fut + Send + 'static,

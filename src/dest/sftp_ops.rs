@@ -43,10 +43,20 @@ fn fail(i: &Inner, op: &'static str, path: &str, e: SftpError) -> DestError {
 /// A read or write of an open file failed: the file API flattens every cause
 /// into an I/O error, so whether the connection is still there decides
 /// between a transient loss and a real refusal.
-async fn file_fail(i: &Inner, c: &Connection, op: &'static str, path: &str, e: std::io::Error) -> DestError {
+async fn file_fail(
+    i: &Inner,
+    c: &Connection,
+    op: &'static str,
+    path: &str,
+    e: std::io::Error,
+) -> DestError {
     let lost = e.kind() == ErrorKind::TimedOut || c.is_closed() || !alive(i, c).await;
     if lost && e.kind() != ErrorKind::TimedOut {
-        return i.fail(op, path, std::io::Error::new(ErrorKind::ConnectionAborted, e.to_string()));
+        return i.fail(
+            op,
+            path,
+            std::io::Error::new(ErrorKind::ConnectionAborted, e.to_string()),
+        );
     }
     i.fail(op, path, e)
 }
@@ -101,7 +111,13 @@ async fn mkdirs(i: &Inner, c: &Connection, dir: &str) -> Result<(), DestError> {
 /// Writes `data` under a temporary name next to `path`, then renames it into
 /// place. SFTP v3 rename refuses an existing target, which makes the put
 /// create-only; readers never see a partial object.
-pub(super) async fn put(i: &Inner, c: &Connection, key: &str, path: &str, data: Vec<u8>) -> Result<(), DestError> {
+pub(super) async fn put(
+    i: &Inner,
+    c: &Connection,
+    key: &str,
+    path: &str,
+    data: Vec<u8>,
+) -> Result<(), DestError> {
     let dir = parent(path);
     let name = path.rsplit('/').next().unwrap_or("obj");
     let tmp = format!(
@@ -140,7 +156,10 @@ pub(super) async fn put(i: &Inner, c: &Connection, key: &str, path: &str, data: 
     let Err(rename_err) = renamed else {
         return Ok(());
     };
-    if matches!(to_io(rename_err.clone()).kind(), ErrorKind::ConnectionAborted | ErrorKind::TimedOut) {
+    if matches!(
+        to_io(rename_err.clone()).kind(),
+        ErrorKind::ConnectionAborted | ErrorKind::TimedOut
+    ) {
         // Whether the rename landed is unknown; the retry will find out.
         return Err(fail(i, "rename", path, rename_err));
     }

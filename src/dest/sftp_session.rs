@@ -39,7 +39,7 @@ pub struct Endpoint {
 #[derive(Debug, Error)]
 pub enum ConnectError {
     /// The SSH transport failed (refused, reset, timed out, protocol).
-    #[error("SSH connection to {host}:{port} failed: {cause}")]
+    #[error("SSH to {host}:{port}: {cause}")]
     Ssh {
         /// Host.
         host: String,
@@ -49,7 +49,7 @@ pub enum ConnectError {
         cause: russh::Error,
     },
     /// Connecting took longer than [`CONNECT_TIMEOUT`].
-    #[error("SSH connection to {host}:{port} timed out after {secs} s")]
+    #[error("SSH to {host}:{port}: no session within {secs} s (connect, key exchange and login)")]
     Timeout {
         /// Host.
         host: String,
@@ -79,7 +79,9 @@ pub enum ConnectError {
         key: String,
     },
     /// The SFTP subsystem could not be started.
-    #[error("the server {host}:{port} did not start SFTP: {cause}; check `Subsystem sftp` in its sshd_config")]
+    #[error(
+        "the server {host}:{port} did not start SFTP: {cause}; check `Subsystem sftp` in its sshd_config"
+    )]
     Subsystem {
         /// Host.
         host: String,
@@ -166,7 +168,10 @@ impl From<russh::Error> for HandlerError {
 impl client::Handler for Client {
     type Error = HandlerError;
 
-    async fn check_server_key(&mut self, key: &PublicKeyOrCertificate) -> Result<bool, Self::Error> {
+    async fn check_server_key(
+        &mut self,
+        key: &PublicKeyOrCertificate,
+    ) -> Result<bool, Self::Error> {
         let e = &self.endpoint;
         known_hosts::verify(
             &e.known_hosts,
@@ -211,7 +216,9 @@ pub fn identity_path(given: Option<&Path>) -> Result<PathBuf, ConnectError> {
         return Ok(p.to_path_buf());
     }
     let home = std::env::home_dir().ok_or_else(|| {
-        ConnectError::Identity("no identity file given and no home directory to look in; pass --identity FILE".into())
+        ConnectError::Identity(
+            "no identity file given and no home directory to look in; pass --identity FILE".into(),
+        )
     })?;
     ["id_ed25519", "id_ecdsa", "id_rsa"]
         .iter()
@@ -259,9 +266,16 @@ async fn connect_inner(endpoint: Endpoint) -> Result<Connection, ConnectError> {
             HandlerError::HostKey(h) => ConnectError::HostKey(h),
             HandlerError::Ssh(s) => ssh_err(s),
         })?;
-    let hash = handle.best_supported_rsa_hash().await.map_err(ssh_err)?.flatten();
+    let hash = handle
+        .best_supported_rsa_hash()
+        .await
+        .map_err(ssh_err)?
+        .flatten();
     let auth = handle
-        .authenticate_publickey(user.clone(), PrivateKeyWithHashAlg::new(Arc::new(key), hash))
+        .authenticate_publickey(
+            user.clone(),
+            PrivateKeyWithHashAlg::new(Arc::new(key), hash),
+        )
         .await
         .map_err(ssh_err)?;
     if !auth.success() {
