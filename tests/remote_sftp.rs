@@ -379,8 +379,8 @@ fn sshd_dying_mid_backup_fails_the_copy_cleanly_and_sync_completes_it() {
     );
     assert!(s.path("repo/backups").join(&id).join("COMMIT").is_file());
     // The SFTP copy restores alone.
-    std::fs::rename(s.path("d1"), s.path("d1-away")).unwrap();
     s.ok(&["verify", &id, "--read-data"]);
+    std::fs::rename(s.path("d1"), s.path("d1-away")).unwrap();
     let to = s.path("restored");
     s.restore(&id, &to, None);
     assert_same_tree(
@@ -427,4 +427,103 @@ fn connections_cut_now_and_then_are_survived_by_retries() {
         .filter(|n| !n.starts_with(".tmp-"))
         .collect();
     assert_eq!(names.len(), 2, "{names:?}");
+}
+
+/// The destination's contract, through `dest::open_with` against the real
+/// server: create-only puts (one winner among racing writers, no temporary
+/// file left), ranges, sizes, sorted listings, deletion, free space, and
+/// calls from a thread of another tokio runtime.
+#[test]
+fn the_destination_contract_holds_over_sftp() {
+    use strata::dest::{self, DestError, ErrorKind, OpenOptions};
+    use strata::model::{DestinationConfig, DestinationKind, SftpSpec};
+    if skip_without_sshd("contract") {
+        return;
+    }
+    let r = remote();
+    let url = r.url(r.sshd.port, "store");
+    let cfg = DestinationConfig {
+        name: "off".into(),
+        kind: DestinationKind::Sftp(SftpSpec {
+            url: url.clone(),
+            identity: Some(r.key.clone()),
+            known_hosts: Some(r.known_hosts()),
+        }),
+        repo_id: None,
+    };
+    let d = dest::open_with(
+        &cfg,
+        OpenOptions {
+            accept_new_host_key: true,
+        },
+    )
+    .unwrap();
+    assert_eq!(d.describe(), url);
+    d.put("backups/a/x", b"hello").unwrap();
+    for again in [&b"hello"[..], b"other"] {
+        let e = d.put("backups/a/x", again).unwrap_err();
+        assert!(
+            matches!(e, DestError::Exists { .. }),
+            "put never replaces: {e}"
+        );
+    }
+    assert_eq!(d.get("backups/a/x").unwrap(), b"hello");
+    assert_eq!(d.get_range("backups/a/x", 1, 3).unwrap(), b"ell");
+    assert!(d.get_range("backups/a/x", 3, 10).is_err());
+    assert_eq!(d.size("backups/a/x").unwrap(), Some(5));
+    assert_eq!(d.size("backups/a/none").unwrap(), None);
+    assert_eq!(
+        d.get("backups/a/none").unwrap_err().kind(),
+        ErrorKind::NotFound
+    );
+    assert_eq!(
+        d.put("../escape", b"").unwrap_err().kind(),
+        ErrorKind::BadKey
+    );
+    d.put("backups/b/y", b"").unwrap();
+    d.put("backups/a/sub/z", b"z").unwrap();
+    assert_eq!(d.list("backups").unwrap(), ["a", "b"]);
+    assert_eq!(d.list("backups/a/").unwrap(), ["sub", "x"]);
+    assert!(d.list("nothing/here").unwrap().is_empty());
+    assert!(d.free_bytes().is_some_and(|b| b > 0));
+
+    // Racing writers of one key: exactly one wins, its bytes are the object.
+    for round in 0..5 {
+        let key = format!("claims/r{round}/CLAIM");
+        let start = std::sync::Arc::new(std::sync::Barrier::new(6));
+        let handles: Vec<_> = (0..6u8)
+            .map(|i| {
+                let (d, key, start) = (d.clone(), key.clone(), start.clone());
+                std::thread::spawn(move || {
+                    start.wait();
+                    d.put(&key, &[i; 100]).map(|()| i)
+                })
+            })
+            .collect();
+        let results: Vec<_> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+        let winners: Vec<u8> = results
+            .iter()
+            .filter_map(|r| r.as_ref().ok().copied())
+            .collect();
+        assert_eq!(winners.len(), 1, "round {round}: {results:?}");
+        assert_eq!(d.get(&key).unwrap(), vec![winners[0]; 100]);
+        let left = std::fs::read_dir(r.s.path("store/claims").join(format!("r{round}")))
+            .unwrap()
+            .count();
+        assert_eq!(left, 1, "no temporary file is left");
+    }
+
+    // From inside another runtime (as the SSH server's handlers call it).
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let got = rt.block_on(async { d.get("backups/a/sub/z").unwrap() });
+    assert_eq!(got, b"z");
+
+    d.delete("backups/b/y").unwrap();
+    d.delete("backups/b/y").unwrap();
+    d.delete_prefix("backups/a").unwrap();
+    d.delete_prefix("backups/a").unwrap();
+    assert_eq!(d.list("backups").unwrap(), ["b"]);
+    assert!(!r.s.path("store/backups/a").exists());
 }

@@ -181,6 +181,19 @@ impl Core {
                 )));
             }
         }
+        // A copy that failed because its destination went away (a server
+        // down mid-backup) could not remove what it had written there. That
+        // leftover is claimed by this catalog's own run of the backup and has
+        // no commit marker: it goes, so the copy can be made again.
+        if let Ok(Some(left)) = to.read_claim(&b.id)
+            && to.read_commit(&b.id)?.is_none()
+            && self
+                .catalog
+                .get_run(left.run)?
+                .is_some_and(|r| claim_of(&r) == left)
+        {
+            to.release(&left)?;
+        }
         let stats = copy_backup(&from, &to, &claim_of(run), &b.manifest_hash, progress)?;
         self.set_copy_complete(&b.id, dest)?;
         Ok(stats.bytes)

@@ -109,8 +109,9 @@ async fn mkdirs(i: &Inner, c: &Connection, dir: &str) -> Result<(), DestError> {
 }
 
 /// Writes `data` under a temporary name next to `path`, then renames it into
-/// place. SFTP v3 rename refuses an existing target, which makes the put
-/// create-only; readers never see a partial object.
+/// place. SFTP v3 rename refuses an existing target (OpenSSH links, then
+/// unlinks), which makes the put create-only; readers never see a partial
+/// object.
 pub(super) async fn put(
     i: &Inner,
     c: &Connection,
@@ -163,13 +164,10 @@ pub(super) async fn put(
         // Whether the rename landed is unknown; the retry will find out.
         return Err(fail(i, "rename", path, rename_err));
     }
+    // The name is taken, or the rename failed for another reason. A taken name
+    // is `Exists` even when the bytes are ours: a put is an exclusive create,
+    // and the retry wrapper tells a lost reply of our own from another writer.
     let outcome = match c.sftp.metadata(path.to_string()).await {
-        // The name is taken: by our own earlier attempt (identical bytes), or not.
-        Ok(m) if m.len() == data.len() as u64 => match read(i, c, path, 0, None).await {
-            Ok(stored) if blake3::hash(&stored) == blake3::hash(&data) => Ok(()),
-            Ok(_) => Err(exists(i, key)),
-            Err(e) => Err(e),
-        },
         Ok(_) => Err(exists(i, key)),
         Err(e) if is_missing(&e) => Err(fail(i, "rename", path, rename_err)),
         Err(e) => Err(fail(i, "stat", path, e)),
