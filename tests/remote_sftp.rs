@@ -7,67 +7,11 @@
 
 mod common;
 
-use common::sftpkit::{Sshd, skip_without_sshd};
+use common::sftpkit::{all_files, contains, remote, skip_without_sshd, source};
 use common::tcpproxy::TcpProxy;
 use common::*;
 use serde_json::Value;
-use std::path::{Path, PathBuf};
-
-/// A home, a client key and a running sshd letting that key in as root.
-struct Remote {
-    s: Strata,
-    sshd: Sshd,
-    key: PathBuf,
-}
-
-fn remote() -> Remote {
-    let s = Strata::new();
-    let key = common::sshkit::keygen(s.root(), "id_test");
-    let sshd = Sshd::start(&s.path("sshd"), &key);
-    Remote { s, sshd, key }
-}
-
-impl Remote {
-    /// `sftp://root@127.0.0.1:PORT/<root>/<rel>`.
-    fn url(&self, port: u16, rel: &str) -> String {
-        format!("sftp://root@127.0.0.1:{port}{}", self.s.path(rel).display())
-    }
-
-    fn known_hosts(&self) -> PathBuf {
-        self.s.path("known_hosts")
-    }
-
-    /// `dest add NAME --sftp URL --identity KEY --known-hosts FILE [--accept-new-host-key]`.
-    fn add(&self, name: &str, url: &str, accept: bool) -> (i32, String, String) {
-        let key = self.key.to_str().unwrap().to_string();
-        let kh = self.known_hosts().to_str().unwrap().to_string();
-        let mut args = vec![
-            "dest",
-            "add",
-            name,
-            "--sftp",
-            url,
-            "--identity",
-            &key,
-            "--known-hosts",
-            &kh,
-        ];
-        if accept {
-            args.push("--accept-new-host-key");
-        }
-        self.s.run(&args)
-    }
-}
-
-/// Deterministic source files: a few small ones and `big` random bytes.
-fn source(s: &Strata, big: usize) -> PathBuf {
-    let src = s.path("src");
-    let mut rng = Rng::new(12);
-    write(&src.join("notes.txt"), b"off-site\n");
-    write(&src.join("sub/small.bin"), &rng.bytes(70_000));
-    write(&src.join("sub/big.bin"), &rng.bytes(big));
-    src
-}
+use std::path::Path;
 
 #[test]
 fn host_keys_unknown_is_refused_recorded_on_request_and_a_changed_one_refused() {
@@ -132,27 +76,6 @@ fn a_private_key_readable_by_others_is_refused() {
         err.contains(r.key.to_str().unwrap()) && err.contains("chmod 600"),
         "{err}"
     );
-}
-
-/// Every file under `dir`, as bytes.
-fn all_files(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap().flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if let Ok(b) = std::fs::read(&p) {
-                out.push((p, b));
-            }
-        }
-    }
-    out
-}
-
-fn contains(hay: &[u8], needle: &[u8]) -> bool {
-    hay.windows(needle.len()).any(|w| w == needle)
 }
 
 #[test]

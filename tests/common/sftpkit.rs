@@ -1,6 +1,7 @@
 //! A real OpenSSH `sshd` serving SFTP on a free loopback port, with its own
 //! host key, config and authorized_keys in a scratch directory.
 
+use super::{Rng, Strata, write};
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -197,4 +198,85 @@ fn descendants(pid: u32) -> Vec<u32> {
         }
     }
     out
+}
+
+/// A home, a client key and a running sshd letting that key in as root.
+pub struct Remote {
+    /// The home and scratch directory.
+    pub s: Strata,
+    /// The server.
+    pub sshd: Sshd,
+    /// The client's private key.
+    pub key: PathBuf,
+}
+
+pub fn remote() -> Remote {
+    let s = Strata::new();
+    let key = super::sshkit::keygen(s.root(), "id_test");
+    let sshd = Sshd::start(&s.path("sshd"), &key);
+    Remote { s, sshd, key }
+}
+
+impl Remote {
+    /// `sftp://root@127.0.0.1:PORT/<root>/<rel>`.
+    pub fn url(&self, port: u16, rel: &str) -> String {
+        format!("sftp://root@127.0.0.1:{port}{}", self.s.path(rel).display())
+    }
+
+    pub fn known_hosts(&self) -> PathBuf {
+        self.s.path("known_hosts")
+    }
+
+    /// `dest add NAME --sftp URL --identity KEY --known-hosts FILE [--accept-new-host-key]`.
+    pub fn add(&self, name: &str, url: &str, accept: bool) -> (i32, String, String) {
+        let key = self.key.to_str().unwrap().to_string();
+        let kh = self.known_hosts().to_str().unwrap().to_string();
+        let mut args = vec![
+            "dest",
+            "add",
+            name,
+            "--sftp",
+            url,
+            "--identity",
+            &key,
+            "--known-hosts",
+            &kh,
+        ];
+        if accept {
+            args.push("--accept-new-host-key");
+        }
+        self.s.run(&args)
+    }
+}
+
+/// Deterministic source files: a few small ones and `big` random bytes.
+pub fn source(s: &Strata, big: usize) -> PathBuf {
+    let src = s.path("src");
+    let mut rng = Rng::new(12);
+    write(&src.join("notes.txt"), b"off-site\n");
+    write(&src.join("sub/small.bin"), &rng.bytes(70_000));
+    write(&src.join("sub/big.bin"), &rng.bytes(big));
+    src
+}
+
+/// Every file under `dir`, as bytes.
+pub fn all_files(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if let Ok(b) = std::fs::read(&p) {
+                out.push((p, b));
+            }
+        }
+    }
+    out
+}
+
+/// Whether `needle` occurs in `hay`.
+pub fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle)
 }
