@@ -64,11 +64,11 @@ fn host_keys_unknown_is_refused_recorded_on_request_and_a_changed_one_refused() 
 }
 
 #[test]
-fn a_private_key_readable_by_others_is_refused() {
+fn a_key_readable_by_others_or_not_authorized_is_refused() {
     if skip_without_sshd("private_key_mode") {
         return;
     }
-    let r = remote();
+    let mut r = remote();
     chmod(&r.key, 0o644);
     let (code, _, err) = r.add("off", &r.url(r.sshd.port, "repo"), true);
     assert_ne!(code, 0, "{err}");
@@ -76,6 +76,13 @@ fn a_private_key_readable_by_others_is_refused() {
         err.contains(r.key.to_str().unwrap()) && err.contains("chmod 600"),
         "{err}"
     );
+    // A private key the server does not know: refused by the server, named.
+    r.key = common::sshkit::keygen(r.s.root(), "id_stranger");
+    let (code, _, err) = r.add("off", &r.url(r.sshd.port, "repo"), true);
+    assert_ne!(code, 0, "{err}");
+    assert!(err.contains("refused public-key login as root"), "{err}");
+    assert!(err.contains("id_stranger.pub"), "{err}");
+    assert!(!r.s.path("repo").exists());
 }
 
 #[test]
