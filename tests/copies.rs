@@ -244,11 +244,17 @@ fn a_damaged_pack_on_one_copy_is_read_from_the_other() {
 
 /// Runs `backup sync --all` until it reaches `point`, then kills it with SIGKILL.
 fn kill_sync_at(s: &Strata, point: &str) {
+    kill_at(s, &["backup", "sync", "--all"], point);
+}
+
+/// Runs strata with `args` until it reaches stop point `point`, then kills it
+/// with SIGKILL.
+fn kill_at(s: &Strata, args: &[&str], point: &str) {
     use std::io::BufRead;
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_strata"))
         .arg("--home")
         .arg(s.home())
-        .args(["backup", "sync", "--all"])
+        .args(args)
         .env("STRATA_TEST_STOP_AT", point)
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
@@ -305,5 +311,54 @@ fn a_sync_killed_mid_copy_leaves_no_copy_that_looks_complete() {
         // Either way a sync now leaves it complete and verified.
         s.ok(&["backup", "sync", "--all"]);
         s.ok(&["verify", &id, "--read-data"]);
+    }
+}
+
+/// A crash after the backup committed on d1 but before d2's commit (the
+/// marker removed from d2 by hand to stand for it): under `any` the next
+/// start records it degraded with d2 missing, under `all` it is removed from
+/// both, and either way no copy looks complete that is not.
+#[test]
+fn an_interrupted_backup_is_adopted_when_its_policy_is_met() {
+    for (require, adopted) in [("any", true), ("all", false)] {
+        let s = Strata::new();
+        let src = two_copies(&s, require);
+        kill_at(&s, &["backup", "run", "t", "--full"], "after-commit-marker");
+        let runs = s.path("d2").join("backups");
+        let id = std::fs::read_dir(&runs)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .next()
+            .unwrap();
+        std::fs::remove_file(runs.join(&id).join("COMMIT")).unwrap();
+        let backups: Value = s.json(&["backup", "list"]);
+        let list = backups.as_array().unwrap();
+        let run = &s.json(&["runs"])[0];
+        if !adopted {
+            assert!(list.is_empty(), "{require}: {backups}");
+            assert_eq!(run["status"], "interrupted", "{require}: {run}");
+            assert!(!runs.join(&id).exists() && !s.path("d1/backups").join(&id).exists());
+            continue;
+        }
+        assert_eq!(list.len(), 1, "{require}: {backups}");
+        let copies = list[0]["copies"].as_array().unwrap();
+        assert_eq!(copies[0]["state"], "complete", "{backups}");
+        assert_eq!(copies[1]["state"], "missing", "{backups}");
+        assert_eq!(run["status"], "degraded", "{run}");
+        assert!(run["message"].as_str().unwrap().contains("1 of 2"), "{run}");
+        assert!(
+            !runs.join(&id).exists(),
+            "d2's uncommitted data was removed"
+        );
+        // Sync fills the copy, which then restores byte for byte.
+        let (code, _, err) = s.run(&["backup", "sync", &id]);
+        assert_eq!(code, 0, "{err}");
+        let to = s.path("restored");
+        let (code, _, err) = s.run(&["restore", &id, "--to", to.to_str().unwrap()]);
+        assert_eq!(code, 0, "{err}");
+        assert_eq!(
+            std::fs::read(to.join("sub/b.txt")).unwrap(),
+            std::fs::read(src.join("sub/b.txt")).unwrap()
+        );
     }
 }

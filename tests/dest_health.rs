@@ -121,3 +121,24 @@ fn the_same_through_the_daemon_and_in_its_console_snapshot() {
     assert_eq!(d2.state, strata::core::rows::HealthState::Unreachable);
     assert_eq!(d2.pending, 1);
 }
+
+/// `dest show` tells the same health as one row of `dest list`, not only the
+/// definition.
+#[test]
+fn dest_show_tells_health_and_pending_copies() {
+    let s = Strata::new();
+    degraded(&s);
+    let d2 = s.json(&["dest", "show", "d2"]);
+    assert_eq!(d2["state"], "unreachable", "{d2}");
+    assert_eq!(d2["pending"], 1, "{d2}");
+    assert!(d2["path"].as_str().unwrap().ends_with("d2"), "{d2}");
+    let (code, out, err) = s.run(&["dest", "show", "d1"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("state       ok"), "{out}");
+    assert!(out.contains("backups     2"), "{out}");
+    let (_, out, _) = s.run(&["dest", "show", "d2"]);
+    assert!(
+        out.contains("unreachable: ") && out.contains("1 copy to sync, 0 copies to delete"),
+        "{out}"
+    );
+}

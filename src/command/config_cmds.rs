@@ -6,6 +6,11 @@ use crate::core::rows::{DestinationRow, HealthState};
 use crate::core::{CoreError, Outcome};
 use crate::model::{CatchUp, DestinationConfig, RunRecord, SourceConfig, TaskConfig};
 
+/// `1 copy`, `2 copies`.
+fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 fn dest_row(d: &DestinationConfig) -> Vec<String> {
     vec![d.name.clone(), d.kind.name().into(), d.kind.location()]
 }
@@ -83,13 +88,25 @@ pub(super) fn dest(o: &Outcome, j: bool, io: &mut Io<'_>) -> Result<(), CoreErro
             if j {
                 json(io, d)?
             } else {
-                let r = dest_row(d);
+                let r = dest_row(&d.config);
+                let or_dash = |v: Option<String>| v.unwrap_or_else(|| "-".into());
                 say!(
                     io,
-                    "name      {}\nkind      {}\nlocation  {}",
+                    "name        {}\nkind        {}\nlocation    {}\nrepository  {}\nstate       {}\nchecked     {}\nfree        {}\nstored      {}\nbackups     {}\nlast write  {}\npending     {} to sync, {} to delete",
                     r[0],
                     r[1],
-                    r[2]
+                    r[2],
+                    or_dash(d.config.repo_id.clone()),
+                    d.problem
+                        .as_deref()
+                        .map_or_else(|| dest_state(d), |p| format!("{}: {p}", d.state.as_str())),
+                    or_dash(d.checked_at.as_ref().map(time)),
+                    or_dash(d.free_bytes.map(size)),
+                    size(d.stored_bytes),
+                    d.backups,
+                    or_dash(d.last_write.as_ref().map(time)),
+                    count(d.pending, "copy", "copies"),
+                    count(d.deletions_pending, "copy", "copies")
                 )
             }
         }

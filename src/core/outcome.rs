@@ -79,7 +79,7 @@ pub enum Outcome {
     /// JSON is each definition's fields plus the row's).
     DestinationRows(Vec<DestinationRow>),
     /// One destination (shown).
-    Destination(DestinationConfig),
+    Destination(Box<DestinationRow>),
     /// A destination was added.
     DestinationAdded(DestinationConfig),
     /// A destination was forgotten.

@@ -99,7 +99,19 @@ impl Core {
             A::ListDestinations => {
                 O::DestinationRows(self.destination_rows(super::rows::DestCheck::Wait)?)
             }
-            A::ShowDestination { name } => O::Destination(self.destination(&name)?),
+            A::ShowDestination { name } => {
+                self.destination(&name)?;
+                let row = self
+                    .destination_rows(super::rows::DestCheck::Wait)?
+                    .into_iter()
+                    .find(|r| r.config.name == name)
+                    .ok_or_else(|| CoreError::NotFound {
+                        what: "destination",
+                        name: name.clone(),
+                        hint: "it was removed meanwhile; list them with 'strata dest list'".into(),
+                    })?;
+                O::Destination(Box::new(row))
+            }
             A::AddDestination {
                 config,
                 accept_new_host_key,

@@ -8,7 +8,9 @@ use super::jobs::claim_of;
 use super::service::Core;
 use crate::engine::repo::{self, Claim};
 use crate::engine::{EngineError, Repository};
-use crate::model::{BackupStatus, DestinationConfig, RunRecord, RunStatus};
+use crate::model::{
+    BackupCopy, BackupStatus, CopyPolicy, CopyState, DestinationConfig, RunRecord, RunStatus,
+};
 use chrono::Utc;
 use std::collections::BTreeSet;
 
@@ -99,27 +101,70 @@ impl Core {
                 continue;
             }
             let defined = copies.len();
-            // Adopt only a backup that committed on every destination of the run;
-            // a copy on some of them is removed everywhere instead.
-            let everywhere = defined == run.destinations.len()
-                && !copies.is_empty()
-                && copies.iter().all(|c| c.committed.is_some());
-            let marker = if everywhere {
+            // Adopt a backup that committed on as many destinations as its
+            // task's policy requires (all, by default); the other copies are
+            // removed and recorded missing, for sync to fill in. Below the
+            // policy it is removed everywhere instead.
+            let policy = self
+                .catalog
+                .get_task(&run.task)?
+                .map_or(CopyPolicy::All, |t| t.require);
+            let required = policy.required(run.destinations.len()).max(1);
+            let committed = copies.iter().filter(|c| c.committed.is_some()).count();
+            let enough = defined == run.destinations.len() && committed >= required;
+            let marker = if enough {
                 copies.iter().find_map(|c| c.committed.clone())
             } else {
                 None
             };
+            // The copies that did not commit, removed before the backup is
+            // recorded so no half-written copy is ever listed as missing
+            // while still holding a stale claim.
+            if marker.is_some() && committed < defined {
+                if let Some(u) = discard_uncommitted(&copies, &claim) {
+                    out.deferred.push(defer(&run, u));
+                    continue;
+                }
+            }
             run.finished = Some(Utc::now());
             let mut why_not = None;
-            if let Some(marker) = marker {
+            if let Some(mut marker) = marker {
+                let lacking: Vec<&str> = copies
+                    .iter()
+                    .filter(|c| c.committed.is_none())
+                    .map(|c| c.repo.name())
+                    .collect();
+                marker.backup.copies = copies
+                    .iter()
+                    .map(|c| match c.committed {
+                        Some(_) => BackupCopy::complete(c.repo.name()),
+                        None => BackupCopy {
+                            destination: c.repo.name().to_string(),
+                            state: CopyState::Missing,
+                            error: Some(
+                                "the process stopped before this copy committed; 'strata backup sync' writes it"
+                                    .into(),
+                            ),
+                            attempts: 0,
+                            retry_at: None,
+                        },
+                    })
+                    .collect();
                 run.status = match marker.backup.status {
-                    BackupStatus::Complete => RunStatus::Complete,
                     BackupStatus::Partial => RunStatus::Partial,
+                    BackupStatus::Complete if !lacking.is_empty() => RunStatus::Degraded,
+                    BackupStatus::Complete => RunStatus::Complete,
                 };
-                run.message = Some(
+                run.message = Some(if lacking.is_empty() {
                     "recorded after an interruption: the backup had committed on every destination"
-                        .into(),
-                );
+                        .into()
+                } else {
+                    format!(
+                        "recorded after an interruption: the backup had committed on {committed} of {defined} destinations, as its task requires; the copy on {} is missing until 'strata backup sync {}' or the scheduler's retry writes it",
+                        lacking.join(", "),
+                        run.backup_id
+                    )
+                });
                 let requires = self.references(&marker, &copies)?;
                 match self.catalog.commit_backup(&marker.backup, &run, &requires) {
                     Ok(()) => {
@@ -193,7 +238,7 @@ impl Core {
     ) -> Result<Vec<String>, CoreError> {
         let id = &marker.backup.id;
         let mut out: BTreeSet<String> = marker.backup.parent.iter().cloned().collect();
-        if let Some(c) = copies.first() {
+        if let Some(c) = copies.iter().find(|c| c.committed.is_some()) {
             let m = c.repo.read_manifest(id, &marker.manifest_hash)?;
             out.extend(m.packs.into_iter().map(|p| p.backup));
         }
@@ -301,6 +346,20 @@ fn inspect(cfg: &DestinationConfig, claim: &Claim) -> Result<RunCopy, Unreachabl
         own,
         committed,
     })
+}
+
+/// Removes the run's own data from every copy that did not commit; the
+/// destination that could not be cleaned, if any.
+fn discard_uncommitted(copies: &[RunCopy], claim: &Claim) -> Option<Unreachable> {
+    copies
+        .iter()
+        .filter(|c| c.own && c.committed.is_none())
+        .find_map(|c| {
+            c.repo.discard_partial(claim).err().map(|e| Unreachable {
+                destination: c.repo.name().to_string(),
+                error: e.to_string(),
+            })
+        })
 }
 
 /// Leaves `run` as it is for the next start, saying why.
