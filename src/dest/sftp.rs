@@ -228,7 +228,7 @@ impl Destination for SftpDest {
     fn get_range(&self, key: &str, offset: u64, len: u64) -> Result<Vec<u8>, DestError> {
         let path = self.path(key)?;
         self.call("read", path.clone(), len, move |i, c| async move {
-            ops::read(&i, &c, &path, offset, Some(len)).await
+            ops::read_range(&i, &c, &path, offset, len).await
         })
     }
 

@@ -5,7 +5,7 @@ use super::Inner;
 use crate::dest::DestError;
 use crate::dest::sftp_session::Connection;
 use russh_sftp::client::error::Error as SftpError;
-use russh_sftp::protocol::{OpenFlags, StatusCode};
+use russh_sftp::protocol::{FileAttributes, OpenFlags, StatusCode};
 use std::io::{ErrorKind, SeekFrom};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -181,6 +181,86 @@ fn exists(i: &Inner, key: &str) -> DestError {
         dest: i.describe.clone(),
         key: key.to_string(),
     }
+}
+
+/// The largest read OpenSSH's sftp-server answers in one reply
+/// (`limits@openssh.com` read-length), which also fits our packet size.
+const READ_MAX: u64 = 261_120;
+
+/// Requests of one range in flight at once.
+const READS_IN_FLIGHT: u64 = 16;
+
+/// Reads exactly `len` bytes at `offset` with up to [`READS_IN_FLIGHT`]
+/// requests of at most [`READ_MAX`] in flight, nothing beyond the range.
+pub(super) async fn read_range(
+    i: &Inner,
+    c: &Connection,
+    path: &str,
+    offset: u64,
+    len: u64,
+) -> Result<Vec<u8>, DestError> {
+    let handle = match c
+        .raw
+        .open(path.to_string(), OpenFlags::READ, FileAttributes::empty())
+        .await
+    {
+        Ok(h) => h.handle,
+        Err(e) if is_missing(&e) => return Err(i.not_found(path)),
+        Err(e) => return Err(fail(i, "open", path, e)),
+    };
+    let mut buf = Vec::with_capacity(len.min(64 << 20) as usize);
+    let got: Result<(), SftpError> = 'outer: loop {
+        let have = buf.len() as u64;
+        if have >= len {
+            break Ok(());
+        }
+        let mut pieces = Vec::new();
+        let mut at = have;
+        while at < len && (pieces.len() as u64) < READS_IN_FLIGHT {
+            let want = (len - at).min(READ_MAX);
+            let (raw, h) = (c.raw.clone(), handle.clone());
+            let from = offset + at;
+            pieces.push((
+                want,
+                tokio::spawn(async move { raw.read(h, from, want as u32).await }),
+            ));
+            at += want;
+        }
+        // In order; a short or failed piece ends this round, and what follows
+        // it is asked for again from where the data stopped.
+        for (want, piece) in pieces {
+            let answer = piece
+                .await
+                .map_err(|e| SftpError::UnexpectedBehavior(e.to_string()));
+            match answer.and_then(|r| r) {
+                Ok(d) if d.data.is_empty() => break 'outer Ok(()),
+                Ok(d) => {
+                    let short = (d.data.len() as u64) < want;
+                    buf.extend_from_slice(&d.data);
+                    if short {
+                        continue 'outer;
+                    }
+                }
+                Err(SftpError::Status(s)) if s.status_code == StatusCode::Eof => {
+                    break 'outer Ok(());
+                }
+                Err(e) => break 'outer Err(e),
+            }
+        }
+    };
+    let _ = c.raw.close(handle).await;
+    got.map_err(|e| fail(i, "read", path, e))?;
+    if (buf.len() as u64) < len {
+        return Err(i.fail(
+            "read",
+            path,
+            std::io::Error::new(
+                ErrorKind::UnexpectedEof,
+                format!("wanted {len} bytes at offset {offset}, file is shorter"),
+            ),
+        ));
+    }
+    Ok(buf)
 }
 
 /// Reads `len` bytes at `offset` (everything from `offset` when `None`).

@@ -4,7 +4,7 @@
 use super::known_hosts::{self, HostKeyError};
 use russh::client::{self, Handle};
 use russh::keys::{PrivateKey, PrivateKeyWithHashAlg, PublicKeyOrCertificate};
-use russh_sftp::client::SftpSession;
+use russh_sftp::client::{RawSftpSession, SftpSession};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -136,6 +136,9 @@ pub struct Connection {
     pub handle: Handle<Client>,
     /// The SFTP session on one channel of it.
     pub sftp: SftpSession,
+    /// A second SFTP channel for range reads: the session's file reader
+    /// prefetches 16 requests ahead, megabytes for a frame of a few hundred KiB.
+    pub raw: Arc<RawSftpSession>,
 }
 
 impl Connection {
@@ -291,14 +294,28 @@ async fn connect_inner(endpoint: Endpoint) -> Result<Connection, ConnectError> {
         port,
         cause,
     };
-    let channel = handle.channel_open_session().await.map_err(ssh_err)?;
-    channel
-        .request_subsystem(true, "sftp")
-        .await
-        .map_err(|e| subsystem(e.to_string()))?;
-    let sftp = SftpSession::new(channel.into_stream())
+    let mut streams = Vec::with_capacity(2);
+    for _ in 0..2 {
+        let channel = handle.channel_open_session().await.map_err(ssh_err)?;
+        channel
+            .request_subsystem(true, "sftp")
+            .await
+            .map_err(|e| subsystem(e.to_string()))?;
+        streams.push(channel.into_stream());
+    }
+    let (Some(raw_stream), Some(stream)) = (streams.pop(), streams.pop()) else {
+        return Err(subsystem("no SFTP channel".into()));
+    };
+    let sftp = SftpSession::new(stream)
         .await
         .map_err(|e| subsystem(e.to_string()))?;
     sftp.set_timeout(REQUEST_TIMEOUT_SECS);
-    Ok(Connection { handle, sftp })
+    let raw = RawSftpSession::new(raw_stream);
+    raw.init().await.map_err(|e| subsystem(e.to_string()))?;
+    raw.set_timeout(REQUEST_TIMEOUT_SECS);
+    Ok(Connection {
+        handle,
+        sftp,
+        raw: Arc::new(raw),
+    })
 }
