@@ -56,8 +56,16 @@ impl Sshd {
             child: None,
         };
         s.new_host_key();
-        s.launch();
-        s
+        // Another test may take the free port before sshd binds it: try others.
+        let mut last = String::new();
+        for _ in 0..5 {
+            match s.launch() {
+                Ok(()) => return s,
+                Err(log) => last = log,
+            }
+            s.port = free_port();
+        }
+        panic!("sshd exited before listening:\n{last}");
     }
 
     /// The server's public host key file.
@@ -92,7 +100,8 @@ impl Sshd {
         assert!(ok, "ssh-keygen of the host key failed");
     }
 
-    fn launch(&mut self) {
+    /// Starts sshd; `Err` with its log when it exits before listening.
+    fn launch(&mut self) -> Result<(), String> {
         let d = self.dir.display();
         let config = format!(
             "Port {port}\nListenAddress 127.0.0.1\nHostKey {d}/host_key\nAuthorizedKeysFile {d}/authorized_keys\n\
@@ -118,7 +127,8 @@ impl Sshd {
         loop {
             let mut line = String::new();
             if err.read_line(&mut line).expect("read sshd stderr") == 0 {
-                panic!("sshd exited before listening:\n{seen}");
+                let _ = child.wait();
+                return Err(seen);
             }
             seen.push_str(&line);
             if line.contains("Server listening on") {
@@ -127,6 +137,7 @@ impl Sshd {
         }
         std::thread::spawn(move || for _ in err.lines() {});
         self.child = Some(child);
+        Ok(())
     }
 
     /// Stops the server and every session process it forked, as a crash of
@@ -148,7 +159,8 @@ impl Sshd {
     /// Starts it again on the same port with the same host key.
     pub fn restart(&mut self) {
         self.stop();
-        self.launch();
+        self.launch()
+            .unwrap_or_else(|log| panic!("sshd did not start again:\n{log}"));
     }
 
     /// Starts it again on the same port with a new host key (a reinstalled
@@ -156,7 +168,8 @@ impl Sshd {
     pub fn restart_with_new_host_key(&mut self) {
         self.stop();
         self.new_host_key();
-        self.launch();
+        self.launch()
+            .unwrap_or_else(|log| panic!("sshd did not start again:\n{log}"));
     }
 }
 
