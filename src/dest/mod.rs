@@ -6,8 +6,6 @@ pub mod local;
 pub mod retry;
 pub mod sftp;
 pub mod sftp_session;
-// Until the remote kinds land on it, only its own test uses it.
-#[allow(dead_code)]
 pub(crate) mod runtime;
 
 use crate::model::{DestinationConfig, DestinationKind};
