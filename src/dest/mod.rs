@@ -4,9 +4,9 @@
 pub mod known_hosts;
 pub mod local;
 pub mod retry;
+pub(crate) mod runtime;
 pub mod sftp;
 pub mod sftp_session;
-pub(crate) mod runtime;
 
 use crate::model::{DestinationConfig, DestinationKind};
 use std::sync::Arc;
