@@ -169,6 +169,7 @@ pub fn run(home: Option<PathBuf>, json: bool, io: &mut Io<'_>) -> Result<u8, Cor
             created: chrono::Utc::now(),
             require: Default::default(),
             alert_after: None,
+            notify: None,
         }
     };
     // Schedules of a minute or so, so a newcomer sees gauges move and backups appear.

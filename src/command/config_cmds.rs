@@ -258,6 +258,9 @@ pub(super) fn task(o: &Outcome, j: bool, io: &mut Io<'_>) -> Result<(), CoreErro
                 if let Some(a) = &t.hooks.after {
                     say!(io, "after hook    {a}")
                 }
+                if let Some(n) = &t.notify {
+                    say!(io, "alerts        {}", notify_text(n))
+                }
                 say!(io, "compression   zstd {}", t.compression_level);
                 say!(
                     io,
@@ -382,4 +385,22 @@ fn human_secs(s: i64) -> String {
         s if s % 60 == 0 => format!("{}m", s / 60),
         s => format!("{s}s"),
     }
+}
+
+/// A task's own alert settings in one line (the webhook by its file only).
+fn notify_text(n: &crate::model::NotifySettings) -> String {
+    let mut parts = vec![match &n.on {
+        Some(on) => format!("on {}", on.join(",")),
+        None => "on every event".to_string(),
+    }];
+    if let Some(c) = &n.command {
+        parts.push(format!("command {c}"));
+    }
+    if let Some(f) = &n.webhook_file {
+        parts.push(format!("webhook from {}", f.display()));
+    }
+    if !n.has_channel() {
+        parts.push("nowhere (silenced)".into());
+    }
+    format!("own: {}", parts.join("; "))
 }

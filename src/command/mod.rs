@@ -366,6 +366,15 @@ pub struct TaskAddArgs {
     /// The task turns stale when its newest complete backup is older than this (e.g. 26h); default: twice its shortest schedule interval.
     #[arg(long, value_name = "DUR")]
     pub alert_after: Option<String>,
+    /// Alert events of this task (replaces [notify] on): failed, degraded, stale, recovered.
+    #[arg(long, value_name = "EVENT[,EVENT…]", value_delimiter = ',')]
+    pub notify_on: Vec<String>,
+    /// Alert command of this task (replaces [notify] for it): the alert as JSON on stdin.
+    #[arg(long, value_name = "CMD")]
+    pub notify_command: Option<String>,
+    /// A private file (0600) holding this task's webhook URL; the alert JSON is POSTed there.
+    #[arg(long, value_name = "FILE")]
+    pub notify_webhook_file: Option<PathBuf>,
 }
 
 /// `strata backup …`

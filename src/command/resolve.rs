@@ -137,6 +137,7 @@ pub fn resolve(cmd: Command) -> Result<Resolved, CoreError> {
                 created: chrono::Utc::now(),
                 require: a.require,
                 alert_after: a.alert_after,
+                notify: task_notify(a.notify_on, a.notify_command, a.notify_webhook_file),
             }),
         },
         Command::Task(TaskCmd::List) => A::ListTasks,
@@ -191,4 +192,22 @@ pub fn resolve(cmd: Command) -> Result<Resolved, CoreError> {
         },
     };
     Ok(Resolved::Act(act))
+}
+
+/// The task's own notify settings, when any `--notify-…` flag is given.
+fn task_notify(
+    on: Vec<String>,
+    command: Option<String>,
+    webhook_file: Option<std::path::PathBuf>,
+) -> Option<crate::model::NotifySettings> {
+    if on.is_empty() && command.is_none() && webhook_file.is_none() {
+        return None;
+    }
+    Some(crate::model::NotifySettings {
+        on: (!on.is_empty()).then_some(on),
+        command,
+        webhook: None,
+        // Resolved here, against the caller's directory, not the daemon's.
+        webhook_file: webhook_file.map(|f| std::path::absolute(&f).unwrap_or(f)),
+    })
 }

@@ -118,19 +118,7 @@ pub struct HomeConfig {
     pub notify: NotifySettings,
 }
 
-/// `[notify]` in `strata.toml`: what to run when a task's state changes.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct NotifySettings {
-    /// Events to send (default all: `failed`, `degraded`, `stale`, `recovered`).
-    pub on: Option<Vec<String>>,
-    /// Command run with `sh -c`: the event in `STRATA_EVENT`, `STRATA_TASK`,
-    /// `STRATA_STATUS`, `STRATA_MESSAGE`, and as JSON on stdin.
-    pub command: Option<String>,
-}
-
-/// The events `[notify] on` may name.
-pub const NOTIFY_EVENTS: [&str; 4] = ["failed", "degraded", "stale", "recovered"];
+pub use crate::model::{NOTIFY_EVENTS, NotifySettings};
 
 /// `[ssh]` in `strata.toml`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
@@ -185,15 +173,10 @@ impl Home {
             super::bounds::parse_idle(t)
                 .map_err(|e| format!("{}: [ssh] idle_timeout: {e}", path.display()))?;
         }
-        for e in cfg.notify.on.iter().flatten() {
-            if !NOTIFY_EVENTS.contains(&e.as_str()) {
-                return Err(format!(
-                    "{file}: [notify] on: {:?} is not an event; use {}",
-                    super::bounds::escape_controls(e),
-                    NOTIFY_EVENTS.join(", ")
-                ));
-            }
-        }
+        cfg.notify.check().map_err(|(key, why)| match key {
+            "on" => format!("{file}: [notify] on: {why}"),
+            _ => format!("{file}: [notify] {key} {why}"),
+        })?;
         if let Some(t) = &cfg.ssh.login_grace {
             super::bounds::parse_idle(t)
                 .map_err(|e| format!("{}: [ssh] login_grace: {e}", path.display()))?;

@@ -39,6 +39,7 @@ pub mod sync;
 #[cfg(test)]
 mod test_support;
 mod verifying;
+pub mod webhook;
 
 pub use action::Action;
 pub use error::CoreError;

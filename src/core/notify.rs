@@ -1,12 +1,14 @@
 //! Alerts: when a task's status turns `failed`, `degraded` or `stale`, or
-//! back to healthy (`recovered`), the `[notify]` command of `strata.toml` is
-//! run once for that change — not once per retry — with the event in its
-//! environment and as JSON on stdin. What was last sent per task is kept in
-//! `notify-state.json`, so a restart neither repeats nor loses an alert.
-//! Each attempt is audited as the `notifier`'s action.
+//! back to healthy (`recovered`), the task's notify settings (its own, else
+//! `[notify]` of `strata.toml`) are used once for that change — not once per
+//! retry: the command gets the event in its environment and as JSON on
+//! stdin, the webhook the same JSON by HTTP POST. What was last sent per task
+//! is kept in `notify-state.json`, so a restart neither repeats nor loses an
+//! alert. Each delivery is audited as the `notifier`'s action.
 
 use super::rows::{TaskRow, TaskStatus};
 use super::service::Core;
+use crate::model::{NotifySettings, webhook_origin};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -60,6 +62,43 @@ fn event_of(before: TaskStatus, now: TaskStatus) -> Option<&'static str> {
     }
 }
 
+/// A task's own notify settings: known events, a command, and a webhook URL
+/// only by way of a private file (the catalog and exports hold the path,
+/// never the URL and its token).
+pub(crate) fn check_task_settings(
+    n: &crate::model::NotifySettings,
+) -> Result<(), (&'static str, String)> {
+    if n.webhook.is_some() {
+        return Err((
+            "notify.webhook",
+            "would keep the URL and its token in the catalog; write the URL into a private \
+             file (chmod 600) and name it with webhook_file (--notify-webhook-file)"
+                .into(),
+        ));
+    }
+    n.check().map_err(|(key, why)| {
+        let key = match key {
+            "on" => "notify.on",
+            "command" => "notify.command",
+            _ => "notify.webhook_file",
+        };
+        (key, why)
+    })?;
+    if let Some(f) = &n.webhook_file {
+        if !f.is_absolute() {
+            return Err((
+                "notify.webhook_file",
+                format!(
+                    "{} is not an absolute path; give the full path",
+                    f.display()
+                ),
+            ));
+        }
+        super::webhook::read_file(f).map_err(|e| ("notify.webhook_file", e.to_string()))?;
+    }
+    Ok(())
+}
+
 impl Core {
     fn alert_state_path(&self) -> PathBuf {
         self.home.root().join("notify-state.json")
@@ -69,10 +108,7 @@ impl Core {
     /// for. Sending runs on threads of its own: a slow command never holds up
     /// the scheduler.
     pub(crate) fn send_alerts(self: &std::sync::Arc<Self>, alerts: &mut Alerts) {
-        let settings = self.settings.notify.clone();
-        let Some(command) = settings.command.clone() else {
-            return;
-        };
+        let global = self.settings.notify.clone();
         let rows: Vec<TaskRow> = match self.task_rows() {
             Ok(r) => r,
             Err(e) => {
@@ -80,6 +116,9 @@ impl Core {
                 return;
             }
         };
+        if !global.has_channel() && rows.iter().all(|r| r.task.notify.is_none()) {
+            return;
+        }
         let path = self.alert_state_path();
         let sent = alerts.sent.get_or_insert_with(|| {
             std::fs::read(&path)
@@ -103,11 +142,9 @@ impl Core {
             };
             sent.insert(r.task.name.clone(), now);
             changed = true;
-            let wanted = settings
-                .on
-                .as_ref()
-                .is_none_or(|on| on.iter().any(|e| e == event));
-            if !wanted {
+            // A task's own settings replace the global ones, whole.
+            let settings = r.task.notify.clone().unwrap_or_else(|| global.clone());
+            if !settings.wants(event) || !settings.has_channel() {
                 continue;
             }
             let alert = Alert {
@@ -119,8 +156,7 @@ impl Core {
                 last_success: r.last_success,
                 at: Utc::now(),
             };
-            let (core, cmd) = (self.clone(), command.clone());
-            std::thread::spawn(move || core.run_alert(&cmd, &alert));
+            self.deliver(&settings, alert);
         }
         if changed {
             let ok = serde_json::to_vec_pretty(sent)
@@ -130,6 +166,53 @@ impl Core {
                 tracing::warn!("alerts: could not save {}", path.display());
             }
         }
+    }
+
+    /// Starts one thread per channel: a webhook that never answers delays
+    /// neither the command nor the scheduler.
+    fn deliver(self: &std::sync::Arc<Self>, settings: &NotifySettings, alert: Alert) {
+        let alert = std::sync::Arc::new(alert);
+        if let Some(cmd) = settings.command.clone() {
+            let (core, alert) = (self.clone(), alert.clone());
+            std::thread::spawn(move || core.run_alert(&cmd, &alert));
+        }
+        let hook = match (&settings.webhook, &settings.webhook_file) {
+            (Some(url), _) => Some(Ok(url.clone())),
+            (None, Some(file)) => Some(super::webhook::read_file(file)),
+            (None, None) => None,
+        };
+        if let Some(url) = hook {
+            let (core, alert) = (self.clone(), alert.clone());
+            std::thread::spawn(move || core.post_alert(url, &alert));
+        }
+    }
+
+    fn post_alert(&self, url: Result<String, super::webhook::WebhookError>, alert: &Alert) {
+        let json = serde_json::to_vec(alert).unwrap_or_default();
+        let outcome = match url {
+            Err(e) => {
+                tracing::error!(task = %alert.task, "alert not sent: {e}");
+                format!("failed: {e}")
+            }
+            Ok(url) => {
+                let origin = webhook_origin(&url);
+                match super::webhook::post(&url, &json) {
+                    Ok(_) => format!("sent to webhook {origin}"),
+                    Err(e) => {
+                        tracing::error!(task = %alert.task, "alert not sent to webhook {origin}: {e}");
+                        format!("failed: webhook {origin}: {e}")
+                    }
+                }
+            }
+        };
+        self.record_unknown_access(
+            "notifier",
+            None,
+            "notify",
+            &format!("notify {}", alert.event),
+            &alert.task,
+            &outcome,
+        );
     }
 
     fn run_alert(&self, cmd: &str, alert: &Alert) {

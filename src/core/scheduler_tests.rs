@@ -30,6 +30,7 @@ fn task(name: &str) -> TaskConfig {
         created: utc(2026, 1, 1, 0, 0, 0),
         require: Default::default(),
         alert_after: None,
+        notify: None,
     }
 }
 

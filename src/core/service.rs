@@ -114,6 +114,9 @@ pub(crate) fn check_settings(task: &TaskConfig) -> Result<(), (&'static str, Str
     if let Some(n) = task.hooks.timeout_secs {
         check("", n, &HOOK_TIMEOUT_SECS).map_err(|e| ("hooks.timeout_secs", e))?;
     }
+    if let Some(n) = &task.notify {
+        super::notify::check_task_settings(n)?;
+    }
     if let Some(d) = first_duplicate_dest(&task.destinations) {
         return Err((
             "destinations",
@@ -380,6 +383,9 @@ impl Core {
                 "hooks.before" => "--before",
                 "hooks.after" => "--after",
                 "source.exclude" => "--exclude",
+                "notify.on" => "--notify-on",
+                "notify.command" => "--notify-command",
+                "notify.webhook_file" => "--notify-webhook-file",
                 other => other,
             };
             CoreError::Invalid(format!("{flag}: {why}"))

@@ -9,6 +9,8 @@ mod copies;
 pub use copies::{BackupCopy, CopyPolicy, CopyState};
 mod dest;
 pub use dest::{AzureSpec, BucketPath, S3Spec, SftpSpec, SftpTarget};
+mod notify;
+pub use notify::{NOTIFY_EVENTS, NotifySettings, check_webhook_url, webhook_origin};
 
 /// What a backup depends on: nothing (full), the previous backup (incremental) or the chain's full (differential).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -332,6 +334,9 @@ pub struct TaskConfig {
     /// (`26h`, `8d`); unset: twice the shortest interval of its schedules.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub alert_after: Option<String>,
+    /// The task's own alert settings; they replace `[notify]` of `strata.toml`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notify: Option<NotifySettings>,
 }
 
 fn is_all(p: &CopyPolicy) -> bool {
@@ -525,6 +530,7 @@ impl TaskConfig {
             created: chrono::Utc::now(),
             require: Default::default(),
             alert_after: None,
+            notify: None,
         }
     }
 }

@@ -62,6 +62,7 @@ fn task(name: &str) -> TaskConfig {
         created: now() - Duration::days(400),
         require: Default::default(),
         alert_after: None,
+        notify: None,
     }
 }
 

@@ -124,6 +124,11 @@ impl Strata {
     /// `strata serve --listen off` on this home, started and ready; stopped
     /// when the returned value is dropped.
     pub fn serve(&self) -> Daemon {
+        self.serve_env(&[])
+    }
+
+    /// [`Strata::serve`] with extra environment variables (`STRATA_TEST_…`).
+    pub fn serve_env(&self, env: &[(&str, &str)]) -> Daemon {
         use std::io::{BufRead, BufReader};
         let mut child = Command::new(env!("CARGO_BIN_EXE_strata"))
             .arg("--home")
@@ -131,6 +136,7 @@ impl Strata {
             .args(["serve", "--listen", "off"])
             .env_remove("STRATA_HOME")
             .env_remove("STRATA_LOG")
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()

@@ -75,6 +75,7 @@ pub fn task_config(name: &str, full: Option<&str>, incr: Option<&str>, paused: b
         created: at(2026, 10, 1, 9, 0),
         require: Default::default(),
         alert_after: None,
+        notify: None,
     }
 }
 
@@ -740,6 +741,7 @@ pub fn real_core(dir: &std::path::Path) -> Arc<Core> {
         created: Utc::now(),
         require: Default::default(),
         alert_after: None,
+        notify: None,
     });
     core.perform(&admin_caller(), Action::AddTask { config })
         .unwrap();

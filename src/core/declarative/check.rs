@@ -106,6 +106,7 @@ impl Core {
             paused,
             require,
             alert_after,
+            notify,
         } = doc;
         check_name("task", name)?;
         let what = format!("task {name:?}");
@@ -195,6 +196,7 @@ impl Core {
             created: chrono::Utc::now(),
             require: require.unwrap_or_default(),
             alert_after: alert_after.clone(),
+            notify: notify.clone(),
         };
         check_settings(&task).map_err(|(key, why)| bad(format!("{key}: {why}")))?;
         Ok(task)

@@ -3,8 +3,8 @@
 
 use crate::core::error::CoreError;
 use crate::model::{
-    CatchUp, CopyPolicy, DestinationConfig, DestinationKind, Hooks, RetentionPolicy, SourceConfig,
-    TaskConfig,
+    CatchUp, CopyPolicy, DestinationConfig, DestinationKind, Hooks, NotifySettings,
+    RetentionPolicy, SourceConfig, TaskConfig,
 };
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
@@ -155,6 +155,10 @@ pub struct TaskDoc {
     /// Stale when the newest complete backup is older (default: twice the shortest schedule interval).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub alert_after: Option<String>,
+    /// The task's own alerts (`on`, `command`, `webhook_file`); they replace
+    /// `[notify]` of `strata.toml` for this task.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notify: Option<NotifySettings>,
 }
 
 impl RetentionDoc {
@@ -228,6 +232,7 @@ impl From<&TaskConfig> for TaskDoc {
             created: _,
             require,
             alert_after,
+            notify,
         } = t;
         let SourceConfig::Dir { path, exclude } = source;
         let RetentionPolicy {
@@ -274,6 +279,7 @@ impl From<&TaskConfig> for TaskDoc {
             paused: paused.then_some(true),
             require: (*require != CopyPolicy::All).then_some(*require),
             alert_after: alert_after.clone(),
+            notify: notify.clone(),
         }
     }
 }
@@ -351,6 +357,7 @@ pub fn render(doc: &Config) -> Result<String, CoreError> {
             paused,
             require,
             alert_after,
+            notify,
         } = t;
         out.push_str("\n[[task]]\n");
         kv(&mut out, "name", name)?;
@@ -371,6 +378,7 @@ pub fn render(doc: &Config) -> Result<String, CoreError> {
         opt(&mut out, "paused", paused)?;
         opt(&mut out, "require", require)?;
         opt(&mut out, "alert_after", alert_after)?;
+        opt(&mut out, "notify", notify)?;
     }
     Ok(out)
 }

@@ -123,6 +123,7 @@ fn task_fields(t: &TaskConfig) -> Vec<(&'static str, Value)> {
         created: _,
         require,
         alert_after,
+        notify,
     } = t;
     let SourceConfig::Dir { path, exclude } = source;
     let RetentionPolicy {
@@ -161,6 +162,26 @@ fn task_fields(t: &TaskConfig) -> Vec<(&'static str, Value)> {
         ("paused", Value::from(*paused)),
         ("require", Value::from(require.to_string())),
         ("alert_after", Value::from(alert_after.clone())),
+        (
+            "notify",
+            Value::from(if notify.is_some() { "own" } else { "global" }),
+        ),
+        (
+            "notify.on",
+            Value::from(notify.as_ref().and_then(|n| n.on.clone())),
+        ),
+        (
+            "notify.command",
+            Value::from(notify.as_ref().and_then(|n| n.command.clone())),
+        ),
+        (
+            "notify.webhook_file",
+            Value::from(
+                notify
+                    .as_ref()
+                    .and_then(|n| n.webhook_file.as_deref().map(path_value)),
+            ),
+        ),
     ]
 }
 
