@@ -8,7 +8,9 @@ use std::path::PathBuf;
 mod copies;
 pub use copies::{BackupCopy, CopyPolicy, CopyState};
 mod dest;
+mod run_purpose;
 pub use dest::{AzureSpec, BucketPath, S3Spec, SftpSpec, SftpTarget};
+pub use run_purpose::RunPurpose;
 
 /// What a backup depends on: nothing (full), the previous backup (incremental) or the chain's full (differential).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -482,6 +484,9 @@ pub struct RunRecord {
     pub id: u64,
     /// Task name.
     pub task: String,
+    /// What the run did; catalogs from before purposes hold backup runs only.
+    #[serde(default)]
+    pub purpose: RunPurpose,
     /// Kind the caller asked for.
     pub requested: BackupKind,
     /// Kind actually taken (a request without a full becomes a full).
@@ -500,6 +505,16 @@ pub struct RunRecord {
     /// Why it failed, or a note (e.g. "incremental requested; no full yet, took a full").
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+}
+
+impl RunRecord {
+    /// The kind column: the backup kind for backup runs, else the purpose.
+    pub fn kind_label(&self) -> &'static str {
+        match self.purpose {
+            RunPurpose::Backup => self.kind.as_str(),
+            p => p.as_str(),
+        }
+    }
 }
 
 #[cfg(test)]
