@@ -203,7 +203,7 @@ fn backup_sync_fills_the_missing_copy_and_it_restores_alone() {
     assert!(
         runs.as_array().unwrap().iter().any(|r| r["message"]
             .as_str()
-            .is_some_and(|m| m.starts_with("sync: copied backup"))),
+            .is_some_and(|m| m.starts_with("copied backup"))),
         "{runs}"
     );
 }

@@ -310,7 +310,7 @@ pub(super) fn task(o: &Outcome, j: bool, io: &mut Io<'_>) -> Result<(), CoreErro
                             "  #{:<4} {}  {:<12} {:<11} {id}{msg}",
                             run.id,
                             super::render::time(&run.started),
-                            run.kind.as_str(),
+                            run.kind_label(),
                             run.status.as_str()
                         );
                     }
@@ -364,7 +364,7 @@ pub(super) fn runs(runs: &[RunRecord], j: bool, io: &mut Io<'_>) -> Result<(), C
             r.id.to_string(),
             r.task.clone(),
             super::render::time(&r.started),
-            r.kind.as_str().to_string(),
+            r.kind_label().to_string(),
             r.status.as_str().to_string(),
             if r.backup_id.is_empty() {
                 "-".into()

@@ -82,6 +82,7 @@ impl Core {
                 let run = self.catalog.insert_run(RunRecord {
                     id: 0,
                     task: task_name.to_string(),
+                    purpose: crate::model::RunPurpose::Backup,
                     requested,
                     kind: requested,
                     backup_id: String::new(),
@@ -297,6 +298,7 @@ impl Core {
         let fresh = RunRecord {
             id: queued.as_ref().map_or(0, |q| q.id),
             task: task_name.to_string(),
+            purpose: crate::model::RunPurpose::Backup,
             requested,
             kind,
             backup_id: first_backup_id(started),

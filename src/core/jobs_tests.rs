@@ -65,6 +65,7 @@ fn recovery_marks_a_queued_run_interrupted_and_audits_it() {
         .insert_run(RunRecord {
             id: 0,
             task: "t".into(),
+            purpose: crate::model::RunPurpose::Backup,
             requested: BackupKind::Full,
             kind: BackupKind::Full,
             backup_id: String::new(),

@@ -41,6 +41,7 @@ fn running(core: &Core, dest: &str) -> RunRecord {
         .insert_run(RunRecord {
             id: 0,
             task: "t".into(),
+            purpose: crate::model::RunPurpose::Backup,
             requested: BackupKind::Full,
             kind: BackupKind::Full,
             backup_id: "20260101-000000-0123abcd".into(),

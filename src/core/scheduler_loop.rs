@@ -177,6 +177,7 @@ fn record_missed(core: &Core, task: &str, kind: crate::model::BackupKind, at: Da
     let run = RunRecord {
         id: 0,
         task: task.to_string(),
+        purpose: crate::model::RunPurpose::Backup,
         requested: kind,
         kind,
         backup_id: String::new(),

@@ -112,6 +112,7 @@ impl Core {
         let run = RunRecord {
             id: 0,
             task: b.task.clone(),
+            purpose: crate::model::RunPurpose::Sync,
             requested: b.kind,
             kind: b.kind,
             backup_id: b.id.clone(),
@@ -119,7 +120,7 @@ impl Core {
             status: RunStatus::Running,
             started: Utc::now(),
             finished: None,
-            message: Some(format!("sync: copying backup {} to {dest}", b.id)),
+            message: Some(format!("copying backup {} to {dest}", b.id)),
         };
         let mut run = match self.catalog.insert_run(run) {
             Ok(r) => r,
@@ -136,7 +137,7 @@ impl Core {
                 out.bytes = *bytes;
                 run.status = RunStatus::Complete;
                 run.message = Some(format!(
-                    "sync: copied backup {} to {dest} ({bytes} bytes, read back and checked)",
+                    "copied backup {} to {dest} ({bytes} bytes, read back and checked)",
                     b.id
                 ));
             }

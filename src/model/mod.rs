@@ -8,9 +8,11 @@ use std::path::PathBuf;
 mod copies;
 pub use copies::{BackupCopy, CopyPolicy, CopyState};
 mod dest;
+mod run_purpose;
 pub use dest::{AzureSpec, BucketPath, S3Spec, SftpSpec, SftpTarget};
 mod notify;
 pub use notify::{NOTIFY_EVENTS, NotifySettings, check_webhook_url, webhook_origin};
+pub use run_purpose::RunPurpose;
 
 /// What a backup depends on: nothing (full), the previous backup (incremental) or the chain's full (differential).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -487,6 +489,9 @@ pub struct RunRecord {
     pub id: u64,
     /// Task name.
     pub task: String,
+    /// What the run did; catalogs from before purposes hold backup runs only.
+    #[serde(default)]
+    pub purpose: RunPurpose,
     /// Kind the caller asked for.
     pub requested: BackupKind,
     /// Kind actually taken (a request without a full becomes a full).
@@ -505,6 +510,16 @@ pub struct RunRecord {
     /// Why it failed, or a note (e.g. "incremental requested; no full yet, took a full").
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+}
+
+impl RunRecord {
+    /// The kind column: the backup kind for backup runs, else the purpose.
+    pub fn kind_label(&self) -> &'static str {
+        match self.purpose {
+            RunPurpose::Backup => self.kind.as_str(),
+            p => p.as_str(),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -226,7 +226,7 @@ impl Page<'_> {
             .unwrap_or(r.started)
             .format("%Y-%m-%d %H:%M")
             .to_string();
-        let mut text = format!("{when}  {:<12} {:<11}", r.kind.as_str(), r.status.as_str());
+        let mut text = format!("{when}  {:<12} {:<11}", r.kind_label(), r.status.as_str());
         if !r.backup_id.is_empty()
             && matches!(
                 r.status,

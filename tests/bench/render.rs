@@ -222,6 +222,7 @@ fn runs_of(backups: &[BackupRow]) -> Vec<RunRecord> {
         .map(|(i, b)| RunRecord {
             id: (backups.len() - i) as u64,
             task: b.record.task.clone(),
+            purpose: strata::model::RunPurpose::Backup,
             requested: b.record.kind,
             kind: b.record.kind,
             backup_id: b.record.id.clone(),

@@ -445,6 +445,7 @@ pub fn run(
     RunRecord {
         id,
         task: task.into(),
+        purpose: strata::model::RunPurpose::Backup,
         requested: kind,
         kind,
         backup_id: backup_id.into(),
