@@ -8,11 +8,11 @@ use std::path::PathBuf;
 mod copies;
 pub use copies::{BackupCopy, CopyPolicy, CopyState};
 mod dest;
-mod run_purpose;
+mod run;
 pub use dest::{AzureSpec, BucketPath, S3Spec, SftpSpec, SftpTarget};
 mod notify;
 pub use notify::{NOTIFY_EVENTS, NotifySettings, check_webhook_url, webhook_origin};
-pub use run_purpose::RunPurpose;
+pub use run::{RunPurpose, RunRecord, RunStatus};
 
 /// What a backup depends on: nothing (full), the previous backup (incremental) or the chain's full (differential).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -73,46 +73,6 @@ impl BackupStatus {
     }
 }
 
-/// State of one run of a task.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum RunStatus {
-    /// Started and not finished (or the process died; see recovery).
-    Running,
-    /// Finished and committed a complete backup.
-    Complete,
-    /// Finished and committed a backup with unreadable entries.
-    Partial,
-    /// Finished and committed a backup that lacks a copy on some destination
-    /// (the task's copy policy was still met).
-    Degraded,
-    /// Finished without a backup; `error` says why.
-    Failed,
-    /// The process died mid-run; partial data was removed at the next start.
-    Interrupted,
-    /// A scheduled run that did not happen (Strata was down, catch_up = skip).
-    Missed,
-    /// Accepted and waiting for a job slot; no data written yet. Becomes
-    /// `running` in place (same run id), or `interrupted` at the next start
-    /// if the process died first.
-    Queued,
-}
-
-impl RunStatus {
-    /// Lower-case name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RunStatus::Running => "running",
-            RunStatus::Complete => "complete",
-            RunStatus::Partial => "partial",
-            RunStatus::Degraded => "degraded",
-            RunStatus::Failed => "failed",
-            RunStatus::Interrupted => "interrupted",
-            RunStatus::Missed => "missed",
-            RunStatus::Queued => "queued",
-        }
-    }
-}
 
 /// Where a destination keeps its repository.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -482,45 +442,6 @@ pub struct AuditEntry {
     pub outcome: String,
 }
 
-/// One execution of a task.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RunRecord {
-    /// Monotonic id.
-    pub id: u64,
-    /// Task name.
-    pub task: String,
-    /// What the run did; catalogs from before purposes hold backup runs only.
-    #[serde(default)]
-    pub purpose: RunPurpose,
-    /// Kind the caller asked for.
-    pub requested: BackupKind,
-    /// Kind actually taken (a request without a full becomes a full).
-    pub kind: BackupKind,
-    /// Backup id reserved for this run; its data lives under this id until committed.
-    pub backup_id: String,
-    /// Destinations the run writes to.
-    pub destinations: Vec<String>,
-    /// State.
-    pub status: RunStatus,
-    /// Start time.
-    pub started: DateTime<Utc>,
-    /// End time.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub finished: Option<DateTime<Utc>>,
-    /// Why it failed, or a note (e.g. "incremental requested; no full yet, took a full").
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub message: Option<String>,
-}
-
-impl RunRecord {
-    /// The kind column: the backup kind for backup runs, else the purpose.
-    pub fn kind_label(&self) -> &'static str {
-        match self.purpose {
-            RunPurpose::Backup => self.kind.as_str(),
-            p => p.as_str(),
-        }
-    }
-}
 
 #[cfg(test)]
 impl TaskConfig {
