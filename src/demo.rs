@@ -170,6 +170,9 @@ pub fn run(home: Option<PathBuf>, json: bool, io: &mut Io<'_>) -> Result<u8, Cor
             require: Default::default(),
             alert_after: None,
             notify: None,
+            // A sampled check every quarter hour, so verify runs show up too.
+            verify: Some("*/15 * * * *".into()),
+            verify_read_data: Some(20),
         }
     };
     // Schedules of a minute or so, so a newcomer sees gauges move and backups appear.

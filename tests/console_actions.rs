@@ -107,7 +107,7 @@ fn the_verify_notice_names_the_verdict() {
         req,
         act(Action::Verify {
             selection: VerifySelection::One(id.clone()),
-            read_data: false
+            read_data: 0
         })
     );
     assert!(matches!(&r, Ok(Outcome::Verified(v)) if v.iter().all(|r| r.ok())));
@@ -168,6 +168,7 @@ fn cancel_gets_a_typed_refusal_for_a_job_that_is_gone() {
     snap.jobs.push(JobView {
         id: 99,
         task: "t".into(),
+        purpose: Default::default(),
         kind: BackupKind::Full,
         manual: true,
         phase: "store".into(),

@@ -163,7 +163,7 @@ fn detail_keys_act_on_the_task_and_its_chain() {
         press(&mut app, &snap, &[key('v')]),
         [act(Action::Verify {
             selection: strata::core::action::VerifySelection::One(WEB_INCR.into()),
-            read_data: false
+            read_data: 0
         })]
     );
     // Enter lists the task's backups with the same backup selected.

@@ -574,7 +574,7 @@ fn the_console_performs_typed_actions_through_the_daemon() {
     let id = admin.snapshot().unwrap().backups[0].record.id.clone();
     let verified = admin.perform(Action::Verify {
         selection: strata::core::action::VerifySelection::One(id.clone()),
-        read_data: true,
+        read_data: 100,
     });
     assert!(
         matches!(&verified, Ok(Outcome::Verified(v)) if !v.is_empty() && v.iter().all(|r| r.ok() && r.backup == id)),

@@ -261,7 +261,7 @@ fn jobs_table(
             t.row(vec![
                 v.id.to_string(),
                 v.task.clone(),
-                v.kind.to_string(),
+                v.kind_label().to_string(),
                 v.phase.clone(),
                 format!("{}/{}", v.files_done, v.files_total),
                 format!("{}/{}", size(v.bytes_done), size(v.bytes_total)),
@@ -330,10 +330,12 @@ fn verify_table(
             t.row(vec![
                 r.backup.clone(),
                 r.destination.clone(),
-                if r.read_data {
-                    "read-data".into()
-                } else {
+                if !r.read_data {
                     "structure".into()
+                } else if r.packs_read < r.packs_total {
+                    format!("data {}/{} packs", r.packs_read, r.packs_total)
+                } else {
+                    "read-data".into()
                 },
                 r.chunks_checked.to_string(),
                 size(r.bytes_checked),

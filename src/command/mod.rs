@@ -375,6 +375,12 @@ pub struct TaskAddArgs {
     /// A private file (0600) holding this task's webhook URL; the alert JSON is POSTed there.
     #[arg(long, value_name = "FILE")]
     pub notify_webhook_file: Option<PathBuf>,
+    /// Cron schedule (5 fields) of verifying this task's backups, e.g. "0 4 * * 0".
+    #[arg(long, value_name = "CRON")]
+    pub verify: Option<String>,
+    /// Percent of packs whose data each scheduled verification reads (1-100; default: structure only).
+    #[arg(long, value_name = "PCT", value_parser = crate::model::parse_percent, requires = "verify")]
+    pub verify_read_data: Option<u8>,
 }
 
 /// `strata backup …`
@@ -468,9 +474,9 @@ pub struct VerifyArgs {
     /// Every backup.
     #[arg(long)]
     pub all: bool,
-    /// Also read, decompress and hash every chunk.
-    #[arg(long)]
-    pub read_data: bool,
+    /// Also read, decompress and hash every chunk, or those of PCT percent of the packs chosen at random.
+    #[arg(long, value_name = "PCT", num_args = 0..=1, default_missing_value = "100", value_parser = crate::model::parse_percent)]
+    pub read_data: Option<u8>,
 }
 
 /// `strata catalog …`

@@ -138,6 +138,8 @@ pub fn resolve(cmd: Command) -> Result<Resolved, CoreError> {
                 require: a.require,
                 alert_after: a.alert_after,
                 notify: task_notify(a.notify_on, a.notify_command, a.notify_webhook_file),
+                verify: a.verify,
+                verify_read_data: a.verify_read_data,
             }),
         },
         Command::Task(TaskCmd::List) => A::ListTasks,
@@ -181,7 +183,7 @@ pub fn resolve(cmd: Command) -> Result<Resolved, CoreError> {
         Command::Verify(a) => A::Verify {
             selection: VerifySelection::from_flags(a.id, a.task, a.all, "verify")
                 .map_err(CoreError::Invalid)?,
-            read_data: a.read_data,
+            read_data: a.read_data.unwrap_or(0),
         },
         Command::Catalog(CatalogCmd::Rebuild { from }) => A::RebuildCatalog { from },
         Command::Apply { file, dry_run } => A::Apply { file, dry_run },

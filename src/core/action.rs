@@ -169,8 +169,8 @@ pub enum Action {
     Verify {
         /// Which backups.
         selection: VerifySelection,
-        /// Also read and hash every chunk.
-        read_data: bool,
+        /// Percent of packs whose chunks are read and hashed (0: structure only, 100: all).
+        read_data: u8,
     },
     /// Fills missing or failed copies from an intact copy.
     SyncBackups {
@@ -309,11 +309,11 @@ mod tests {
             },
             Action::Verify {
                 selection: VerifySelection::One("2026".into()),
-                read_data: true,
+                read_data: 100,
             },
             Action::Verify {
                 selection: VerifySelection::All,
-                read_data: false,
+                read_data: 0,
             },
             Action::AddTask {
                 config: Box::new(TaskConfig::dir_to("t", "/srv".into(), "d")),

@@ -157,7 +157,7 @@ fn keep_last_full_expires_the_older_chain_dry_run_first() {
     assert_eq!(read(&to.join("a.txt")), "two and a bit more\n");
     let reports = f
         .core
-        .verify(&VerifySelection::All, true, &Progress::default())
+        .verify(&VerifySelection::All, 100, &Progress::default())
         .unwrap();
     assert_eq!(reports.len(), 3);
     assert!(reports.iter().all(|r| r.ok()), "{reports:?}");

@@ -1,8 +1,9 @@
-//! Running jobs: at most one backup per task, a global limit on parallel jobs,
-//! live progress for `strata jobs`, and cancellation.
+//! Running jobs: at most one backup (and one verification) per task, a
+//! global limit on parallel jobs, live progress for `strata jobs`, and
+//! cancellation.
 
 use super::error::CoreError;
-use crate::model::BackupKind;
+use crate::model::{BackupKind, RunPurpose};
 use crate::progress::{Phase, Progress};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -15,6 +16,7 @@ pub const DEFAULT_MAX_PARALLEL: usize = 2;
 
 struct Job {
     task: String,
+    purpose: RunPurpose,
     kind: BackupKind,
     manual: bool,
     started: DateTime<Utc>,
@@ -45,6 +47,9 @@ pub struct JobView {
     pub id: u64,
     /// Task.
     pub task: String,
+    /// What the job does: a backup or a verification.
+    #[serde(default)]
+    pub purpose: RunPurpose,
     /// Kind requested.
     pub kind: BackupKind,
     /// Started by a person rather than the scheduler.
@@ -65,6 +70,16 @@ pub struct JobView {
     pub rate_bytes_per_sec: u64,
     /// Estimated seconds left at that rate (unknown while scanning).
     pub eta_secs: Option<u64>,
+}
+
+impl JobView {
+    /// The kind column: the backup kind for backups, else the purpose.
+    pub fn kind_label(&self) -> &'static str {
+        match self.purpose {
+            RunPurpose::Backup => self.kind.as_str(),
+            p => p.as_str(),
+        }
+    }
 }
 
 /// Holds a job's place; dropping it frees the slot and the task.
@@ -138,10 +153,37 @@ impl Registry {
         progress: Arc<Progress>,
         on_registered: impl FnOnce(u64) -> Result<(), CoreError>,
     ) -> Result<JobGuard<'_>, CoreError> {
+        self.start_job(
+            task,
+            RunPurpose::Backup,
+            kind,
+            manual,
+            progress,
+            on_registered,
+        )
+    }
+
+    /// Registers a job of `purpose` (a backup or a verification): one of
+    /// each per task at a time, so a long verification never makes a
+    /// scheduled backup miss.
+    pub fn start_job(
+        &self,
+        task: &str,
+        purpose: RunPurpose,
+        kind: BackupKind,
+        manual: bool,
+        progress: Arc<Progress>,
+        on_registered: impl FnOnce(u64) -> Result<(), CoreError>,
+    ) -> Result<JobGuard<'_>, CoreError> {
         let mut st = self.lock();
-        if let Some((id, _)) = st.jobs.iter().find(|(_, j)| j.task == task) {
+        if let Some((id, _)) = st
+            .jobs
+            .iter()
+            .find(|(_, j)| j.task == task && j.purpose == purpose)
+        {
             return Err(CoreError::Busy(format!(
-                "task {task} already has a backup job (job {id}); wait for it to finish or cancel it with 'strata jobs cancel {id}'"
+                "task {task} already has a {} job (job {id}); wait for it to finish or cancel it with 'strata jobs cancel {id}'",
+                purpose.as_str()
             )));
         }
         st.next_id += 1;
@@ -150,6 +192,7 @@ impl Registry {
             id,
             Job {
                 task: task.to_string(),
+                purpose,
                 kind,
                 manual,
                 started: Utc::now(),
@@ -187,9 +230,17 @@ impl Registry {
         Ok(guard)
     }
 
-    /// Whether `task` has a job queued or running.
+    /// Whether `task` has a backup job queued or running.
     pub fn is_busy(&self, task: &str) -> bool {
-        self.lock().jobs.values().any(|j| j.task == task)
+        self.is_doing(task, RunPurpose::Backup)
+    }
+
+    /// Whether `task` has a job of `purpose` queued or running.
+    pub fn is_doing(&self, task: &str, purpose: RunPurpose) -> bool {
+        self.lock()
+            .jobs
+            .values()
+            .any(|j| j.task == task && j.purpose == purpose)
     }
 
     /// Asks a job to stop; a running backup stops at its next safe point and
@@ -234,6 +285,7 @@ impl Registry {
             .map(|(id, j)| JobView {
                 id: *id,
                 task: j.task.clone(),
+                purpose: j.purpose,
                 kind: j.kind,
                 manual: j.manual,
                 phase: if j.running {

@@ -5,7 +5,7 @@ use super::error::CoreError;
 use super::health::{CHECK_TIMEOUT, Seen};
 use super::scheduler::{TaskSchedule, host_tz};
 use super::service::Core;
-use crate::model::{BackupKind, CopyState, RunStatus, TaskConfig};
+use crate::model::{BackupKind, CopyState, RunPurpose, RunStatus, TaskConfig};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -81,6 +81,23 @@ impl Core {
         for task in self.catalog.list_tasks()? {
             let mine: Vec<_> = backups.iter().filter(|b| b.task == task.name).collect();
             let last_run = runs.iter().rev().find(|r| r.task == task.name);
+            let latest = |p: RunPurpose| {
+                runs.iter()
+                    .rev()
+                    .find(|r| r.task == task.name && r.purpose == p)
+            };
+            // The newest attempt of each kind of work decides: a failed verify
+            // stays red after later backups (the damage is still there) until
+            // a verify passes; a failed sync shows as a missing copy instead.
+            let failing = [
+                RunPurpose::Backup,
+                RunPurpose::Verify,
+                RunPurpose::Retention,
+            ]
+            .into_iter()
+            .filter_map(latest)
+            .filter(|r| r.status == RunStatus::Failed)
+            .max_by_key(|r| r.id);
             let schedule = TaskSchedule::from_task(&task, host);
             let (next, schedule_error) = match &schedule {
                 Ok(s) if !task.paused => (s.next_after(now), None),
@@ -116,8 +133,8 @@ impl Core {
             } else if task.paused {
                 TaskStatus::Paused
             } else {
-                match last_run.map(|r| r.status) {
-                    Some(RunStatus::Failed) => TaskStatus::Failed,
+                match latest(RunPurpose::Backup).map(|r| r.status) {
+                    _ if failing.is_some() => TaskStatus::Failed,
                     Some(RunStatus::Missed) => TaskStatus::Missed,
                     _ if stale => TaskStatus::Stale,
                     _ if degraded => TaskStatus::Degraded,
@@ -143,7 +160,7 @@ impl Core {
                     .max_by_key(|b| (b.finished, b.id.clone()))
                     .map(|b| b.id.clone()),
                 next,
-                last_result: last_run.map(|r| match &r.message {
+                last_result: failing.or(last_run).map(|r| match &r.message {
                     Some(m) => format!("{}: {m}", r.status.as_str()),
                     None => r.status.as_str().to_string(),
                 }),

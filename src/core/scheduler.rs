@@ -224,7 +224,11 @@ fn fire_instant(tz: Tz, local: NaiveDateTime) -> Option<DateTime<Utc>> {
 /// Enumeration starts at `t` shifted by the smallest offset the zone has in
 /// the next two days: a match whose instant is after `t` has a local time
 /// after that (its instant plus an offset the zone had then).
-fn next_fire(schedule: &cron::Schedule, tz: Tz, t: DateTime<Utc>) -> Option<DateTime<Utc>> {
+pub(super) fn next_fire(
+    schedule: &cron::Schedule,
+    tz: Tz,
+    t: DateTime<Utc>,
+) -> Option<DateTime<Utc>> {
     // Headroom so neither our arithmetic nor the cron crate's overflows.
     t.checked_add_signed(TimeDelta::days(4))?;
     t.checked_sub_signed(TimeDelta::days(4))?;

@@ -31,6 +31,8 @@ fn task(name: &str) -> TaskConfig {
         require: Default::default(),
         alert_after: None,
         notify: None,
+        verify: None,
+        verify_read_data: None,
     }
 }
 

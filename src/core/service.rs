@@ -68,10 +68,26 @@ pub(crate) fn check_settings(task: &TaskConfig) -> Result<(), (&'static str, Str
         ("full", &task.full),
         ("incremental", &task.incremental),
         ("differential", &task.differential),
+        ("verify", &task.verify),
     ] {
         if let Some(e) = expr {
             super::schedule::parse_cron(e).map_err(|why| (key, why.replace('\n', " ")))?;
         }
+    }
+    match (&task.verify, task.verify_read_data) {
+        (_, Some(p)) if !(1..=100).contains(&p) => {
+            return Err((
+                "verify_read_data",
+                format!("{p} is not a percentage of packs; use 1 to 100"),
+            ));
+        }
+        (None, Some(_)) => {
+            return Err((
+                "verify_read_data",
+                "needs a verify schedule, e.g. verify = \"0 4 * * 0\"".into(),
+            ));
+        }
+        _ => {}
     }
     if let Some(z) = &task.timezone {
         super::scheduler::parse_tz(z).map_err(|why| ("timezone", why))?;

@@ -1,5 +1,7 @@
 //! Verification: structure (commit marker, manifest, packs, chain) and, with
-//! `read_data`, decoding and hashing every chunk a restore would need.
+//! `read_data`, decoding and hashing every chunk a restore would need (or
+//! those of a random sample of its packs, for scheduled checks that must not
+//! read a whole repository every week).
 
 use super::fetch::{read_chunk, read_frame};
 use super::manifest::{EntryKind, Manifest};
@@ -31,6 +33,12 @@ pub struct VerifyReport {
     pub chunks_checked: u64,
     /// Bytes of chunk data hashed.
     pub bytes_checked: u64,
+    /// Packs whose chunk data was read.
+    #[serde(default)]
+    pub packs_read: u64,
+    /// Packs the backup's restore reads.
+    #[serde(default)]
+    pub packs_total: u64,
     /// One sentence per problem, naming the file or object.
     pub problems: Vec<String>,
     /// Backups whose packs hold the missing or damaged data: every backup
@@ -46,15 +54,17 @@ impl VerifyReport {
     }
 }
 
-/// Verifies `rec` on `dest`. Problems are collected, not returned as errors, so
-/// one run reports everything wrong at once.
+/// Verifies `rec` on `dest`, reading the chunk data of `sample` percent of
+/// its packs (0: structure only, 100: every chunk). Problems are collected,
+/// not returned as errors, so one run reports everything wrong at once.
 pub fn verify(
     repository: &Repository,
     rec: &BackupRecord,
-    read_data: bool,
+    sample: u8,
     progress: &Progress,
 ) -> VerifyReport {
     progress.set_phase(Phase::Verify);
+    let read_data = sample > 0;
     let mut r = VerifyReport {
         backup: rec.id.clone(),
         destination: repository.describe(),
@@ -168,27 +178,60 @@ pub fn verify(
         progress.set_phase(Phase::Done);
         return r;
     }
+    r.packs_total = m.packs.len() as u64;
     if read_data {
-        read_all(dest, &m, &mut r, progress);
+        let packs = sampled_packs(m.packs.len(), sample);
+        r.packs_read = packs.len() as u64;
+        read_all(dest, &m, &packs, &mut r, progress);
     }
     progress.set_phase(Phase::Done);
     r
 }
 
-fn read_all(dest: &dyn Destination, m: &Manifest, r: &mut VerifyReport, progress: &Progress) {
+/// Indexes of the packs to read: all of them at 100 %, else a fresh random
+/// choice of at least one, so successive sampled checks cover different packs.
+fn sampled_packs(n: usize, sample: u8) -> BTreeSet<u32> {
+    let all = (0..n).filter_map(|i| u32::try_from(i).ok());
+    if sample >= 100 || n == 0 {
+        return all.collect();
+    }
+    let want = (n * usize::from(sample)).div_ceil(100).clamp(1, n);
+    let mut picked: Vec<u32> = all.collect();
+    rand::seq::SliceRandom::shuffle(picked.as_mut_slice(), &mut rand::rng());
+    picked.truncate(want);
+    picked.into_iter().collect()
+}
+
+fn read_all(
+    dest: &dyn Destination,
+    m: &Manifest,
+    packs: &BTreeSet<u32>,
+    r: &mut VerifyReport,
+    progress: &Progress,
+) {
     // One read per frame, however many chunks it holds.
     let mut frames: BTreeMap<(u32, u64), Vec<usize>> = BTreeMap::new();
     for (i, c) in m.chunks.iter().enumerate() {
-        frames.entry((c.pack, c.frame_offset)).or_default().push(i);
+        if packs.contains(&c.pack) {
+            frames.entry((c.pack, c.frame_offset)).or_default().push(i);
+        }
     }
     progress.bytes_total.store(
-        m.chunks.iter().map(|c| u64::from(c.len)).sum(),
+        frames
+            .values()
+            .flatten()
+            .map(|&i| u64::from(m.chunks[i].len))
+            .sum(),
         Ordering::Relaxed,
     );
     let frames: Vec<_> = frames.into_iter().collect();
     let results: Vec<FrameTally> = frames
         .par_iter()
         .map(|(_, idxs)| {
+            // A cancelled check stops reading; its run says so.
+            if progress.cancelled() {
+                return (0, 0, Vec::new());
+            }
             let first = &m.chunks[idxs[0]];
             match read_frame(m, dest, first) {
                 Ok(frame) => {

@@ -73,7 +73,6 @@ impl BackupStatus {
     }
 }
 
-
 /// Where a destination keeps its repository.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
@@ -299,10 +298,31 @@ pub struct TaskConfig {
     /// The task's own alert settings; they replace `[notify]` of `strata.toml`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notify: Option<NotifySettings>,
+    /// Cron schedule (5-field) of verifying the task's backups; missed
+    /// verifications are not caught up.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verify: Option<String>,
+    /// Percent (1-100) of packs whose chunk data a scheduled verification
+    /// reads; unset: structure only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verify_read_data: Option<u8>,
 }
 
 fn is_all(p: &CopyPolicy) -> bool {
     *p == CopyPolicy::All
+}
+
+/// Parses a percentage of 1-100, with or without `%` (`10`, `10%`).
+pub fn parse_percent(s: &str) -> Result<u8, String> {
+    let t = s.trim();
+    let digits = t.strip_suffix('%').unwrap_or(t).trim();
+    match digits.parse::<u8>() {
+        Ok(n) if (1..=100).contains(&n) => Ok(n),
+        _ => Err(format!(
+            "{:?} is not a percentage; give a whole number from 1 to 100, e.g. 10",
+            t.chars().take(40).collect::<String>()
+        )),
+    }
 }
 
 /// Default zstd level.
@@ -442,7 +462,6 @@ pub struct AuditEntry {
     pub outcome: String,
 }
 
-
 #[cfg(test)]
 impl TaskConfig {
     /// A manual task backing up directory `src` to destination `dest`, for unit tests.
@@ -465,8 +484,34 @@ impl TaskConfig {
             paused: false,
             created: chrono::Utc::now(),
             require: Default::default(),
+            verify: None,
+            verify_read_data: None,
             alert_after: None,
             notify: None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_percent;
+    use proptest::prelude::*;
+
+    #[test]
+    fn percentages_take_whole_numbers_from_1_to_100() {
+        assert_eq!(parse_percent("10"), Ok(10));
+        assert_eq!(parse_percent(" 100% "), Ok(100));
+        for bad in ["0", "101", "-5", "ten", "", "%", "1.5"] {
+            assert!(parse_percent(bad).is_err(), "{bad}");
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn percent_parsing_never_panics_and_errors_stay_short(s in ".{0,300}") {
+            if let Err(e) = parse_percent(&s) {
+                prop_assert!(e.len() < 400);
+            }
         }
     }
 }

@@ -180,7 +180,7 @@ impl App {
                 {
                     return vec![Request::Act(CoreAction::Verify {
                         selection: crate::core::action::VerifySelection::One(id),
-                        read_data: false,
+                        read_data: 0,
                     })];
                 }
             }
@@ -256,7 +256,12 @@ impl App {
                     && self.allowed(b.needs, "cancel")
                 {
                     self.mode = Mode::Confirm {
-                        prompt: format!("Cancel job {} ({} of {})? y/N", j.id, j.kind, j.task),
+                        prompt: format!(
+                            "Cancel job {} ({} of {})? y/N",
+                            j.id,
+                            j.kind_label(),
+                            j.task
+                        ),
                         yes: OnYes::Run(Request::Act(CoreAction::CancelJob { id: j.id })),
                     };
                 }

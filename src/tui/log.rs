@@ -44,7 +44,7 @@ impl Event {
 
 fn run_events(s: &Snapshot, out: &mut Vec<Event>) {
     for r in &s.runs {
-        let who = format!("run {} of {}: {}", r.id, r.task, r.kind);
+        let who = format!("run {} of {}: {}", r.id, r.task, r.kind_label());
         let msg = r
             .message
             .as_deref()

@@ -329,7 +329,7 @@ pub(super) fn draw_jobs(f: &mut Frame<'_>, area: Rect, c: &Ctx<'_>) {
             Row::new(vec![
                 Cell::from(j.id.to_string()),
                 Cell::from(j.task.clone()),
-                Cell::from(j.kind.as_str()),
+                Cell::from(j.kind_label()),
                 Cell::from(j.phase.clone()),
                 Cell::from(bar(j.bytes_done, j.bytes_total, 12)).style(c.theme.gauge),
                 Cell::from(format!("{}/{}", j.files_done, j.files_total)),

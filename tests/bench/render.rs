@@ -63,6 +63,8 @@ fn task(name: &str) -> TaskConfig {
         require: Default::default(),
         alert_after: None,
         notify: None,
+        verify: None,
+        verify_read_data: None,
     }
 }
 
@@ -163,6 +165,7 @@ fn snapshot() -> Snapshot {
         JobView {
             id: 41,
             task: "db".into(),
+            purpose: Default::default(),
             kind: BackupKind::Incremental,
             manual: false,
             phase: "store".into(),
@@ -177,6 +180,7 @@ fn snapshot() -> Snapshot {
         JobView {
             id: 42,
             task: "media".into(),
+            purpose: Default::default(),
             kind: BackupKind::Full,
             manual: true,
             phase: "queued".into(),

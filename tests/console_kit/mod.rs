@@ -76,6 +76,8 @@ pub fn task_config(name: &str, full: Option<&str>, incr: Option<&str>, paused: b
         require: Default::default(),
         alert_after: None,
         notify: None,
+        verify: None,
+        verify_read_data: None,
     }
 }
 
@@ -307,6 +309,7 @@ pub fn fixture() -> Snapshot {
     let jobs = vec![JobView {
         id: 7,
         task: "db".into(),
+        purpose: Default::default(),
         kind: BackupKind::Full,
         manual: true,
         phase: "store".into(),
@@ -743,6 +746,8 @@ pub fn real_core(dir: &std::path::Path) -> Arc<Core> {
         require: Default::default(),
         alert_after: None,
         notify: None,
+        verify: None,
+        verify_read_data: None,
     });
     core.perform(&admin_caller(), Action::AddTask { config })
         .unwrap();

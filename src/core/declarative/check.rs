@@ -107,6 +107,8 @@ impl Core {
             require,
             alert_after,
             notify,
+            verify,
+            verify_read_data,
         } = doc;
         check_name("task", name)?;
         let what = format!("task {name:?}");
@@ -197,6 +199,8 @@ impl Core {
             require: require.unwrap_or_default(),
             alert_after: alert_after.clone(),
             notify: notify.clone(),
+            verify: verify.clone(),
+            verify_read_data: *verify_read_data,
         };
         check_settings(&task).map_err(|(key, why)| bad(format!("{key}: {why}")))?;
         Ok(task)

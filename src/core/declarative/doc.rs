@@ -159,6 +159,12 @@ pub struct TaskDoc {
     /// `[notify]` of `strata.toml` for this task.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notify: Option<NotifySettings>,
+    /// Cron schedule of verifying the task's backups.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verify: Option<String>,
+    /// Percent of packs whose data a scheduled verification reads (1-100).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verify_read_data: Option<u8>,
 }
 
 impl RetentionDoc {
@@ -233,6 +239,8 @@ impl From<&TaskConfig> for TaskDoc {
             require,
             alert_after,
             notify,
+            verify,
+            verify_read_data,
         } = t;
         let SourceConfig::Dir { path, exclude } = source;
         let RetentionPolicy {
@@ -280,6 +288,8 @@ impl From<&TaskConfig> for TaskDoc {
             require: (*require != CopyPolicy::All).then_some(*require),
             alert_after: alert_after.clone(),
             notify: notify.clone(),
+            verify: verify.clone(),
+            verify_read_data: *verify_read_data,
         }
     }
 }
@@ -358,6 +368,8 @@ pub fn render(doc: &Config) -> Result<String, CoreError> {
             require,
             alert_after,
             notify,
+            verify,
+            verify_read_data,
         } = t;
         out.push_str("\n[[task]]\n");
         kv(&mut out, "name", name)?;
@@ -379,6 +391,8 @@ pub fn render(doc: &Config) -> Result<String, CoreError> {
         opt(&mut out, "require", require)?;
         opt(&mut out, "alert_after", alert_after)?;
         opt(&mut out, "notify", notify)?;
+        opt(&mut out, "verify", verify)?;
+        opt(&mut out, "verify_read_data", verify_read_data)?;
     }
     Ok(out)
 }

@@ -124,6 +124,8 @@ fn task_fields(t: &TaskConfig) -> Vec<(&'static str, Value)> {
         require,
         alert_after,
         notify,
+        verify,
+        verify_read_data,
     } = t;
     let SourceConfig::Dir { path, exclude } = source;
     let RetentionPolicy {
@@ -162,6 +164,8 @@ fn task_fields(t: &TaskConfig) -> Vec<(&'static str, Value)> {
         ("paused", Value::from(*paused)),
         ("require", Value::from(require.to_string())),
         ("alert_after", Value::from(alert_after.clone())),
+        ("verify", Value::from(verify.clone())),
+        ("verify_read_data", Value::from(*verify_read_data)),
         (
             "notify",
             Value::from(if notify.is_some() { "own" } else { "global" }),
