@@ -18,3 +18,4 @@ pub mod progress;
 pub mod source;
 pub mod ssh;
 pub mod tui;
+pub mod units;

@@ -261,6 +261,19 @@ pub(super) fn task(o: &Outcome, j: bool, io: &mut Io<'_>) -> Result<(), CoreErro
                 if let Some(n) = &t.notify {
                     say!(io, "alerts        {}", notify_text(n))
                 }
+                if let Some(v) = &t.verify {
+                    say!(
+                        io,
+                        "verify        {v}, {}; next {}",
+                        match t.verify_read_data {
+                            Some(p) => format!("data of {p}% of packs"),
+                            None => "structure only".into(),
+                        },
+                        r.next_verify
+                            .map(|w| format!("{} UTC", super::render::time(&w)))
+                            .unwrap_or_else(|| "-".into())
+                    );
+                }
                 say!(io, "compression   zstd {}", t.compression_level);
                 say!(
                     io,

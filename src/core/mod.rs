@@ -39,6 +39,7 @@ pub mod sync;
 #[cfg(test)]
 mod test_support;
 mod verifying;
+pub mod verify_schedule;
 pub mod webhook;
 
 pub use action::Action;

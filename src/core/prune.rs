@@ -1,9 +1,10 @@
 //! Applying retention: evaluate each task's policy and delete what expired.
+//! A prune that deletes something or fails is a `retention` run of its task.
 
 use super::error::CoreError;
 use super::retention::{Decision, evaluate_in};
 use super::service::Core;
-use crate::model::{BackupRecord, TaskConfig};
+use crate::model::{BackupKind, BackupRecord, RunPurpose, RunRecord, RunStatus, TaskConfig};
 use chrono::Utc;
 use serde::Serialize;
 use std::collections::HashMap;
@@ -43,7 +44,8 @@ impl Core {
     /// backups are evaluated with its policy at the current time; unless
     /// `dry_run`, the expired ones are deleted, dependents before what they
     /// depend on, exactly as `backup delete` would. Backups whose task no
-    /// longer exists are left alone.
+    /// longer exists are left alone. One task's failure does not stop the
+    /// others; the first error is returned after all were tried.
     pub(crate) fn prune(
         &self,
         task: Option<&str>,
@@ -53,10 +55,92 @@ impl Core {
             Some(t) => vec![self.task(t)?],
             None => self.tasks()?,
         };
+        if dry_run {
+            return self.prune_tasks(&tasks, true);
+        }
+        let mut total = PruneReport {
+            decisions: Vec::new(),
+            expired: 0,
+            freed_bytes: 0,
+            dry_run,
+            in_use: Vec::new(),
+        };
+        let mut first_error = None;
+        for t in &tasks {
+            let started = Utc::now();
+            let result = self.prune_tasks(std::slice::from_ref(t), false);
+            self.record_retention(t, started, &result);
+            match result {
+                Ok(r) => {
+                    total.decisions.extend(r.decisions);
+                    total.expired += r.expired;
+                    total.freed_bytes += r.freed_bytes;
+                    total.in_use.extend(r.in_use);
+                }
+                Err(e) => {
+                    first_error.get_or_insert(e);
+                }
+            }
+        }
+        match first_error {
+            Some(e) => Err(e),
+            None => Ok(total),
+        }
+    }
+
+    /// Records a retention run of `task` when it deleted something or failed
+    /// (a prune that found nothing to do is not worth a line in `runs`).
+    fn record_retention(
+        &self,
+        task: &TaskConfig,
+        started: chrono::DateTime<Utc>,
+        result: &Result<PruneReport, CoreError>,
+    ) {
+        let (status, message) = match result {
+            Ok(r) if r.expired == 0 => return,
+            Ok(r) => {
+                let ids: Vec<&str> = r
+                    .decisions
+                    .iter()
+                    .filter(|d| !d.keep)
+                    .map(|d| d.id.as_str())
+                    .collect();
+                (
+                    RunStatus::Complete,
+                    format!(
+                        "deleted {} expired backup(s), {} freed on each destination: {}",
+                        r.expired,
+                        crate::units::size(r.freed_bytes),
+                        ids.join(", ")
+                    ),
+                )
+            }
+            Err(e) => (RunStatus::Failed, format!("retention failed: {e}")),
+        };
+        let run = RunRecord {
+            id: 0,
+            task: task.name.clone(),
+            purpose: RunPurpose::Retention,
+            requested: BackupKind::Full,
+            kind: BackupKind::Full,
+            backup_id: String::new(),
+            destinations: task.destinations.clone(),
+            status,
+            started,
+            finished: Some(Utc::now()),
+            message: Some(message),
+        };
+        if let Err(e) = self.catalog.insert_run(run) {
+            tracing::error!(task = %task.name, "cannot record a retention run: {e}");
+        }
+    }
+
+    /// [`Core::prune`] of `tasks` together, without recording runs.
+    fn prune_tasks(&self, tasks: &[TaskConfig], dry_run: bool) -> Result<PruneReport, CoreError> {
         let all = self.catalog.list_backups()?;
         let now = Utc::now();
         let mut decisions: Vec<Decision> = Vec::new();
-        for t in &tasks {
+        for t in tasks {
             let mine: Vec<BackupRecord> =
                 all.iter().filter(|b| b.task == t.name).cloned().collect();
             // Calendar rules (keep_daily…) count days in the task's own zone.

@@ -9,7 +9,7 @@ use super::service::Core;
 use crate::engine::repo::{self, Claim};
 use crate::engine::{EngineError, Repository};
 use crate::model::{
-    BackupCopy, BackupStatus, CopyPolicy, CopyState, DestinationConfig, RunRecord, RunStatus,
+    BackupCopy, BackupStatus, CopyPolicy, CopyState, DestinationConfig, RunRecord, RunPurpose, RunStatus,
 };
 use chrono::Utc;
 use std::collections::BTreeSet;
@@ -71,9 +71,28 @@ impl Core {
             out.never_started.push((run.id, run.task.clone()));
         }
         for mut run in self.catalog.running_runs()? {
+            // Verification and retention write no backup data: nothing to
+            // finish or discard, only the record to close (retention's
+            // deletions are queued and resume by themselves).
+            if matches!(run.purpose, RunPurpose::Verify | RunPurpose::Retention) {
+                run.status = RunStatus::Interrupted;
+                run.finished = Some(Utc::now());
+                run.message = Some(format!(
+                    "interrupted: the process stopped during this {}; it runs again at its next scheduled time (or now with 'strata {} --task {}')",
+                    run.purpose.as_str(),
+                    if run.purpose == RunPurpose::Verify { "verify" } else { "prune" },
+                    run.task
+                ));
+                self.catalog.update_run(&run)?;
+                self.audit_recovery(&run, "was interrupted when the process stopped");
+                continue;
+            }
             // A running run of a backup the catalog already holds was a sync
-            // writing one more copy of it.
-            if !run.backup_id.is_empty() && self.catalog.get_backup(&run.backup_id)?.is_some() {
+            // writing one more copy of it (runs from before purposes existed
+            // say backup, hence the second test).
+            if run.purpose == RunPurpose::Sync
+                || (!run.backup_id.is_empty() && self.catalog.get_backup(&run.backup_id)?.is_some())
+            {
                 self.recover_sync(&mut run, &mut out)?;
                 continue;
             }

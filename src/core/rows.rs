@@ -61,6 +61,9 @@ pub struct TaskRow {
     /// a manual-only task).
     #[serde(default)]
     pub alert_after_secs: Option<i64>,
+    /// Next scheduled verification, if the task has a `verify` schedule and is not paused.
+    #[serde(default)]
+    pub next_verify: Option<DateTime<Utc>>,
 }
 
 impl Core {
@@ -167,6 +170,9 @@ impl Core {
                 schedule_error,
                 last_success,
                 alert_after_secs: alert_after.map(|d| d.num_seconds()),
+                next_verify: (!task.paused)
+                    .then(|| super::verify_schedule::next_verify(&task, host, now))
+                    .flatten(),
                 task,
             });
         }

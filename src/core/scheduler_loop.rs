@@ -58,6 +58,7 @@ impl Core {
         let mut last_retry: Option<std::time::Instant> = None;
         let mut alerts = super::notify::Alerts::default();
         let mut last_alert_look: Option<std::time::Instant> = None;
+        let mut verifies = super::verify_schedule::VerifyTimer::default();
         while !stop.load(Ordering::Relaxed) {
             match core.tasks() {
                 Ok(tasks) => {
@@ -87,6 +88,11 @@ impl Core {
                     }
                 }
                 Err(e) => tracing::error!("cannot read tasks: {e}"),
+            }
+            if let Ok(tasks) = core.tasks() {
+                for v in verifies.due(&tasks, host, clock.now()) {
+                    spawn_verify(core, v);
+                }
             }
             let due = sched.due(clock.now());
             for m in sched.take_skipped() {
@@ -171,6 +177,40 @@ impl Core {
             }
         }
     }
+}
+
+/// Runs a due verification off the loop; one already running for the task
+/// makes this one wait for the next due time (nothing is caught up).
+fn spawn_verify(core: &Arc<Core>, v: super::verify_schedule::DueVerify) {
+    if core.jobs.is_doing(&v.task, crate::model::RunPurpose::Verify) {
+        tracing::warn!(task = %v.task, "previous verification still running; this one is skipped");
+        return;
+    }
+    let core = core.clone();
+    std::thread::spawn(move || {
+        tracing::info!(task = %v.task, sample = v.sample, "scheduled verification");
+        match core.run_verify_job(&v.task, v.sample, Arc::new(Progress::default())) {
+            Ok(reports) => {
+                let bad: Vec<&str> = reports
+                    .iter()
+                    .filter(|r| !r.ok())
+                    .map(|r| r.backup.as_str())
+                    .collect();
+                if !bad.is_empty() {
+                    tracing::error!(task = %v.task, damaged = ?bad, "scheduled verification found problems");
+                    core.audit_system(
+                        "verify",
+                        &v.task,
+                        &format!("failed: problems in backup(s) {}", bad.join(", ")),
+                    );
+                }
+            }
+            Err(e) => {
+                tracing::error!(task = %v.task, "scheduled verification failed: {e}");
+                core.audit_system("verify", &v.task, &format!("failed: {e}"));
+            }
+        }
+    });
 }
 
 fn record_missed(core: &Core, task: &str, kind: crate::model::BackupKind, at: DateTime<Utc>) {

@@ -93,6 +93,25 @@ impl Core {
         Ok(reports.into_iter().map(|(_, _, r)| r).collect())
     }
 
+    /// A scheduled verification of `task`'s backups as a job: listed by
+    /// `strata jobs`, cancellable, and holding one of the job slots.
+    pub(crate) fn run_verify_job(
+        &self,
+        task: &str,
+        sample: u8,
+        progress: std::sync::Arc<Progress>,
+    ) -> Result<Vec<VerifyReport>, CoreError> {
+        let _job = self.jobs.start_job(
+            task,
+            RunPurpose::Verify,
+            BackupKind::Full,
+            false,
+            progress.clone(),
+            |_| Ok(()),
+        )?;
+        self.verify(&VerifySelection::Task(task.to_string()), sample, &progress)
+    }
+
     /// Checks one backup's copy on the destination `name`.
     fn verify_copy(
         &self,

@@ -134,6 +134,21 @@ pub fn items<'a>(app: &App, s: &'a Snapshot) -> Vec<Item<'a>> {
             .unwrap_or_else(|| "host local time".into()),
     ));
     out.push(Item::Field("retention", c.retention.text(" ", ", ")));
+    if let Some(v) = &c.verify {
+        let words = human::cron(v);
+        let data = match c.verify_read_data {
+            Some(p) => format!("data of {p}% of packs"),
+            None => "structure only".into(),
+        };
+        out.push(Item::Field(
+            "verify",
+            if words == *v {
+                format!("{v}, {data}")
+            } else {
+                format!("{words} ({v}), {data}")
+            },
+        ));
+    }
     let hooks = [("before", &c.hooks.before), ("after", &c.hooks.after)]
         .iter()
         .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k}: {v}")))

@@ -158,6 +158,7 @@ fn snapshot() -> Snapshot {
                 schedule_error: None,
                 last_success: None,
                 alert_after_secs: None,
+                next_verify: None,
             }
         })
         .collect();

@@ -254,6 +254,7 @@ pub fn fixture() -> Snapshot {
             schedule_error: None,
             last_success: None,
             alert_after_secs: None,
+            next_verify: None,
         },
         TaskRow {
             task: TaskConfig {
@@ -274,6 +275,7 @@ pub fn fixture() -> Snapshot {
             schedule_error: None,
             last_success: None,
             alert_after_secs: None,
+            next_verify: None,
         },
         TaskRow {
             task: task_config("media", None, Some("0 3 * * *"), true),
@@ -288,6 +290,7 @@ pub fn fixture() -> Snapshot {
             schedule_error: None,
             last_success: None,
             alert_after_secs: None,
+            next_verify: None,
         },
         TaskRow {
             task: task_config("mail", Some("0 4 * * 6"), None, false),
@@ -304,6 +307,7 @@ pub fn fixture() -> Snapshot {
             schedule_error: None,
             last_success: None,
             alert_after_secs: None,
+            next_verify: None,
         },
     ];
     let jobs = vec![JobView {
