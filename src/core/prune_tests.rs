@@ -352,3 +352,31 @@ fn a_vanished_parent_fails_the_commit_cleanly() {
     );
     assert!(f.core.backups(None).unwrap().is_empty());
 }
+
+#[test]
+fn a_prune_that_deletes_is_a_retention_run_and_one_that_does_not_is_not() {
+    let f = fixture(serde_json::json!({"keep_last_full": 1}));
+    let old = f.backup(BackupKind::Full, "one\n");
+    f.core.prune(Some("t"), false).unwrap();
+    let retention = |f: &Fixture| -> Vec<RunRecord> {
+        let mut runs = f.core.catalog.list_runs().unwrap();
+        runs.retain(|r| r.purpose == RunPurpose::Retention);
+        runs
+    };
+    assert!(retention(&f).is_empty(), "nothing expired");
+    f.backup(BackupKind::Full, "two\n");
+    f.core.prune(None, true).unwrap();
+    assert!(retention(&f).is_empty(), "a dry run deletes nothing");
+    let r = f.core.prune(None, false).unwrap();
+    assert_eq!(r.expired, 1);
+    let runs = retention(&f);
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    assert_eq!(runs[0].status, RunStatus::Complete);
+    assert_eq!(runs[0].task, "t");
+    let msg = runs[0].message.as_deref().unwrap();
+    assert!(
+        msg.starts_with("deleted 1 expired backup(s),") && msg.contains(&old.id),
+        "{msg}"
+    );
+    assert_eq!(runs[0].kind_label(), "retention");
+}

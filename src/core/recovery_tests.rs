@@ -123,3 +123,39 @@ fn a_destination_that_cannot_be_opened_defers_its_run_and_others_go_on() {
     // Every other command still works.
     assert_eq!(core.tasks().unwrap().len(), 1);
 }
+
+#[test]
+fn a_verify_run_left_running_is_closed_and_touches_no_repository() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = crashed_run(dir.path());
+    let core = open(dir.path());
+    drop(core);
+    // The backup run is settled; now a verification a crash left running,
+    // naming the same id as the backup it checked.
+    let core = open(dir.path());
+    let verify = core
+        .catalog
+        .insert_run(RunRecord {
+            purpose: crate::model::RunPurpose::Verify,
+            status: RunStatus::Running,
+            finished: None,
+            destinations: vec!["d".into()],
+            ..run.clone()
+        })
+        .unwrap();
+    let before = std::fs::read_dir(dir.path().join("repo/backups"))
+        .unwrap()
+        .count();
+    drop(core);
+    let core = open(dir.path());
+    let after = core.catalog.get_run(verify.id).unwrap().unwrap();
+    assert_eq!(after.status, RunStatus::Interrupted);
+    assert!(
+        after.message.as_deref().unwrap().contains("strata verify --task t"),
+        "{after:?}"
+    );
+    let now = std::fs::read_dir(dir.path().join("repo/backups"))
+        .unwrap()
+        .count();
+    assert_eq!(before, now, "nothing in the repository was touched");
+}
