@@ -51,7 +51,10 @@ fn a_manual_verify_is_a_run_that_says_what_it_read() {
     assert_eq!(runs.len(), 1, "{runs:?}");
     assert_eq!(runs[0]["status"], "complete");
     let msg = runs[0]["message"].as_str().unwrap();
-    assert!(msg.contains("verified 2 backup(s) on d") && msg.contains("structure only"), "{msg}");
+    assert!(
+        msg.contains("verified 2 backup(s) on d") && msg.contains("structure only"),
+        "{msg}"
+    );
 
     // Half the packs of each backup's chain: the full reads its own pack,
     // the incremental one of its two.
@@ -64,7 +67,7 @@ fn a_manual_verify_is_a_run_that_says_what_it_read() {
 
     // The table's kind column says what each run was.
     let table = s.ok(&["runs"]);
-    assert_eq!(table.matches("verify").count() >= 2, true, "{table}");
+    assert!(table.matches("verify").count() >= 2, "{table}");
     assert_eq!(task_row(&s, "t")["status"], "active");
 
     for bad in ["0", "101", "x"] {
@@ -92,7 +95,10 @@ fn a_verify_that_finds_damage_fails_its_run_and_keeps_the_task_failed() {
     assert!(msg.contains(&full) && msg.contains("big.bin"), "{msg}");
     let row = task_row(&s, "t");
     assert_eq!(row["status"], "failed");
-    assert!(row["last_result"].as_str().unwrap().contains(&full), "{row}");
+    assert!(
+        row["last_result"].as_str().unwrap().contains(&full),
+        "{row}"
+    );
 
     // A later good backup does not hide the damage: the verify run decides
     // until a verification passes.
@@ -108,7 +114,15 @@ fn verify_schedules_are_checked_shown_and_round_trip() {
     let d = s.path("d");
     s.ok(&["dest", "add", "d", "--local", d.to_str().unwrap()]);
     let add = |extra: &[&str]| {
-        let mut a = vec!["task", "add", "t", "--dir", src.to_str().unwrap(), "--dest", "d"];
+        let mut a = vec![
+            "task",
+            "add",
+            "t",
+            "--dir",
+            src.to_str().unwrap(),
+            "--dest",
+            "d",
+        ];
         a.extend_from_slice(extra);
         s.run(&a)
     };
@@ -120,16 +134,26 @@ fn verify_schedules_are_checked_shown_and_round_trip() {
     let (code, _, err) = add(&["--verify", "0 4 * * 0", "--verify-read-data", "10"]);
     assert_eq!(code, 0, "{err}");
     let show = s.ok(&["task", "show", "t"]);
-    assert!(show.contains("verify        0 4 * * 0, data of 10% of packs; next "), "{show}");
+    assert!(
+        show.contains("verify        0 4 * * 0, data of 10% of packs; next "),
+        "{show}"
+    );
     let export = s.ok(&["export"]);
-    assert!(export.contains("verify = \"0 4 * * 0\"") && export.contains("verify_read_data = 10"), "{export}");
+    assert!(
+        export.contains("verify = \"0 4 * * 0\"") && export.contains("verify_read_data = 10"),
+        "{export}"
+    );
 
     // The same file applies as no change, and a bad percentage is refused.
     let file = s.path("strata.toml");
     std::fs::write(&file, &export).unwrap();
     let plan = s.ok(&["apply", "-f", file.to_str().unwrap(), "--dry-run"]);
     assert!(!plan.contains("verify"), "no change expected: {plan}");
-    std::fs::write(&file, export.replace("verify_read_data = 10", "verify_read_data = 0")).unwrap();
+    std::fs::write(
+        &file,
+        export.replace("verify_read_data = 10", "verify_read_data = 0"),
+    )
+    .unwrap();
     let (code, _, err) = s.run(&["apply", "-f", file.to_str().unwrap()]);
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("verify_read_data"), "{err}");
@@ -171,7 +195,13 @@ fn the_daemon_runs_a_scheduled_verification_as_a_job_and_records_it() {
         std::thread::sleep(Duration::from_millis(500));
     };
     assert_eq!(run["status"], "complete", "{run}");
-    assert!(run["message"].as_str().unwrap().contains("read 1 of 1 packs (100%)"), "{run}");
+    assert!(
+        run["message"]
+            .as_str()
+            .unwrap()
+            .contains("read 1 of 1 packs (100%)"),
+        "{run}"
+    );
     let b: Value = s.json(&["backup", "list"]);
     assert_eq!(b[0]["verified"]["ok"], true, "{b}");
     assert_eq!(b[0]["verified"]["read_data"], true, "{b}");

@@ -38,8 +38,8 @@ pub mod service;
 pub mod sync;
 #[cfg(test)]
 mod test_support;
-mod verifying;
 pub mod verify_schedule;
+mod verifying;
 pub mod webhook;
 
 pub use action::Action;

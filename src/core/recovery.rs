@@ -9,7 +9,8 @@ use super::service::Core;
 use crate::engine::repo::{self, Claim};
 use crate::engine::{EngineError, Repository};
 use crate::model::{
-    BackupCopy, BackupStatus, CopyPolicy, CopyState, DestinationConfig, RunRecord, RunPurpose, RunStatus,
+    BackupCopy, BackupStatus, CopyPolicy, CopyState, DestinationConfig, RunPurpose, RunRecord,
+    RunStatus,
 };
 use chrono::Utc;
 use std::collections::BTreeSet;
@@ -80,7 +81,11 @@ impl Core {
                 run.message = Some(format!(
                     "interrupted: the process stopped during this {}; it runs again at its next scheduled time (or now with 'strata {} --task {}')",
                     run.purpose.as_str(),
-                    if run.purpose == RunPurpose::Verify { "verify" } else { "prune" },
+                    if run.purpose == RunPurpose::Verify {
+                        "verify"
+                    } else {
+                        "prune"
+                    },
                     run.task
                 ));
                 self.catalog.update_run(&run)?;

@@ -151,7 +151,11 @@ fn a_verify_run_left_running_is_closed_and_touches_no_repository() {
     let after = core.catalog.get_run(verify.id).unwrap().unwrap();
     assert_eq!(after.status, RunStatus::Interrupted);
     assert!(
-        after.message.as_deref().unwrap().contains("strata verify --task t"),
+        after
+            .message
+            .as_deref()
+            .unwrap()
+            .contains("strata verify --task t"),
         "{after:?}"
     );
     let now = std::fs::read_dir(dir.path().join("repo/backups"))

@@ -182,7 +182,10 @@ impl Core {
 /// Runs a due verification off the loop; one already running for the task
 /// makes this one wait for the next due time (nothing is caught up).
 fn spawn_verify(core: &Arc<Core>, v: super::verify_schedule::DueVerify) {
-    if core.jobs.is_doing(&v.task, crate::model::RunPurpose::Verify) {
+    if core
+        .jobs
+        .is_doing(&v.task, crate::model::RunPurpose::Verify)
+    {
         tracing::warn!(task = %v.task, "previous verification still running; this one is skipped");
         return;
     }
