@@ -179,6 +179,7 @@ fn cancel_gets_a_typed_refusal_for_a_job_that_is_gone() {
         bytes_total: 0,
         rate_bytes_per_sec: 0,
         eta_secs: None,
+        uploads: vec![],
     });
     let got = press(&mut k.app, &snap, &[key('3'), key('x'), key('y')]);
     assert_eq!(got, [act(Action::CancelJob { id: 99 })]);

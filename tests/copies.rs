@@ -362,3 +362,55 @@ fn an_interrupted_backup_is_adopted_when_its_policy_is_met() {
         );
     }
 }
+
+#[test]
+fn a_running_backup_shows_each_destinations_upload_in_jobs() {
+    let s = Strata::new();
+    two_copies(&s, "all");
+    let go = s.path("go");
+    let stop = format!("after-manifest:{}", go.display());
+    let _d = s.serve_env(&[("STRATA_TEST_STOP_AT", stop.as_str())]);
+    let home = s.home();
+    let runner = std::thread::spawn(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_strata"))
+            .arg("--home")
+            .arg(home)
+            .args(["backup", "run", "t", "--full"])
+            .output()
+            .unwrap()
+    });
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let uploads = loop {
+        let v: Value = s.json(&["jobs"]);
+        let u = v[0]["uploads"].clone();
+        if u.as_array()
+            .is_some_and(|a| a.len() == 2 && a.iter().all(|x| x["bytes"].as_u64() > Some(0)))
+        {
+            break u;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no upload gauges: {v}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    assert_eq!(uploads[0]["destination"], "d1");
+    assert_eq!(uploads[1]["destination"], "d2");
+    for u in uploads.as_array().unwrap() {
+        assert_eq!(u["bytes"], u["bytes_expected"], "{u}");
+        assert_eq!(u["state"], "written", "{u}");
+    }
+    let table = s.ok(&["jobs"]);
+    assert!(
+        table.contains("DESTINATION") && table.contains("written"),
+        "{table}"
+    );
+    std::fs::write(&go, "").unwrap();
+    let out = runner.join().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

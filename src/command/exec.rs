@@ -274,8 +274,33 @@ fn jobs_table(
             ]);
         }
         write!(io.out, "{}", t.render()).map_err(write_err)?;
+        upload_table(jobs, io)?;
     }
     Ok(())
+}
+
+/// Each destination's copy of the backups being written.
+fn upload_table(jobs: &[crate::core::registry::JobView], io: &mut Io<'_>) -> Result<(), CoreError> {
+    if jobs.iter().all(|j| j.uploads.is_empty()) {
+        return Ok(());
+    }
+    let mut t = Table::new(&["JOB", "DESTINATION", "STATE", ">WRITTEN", ">RATE", ">ETA"]);
+    for j in jobs {
+        for u in &j.uploads {
+            t.row(vec![
+                j.id.to_string(),
+                u.destination.clone(),
+                u.state.clone(),
+                format!("{} of ~{}", size(u.bytes), size(u.bytes_expected)),
+                format!("{}/s", size(u.rate_bytes_per_sec)),
+                u.eta_secs
+                    .map(|s| format!("{}m{:02}s", s / 60, s % 60))
+                    .unwrap_or_else(|| "-".into()),
+            ]);
+        }
+    }
+    say!(io, "");
+    write!(io.out, "{}", t.render()).map_err(write_err)
 }
 
 fn audit_table(

@@ -70,6 +70,26 @@ pub struct JobView {
     pub rate_bytes_per_sec: u64,
     /// Estimated seconds left at that rate (unknown while scanning).
     pub eta_secs: Option<u64>,
+    /// Each destination's copy of a backup being written, in write order.
+    #[serde(default)]
+    pub uploads: Vec<UploadView>,
+}
+
+/// One destination's upload within a job.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct UploadView {
+    /// Destination name.
+    pub destination: String,
+    /// Pack bytes written there so far.
+    pub bytes: u64,
+    /// Pack bytes it will have to write, as far as the backup can tell yet.
+    pub bytes_expected: u64,
+    /// Average write rate since the job started running.
+    pub rate_bytes_per_sec: u64,
+    /// Estimated seconds until this copy has everything; unknown while scanning.
+    pub eta_secs: Option<u64>,
+    /// `writing`, `failed` or `written`.
+    pub state: String,
 }
 
 impl JobView {
@@ -311,9 +331,53 @@ impl Registry {
                     (r > 0 && total >= done && j.progress.phase() != Phase::Scan)
                         .then(|| (total - done) / r)
                 },
+                uploads: uploads(j),
             })
             .collect()
     }
+}
+
+/// The upload gauges of a job, with rates and an estimate of what is left:
+/// the packs written so far, scaled by how much of the source was read.
+fn uploads(j: &Job) -> Vec<UploadView> {
+    let p = &j.progress;
+    let produced = Progress::get(&p.produced);
+    let (done, total) = (Progress::get(&p.bytes_done), Progress::get(&p.bytes_total));
+    let expected = if p.phase() == Phase::Store && done > 0 && total > done {
+        (produced as u128 * total as u128 / done as u128).min(u64::MAX as u128) as u64
+    } else {
+        produced
+    };
+    let secs = j
+        .running_since
+        .map(|t| t.elapsed().as_secs_f64())
+        .unwrap_or(0.0);
+    p.uploads()
+        .into_iter()
+        .map(|g| {
+            let rate = if secs < 0.1 {
+                0
+            } else {
+                (g.bytes as f64 / secs) as u64
+            };
+            let left = expected.saturating_sub(g.bytes);
+            let state = if g.failed {
+                "failed"
+            } else if p.phase() != Phase::Scan && p.phase() != Phase::Store && left == 0 {
+                "written"
+            } else {
+                "writing"
+            };
+            UploadView {
+                eta_secs: (rate > 0 && !g.failed && p.phase() != Phase::Scan).then(|| left / rate),
+                destination: g.destination,
+                bytes: g.bytes,
+                bytes_expected: expected.max(g.bytes),
+                rate_bytes_per_sec: rate,
+                state: state.into(),
+            }
+        })
+        .collect()
 }
 
 fn rate(j: &Job) -> u64 {

@@ -147,8 +147,10 @@ impl<'a> Copies<'a> {
             }
             if let Err(e) = repo.put_pack(backup_id, number, &bytes) {
                 self.fail(i, &e);
+                progress.upload_failed(i);
                 return;
             }
+            progress.uploaded(i, bytes.len() as u64);
             if first_done.fetch_max(number + 1, Ordering::Relaxed) <= number {
                 Progress::add(&progress.stored, bytes.len() as u64);
             }

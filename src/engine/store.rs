@@ -258,6 +258,7 @@ fn pack_writer(
     abort: &AtomicBool,
 ) -> Result<PackOutput, EngineError> {
     let first_done = AtomicU32::new(0);
+    progress.begin_uploads(plan.repos.iter().map(|r| r.name().to_string()));
     std::thread::scope(|s| {
         let mut senders: Vec<Option<SyncSender<PackMsg>>> = Vec::new();
         let mut uploaders = Vec::new();
@@ -270,6 +271,7 @@ fn pack_writer(
         }
         // Hands a pack to every copy still taking them; false when too few are left.
         let mut hand_over = |number: u32, bytes: Vec<u8>| -> bool {
+            Progress::add(&progress.produced, bytes.len() as u64);
             let bytes: Arc<[u8]> = bytes.into();
             for tx in senders.iter_mut() {
                 // A failed uploader dropped its queue: that copy gets nothing more.

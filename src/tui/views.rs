@@ -76,6 +76,10 @@ fn status_cell(c: &Ctx<'_>, r: &crate::core::rows::TaskRow) -> Cell<'static> {
         } else {
             bar(j.bytes_done, j.bytes_total, 8)
         };
+        // A copy that failed mid-run shows at once, before the run ends degraded.
+        if j.uploads.iter().any(|u| u.state == "failed") {
+            return Cell::from(format!("{text} ✗")).style(c.theme.warn);
+        }
         return Cell::from(text).style(c.theme.gauge);
     }
     match r.status {
@@ -319,25 +323,50 @@ pub(super) fn draw_backups(f: &mut Frame<'_>, area: Rect, c: &Ctx<'_>) {
 pub(super) fn draw_jobs(f: &mut Frame<'_>, area: Rect, c: &Ctx<'_>) {
     let jobs = &c.snap.jobs;
     let sel = c.app.selection(c.snap);
-    let rows: Vec<Row> = jobs
-        .iter()
-        .map(|j| {
-            let eta = j
-                .eta_secs
-                .map(|s| format!("{}m{:02}s", s / 60, s % 60))
-                .unwrap_or_else(|| "-".into());
-            Row::new(vec![
-                Cell::from(j.id.to_string()),
-                Cell::from(j.task.clone()),
-                Cell::from(j.kind_label()),
-                Cell::from(j.phase.clone()),
-                Cell::from(bar(j.bytes_done, j.bytes_total, 12)).style(c.theme.gauge),
-                Cell::from(format!("{}/{}", j.files_done, j.files_total)),
-                Cell::from(format!("{}/s", size(j.rate_bytes_per_sec))),
-                Cell::from(eta),
-            ])
-        })
-        .collect();
+    let eta = |e: Option<u64>| {
+        e.map(|s| format!("{}m{:02}s", s / 60, s % 60))
+            .unwrap_or_else(|| "-".into())
+    };
+    // A backup to several destinations gets a line per copy under its row:
+    // one slow or failed destination is visible while the others go on.
+    let subrows = |j: &crate::core::registry::JobView| {
+        if j.uploads.len() > 1 {
+            j.uploads.len()
+        } else {
+            0
+        }
+    };
+    let mut rows: Vec<Row> = Vec::new();
+    for j in jobs {
+        rows.push(Row::new(vec![
+            Cell::from(j.id.to_string()),
+            Cell::from(j.task.clone()),
+            Cell::from(j.kind_label()),
+            Cell::from(j.phase.clone()),
+            Cell::from(bar(j.bytes_done, j.bytes_total, 12)).style(c.theme.gauge),
+            Cell::from(format!("{}/{}", j.files_done, j.files_total)),
+            Cell::from(format!("{}/s", size(j.rate_bytes_per_sec))),
+            Cell::from(eta(j.eta_secs)),
+        ]));
+        for u in j.uploads.iter().take(subrows(j)) {
+            let style = if u.state == "failed" {
+                c.theme.error
+            } else {
+                c.theme.muted
+            };
+            rows.push(Row::new(vec![
+                Cell::from(""),
+                Cell::from(format!(" → {}", u.destination)).style(style),
+                Cell::from("copy").style(style),
+                Cell::from(u.state.clone()).style(style),
+                Cell::from(bar(u.bytes, u.bytes_expected, 12)).style(style),
+                Cell::from(size(u.bytes)).style(style),
+                Cell::from(format!("{}/s", size(u.rate_bytes_per_sec))).style(style),
+                Cell::from(eta(u.eta_secs)).style(style),
+            ]));
+        }
+    }
+    let sel = jobs.iter().take(sel).map(|j| 1 + subrows(j)).sum::<usize>();
     let widths = [
         Constraint::Length(4),
         Constraint::Min(8),

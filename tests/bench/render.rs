@@ -177,6 +177,7 @@ fn snapshot() -> Snapshot {
             bytes_total: 1 << 30,
             rate_bytes_per_sec: 90 << 20,
             eta_secs: Some(4),
+            uploads: vec![],
         },
         JobView {
             id: 42,
@@ -192,6 +193,7 @@ fn snapshot() -> Snapshot {
             bytes_total: 0,
             rate_bytes_per_sec: 0,
             eta_secs: None,
+            uploads: vec![],
         },
     ];
     let audit = (0..200)

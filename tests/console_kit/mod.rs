@@ -13,7 +13,7 @@ pub use std::sync::Arc;
 pub use strata::core::access::{Caller, Requirement, Role};
 pub use strata::core::backups::BackupRow;
 pub use strata::core::home::Home;
-pub use strata::core::registry::JobView;
+pub use strata::core::registry::{JobView, UploadView};
 pub use strata::core::rows::{DestinationRow, HealthState, TaskRow, TaskStatus};
 pub use strata::core::{Action, Core, Outcome};
 pub use strata::model::{
@@ -324,6 +324,24 @@ pub fn fixture() -> Snapshot {
         bytes_total: 100 * MIB,
         rate_bytes_per_sec: 2 * MIB,
         eta_secs: Some(30),
+        uploads: vec![
+            UploadView {
+                destination: "nas".into(),
+                bytes: 18 * MIB,
+                bytes_expected: 45 * MIB,
+                rate_bytes_per_sec: MIB,
+                eta_secs: Some(27),
+                state: "writing".into(),
+            },
+            UploadView {
+                destination: "s3".into(),
+                bytes: 4 * MIB,
+                bytes_expected: 45 * MIB,
+                rate_bytes_per_sec: 0,
+                eta_secs: None,
+                state: "failed".into(),
+            },
+        ],
     }];
     let audit = vec![
         audit(
