@@ -141,6 +141,7 @@ pub fn run(home: Option<PathBuf>, json: bool, io: &mut Io<'_>) -> Result<u8, Cor
                     path: root.join("repository"),
                 },
                 repo_id: None,
+                rate_limit: None,
             }),
             accept_new_host_key: false,
         },

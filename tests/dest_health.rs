@@ -142,3 +142,63 @@ fn dest_show_tells_health_and_pending_copies() {
         "{out}"
     );
 }
+
+#[test]
+fn a_rate_limit_is_checked_shown_applied_and_round_trips() {
+    let s = Strata::new();
+    let d = s.path("d");
+    let (code, _, err) = s.run(&[
+        "dest",
+        "add",
+        "d",
+        "--local",
+        d.to_str().unwrap(),
+        "--rate-limit",
+        "fast",
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("rate_limit") && err.contains("20MiB/s"),
+        "{err}"
+    );
+    s.ok(&[
+        "dest",
+        "add",
+        "d",
+        "--local",
+        d.to_str().unwrap(),
+        "--rate-limit",
+        "200MiB/s",
+    ]);
+    let show = s.ok(&["dest", "show", "d"]);
+    assert!(show.contains("rate limit  200MiB/s (writes)"), "{show}");
+    // Backups write through the limit.
+    let src = s.path("src");
+    std::fs::create_dir_all(&src).unwrap();
+    std::fs::write(src.join("a.bin"), vec![9u8; 300_000]).unwrap();
+    s.ok(&[
+        "task",
+        "add",
+        "t",
+        "--dir",
+        src.to_str().unwrap(),
+        "--dest",
+        "d",
+    ]);
+    s.ok(&["backup", "run", "t"]);
+
+    let export = s.ok(&["export"]);
+    assert!(export.contains("rate_limit = \"200MiB/s\""), "{export}");
+    let file = s.path("c.toml");
+    std::fs::write(&file, export.replace("200MiB/s", "50MiB/s")).unwrap();
+    let plan = s.ok(&["apply", "-f", file.to_str().unwrap(), "--dry-run"]);
+    assert!(plan.contains("rate_limit"), "{plan}");
+    s.ok(&["apply", "-f", file.to_str().unwrap()]);
+    assert!(s.ok(&["dest", "show", "d"]).contains("rate limit  50MiB/s"));
+    // The repository was kept: the same backups are there.
+    assert_eq!(s.json(&["backup", "list"]).as_array().unwrap().len(), 1);
+    std::fs::write(&file, export.replace("200MiB/s", "9B/s")).unwrap();
+    let (code, _, err) = s.run(&["apply", "-f", file.to_str().unwrap()]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("below 1KiB/s"), "{err}");
+}

@@ -380,6 +380,7 @@ fn the_destination_contract_holds_over_sftp() {
             known_hosts: Some(r.known_hosts()),
         }),
         repo_id: None,
+        rate_limit: None,
     };
     let d = dest::open_with(
         &cfg,

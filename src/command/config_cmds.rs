@@ -107,7 +107,10 @@ pub(super) fn dest(o: &Outcome, j: bool, io: &mut Io<'_>) -> Result<(), CoreErro
                     or_dash(d.last_write.as_ref().map(time)),
                     count(d.pending, "copy", "copies"),
                     count(d.deletions_pending, "copy", "copies")
-                )
+                );
+                if let Some(r) = &d.config.rate_limit {
+                    say!(io, "rate limit  {r} (writes)");
+                }
             }
         }
         Outcome::DestinationRemoved { name } => {

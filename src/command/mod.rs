@@ -234,6 +234,9 @@ pub struct DestAddArgs {
     /// Record the SFTP server's host key if it is not known yet (a changed key is always refused).
     #[arg(long, requires = "sftp")]
     pub accept_new_host_key: bool,
+    /// Most bytes per second written to this destination, e.g. 20MiB/s (shared by every job writing there).
+    #[arg(long, value_name = "RATE")]
+    pub rate_limit: Option<String>,
 }
 
 /// `strata keys …`

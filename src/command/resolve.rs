@@ -50,6 +50,7 @@ pub fn resolve(cmd: Command) -> Result<Resolved, CoreError> {
                 identity,
                 known_hosts,
                 accept_new_host_key,
+                rate_limit,
             } = *a;
             let kind = if let Some(url) = s3 {
                 DestinationKind::S3(S3Spec {
@@ -82,6 +83,7 @@ pub fn resolve(cmd: Command) -> Result<Resolved, CoreError> {
                     name,
                     kind,
                     repo_id: None,
+                    rate_limit,
                 }),
                 accept_new_host_key,
             }

@@ -11,6 +11,7 @@ fn dest(name: &str) -> DestinationConfig {
         name: name.into(),
         kind: DestinationKind::Local { path },
         repo_id: Some("r1".into()),
+        rate_limit: None,
     }
 }
 

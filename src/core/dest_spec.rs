@@ -38,6 +38,16 @@ fn absolute_file(what: &str, key: &str, path: Option<&Path>) -> Result<(), Strin
 }
 
 /// Whether `kind`'s URL and settings are well formed (nothing is contacted).
+/// Checks a destination's `rate_limit`, naming the destination.
+pub(crate) fn check_rate(name: &str, rate: Option<&str>) -> Result<(), CoreError> {
+    match rate {
+        Some(r) => crate::model::parse_rate(r)
+            .map(|_| ())
+            .map_err(|e| CoreError::Invalid(format!("destination {name:?}: rate_limit: {e}"))),
+        None => Ok(()),
+    }
+}
+
 pub(crate) fn check_kind(name: &str, kind: &DestinationKind) -> Result<(), CoreError> {
     let what = format!("destination {name:?}");
     let check = || -> Result<(), String> {

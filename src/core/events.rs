@@ -120,6 +120,7 @@ mod tests {
                         path: dir.path().join("repo"),
                     },
                     repo_id: None,
+                    rate_limit: None,
                 }),
                 accept_new_host_key: false,
             },

@@ -254,6 +254,7 @@ mod tests {
                 path: dir.join("gone"),
             },
             repo_id: None,
+            rate_limit: None,
         }
     }
 

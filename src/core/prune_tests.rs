@@ -30,6 +30,7 @@ fn fixture(retention: serde_json::Value) -> Fixture {
         name: "d".into(),
         kind: DestinationKind::Local { path: repo.clone() },
         repo_id: None,
+        rate_limit: None,
     })
     .unwrap();
     let task = serde_json::from_value(serde_json::json!({

@@ -103,6 +103,7 @@ fn a_destination_that_cannot_be_opened_defers_its_run_and_others_go_on() {
                 path: "relative/repo".into(),
             },
             repo_id: None,
+            rate_limit: None,
         })
         .unwrap();
     let stuck = running(&core, "rel");

@@ -82,6 +82,7 @@ fn catalog_figures_count_complete_copies_and_pending_ones() {
         name: name.into(),
         kind: DestinationKind::Local { path: "/x".into() },
         repo_id: None,
+        rate_limit: None,
     };
     let d = DestinationRow::unchecked(cfg("d"), &[a.clone(), b.clone()]);
     assert_eq!((d.backups, d.stored_bytes, d.pending), (2, 20, 0));

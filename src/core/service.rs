@@ -242,6 +242,7 @@ impl Core {
             )));
         }
         super::dest_spec::check_kind(&cfg.name, &cfg.kind)?;
+        super::dest_spec::check_rate(&cfg.name, cfg.rate_limit.as_deref())?;
         let kind = match cfg.kind {
             DestinationKind::Local { path } => {
                 super::bounds::check_path(&format!("destination {:?}: path", cfg.name), &path)
@@ -269,6 +270,7 @@ impl Core {
             name: cfg.name,
             kind,
             repo_id: None,
+            rate_limit: cfg.rate_limit,
         };
         // An existing repository is adopted as is (catalog rebuild relies on it).
         let repo = Repository::open_or_init(&cfg.name, crate::dest::open_with(&cfg, opts)?)?;

@@ -9,6 +9,7 @@ pub(crate) fn local_dest(core: &Core, name: &str, path: std::path::PathBuf) {
         name: name.into(),
         kind: DestinationKind::Local { path },
         repo_id: None,
+        rate_limit: None,
     })
     .unwrap();
 }

@@ -322,6 +322,7 @@ mod tests {
             name: "d".into(),
             kind: DestinationKind::Local { path: path.into() },
             repo_id: None,
+            rate_limit: None,
         };
         let e = crate::dest::open(&cfg("rel/repo")).err().unwrap();
         assert_eq!(e.kind(), crate::dest::ErrorKind::Permanent);

@@ -7,6 +7,7 @@ pub mod retry;
 pub(crate) mod runtime;
 pub mod sftp;
 pub mod sftp_session;
+pub mod throttle;
 
 use crate::model::{DestinationConfig, DestinationKind};
 use std::sync::Arc;
@@ -229,6 +230,21 @@ pub fn open_with(
                 )),
             }));
         }
+    };
+    // Inside the retry wrapper, so retried writes count against the limit too.
+    let inner: Arc<dyn Destination> = match cfg.rate_limit.as_deref() {
+        Some(text) => {
+            let rate = crate::model::parse_rate(text).map_err(|why| {
+                DestError::Permanent(Failure {
+                    dest: describe(&cfg.kind),
+                    op: "open",
+                    at: "rate_limit".into(),
+                    source: std::io::Error::other(why),
+                })
+            })?;
+            Arc::new(throttle::Throttle::new(inner, &describe(&cfg.kind), rate))
+        }
+        None => inner,
     };
     Ok(Arc::new(retry::Retry::new(inner)))
 }

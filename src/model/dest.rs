@@ -279,6 +279,7 @@ mod tests {
                 ..s3("s3://b/p")
             }),
             repo_id: Some("r1".into()),
+            rate_limit: None,
         };
         let text = serde_json::to_string(&cfg).unwrap();
         assert!(text.contains("\"kind\":\"s3\""), "{text}");

@@ -8,6 +8,8 @@ use std::path::PathBuf;
 mod copies;
 pub use copies::{BackupCopy, CopyPolicy, CopyState};
 mod dest;
+mod rate;
+pub use rate::parse_rate;
 mod run;
 pub use dest::{AzureSpec, BucketPath, S3Spec, SftpSpec, SftpTarget};
 mod notify;
@@ -133,6 +135,9 @@ pub struct DestinationConfig {
     /// silently replaced (think of an unmounted disk).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub repo_id: Option<String>,
+    /// Most bytes per second written there, as the user wrote it (`20MiB/s`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_limit: Option<String>,
 }
 
 /// What a task backs up.

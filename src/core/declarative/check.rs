@@ -223,6 +223,7 @@ fn check_dest(doc: &DestDoc, default_known_hosts: &Path) -> Result<DestinationCo
         credentials,
         identity,
         known_hosts,
+        rate_limit,
     } = doc;
     check_name("destination", name)?;
     let what = format!("destination {name:?}");
@@ -296,9 +297,11 @@ fn check_dest(doc: &DestDoc, default_known_hosts: &Path) -> Result<DestinationCo
         }
     };
     crate::core::dest_spec::check_kind(name, &dest_kind)?;
+    crate::core::dest_spec::check_rate(name, rate_limit.as_deref())?;
     Ok(DestinationConfig {
         name: name.clone(),
         kind: dest_kind,
         repo_id: None,
+        rate_limit: rate_limit.clone(),
     })
 }

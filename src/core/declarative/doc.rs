@@ -56,6 +56,9 @@ pub struct DestDoc {
     /// OpenSSH known_hosts file (sftp).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub known_hosts: Option<PathBuf>,
+    /// Most bytes per second written there, e.g. `"20MiB/s"` (any kind).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_limit: Option<String>,
 }
 
 /// A task's `source = { … }`.
@@ -193,6 +196,7 @@ impl From<&DestinationConfig> for DestDoc {
             credentials: None,
             identity: None,
             known_hosts: None,
+            rate_limit: d.rate_limit.clone(),
         };
         match &d.kind {
             DestinationKind::Local { path } => doc.path = Some(path.clone()),
@@ -337,6 +341,7 @@ pub fn render(doc: &Config) -> Result<String, CoreError> {
             credentials,
             identity,
             known_hosts,
+            rate_limit,
         } = d;
         out.push_str("\n[[destination]]\n");
         kv(&mut out, "name", name)?;
@@ -350,6 +355,7 @@ pub fn render(doc: &Config) -> Result<String, CoreError> {
         opt(&mut out, "credentials", credentials)?;
         opt(&mut out, "identity", identity)?;
         opt(&mut out, "known_hosts", known_hosts)?;
+        opt(&mut out, "rate_limit", rate_limit)?;
     }
     for t in &doc.task {
         let TaskDoc {

@@ -65,6 +65,7 @@ impl Core {
         let Planned {
             plan,
             mut new_dests,
+            changed_dests,
             put_tasks,
         } = self.plan(doc, dests, tasks, dry_run)?;
         if dry_run || plan.changes == 0 {
@@ -87,6 +88,7 @@ impl Core {
             let repo = Repository::open_or_init(&d.name, crate::dest::open(d)?)?;
             d.repo_id = repo.config().map(|c| c.id.clone());
         }
+        new_dests.extend(changed_dests);
         self.catalog.put_config(&new_dests, &put_tasks)?;
         Ok(plan)
     }

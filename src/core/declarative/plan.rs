@@ -207,6 +207,8 @@ pub(super) struct Planned {
     pub(super) plan: ApplyPlan,
     /// Destinations to add, without repository ids yet.
     pub(super) new_dests: Vec<DestinationConfig>,
+    /// Existing destinations whose settings (not their place) change.
+    pub(super) changed_dests: Vec<DestinationConfig>,
     /// Tasks to add or change, as they will be stored.
     pub(super) put_tasks: Vec<TaskConfig>,
 }
@@ -224,10 +226,26 @@ impl Core {
     ) -> Result<Planned, CoreError> {
         let mut items = Vec::new();
         let mut new_dests = Vec::new();
+        let mut changed_dests = Vec::new();
         for d in dests {
             let action = match self.catalog.get_destination(&d.name)? {
                 None => Action::Add,
-                Some(old) if old.kind == d.kind => Action::Unchanged,
+                Some(old) if old.kind == d.kind && old.rate_limit == d.rate_limit => {
+                    Action::Unchanged
+                }
+                // Only how fast it is written changes: the repository stays.
+                Some(old) if old.kind == d.kind => {
+                    let fields = vec![FieldChange {
+                        field: "rate_limit".into(),
+                        old: Value::from(old.rate_limit.clone()),
+                        new: Value::from(d.rate_limit.clone()),
+                    }];
+                    changed_dests.push(DestinationConfig {
+                        rate_limit: d.rate_limit.clone(),
+                        ..old
+                    });
+                    Action::Change { fields }
+                }
                 Some(old) => {
                     return Err(CoreError::Refused(format!(
                         "destination {} already exists at {}; the file says {} — remove it first ('strata dest remove {}') or use another name",
@@ -305,13 +323,14 @@ impl Core {
         }
         let plan = ApplyPlan {
             dry_run,
-            changes: new_dests.len() + put_tasks.len(),
+            changes: new_dests.len() + changed_dests.len() + put_tasks.len(),
             items,
             not_in_file,
         };
         Ok(Planned {
             plan,
             new_dests,
+            changed_dests,
             put_tasks,
         })
     }
