@@ -156,6 +156,11 @@ pub trait Destination: Send + Sync {
     fn free_bytes(&self) -> Option<u64> {
         None
     }
+    /// How many `put`s of packs are worth running at once: one for a disk,
+    /// several where each request waits on a network round trip.
+    fn parallel_writes(&self) -> usize {
+        1
+    }
 }
 
 /// Rejects keys that are empty, absolute or contain `..`/`.` components.

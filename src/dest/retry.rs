@@ -97,6 +97,10 @@ impl Destination for Retry {
         self.inner.free_bytes()
     }
 
+    fn parallel_writes(&self) -> usize {
+        self.inner.parallel_writes()
+    }
+
     fn put(&self, key: &str, data: &[u8]) -> Result<(), DestError> {
         // A put that failed transiently may still have landed (the reply was
         // lost, not the write). Its retry then finds the key: that is our own

@@ -114,6 +114,9 @@ impl Destination for Throttle {
     fn free_bytes(&self) -> Option<u64> {
         self.inner.free_bytes()
     }
+    fn parallel_writes(&self) -> usize {
+        self.inner.parallel_writes()
+    }
 }
 
 #[cfg(test)]

@@ -8,13 +8,17 @@ use super::repo::CommitMarker;
 use super::repository::Repository;
 use super::stop;
 use crate::progress::Progress;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::collections::HashSet;
 use std::sync::mpsc::Receiver;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 /// Packs waiting per destination besides the one being written: a slow
 /// destination holds the pack writer back instead of growing a queue.
 pub(super) const QUEUE: usize = 1;
+
+/// Most uploaders per destination, whatever it asks for: each may hold a
+/// pack in memory.
+pub(super) const MAX_PARALLEL_WRITES: usize = 8;
 
 /// A pack handed to the uploaders; the bytes are shared, not copied per destination.
 pub(super) type PackMsg = (u32, Arc<[u8]>);
@@ -126,23 +130,30 @@ impl<'a> Copies<'a> {
             .collect()
     }
 
-    /// The uploader of copy `i`: writes each pack it is handed, and stops at
-    /// its first failure (after `Retry` gave up) or when the run is no longer
-    /// worth finishing. `first_done` counts each pack into `progress.stored`
-    /// once, when its first copy holds it.
+    /// One uploader of copy `i` (a destination may have several, sharing
+    /// `rx`): writes each pack it takes, and stops at its copy's first failure
+    /// (after `Retry` gave up) or when the run is no longer worth finishing.
+    /// `counted` counts each pack into `progress.stored` once, when its first
+    /// copy holds it.
     pub(super) fn upload(
         &self,
         i: usize,
         backup_id: &str,
-        rx: Receiver<PackMsg>,
+        rx: &Mutex<Receiver<PackMsg>>,
         progress: &Progress,
-        first_done: &AtomicU32,
+        counted: &Mutex<HashSet<u32>>,
     ) {
         let Some(repo) = self.repos.get(i) else {
             return;
         };
-        for (number, bytes) in rx.iter() {
-            if self.short() || progress.cancelled() {
+        loop {
+            // The lock is held only while waiting for the next pack, never
+            // while writing one.
+            let next = rx.lock().unwrap_or_else(|p| p.into_inner()).recv();
+            let Ok((number, bytes)) = next else {
+                return;
+            };
+            if self.short() || progress.cancelled() || !self.healthy(i) {
                 return;
             }
             if let Err(e) = repo.put_pack(backup_id, number, &bytes) {
@@ -151,7 +162,11 @@ impl<'a> Copies<'a> {
                 return;
             }
             progress.uploaded(i, bytes.len() as u64);
-            if first_done.fetch_max(number + 1, Ordering::Relaxed) <= number {
+            if counted
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(number)
+            {
                 Progress::add(&progress.stored, bytes.len() as u64);
             }
             stop::point("after-pack");

@@ -12,6 +12,7 @@ use crate::model::{BackupKind, TaskConfig};
 use chrono::Utc;
 use std::path::Path;
 use std::sync::atomic::AtomicUsize;
+use std::sync::atomic::Ordering;
 
 const ID: &str = "20260101-000000-00000001";
 
@@ -19,6 +20,8 @@ const ID: &str = "20260101-000000-00000001";
 struct FillsUp {
     inner: LocalDest,
     puts_left: AtomicUsize,
+    /// What it answers to `parallel_writes`.
+    parallel: AtomicUsize,
 }
 
 impl Destination for FillsUp {
@@ -26,8 +29,11 @@ impl Destination for FillsUp {
         self.inner.describe()
     }
     fn put(&self, key: &str, data: &[u8]) -> Result<(), DestError> {
-        let left = self.puts_left.load(Ordering::SeqCst);
-        if left == 0 {
+        // Several uploaders may race here: take a put atomically.
+        let taken = self
+            .puts_left
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1));
+        if taken.is_err() {
             return Err(DestError::io(
                 self.describe(),
                 "write",
@@ -35,8 +41,10 @@ impl Destination for FillsUp {
                 std::io::Error::from(std::io::ErrorKind::StorageFull),
             ));
         }
-        self.puts_left.store(left - 1, Ordering::SeqCst);
         self.inner.put(key, data)
+    }
+    fn parallel_writes(&self) -> usize {
+        self.parallel.load(Ordering::SeqCst)
     }
     fn get(&self, key: &str) -> Result<Vec<u8>, DestError> {
         self.inner.get(key)
@@ -95,6 +103,7 @@ fn two(dir: &Path) -> Two {
     let b_store = Arc::new(FillsUp {
         inner: LocalDest::new(dir.join("b")),
         puts_left: AtomicUsize::new(usize::MAX),
+        parallel: AtomicUsize::new(1),
     });
     let b = Repository::open_or_init("b", b_store.clone()).unwrap();
     let claim = Claim {
@@ -292,5 +301,43 @@ fn a_restore_whose_first_copy_lost_a_pack_reads_it_from_the_second() {
         report.errors[0].error.contains("no other copy"),
         "{:?}",
         report.errors
+    );
+}
+
+#[test]
+fn a_destination_written_by_several_uploaders_holds_every_pack_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = tree(dir.path());
+    let two = two(dir.path());
+    two.b.parallel.store(4, Ordering::SeqCst);
+    let done = back_up(&two, &src, 2).unwrap();
+    assert!(
+        done.copies.iter().all(|c| c.error.is_none()),
+        "{:?}",
+        done.copies
+    );
+    let to = dir.path().join("restored");
+    let report = restore_from(&two.repos[1..], &done.marker, &to);
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+    assert_same_tree(&src, &to);
+}
+
+#[test]
+fn one_of_several_uploaders_failing_fails_that_copy_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = tree(dir.path());
+    let two = two(dir.path());
+    two.b.parallel.store(4, Ordering::SeqCst);
+    two.b.puts_left.store(1, Ordering::SeqCst);
+    let done = back_up(&two, &src, 1).unwrap();
+    assert!(done.copies[0].error.is_none());
+    assert!(done.copies[1].error.is_some(), "{:?}", done.copies);
+    assert!(
+        !dir.path()
+            .join("b/backups")
+            .join(ID)
+            .join("COMMIT")
+            .exists(),
+        "no commit marker where packs are missing"
     );
 }

@@ -95,6 +95,11 @@ impl Repository {
         &self.name
     }
 
+    /// How many packs a backup writes here at once.
+    pub fn parallel_writes(&self) -> usize {
+        self.dest.parallel_writes()
+    }
+
     /// The storage's description, e.g. `local:/var/backups/strata`.
     pub fn describe(&self) -> String {
         self.dest.describe()

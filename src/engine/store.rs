@@ -6,7 +6,7 @@
 
 use super::backup::BackupPlan;
 use super::chunk::{chunk_id, stream_chunks};
-use super::copies::{Copies, PackMsg, QUEUE};
+use super::copies::{Copies, MAX_PARALLEL_WRITES, PackMsg, QUEUE};
 use super::error::EngineError;
 use super::frame;
 use super::manifest::ChunkId;
@@ -15,9 +15,9 @@ use super::repo::PackInfo;
 use crate::progress::Progress;
 use crate::source::{SourceEntry, SourceError, SourceRun};
 use rustc_hash::{FxHashMap, FxHashSet};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::sync::{Arc, Mutex};
 
@@ -257,17 +257,30 @@ fn pack_writer(
     progress: &Progress,
     abort: &AtomicBool,
 ) -> Result<PackOutput, EngineError> {
-    let first_done = AtomicU32::new(0);
+    let counted = Mutex::new(HashSet::new());
     progress.begin_uploads(plan.repos.iter().map(|r| r.name().to_string()));
+    // One queue per copy, taken from by as many uploaders as its destination
+    // writes in parallel (object stores: several; a local disk: one).
+    let mut senders: Vec<Option<SyncSender<PackMsg>>> = Vec::new();
+    let mut queues = Vec::new();
+    for r in plan.repos {
+        let (tx, rx) = sync_channel::<PackMsg>(QUEUE);
+        senders.push(Some(tx));
+        queues.push((
+            Mutex::new(rx),
+            r.parallel_writes().clamp(1, MAX_PARALLEL_WRITES),
+        ));
+    }
     std::thread::scope(|s| {
-        let mut senders: Vec<Option<SyncSender<PackMsg>>> = Vec::new();
         let mut uploaders = Vec::new();
-        for i in 0..plan.repos.len() {
-            let (tx, rx) = sync_channel::<PackMsg>(QUEUE);
-            let first_done = &first_done;
-            uploaders
-                .push(s.spawn(move || copies.upload(i, &plan.backup_id, rx, progress, first_done)));
-            senders.push(Some(tx));
+        for (i, (rx, parallel)) in queues.iter().enumerate() {
+            for _ in 0..*parallel {
+                let counted = &counted;
+                uploaders.push((
+                    i,
+                    s.spawn(move || copies.upload(i, &plan.backup_id, rx, progress, counted)),
+                ));
+            }
         }
         // Hands a pack to every copy still taking them; false when too few are left.
         let mut hand_over = |number: u32, bytes: Vec<u8>| -> bool {
@@ -335,7 +348,7 @@ fn pack_writer(
             abort.store(true, Ordering::Relaxed);
             drop(rx);
         }
-        for (i, u) in uploaders.into_iter().enumerate() {
+        for (i, u) in uploaders {
             if u.join().is_err() {
                 let e = std::io::Error::other("pack uploader panicked");
                 copies.fail(
