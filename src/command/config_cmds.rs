@@ -100,7 +100,10 @@ pub(super) fn dest(o: &Outcome, j: bool, io: &mut Io<'_>) -> Result<(), CoreErro
                     d.problem
                         .as_deref()
                         .map_or_else(|| dest_state(d), |p| format!("{}: {p}", d.state.as_str())),
-                    or_dash(d.checked_at.as_ref().map(time)),
+                    or_dash(d.checked_at.as_ref().map(|t| match d.check_ms {
+                        Some(ms) => format!("{} (took {ms} ms)", time(t)),
+                        None => time(t),
+                    })),
                     or_dash(d.free_bytes.map(size)),
                     size(d.stored_bytes),
                     d.backups,

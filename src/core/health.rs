@@ -27,6 +27,8 @@ pub struct Probe {
     pub free_bytes: Option<u64>,
     /// When the check finished.
     pub at: DateTime<Utc>,
+    /// How long opening the repository took: a slow link shows before it fails.
+    pub took_ms: u64,
 }
 
 /// A destination's health as a reader sees it right now.
@@ -203,6 +205,7 @@ impl Health {
                 problem: Some(format!("could not start the check: {err}")),
                 free_bytes: None,
                 at: Utc::now(),
+                took_ms: 0,
             });
         }
     }
@@ -231,6 +234,7 @@ impl Health {
 
 /// The check itself: the same repository open a backup makes first.
 fn probe(cfg: &DestinationConfig) -> Probe {
+    let t0 = Instant::now();
     let (problem, free_bytes) = match open_repository(cfg) {
         Ok(repo) => (None, repo.free_bytes()),
         Err(e) => (Some(e.to_string()), None),
@@ -239,6 +243,7 @@ fn probe(cfg: &DestinationConfig) -> Probe {
         problem,
         free_bytes,
         at: Utc::now(),
+        took_ms: u64::try_from(t0.elapsed().as_millis()).unwrap_or(u64::MAX),
     }
 }
 
@@ -288,6 +293,7 @@ mod tests {
                     problem: None,
                     free_bytes: Some(1),
                     at: Utc::now(),
+                    took_ms: 0,
                 }
             }),
             Duration::from_millis(200),

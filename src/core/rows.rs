@@ -252,6 +252,9 @@ pub struct DestinationRow {
     /// Free bytes, when the destination can tell and was reached.
     #[serde(default)]
     pub free_bytes: Option<u64>,
+    /// Milliseconds the newest finished check took.
+    #[serde(default)]
+    pub check_ms: Option<u64>,
     /// Sum of stored bytes of the backups with a complete copy there.
     #[serde(default)]
     pub stored_bytes: u64,
@@ -293,6 +296,7 @@ impl DestinationRow {
             state: HealthState::Unchecked,
             checked_at: None,
             free_bytes: None,
+            check_ms: None,
             stored_bytes: 0,
             backups: 0,
             last_write: None,
@@ -334,6 +338,7 @@ impl DestinationRow {
         self.state = seen.state;
         if let Some(p) = seen.last {
             self.checked_at = Some(p.at);
+            self.check_ms = Some(p.took_ms);
             self.free_bytes = p.free_bytes;
             self.problem = p.problem;
             self.checked = true;
