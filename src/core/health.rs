@@ -127,12 +127,15 @@ impl Health {
     /// and waits until they finish or `timeout` passes, for commands that
     /// report a definitive state (`dest list`).
     pub fn check(&self, configs: &[DestinationConfig], timeout: Duration) -> Vec<Seen> {
-        let deadline = Instant::now() + timeout.min(self.timeout);
         let mut map = self.lock();
         for cfg in configs {
             let e = self.entry(&mut map, cfg);
             self.start(e, cfg);
         }
+        // Counted from after the checks started: a deadline taken before
+        // could pass while a check is a hair short of its timeout, and the
+        // caller would be told `checking` instead of `timed out`.
+        let deadline = Instant::now() + timeout.min(self.timeout);
         loop {
             // A check stuck past its timeout is not waited for again.
             let pending = configs.iter().any(|cfg| {
