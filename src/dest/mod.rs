@@ -1,10 +1,14 @@
 //! Destinations: where repositories live. The engine writes only through the
-//! [`Destination`] trait, so new kinds (S3, SFTP) plug in without engine changes.
+//! [`Destination`] trait, so new kinds (S3, Azure, SFTP) plug in without engine changes.
 
+pub mod azure;
+pub mod credentials;
 pub mod known_hosts;
 pub mod local;
+pub mod object;
 pub mod retry;
 pub(crate) mod runtime;
+pub mod s3;
 pub mod sftp;
 pub mod sftp_session;
 
@@ -218,17 +222,8 @@ pub fn open_with(
         DestinationKind::Sftp(spec) => {
             Arc::new(sftp::SftpDest::open(spec, describe(&cfg.kind), opts)?)
         }
-        other => {
-            return Err(DestError::Permanent(Failure {
-                dest: other.location(),
-                op: "open",
-                at: other.location(),
-                source: std::io::Error::other(format!(
-                    "{} destinations are not built into this version of strata",
-                    other.name()
-                )),
-            }));
-        }
+        DestinationKind::S3(spec) => Arc::new(s3::open(spec, describe(&cfg.kind))?),
+        DestinationKind::Azure(spec) => Arc::new(azure::open(spec, describe(&cfg.kind))?),
     };
     Ok(Arc::new(retry::Retry::new(inner)))
 }
