@@ -11,10 +11,24 @@ use common::sftpkit::{all_files, contains, source};
 use common::*;
 use serde_json::Value;
 
-fn add(s: &Strata, az: &Azurite, name: &str, prefix: &str, creds: Option<&std::path::Path>) -> (i32, String, String) {
+fn add(
+    s: &Strata,
+    az: &Azurite,
+    name: &str,
+    prefix: &str,
+    creds: Option<&std::path::Path>,
+) -> (i32, String, String) {
     let url = format!("azblob://{CONTAINER}/{prefix}");
     let endpoint = az.endpoint();
-    let mut args = vec!["dest", "add", name, "--azure", &url, "--endpoint", &endpoint];
+    let mut args = vec![
+        "dest",
+        "add",
+        name,
+        "--azure",
+        &url,
+        "--endpoint",
+        &endpoint,
+    ];
     let c;
     if let Some(p) = creds {
         c = p.to_str().unwrap().to_string();
@@ -56,7 +70,15 @@ fn full_incremental_restore_rebuild_on_a_fresh_home_and_the_key_never_leaks() {
     let (code, out, err) = add(&s, &az, "off", "host1", Some(&creds));
     assert_eq!(code, 0, "{out}\n{err}");
     outputs += &(out + &err);
-    s.ok(&["task", "add", "t", "--dir", src.to_str().unwrap(), "--dest", "off"]);
+    s.ok(&[
+        "task",
+        "add",
+        "t",
+        "--dir",
+        src.to_str().unwrap(),
+        "--dest",
+        "off",
+    ]);
     let full = id_of(&s.backup("t", "full")).to_string();
     write(&src.join("notes.txt"), b"off-site, changed\n");
     overwrite_at(&src.join("sub/big.bin"), 1 << 20, b"a change in the middle");
@@ -64,7 +86,11 @@ fn full_incremental_restore_rebuild_on_a_fresh_home_and_the_key_never_leaks() {
     assert!(blobs(&az, "host1", &format!("backups/{incr}")).contains(&"COMMIT".to_string()));
     let to = s.path("restored");
     s.restore(&incr, &to, None);
-    assert_same_tree("restore of the incremental", &snapshot(&src), &snapshot(&to));
+    assert_same_tree(
+        "restore of the incremental",
+        &snapshot(&src),
+        &snapshot(&to),
+    );
     for args in [
         vec!["verify", full.as_str(), "--read-data"],
         vec!["export"],
@@ -83,14 +109,24 @@ fn full_incremental_restore_rebuild_on_a_fresh_home_and_the_key_never_leaks() {
     outputs += &(out + &err);
     outputs += &fresh.ok(&["catalog", "rebuild", "--from", "off"]);
     let rebuilt = fresh.backups();
-    assert!(rebuilt.contains_key(&full) && rebuilt.contains_key(&incr), "{rebuilt:?}");
+    assert!(
+        rebuilt.contains_key(&full) && rebuilt.contains_key(&incr),
+        "{rebuilt:?}"
+    );
     let to2 = fresh.path("restored");
     fresh.restore(&incr, &to2, None);
-    assert_same_tree("restore on the fresh home", &snapshot(&src), &snapshot(&to2));
+    assert_same_tree(
+        "restore on the fresh home",
+        &snapshot(&src),
+        &snapshot(&to2),
+    );
     outputs += &fresh.ok(&["export"]);
 
     let secret = KEY.as_bytes();
-    assert!(!contains(outputs.as_bytes(), secret), "the key in an output");
+    assert!(
+        !contains(outputs.as_bytes(), secret),
+        "the key in an output"
+    );
     for home in [s.home(), fresh.home()] {
         for (p, bytes) in all_files(&home) {
             assert!(!contains(&bytes, secret), "the key in {}", p.display());
@@ -110,7 +146,10 @@ fn a_wrong_key_is_refused_and_a_shared_credentials_file_too() {
     let bad = credentials_file(&s, "bad.creds", wrong, 0o600);
     let (code, out, err) = add(&s, &az, "off", "p", Some(&bad));
     assert_eq!(code, 4, "refused: exit 4\n{out}\n{err}");
-    assert!(err.contains("azblob://backups/p") && err.contains("403"), "{err}");
+    assert!(
+        err.contains("azblob://backups/p") && err.contains("403"),
+        "{err}"
+    );
     assert!(!err.contains(wrong), "{err}");
     let shared = credentials_file(&s, "shared.creds", KEY, 0o644);
     let (code, _, err) = add(&s, &az, "off", "p", Some(&shared));
@@ -128,10 +167,24 @@ fn azurite_down_before_a_backup_degrades_it_sync_completes_it_and_delete_removes
     let mut az = Azurite::start(&s.path("azurite"));
     let src = source(&s, 1 << 20);
     let creds = credentials_file(&s, "az.creds", KEY, 0o600);
-    s.ok(&["dest", "add", "d1", "--local", s.path("d1").to_str().unwrap()]);
+    s.ok(&[
+        "dest",
+        "add",
+        "d1",
+        "--local",
+        s.path("d1").to_str().unwrap(),
+    ]);
     assert_eq!(add(&s, &az, "d2", "repo", Some(&creds)).0, 0);
     s.ok(&[
-        "task", "add", "t", "--dir", src.to_str().unwrap(), "--dest", "d1,d2", "--require", "any",
+        "task",
+        "add",
+        "t",
+        "--dir",
+        src.to_str().unwrap(),
+        "--dest",
+        "d1,d2",
+        "--require",
+        "any",
     ]);
     az.stop();
     let (code, out, _) = s.run(&["backup", "run", "t", "--full", "--json"]);
@@ -142,16 +195,27 @@ fn azurite_down_before_a_backup_degrades_it_sync_completes_it_and_delete_removes
     s.ok(&["backup", "sync", "--all"]);
     let b = s.json(&["backup", "show", &id]);
     assert!(
-        b["copies"].as_array().unwrap().iter().all(|c| c["state"] == "complete"),
+        b["copies"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["state"] == "complete"),
         "{b}"
     );
     std::fs::rename(s.path("d1"), s.path("d1-away")).unwrap();
     let to = s.path("restored");
     s.restore(&id, &to, None);
-    assert_same_tree("restore from the Azure copy", &snapshot(&src), &snapshot(&to));
+    assert_same_tree(
+        "restore from the Azure copy",
+        &snapshot(&src),
+        &snapshot(&to),
+    );
     std::fs::rename(s.path("d1-away"), s.path("d1")).unwrap();
     assert_eq!(blobs(&az, "repo", "backups"), [id.clone()]);
     s.ok(&["backup", "delete", &id]);
-    assert!(blobs(&az, "repo", "backups").is_empty(), "the blobs are gone");
+    assert!(
+        blobs(&az, "repo", "backups").is_empty(),
+        "the blobs are gone"
+    );
     assert!(blobs(&az, "repo", "").contains(&"strata-repo.toml".to_string()));
 }

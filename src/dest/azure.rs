@@ -72,7 +72,9 @@ pub fn open(spec: &AzureSpec, describe: String) -> Result<ObjectDest, DestError>
             "http" => allow_http = true,
             other => {
                 return Err(refuse(
-                    format!("endpoint {ep:?} uses {other}://; write it as https://… (or http:// for Azurite)"),
+                    format!(
+                        "endpoint {ep:?} uses {other}://; write it as https://… (or http:// for Azurite)"
+                    ),
                     false,
                 ));
             }
@@ -114,7 +116,10 @@ mod tests {
         };
         let e = open(&spec, "azblob://c/p".into()).err().unwrap();
         let msg = e.to_string();
-        assert!(msg.contains("azblob://c/p") && msg.contains("not valid"), "{msg}");
+        assert!(
+            msg.contains("azblob://c/p") && msg.contains("not valid"),
+            "{msg}"
+        );
         assert!(!msg.contains("s3cr3t") && !msg.contains("%%%"), "{msg}");
     }
 }

@@ -82,7 +82,8 @@ struct AzureFile {
     key: String,
 }
 
-const S3_FORM: &str = "access_key_id = \"…\" and secret_access_key = \"…\" (session_token = \"…\" optional)";
+const S3_FORM: &str =
+    "access_key_id = \"…\" and secret_access_key = \"…\" (session_token = \"…\" optional)";
 const AZURE_FORM: &str = "key = \"…\" (account = \"…\" optional)";
 
 /// Reads S3 keys from the private file at `path`.
@@ -127,13 +128,12 @@ pub fn parse_azure(text: &str) -> Result<AzureKey, String> {
     if f.0.key.trim().is_empty() {
         return Err(format!("key is empty; write {AZURE_FORM}"));
     }
-    let account = f
-        .0
-        .account
-        .as_deref()
-        .map(str::trim)
-        .filter(|a| !a.is_empty())
-        .map(str::to_string);
+    let account =
+        f.0.account
+            .as_deref()
+            .map(str::trim)
+            .filter(|a| !a.is_empty())
+            .map(str::to_string);
     if let Some(a) = &account
         && !a.chars().all(|c| c.is_ascii_alphanumeric())
     {
@@ -203,7 +203,9 @@ fn read_private(path: &Path) -> Result<Zeroizing<String>, String> {
         )
     })?;
     if !meta.is_file() {
-        return Err(format!("the credentials file {shown} is not a regular file"));
+        return Err(format!(
+            "the credentials file {shown} is not a regular file"
+        ));
     }
     let mode = meta.mode() & 0o7777;
     if mode & 0o077 != 0 {
@@ -238,7 +240,8 @@ mod tests {
 
     #[test]
     fn s3_and_azure_forms_parse_and_debug_redacts() {
-        let k = parse_s3("access_key_id = \"AK1\"\nsecret_access_key = \"s3cr3t-value\"\n").unwrap();
+        let k =
+            parse_s3("access_key_id = \"AK1\"\nsecret_access_key = \"s3cr3t-value\"\n").unwrap();
         assert_eq!(k.access_key_id.expose(), "AK1");
         assert_eq!(k.secret_access_key.expose(), "s3cr3t-value");
         assert!(k.session_token.is_none());

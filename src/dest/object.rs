@@ -237,7 +237,11 @@ impl Destination for ObjectDest {
         let dir = self.path(prefix.trim_end_matches('/'))?;
         let store = self.store.clone();
         self.call("delete", prefix, async move {
-            let keys: Vec<Path> = store.list(Some(&dir)).map_ok(|m| m.location).try_collect().await?;
+            let keys: Vec<Path> = store
+                .list(Some(&dir))
+                .map_ok(|m| m.location)
+                .try_collect()
+                .await?;
             futures_util::stream::iter(keys)
                 .map(|p| {
                     let store = store.clone();

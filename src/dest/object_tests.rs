@@ -21,8 +21,14 @@ fn the_destination_contract_holds_on_an_object_store() {
         assert!(d.get_range("backups/a/x", 3, 10).is_err());
         assert_eq!(d.size("backups/a/x").unwrap(), Some(5));
         assert_eq!(d.size("backups/a/none").unwrap(), None);
-        assert_eq!(d.get("backups/a/none").unwrap_err().kind(), ErrorKind::NotFound);
-        assert_eq!(d.put("../escape", b"").unwrap_err().kind(), ErrorKind::BadKey);
+        assert_eq!(
+            d.get("backups/a/none").unwrap_err().kind(),
+            ErrorKind::NotFound
+        );
+        assert_eq!(
+            d.put("../escape", b"").unwrap_err().kind(),
+            ErrorKind::BadKey
+        );
         d.put("backups/b/y", b"").unwrap();
         d.put("backups/a/sub/z", b"z").unwrap();
         d.put("strata-repo.toml", b"v").unwrap();
@@ -89,7 +95,10 @@ fn errors_are_classified_and_name_the_destination_operation_and_key() {
     assert_eq!(e.kind(), ErrorKind::Denied);
     let msg = e.to_string();
     assert!(msg.contains("s3://b/p") && msg.contains("put") && msg.contains("backups/1/COMMIT"));
-    assert!(msg.contains("403 Forbidden (SignatureDoesNotMatch)"), "{msg}");
+    assert!(
+        msg.contains("403 Forbidden (SignatureDoesNotMatch)"),
+        "{msg}"
+    );
     assert!(!msg.contains("secret-ish"), "{msg}");
     for (status, kind) in [
         ("503 Service Unavailable", ErrorKind::Transient),

@@ -76,7 +76,9 @@ pub fn open(spec: &S3Spec, describe: String) -> Result<ObjectDest, DestError> {
             "http" => allow_http = true,
             other => {
                 return Err(refuse(
-                    format!("endpoint {ep:?} uses {other}://; write it as https://host[:port] (or http:// for a local test server)"),
+                    format!(
+                        "endpoint {ep:?} uses {other}://; write it as https://host[:port] (or http:// for a local test server)"
+                    ),
                     false,
                 ));
             }
@@ -91,10 +93,8 @@ pub fn open(spec: &S3Spec, describe: String) -> Result<ObjectDest, DestError> {
         .with_client_options(client_options(allow_http))
         .build()
         .map_err(|e| refuse(format!("cannot set up the S3 client: {e}"), false))?;
-    Ok(
-        ObjectDest::new(Arc::new(store), &loc.prefix, describe)
-            .with_storage_class(spec.storage_class.as_deref()),
-    )
+    Ok(ObjectDest::new(Arc::new(store), &loc.prefix, describe)
+        .with_storage_class(spec.storage_class.as_deref()))
 }
 
 #[cfg(test)]
@@ -122,7 +122,13 @@ mod tests {
             assert_eq!(e.kind(), crate::dest::ErrorKind::Permanent, "{e}");
             assert!(e.to_string().contains(url), "{e}");
         }
-        assert!(open(&spec("s3://b/p", Some("http://127.0.0.1:9")), "s3://b/p".into()).is_ok());
+        assert!(
+            open(
+                &spec("s3://b/p", Some("http://127.0.0.1:9")),
+                "s3://b/p".into()
+            )
+            .is_ok()
+        );
     }
 
     #[test]

@@ -113,12 +113,24 @@ impl Azurite {
         Err("azurite did not listen within 30 s".into())
     }
 
-    /// Stops the emulator (its data stays in the directory).
+    /// Stops the emulator (its data stays in the directory): SIGINT, so it
+    /// saves its metadata database, which a SIGKILL would lose.
     pub fn stop(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
+        let Some(mut c) = self.child.take() else {
+            return;
+        };
+        let _ = Command::new("kill")
+            .args(["-INT", &c.id().to_string()])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = c.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
         }
+        let _ = c.kill();
+        let _ = c.wait();
     }
 
     /// Starts it again on the same port with the same data.

@@ -227,7 +227,13 @@ impl Remote {
     }
 
     /// `dest add NAME --s3 URL --endpoint E --credentials FILE`, at `endpoint`.
-    pub fn add_at(&self, s: &Strata, name: &str, prefix: &str, endpoint: &str) -> (i32, String, String) {
+    pub fn add_at(
+        &self,
+        s: &Strata,
+        name: &str,
+        prefix: &str,
+        endpoint: &str,
+    ) -> (i32, String, String) {
         let creds = self.creds.to_str().unwrap().to_string();
         let url = self.url(prefix);
         s.run(&[
