@@ -211,7 +211,7 @@ fn azurite_down_before_a_backup_degrades_it_sync_completes_it_and_delete_removes
         &snapshot(&to),
     );
     std::fs::rename(s.path("d1-away"), s.path("d1")).unwrap();
-    assert_eq!(blobs(&az, "repo", "backups"), [id.clone()]);
+    assert_eq!(blobs(&az, "repo", "backups"), std::slice::from_ref(&id));
     s.ok(&["backup", "delete", &id]);
     assert!(
         blobs(&az, "repo", "backups").is_empty(),
