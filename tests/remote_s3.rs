@@ -9,6 +9,7 @@ mod common;
 
 use common::s3kit::{ACCESS_KEY, BUCKET, SECRET_KEY, credentials_file, remote};
 use common::sftpkit::{all_files, contains, source};
+use common::tcpproxy::TcpProxy;
 use common::*;
 use serde_json::Value;
 use std::path::Path;
@@ -433,6 +434,39 @@ fn the_destination_contract_holds_over_s3() {
     d.delete_prefix("backups/a").unwrap();
     assert!(d.list("backups").unwrap().is_empty());
     assert!(files_under(&r.server.object("store")).is_empty());
+
+    // The storage class goes with every put: s3s-fs knows only STANDARD and
+    // REDUCED_REDUNDANCY, so another class is refused by the server.
+    let mut glacier = cfg.clone();
+    if let DestinationKind::S3(spec) = &mut glacier.kind {
+        spec.storage_class = Some("GLACIER".into());
+    }
+    let e = dest::open(&glacier).unwrap().put("k", b"v").unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Permanent, "{e}");
+    assert!(e.to_string().contains("InvalidStorageClass"), "{e}");
+}
+
+#[test]
+fn connections_cut_in_the_middle_of_uploads_are_survived_by_retries() {
+    let r = remote();
+    let s = &r.s;
+    // Connection k is cut after 2·k MiB from the client (`dest add` uses
+    // the first): the pack upload (6 MiB) is cut on the next one or two.
+    let src = source(s, 6 << 20);
+    let proxy = TcpProxy::start(r.server.port, 2 << 20);
+    let endpoint = format!("http://127.0.0.1:{}", proxy.port);
+    assert_eq!(r.add_at(s, "off", "repo", &endpoint).0, 0);
+    task(s, &src, "off", &[]);
+    let id = id_of(&s.backup("t", "full")).to_string();
+    assert!(
+        proxy.cuts() >= 1,
+        "the proxy cut {} connection(s)",
+        proxy.cuts()
+    );
+    s.ok(&["verify", &id, "--read-data"]);
+    let to = s.path("restored");
+    s.restore(&id, &to, None);
+    assert_same_tree("restore through the proxy", &snapshot(&src), &snapshot(&to));
 }
 
 /// Figures, not a test (`cargo test --test remote_s3 -- --ignored --nocapture`):
