@@ -57,7 +57,7 @@ pub enum DestError {
 
 /// What a failed operation was doing, where, and why.
 #[derive(Debug, Error)]
-#[error("{dest}: {op} {at} failed: {source}; check the path, its permissions and free space")]
+#[error("{dest}: {op} {at} failed: {source}{}", hint(dest))]
 pub struct Failure {
     /// Destination description.
     pub dest: String,
@@ -67,6 +67,16 @@ pub struct Failure {
     pub at: String,
     /// Cause.
     pub source: std::io::Error,
+}
+
+/// What to check after a failure at `dest`: for a local directory its path,
+/// permissions and space; remote kinds say what to check in the cause.
+fn hint(dest: &str) -> &'static str {
+    if dest.starts_with("local:") {
+        "; check the path, its permissions and free space"
+    } else {
+        ""
+    }
 }
 
 /// The classification of a [`DestError`], without its details.

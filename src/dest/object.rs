@@ -294,7 +294,12 @@ pub fn classify(dest: &str, op: &'static str, key: &str, e: &object_store::Error
         E::Generic { source, .. } => {
             let why = answer(source.as_ref());
             match status_of(source.as_ref()) {
-                Some(401 | 403) => DestError::Denied(failure(IoKind::PermissionDenied, why)),
+                Some(401 | 403) => DestError::Denied(failure(
+                    IoKind::PermissionDenied,
+                    format!(
+                        "{why}; check the credentials and that they may use this bucket or container"
+                    ),
+                )),
                 Some(404) => DestError::NotFound {
                     dest: dest.to_string(),
                     key: key.to_string(),

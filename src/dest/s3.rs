@@ -35,34 +35,6 @@ pub fn open(spec: &S3Spec, describe: String) -> Result<ObjectDest, DestError> {
         }
     };
     let loc = spec.location().map_err(|e| refuse(e, false))?;
-    let env_region = || {
-        ["AWS_REGION", "AWS_DEFAULT_REGION"]
-            .iter()
-            .find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty()))
-    };
-    let mut b = match &spec.credentials {
-        Some(path) => {
-            let keys = credentials::read_s3(path).map_err(|e| refuse(e, true))?;
-            let mut b = AmazonS3Builder::new()
-                .with_access_key_id(keys.access_key_id.expose())
-                .with_secret_access_key(keys.secret_access_key.expose());
-            if let Some(t) = &keys.session_token {
-                b = b.with_token(t.expose());
-            }
-            b
-        }
-        None => AmazonS3Builder::from_env(),
-    };
-    let region = spec
-        .region
-        .clone()
-        .or_else(env_region)
-        .unwrap_or_else(|| DEFAULT_REGION.to_string());
-    b = b
-        .with_bucket_name(&loc.bucket)
-        .with_region(region)
-        .with_retry(retry_config())
-        .with_conditional_put(S3ConditionalPut::ETagMatch);
     let mut allow_http = false;
     if let Some(ep) = &spec.endpoint {
         let url = url::Url::parse(ep).map_err(|e| {
@@ -83,6 +55,55 @@ pub fn open(spec: &S3Spec, describe: String) -> Result<ObjectDest, DestError> {
                 ));
             }
         }
+    }
+    let env_region = || {
+        ["AWS_REGION", "AWS_DEFAULT_REGION"]
+            .iter()
+            .find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty()))
+    };
+    let mut b = match &spec.credentials {
+        Some(path) => {
+            let keys = credentials::read_s3(path).map_err(|e| refuse(e, true))?;
+            let mut b = AmazonS3Builder::new()
+                .with_access_key_id(keys.access_key_id.expose())
+                .with_secret_access_key(keys.secret_access_key.expose());
+            if let Some(t) = &keys.session_token {
+                b = b.with_token(t.expose());
+            }
+            b
+        }
+        None => {
+            // Off AWS (an endpoint is given) the instance metadata service
+            // is no source of keys: say what is missing instead of asking it.
+            let env = |k: &str| std::env::var_os(k).is_some_and(|v| !v.is_empty());
+            let any = [
+                "AWS_ACCESS_KEY_ID",
+                "AWS_WEB_IDENTITY_TOKEN_FILE",
+                "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+                "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+            ]
+            .iter()
+            .any(|k| env(k));
+            if spec.endpoint.is_some() && !any {
+                return Err(refuse(
+                    "no S3 credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN for temporary keys), or pass --credentials FILE (a private 0600 file)".into(),
+                    true,
+                ));
+            }
+            AmazonS3Builder::from_env()
+        }
+    };
+    let region = spec
+        .region
+        .clone()
+        .or_else(env_region)
+        .unwrap_or_else(|| DEFAULT_REGION.to_string());
+    b = b
+        .with_bucket_name(&loc.bucket)
+        .with_region(region)
+        .with_retry(retry_config())
+        .with_conditional_put(S3ConditionalPut::ETagMatch);
+    if let Some(ep) = &spec.endpoint {
         // Path-style requests (`endpoint/bucket/key`): what S3-compatible
         // servers answer, where bucket names in the host may not resolve.
         b = b
@@ -122,13 +143,16 @@ mod tests {
             assert_eq!(e.kind(), crate::dest::ErrorKind::Permanent, "{e}");
             assert!(e.to_string().contains(url), "{e}");
         }
-        assert!(
-            open(
+        if std::env::var_os("AWS_ACCESS_KEY_ID").is_none() {
+            let e = open(
                 &spec("s3://b/p", Some("http://127.0.0.1:9")),
-                "s3://b/p".into()
+                "s3://b/p".into(),
             )
-            .is_ok()
-        );
+            .err()
+            .unwrap();
+            assert_eq!(e.kind(), crate::dest::ErrorKind::Denied, "{e}");
+            assert!(e.to_string().contains("no S3 credentials"), "{e}");
+        }
     }
 
     #[test]
