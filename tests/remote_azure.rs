@@ -219,3 +219,54 @@ fn azurite_down_before_a_backup_degrades_it_sync_completes_it_and_delete_removes
     );
     assert!(blobs(&az, "repo", "").contains(&"strata-repo.toml".to_string()));
 }
+
+/// The destination's contract through `dest::open` against Azurite:
+/// create-only puts, ranges, sizes, sorted listings, deletion.
+#[test]
+fn the_destination_contract_holds_over_azure() {
+    use strata::dest::{self, DestError, ErrorKind};
+    use strata::model::{AzureSpec, DestinationConfig, DestinationKind};
+    if skip_without_azurite("azure_contract") {
+        return;
+    }
+    let s = Strata::new();
+    let az = Azurite::start(&s.path("azurite"));
+    let cfg = DestinationConfig {
+        name: "off".into(),
+        kind: DestinationKind::Azure(AzureSpec {
+            url: format!("azblob://{CONTAINER}/store"),
+            account: None,
+            endpoint: Some(az.endpoint()),
+            credentials: Some(credentials_file(&s, "c", KEY, 0o600)),
+        }),
+        repo_id: None,
+    };
+    let d = dest::open(&cfg).unwrap();
+    d.put("backups/a/x", b"hello").unwrap();
+    for again in [&b"hello"[..], b"other"] {
+        let e = d.put("backups/a/x", again).unwrap_err();
+        assert!(
+            matches!(e, DestError::Exists { .. }),
+            "put never replaces: {e}"
+        );
+    }
+    assert_eq!(d.get("backups/a/x").unwrap(), b"hello");
+    assert_eq!(d.get_range("backups/a/x", 1, 3).unwrap(), b"ell");
+    assert!(d.get_range("backups/a/x", 3, 10).is_err());
+    assert_eq!(d.size("backups/a/x").unwrap(), Some(5));
+    assert_eq!(d.size("backups/a/none").unwrap(), None);
+    assert_eq!(
+        d.get("backups/a/none").unwrap_err().kind(),
+        ErrorKind::NotFound
+    );
+    d.put("backups/b/y", b"").unwrap();
+    d.put("backups/a/sub/z", b"z").unwrap();
+    assert_eq!(d.list("backups").unwrap(), ["a", "b"]);
+    assert_eq!(d.list("backups/a/").unwrap(), ["sub", "x"]);
+    assert!(d.list("nothing/here").unwrap().is_empty());
+    d.delete("backups/b/y").unwrap();
+    d.delete("backups/b/y").unwrap();
+    d.delete_prefix("backups/a").unwrap();
+    d.delete_prefix("backups/a").unwrap();
+    assert!(d.list("backups").unwrap().is_empty());
+}
