@@ -509,3 +509,35 @@ fn figures_of_a_100_mb_and_2000_file_backup() {
     step("restore", &|| s.restore(&id.borrow(), &to, None));
     assert_same_tree("restore", &snapshot(&src), &snapshot(&to));
 }
+
+/// Two hosts share one bucket under their own prefixes; a third home adds
+/// both, rebuilds its catalog from each and restores the other host's backup.
+#[test]
+fn hosts_sharing_a_bucket_under_prefixes_can_restore_each_others_backups() {
+    let r = remote();
+    let h2 = Strata::new();
+    let src1 = source(&r.s, 100_000);
+    let src2 = h2.path("src");
+    write(&src2.join("only-on-host2.txt"), b"host 2\n");
+    assert_eq!(r.add("off", "host1").0, 0);
+    assert_eq!(r.add_at(&h2, "off", "host2", &r.server.endpoint()).0, 0);
+    task(&r.s, &src1, "off", &[]);
+    task(&h2, &src2, "off", &[]);
+    let b1 = id_of(&r.s.backup("t", "full")).to_string();
+    let b2 = id_of(&h2.backup("t", "full")).to_string();
+
+    let third = Strata::new();
+    for (name, prefix) in [("one", "host1"), ("two", "host2")] {
+        assert_eq!(r.add_at(&third, name, prefix, &r.server.endpoint()).0, 0);
+        third.ok(&["catalog", "rebuild", "--from", name]);
+    }
+    let all = third.backups();
+    assert!(all.contains_key(&b1) && all.contains_key(&b2), "{all:?}");
+    let to = third.path("restored");
+    third.restore(&b2, &to, None);
+    assert_same_tree(
+        "host 2's backup on a third home",
+        &snapshot(&src2),
+        &snapshot(&to),
+    );
+}
