@@ -4,9 +4,11 @@
 //! before a backup, deletion removing the blobs, and the key never leaking.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failed step should stop the test
 
+#[path = "common/azkit.rs"]
+mod azkit;
 mod common;
 
-use common::azkit::{ACCOUNT, Azurite, CONTAINER, KEY, credentials_file, skip_without_azurite};
+use azkit::{ACCOUNT, Azurite, CONTAINER, KEY, credentials_file, skip_without_azurite};
 use common::sftpkit::{all_files, contains, source};
 use common::*;
 use serde_json::Value;

@@ -6,11 +6,13 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failed step should stop the test
 
 mod common;
+#[path = "common/s3kit.rs"]
+mod s3kit;
 
-use common::s3kit::{ACCESS_KEY, BUCKET, SECRET_KEY, credentials_file, remote};
 use common::sftpkit::{all_files, contains, source};
 use common::tcpproxy::TcpProxy;
 use common::*;
+use s3kit::{ACCESS_KEY, BUCKET, SECRET_KEY, credentials_file, remote};
 use serde_json::Value;
 use std::path::Path;
 

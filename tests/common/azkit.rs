@@ -5,8 +5,10 @@
 //! Azurite creates no container by itself and `object_store` cannot create
 //! one, so the kit does the one REST call it needs (`PUT ?restype=container`)
 //! signed with SharedKey for the published development account.
+//!
+//! Included by `tests/remote_azure.rs` only (`#[path]`).
 
-use super::Strata;
+use crate::common::Strata;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -59,7 +61,7 @@ impl Azurite {
     pub fn start(dir: &Path) -> Azurite {
         std::fs::create_dir_all(dir).expect("create the azurite directory");
         let mut a = Azurite {
-            port: super::sftpkit::free_port(),
+            port: crate::common::sftpkit::free_port(),
             dir: dir.to_path_buf(),
             child: None,
         };
@@ -72,7 +74,7 @@ impl Azurite {
                 }
                 Err(why) => last = why,
             }
-            a.port = super::sftpkit::free_port();
+            a.port = crate::common::sftpkit::free_port();
         }
         panic!("azurite did not start: {last}");
     }

@@ -2,8 +2,6 @@
 //! a temporary home, build deterministic source trees, and compare trees.
 #![allow(dead_code)]
 
-pub mod azkit;
-pub mod s3kit;
 pub mod sftpkit;
 pub mod sshkit;
 pub mod tcpproxy;

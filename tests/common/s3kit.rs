@@ -3,8 +3,11 @@
 //! port, in a thread with its own tokio runtime. It counts the requests it
 //! gets, can answer the next N with `503 SlowDown`, and can be stopped and
 //! started again on the same port, cutting every open connection.
+//!
+//! Included by `tests/remote_s3.rs` only (`#[path]`), so the other test
+//! binaries do not build an HTTP server.
 
-use super::Strata;
+use crate::common::Strata;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use s3s::auth::SimpleAuth;
