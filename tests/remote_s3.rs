@@ -543,3 +543,35 @@ fn hosts_sharing_a_bucket_under_prefixes_can_restore_each_others_backups() {
         &snapshot(&to),
     );
 }
+
+/// Figures of the destination alone: 50 ranged reads of 1 MiB.
+#[test]
+#[ignore = "a measurement: run it on purpose"]
+fn figures_of_ranged_reads() {
+    use strata::model::{DestinationConfig, DestinationKind, S3Spec};
+    let r = remote();
+    let cfg = DestinationConfig {
+        name: "off".into(),
+        kind: DestinationKind::S3(S3Spec {
+            url: format!("s3://{BUCKET}/m"),
+            endpoint: Some(r.server.endpoint()),
+            region: None,
+            storage_class: None,
+            credentials: Some(r.creds.clone()),
+        }),
+        repo_id: None,
+    };
+    let d = strata::dest::open(&cfg).unwrap();
+    d.put("pack", &Rng::new(3).bytes(16 << 20)).unwrap();
+    let t = std::time::Instant::now();
+    for i in 0..50u64 {
+        d.get_range("pack", (i % 15) << 20, 1 << 20).unwrap();
+    }
+    eprintln!(
+        "FIGURE 50 ranged reads of 1 MiB: {:.2} s",
+        t.elapsed().as_secs_f64()
+    );
+    let t = std::time::Instant::now();
+    d.get("pack").unwrap();
+    eprintln!("FIGURE one 16 MiB read: {:.3} s", t.elapsed().as_secs_f64());
+}

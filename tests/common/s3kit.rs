@@ -114,6 +114,8 @@ impl S3Server {
                     tokio::select! {
                         r = listener.accept() => {
                             let Ok((sock, _)) = r else { continue };
+                            // As real servers do: no Nagle delay on small answers.
+                            let _ = sock.set_nodelay(true);
                             let conn = http
                                 .serve_connection(TokioIo::new(sock), service.clone())
                                 .into_owned();
