@@ -179,6 +179,9 @@ impl hyper::service::Service<hyper::Request<Incoming>> for Faulty {
 
     fn call(&self, req: hyper::Request<Incoming>) -> Self::Future {
         self.requests.fetch_add(1, Ordering::SeqCst);
+        if std::env::var_os("S3KIT_TRACE").is_some() {
+            eprintln!("S3KIT {} {}", req.method(), req.uri());
+        }
         let failing = self
             .fail
             .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
