@@ -54,6 +54,8 @@ impl CoreError {
             CoreError::Catalog(_) => 1,
             CoreError::Engine(EngineError::Target { .. }) => 4,
             CoreError::Engine(EngineError::UnsafePath { .. }) => 4,
+            // Credentials or permissions the destination refused.
+            CoreError::Engine(EngineError::Dest(crate::dest::DestError::Denied(_))) => 4,
             CoreError::Engine(EngineError::Source(_)) => 1,
             CoreError::Engine(_) => 1,
             CoreError::NotFound { .. } => 3,

@@ -1,10 +1,14 @@
 //! Destinations: where repositories live. The engine writes only through the
-//! [`Destination`] trait, so new kinds (S3, SFTP) plug in without engine changes.
+//! [`Destination`] trait, so new kinds (S3, Azure, SFTP) plug in without engine changes.
 
+pub mod azure;
+pub mod credentials;
 pub mod known_hosts;
 pub mod local;
+pub mod object;
 pub mod retry;
 pub(crate) mod runtime;
+pub mod s3;
 pub mod sftp;
 pub mod sftp_session;
 pub mod throttle;
@@ -54,7 +58,7 @@ pub enum DestError {
 
 /// What a failed operation was doing, where, and why.
 #[derive(Debug, Error)]
-#[error("{dest}: {op} {at} failed: {source}; check the path, its permissions and free space")]
+#[error("{dest}: {op} {at} failed: {source}{}", hint(dest))]
 pub struct Failure {
     /// Destination description.
     pub dest: String,
@@ -64,6 +68,16 @@ pub struct Failure {
     pub at: String,
     /// Cause.
     pub source: std::io::Error,
+}
+
+/// What to check after a failure at `dest`: for a local directory its path,
+/// permissions and space; remote kinds say what to check in the cause.
+fn hint(dest: &str) -> &'static str {
+    if dest.starts_with("local:") {
+        "; check the path, its permissions and free space"
+    } else {
+        ""
+    }
 }
 
 /// The classification of a [`DestError`], without its details.
@@ -224,17 +238,8 @@ pub fn open_with(
         DestinationKind::Sftp(spec) => {
             Arc::new(sftp::SftpDest::open(spec, describe(&cfg.kind), opts)?)
         }
-        other => {
-            return Err(DestError::Permanent(Failure {
-                dest: other.location(),
-                op: "open",
-                at: other.location(),
-                source: std::io::Error::other(format!(
-                    "{} destinations are not built into this version of strata",
-                    other.name()
-                )),
-            }));
-        }
+        DestinationKind::S3(spec) => Arc::new(s3::open(spec, describe(&cfg.kind))?),
+        DestinationKind::Azure(spec) => Arc::new(azure::open(spec, describe(&cfg.kind))?),
     };
     // Inside the retry wrapper, so retried writes count against the limit too.
     let inner: Arc<dyn Destination> = match cfg.rate_limit.as_deref() {

@@ -23,6 +23,8 @@ use tempfile::TempDir;
 /// test needs (sources, repositories, restore targets) next to it.
 pub struct Strata {
     root: TempDir,
+    /// Extra environment of every command run ([`Strata::set_env`]).
+    env: std::sync::Mutex<Vec<(String, String)>>,
 }
 
 impl Default for Strata {
@@ -39,6 +41,7 @@ impl Strata {
                 .prefix("strata-it-")
                 .tempdir()
                 .expect("create scratch directory"),
+            env: std::sync::Mutex::new(Vec::new()),
         }
     }
 
@@ -57,9 +60,22 @@ impl Strata {
         self.path("home")
     }
 
+    /// Sets `key=value` in the environment of every later command.
+    pub fn set_env(&self, key: &str, value: &str) {
+        let mut env = self.env.lock().unwrap();
+        env.retain(|(k, _)| k != key);
+        env.push((key.to_string(), value.to_string()));
+    }
+
+    /// The environment set with [`Strata::set_env`].
+    pub fn envs(&self) -> Vec<(String, String)> {
+        self.env.lock().unwrap().clone()
+    }
+
     /// Runs `strata --home HOME ARGS…` and returns (exit code, stdout, stderr).
     pub fn run<S: AsRef<OsStr>>(&self, args: &[S]) -> (i32, String, String) {
         let out = Command::new(env!("CARGO_BIN_EXE_strata"))
+            .envs(self.envs())
             .arg("--home")
             .arg(self.home())
             .args(args)
