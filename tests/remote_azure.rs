@@ -55,6 +55,7 @@ fn blobs(az: &Azurite, prefix: &str, under: &str) -> Vec<String> {
             credentials: Some(creds),
         }),
         repo_id: None,
+        rate_limit: None,
     };
     strata::dest::open(&cfg).unwrap().list(under).unwrap()
 }
@@ -242,6 +243,7 @@ fn the_destination_contract_holds_over_azure() {
             credentials: Some(credentials_file(&s, "c", KEY, 0o600)),
         }),
         repo_id: None,
+        rate_limit: None,
     };
     let d = dest::open(&cfg).unwrap();
     d.put("backups/a/x", b"hello").unwrap();

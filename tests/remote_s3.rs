@@ -400,6 +400,7 @@ fn the_destination_contract_holds_over_s3() {
             credentials: Some(r.creds.clone()),
         }),
         repo_id: None,
+        rate_limit: None,
     };
     let d = dest::open(&cfg).unwrap();
     assert_eq!(d.describe(), "s3://backups/store");

@@ -62,6 +62,7 @@ fn figures_of_ranged_reads() {
             credentials: Some(r.creds.clone()),
         }),
         repo_id: None,
+        rate_limit: None,
     };
     let d = strata::dest::open(&cfg).unwrap();
     d.put("pack", &Rng::new(3).bytes(16 << 20)).unwrap();
