@@ -144,9 +144,7 @@ fn schedule_text(t: &TaskConfig) -> String {
 }
 
 fn source_text(t: &TaskConfig) -> String {
-    match &t.source {
-        SourceConfig::Dir { path, .. } => format!("dir {}", path.display()),
-    }
+    format!("{} {}", t.source.label(), t.source.location())
 }
 
 fn when(t: Option<chrono::DateTime<chrono::Utc>>) -> String {

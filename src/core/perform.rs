@@ -8,8 +8,30 @@ use super::error::CoreError;
 use super::outcome::{KeyRow, Outcome, Overview};
 use super::service::Core;
 use crate::progress::Progress;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
+
+/// Where a restore was decided to go (before it runs, so the audit names it).
+enum Planned {
+    /// A new directory.
+    Dir(crate::engine::target::RestoreTarget),
+    /// A new database, from a backup of this database source.
+    Database(
+        super::database::DbTarget,
+        crate::model::BackupRecord,
+        crate::model::SourceConfig,
+    ),
+}
+
+impl Planned {
+    fn shown(&self) -> std::path::PathBuf {
+        match self {
+            Planned::Dir(t) => t.path(),
+            Planned::Database(t, ..) => t.shown(),
+        }
+    }
+}
 
 /// Audit entries an overview carries (the newest); `strata audit` shows all.
 pub const AUDIT_SHOWN: usize = 500;
@@ -31,6 +53,19 @@ impl Core {
         caller: &Caller,
         action: Action,
         progress: Arc<Progress>,
+    ) -> Result<Outcome, CoreError> {
+        self.perform_streaming(caller, action, progress, None)
+    }
+
+    /// [`Core::perform_with`], with the writer `restore --stdout`
+    /// (`Action::RestoreStream`) streams a database backup into: only a
+    /// front end holding a byte stream (the local command line) gives one.
+    pub fn perform_streaming(
+        self: &Arc<Self>,
+        caller: &Caller,
+        action: Action,
+        progress: Arc<Progress>,
+        out: Option<&mut dyn std::io::Write>,
     ) -> Result<Outcome, CoreError> {
         let mut req = action.requirement();
         // Over SSH, files named in an action are the server's: reading them
@@ -62,11 +97,23 @@ impl Core {
         // A restore is decided, audited and written on the resolved target.
         let mut target = None;
         if let Action::Restore { id, to, .. } = &action {
-            let t = self.check_restore_target(caller, to)?;
-            req.target = format!("{id} to {}", t.path().display());
+            // A database backup goes into a new database file or name, a
+            // directory backup into a new directory.
+            let t = match self.database_source(id) {
+                Some((rec, source)) => Planned::Database(
+                    self.check_database_target(caller, &rec, &source, to)?,
+                    rec,
+                    source,
+                ),
+                None => Planned::Dir(self.check_restore_target(caller, to)?),
+            };
+            req.target = format!("{id} to {}", t.shown().display());
             target = Some(t);
         }
-        let result = self.execute(caller, action, target, &progress);
+        if let Action::RestoreStream { id } = &action {
+            req.target = format!("{id} to stdout");
+        }
+        let result = self.execute(caller, action, target, &progress, out);
         self.record(caller, &req, &result);
         result
     }
@@ -75,8 +122,9 @@ impl Core {
         self: &Arc<Self>,
         caller: &Caller,
         action: Action,
-        target: Option<crate::engine::target::RestoreTarget>,
+        target: Option<Planned>,
         progress: &Arc<Progress>,
+        out: Option<&mut dyn std::io::Write>,
     ) -> Result<Outcome, CoreError> {
         use Action as A;
         use Outcome as O;
@@ -192,12 +240,44 @@ impl Core {
             A::Restore { id, to, path } => {
                 let target = match target {
                     Some(t) => t,
-                    None => self.check_restore_target(caller, &to)?,
+                    None => Planned::Dir(self.check_restore_target(caller, &to)?),
                 };
-                let (rec, report) = self.restore_into(&id, &target, path.as_deref(), progress)?;
+                match target {
+                    Planned::Dir(target) => {
+                        let (rec, report) =
+                            self.restore_into(&id, &target, path.as_deref(), progress)?;
+                        O::Restored {
+                            backup: Box::new(rec),
+                            target: target.path(),
+                            report,
+                        }
+                    }
+                    Planned::Database(target, rec, source) => {
+                        if path.is_some() {
+                            return Err(CoreError::Invalid(format!(
+                                "backup {} is a database backup; --path selects inside directory backups only",
+                                rec.id
+                            )));
+                        }
+                        let report = self.restore_database(&rec, &source, &target, progress)?;
+                        O::Restored {
+                            backup: Box::new(rec),
+                            target: target.shown(),
+                            report,
+                        }
+                    }
+                }
+            }
+            A::RestoreStream { id } => {
+                let Some(out) = out else {
+                    return Err(CoreError::Invalid(
+                        "restore --stdout streams binary data and runs only in a local shell without a daemon; stop 'strata serve' or restore with --to".into(),
+                    ));
+                };
+                let (rec, report) = self.restore_to_stream(&id, out, progress)?;
                 O::Restored {
                     backup: Box::new(rec),
-                    target: target.path(),
+                    target: PathBuf::from("-"),
                     report,
                 }
             }

@@ -127,6 +127,29 @@ pub(crate) fn check_settings(task: &TaskConfig) -> Result<(), (&'static str, Str
         SourceConfig::Dir { exclude, .. } => {
             Excludes::new(exclude).map_err(|e| ("source.exclude", e.to_string()))?;
         }
+        SourceConfig::Sqlite { path, .. } => {
+            if !path.is_absolute() {
+                return Err((
+                    "source.path",
+                    format!(
+                        "{} is relative; give the database file's absolute path",
+                        path.display()
+                    ),
+                ));
+            }
+        }
+        SourceConfig::Command {
+            dump,
+            restore,
+            timeout,
+            env_file,
+            ..
+        } => super::database::check_command(
+            dump,
+            restore.as_deref(),
+            timeout.as_deref(),
+            env_file.as_deref(),
+        )?,
     }
     Ok(())
 }
@@ -365,6 +388,18 @@ impl Core {
                 }
                 *path = abs;
             }
+            SourceConfig::Sqlite { path, .. } => {
+                super::bounds::check_path("source", path).map_err(CoreError::Invalid)?;
+                let abs = std::path::absolute(&*path).unwrap_or(path.clone());
+                if abs.is_dir() {
+                    return Err(CoreError::Invalid(format!(
+                        "source {} is a directory; --sqlite takes a database file (use --dir for a tree)",
+                        abs.display()
+                    )));
+                }
+                *path = abs;
+            }
+            SourceConfig::Command { .. } => {}
         }
         check_settings(&task).map_err(|(key, why)| {
             let flag = match key {
@@ -383,6 +418,11 @@ impl Core {
                 "hooks.before" => "--before",
                 "hooks.after" => "--after",
                 "source.exclude" => "--exclude",
+                "source.path" => "--sqlite",
+                "source.dump" => "--command",
+                "source.restore" => "--restore-command",
+                "source.timeout" => "--dump-timeout",
+                "source.env_file" => "--env-file",
                 "notify.on" => "--notify-on",
                 "notify.command" => "--notify-command",
                 "notify.webhook_file" => "--notify-webhook-file",

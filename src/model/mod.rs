@@ -10,7 +10,9 @@ pub use copies::{BackupCopy, CopyPolicy, CopyState};
 mod dest;
 pub use dest::{AzureSpec, BucketPath, S3Spec, SftpSpec, SftpTarget};
 mod notify;
+mod source;
 pub use notify::{NOTIFY_EVENTS, NotifySettings, check_webhook_url, webhook_origin};
+pub use source::{SourceConfig, SourceType};
 
 /// What a backup depends on: nothing (full), the previous backup (incremental) or the chain's full (differential).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -172,20 +174,6 @@ pub struct DestinationConfig {
     /// silently replaced (think of an unmounted disk).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub repo_id: Option<String>,
-}
-
-/// What a task backs up.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "lowercase")]
-pub enum SourceConfig {
-    /// A directory tree.
-    Dir {
-        /// Absolute path of the tree's root.
-        path: PathBuf,
-        /// Glob patterns of entries to leave out.
-        #[serde(default)]
-        exclude: Vec<String>,
-    },
 }
 
 /// Retention rules (evaluated by the retention issue; stored now).
