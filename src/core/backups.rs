@@ -23,6 +23,10 @@ pub struct BackupRow {
     pub reclaimable_bytes: u64,
     /// Ids of backups that depend on it directly.
     pub dependents: Vec<String>,
+    /// Its task's source kind and type (`dir`, `sqlite · snapshot`, …);
+    /// empty when the task is no longer defined.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub source: String,
 }
 
 pub use super::action::VerifySelection;
@@ -59,7 +63,19 @@ impl Core {
         {
             self.task(t)?;
         }
-        Ok(backup_rows(&self.catalog.list_backups()?, task))
+        let mut rows = backup_rows(&self.catalog.list_backups()?, task);
+        let labels: HashMap<String, String> = self
+            .catalog
+            .list_tasks()?
+            .into_iter()
+            .map(|t| (t.name.clone(), t.source.label()))
+            .collect();
+        for r in &mut rows {
+            if let Some(l) = labels.get(&r.record.task) {
+                r.source = l.clone();
+            }
+        }
+        Ok(rows)
     }
 }
 
@@ -83,6 +99,7 @@ pub(super) fn backup_rows(all: &[BackupRecord], task: Option<&str>) -> Vec<Backu
                 },
                 dependents,
                 record: b.clone(),
+                source: String::new(),
             }
         })
         .collect()

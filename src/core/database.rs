@@ -251,10 +251,16 @@ impl Core {
             crate::engine::stream::stream_entry(&manifest, &repos, sink.writer(), progress);
         match streamed {
             Ok(bytes) => {
+                let what = match &sink {
+                    RestoreSink::SqliteFile(_) => "new SQLite database file (from the snapshot)",
+                    RestoreSink::SqliteDump(_) => "new SQLite database file (rebuilt from the SQL dump)",
+                    RestoreSink::Command(_) => "database created by the restore command",
+                };
                 sink.finish().map_err(source_err)?;
                 Ok(RestoreReport {
                     files: 1,
                     bytes,
+                    database: Some(what.into()),
                     ..Default::default()
                 })
             }
@@ -286,6 +292,7 @@ impl Core {
             RestoreReport {
                 files: 1,
                 bytes,
+                database: Some("stream on standard output".into()),
                 ..Default::default()
             },
         ))

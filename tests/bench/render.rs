@@ -126,6 +126,7 @@ fn snapshot() -> Snapshot {
                 0
             },
             dependents: Vec::new(),
+            source: String::new(),
         });
     }
     let tasks = TASKS

@@ -1,0 +1,419 @@
+//! Database sources through the real binary: SQLite snapshots taken while a
+//! writer keeps committing (WAL and rollback journal), SQL-dump backups,
+//! incrementals after scattered page changes, dump commands that fail, time
+//! out or need secrets, and real PostgreSQL 15 and MariaDB servers.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failed step should stop the test
+
+mod common;
+
+use common::Strata;
+use common::dbkit::{self, Maria, Postgres};
+use rusqlite::Connection;
+use serde_json::Value;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+/// The value a row must hold: a torn or invented row cannot match.
+fn hash(i: i64) -> String {
+    let x = (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0x5851_F42D_4C95_7F2D;
+    format!("{x:016x}").repeat(8)
+}
+
+fn make_db(path: &Path, journal: &str, rows: i64) {
+    let c = Connection::open(path).unwrap();
+    c.query_row(&format!("PRAGMA journal_mode={journal}"), [], |r| r.get::<_, String>(0))
+        .unwrap();
+    c.execute_batch(
+        "CREATE TABLE items (i INTEGER PRIMARY KEY, h TEXT NOT NULL);
+         CREATE TABLE counter (n INTEGER NOT NULL); INSERT INTO counter VALUES (0);",
+    )
+    .unwrap();
+    insert_batch(&c, 0, rows);
+}
+
+/// One transaction: rows `from..from+n` and the counter moved by `n`.
+fn insert_batch(c: &Connection, from: i64, n: i64) {
+    c.execute_batch("BEGIN IMMEDIATE").unwrap();
+    {
+        let mut st = c.prepare_cached("INSERT INTO items VALUES (?1, ?2)").unwrap();
+        for i in from..from + n {
+            st.execute(rusqlite::params![i, hash(i)]).unwrap();
+        }
+    }
+    c.execute("UPDATE counter SET n = n + ?1", [n]).unwrap();
+    c.execute_batch("COMMIT").unwrap();
+}
+
+/// Checks a restored database: intact, and exactly one committed state.
+fn check_committed(path: &Path) -> i64 {
+    let c = Connection::open(path).unwrap();
+    let ok: String = c.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
+    assert_eq!(ok, "ok", "{}", path.display());
+    let n: i64 = c.query_row("SELECT n FROM counter", [], |r| r.get(0)).unwrap();
+    let count: i64 = c.query_row("SELECT count(*) FROM items", [], |r| r.get(0)).unwrap();
+    assert_eq!(n, count, "counter and rows disagree: a torn state");
+    let max: i64 = c
+        .query_row("SELECT coalesce(max(i), -1) FROM items", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(max, count - 1, "rows are not exactly 0..count");
+    let mut st = c.prepare("SELECT i, h FROM items").unwrap();
+    let rows = st
+        .query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))
+        .unwrap();
+    for r in rows {
+        let (i, h) = r.unwrap();
+        assert_eq!(h, hash(i), "row {i} holds a wrong value");
+    }
+    count
+}
+
+fn dest_and_task(s: &Strata, task: &[&str]) {
+    s.ok(&["dest", "add", "d", "--local", s.path("repo").to_str().unwrap()]);
+    let mut args = vec!["task", "add"];
+    args.extend_from_slice(task);
+    args.extend_from_slice(&["--dest", "d"]);
+    s.ok(&args);
+}
+
+fn snapshot_while_writing(journal: &str) {
+    let s = Strata::new();
+    let db = s.path("app.db");
+    make_db(&db, journal, 20_000);
+    dest_and_task(&s, &["app", "--sqlite", db.to_str().unwrap()]);
+    let show = s.ok(&["task", "show", "app"]);
+    assert!(show.contains("sqlite · snapshot"), "{show}");
+    let stop = Arc::new(AtomicBool::new(false));
+    let committed = Arc::new(AtomicU64::new(0));
+    let writer = {
+        let (db, stop, committed) = (db.clone(), stop.clone(), committed.clone());
+        std::thread::spawn(move || {
+            let c = Connection::open(&db).unwrap();
+            c.busy_timeout(std::time::Duration::from_secs(60)).unwrap();
+            let mut next = 20_000;
+            while !stop.load(Ordering::Relaxed) {
+                insert_batch(&c, next, 97);
+                next += 97;
+                committed.fetch_add(1, Ordering::Relaxed);
+            }
+        })
+    };
+    // Let the writer get going, then back up twice while it writes.
+    while committed.load(Ordering::Relaxed) < 5 {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    let full = s.backup("app", "full");
+    let incr = s.backup("app", "incremental");
+    stop.store(true, Ordering::Relaxed);
+    writer.join().unwrap();
+    assert!(committed.load(Ordering::Relaxed) > 5);
+    for (b, name) in [(&full, "full.db"), (&incr, "incr.db")] {
+        let to = s.path(name);
+        s.ok(&["restore", common::id_of(b), "--to", to.to_str().unwrap()]);
+        let rows = check_committed(&to);
+        assert!(rows >= 20_000);
+        // Never over an existing file.
+        let (code, _, err) = s.run(&["restore", common::id_of(b), "--to", to.to_str().unwrap()]);
+        assert_eq!(code, 4, "{err}");
+        assert!(err.contains("already exists"), "{err}");
+    }
+    let list = s.ok(&["backup", "list"]);
+    assert!(list.contains("sqlite · snapshot"), "{list}");
+}
+
+#[test]
+fn sqlite_snapshot_of_a_wal_database_being_written() {
+    snapshot_while_writing("WAL");
+}
+
+#[test]
+fn sqlite_snapshot_of_a_journal_database_being_written() {
+    snapshot_while_writing("DELETE");
+}
+
+fn dump_of(path: &Path) -> Vec<String> {
+    let c = Connection::open(path).unwrap();
+    let mut out = Vec::new();
+    let mut st = c
+        .prepare("SELECT type, name, tbl_name, sql FROM sqlite_schema ORDER BY name")
+        .unwrap();
+    let rows = st
+        .query_map([], |r| {
+            Ok(format!(
+                "{:?}",
+                (r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, Option<String>>(3)?)
+            ))
+        })
+        .unwrap();
+    out.extend(rows.map(|r| r.unwrap()));
+    for t in ["items", "counter", "notes"] {
+        let mut st = c.prepare(&format!("SELECT * FROM {t} ORDER BY rowid")).unwrap();
+        let n = st.column_count();
+        let mut rows = st.query([]).unwrap();
+        while let Some(r) = rows.next().unwrap() {
+            let v: Vec<String> = (0..n).map(|i| format!("{:?}", r.get_ref(i).unwrap())).collect();
+            out.push(format!("{t} {}", v.join("|")));
+        }
+    }
+    out
+}
+
+#[test]
+fn sqlite_backup_type_rebuilds_an_equal_database() {
+    let s = Strata::new();
+    let db = s.path("app.sqlite");
+    make_db(&db, "WAL", 3_000);
+    Connection::open(&db)
+        .unwrap()
+        .execute_batch(
+            "CREATE TABLE notes (id INTEGER PRIMARY KEY AUTOINCREMENT, body TEXT, raw BLOB, score REAL);
+             CREATE INDEX notes_body ON notes(body);
+             CREATE VIEW recent AS SELECT * FROM notes WHERE id > 1;
+             CREATE TRIGGER bump AFTER INSERT ON notes BEGIN UPDATE counter SET n = n; END;
+             INSERT INTO notes (body, raw, score) VALUES ('it''s; -- here', x'00ff10', 2.5),
+               ('two
+lines', NULL, -1e300), (NULL, x'', 0.1);",
+        )
+        .unwrap();
+    dest_and_task(&s, &["app", "--sqlite", db.to_str().unwrap(), "--type", "backup"]);
+    let full = s.backup("app", "full");
+    assert!(s.ok(&["task", "list"]).contains("sqlite · backup"));
+    let to = s.path("restored/app.sqlite");
+    s.ok(&["restore", common::id_of(&full), "--to", to.to_str().unwrap()]);
+    assert_eq!(dump_of(&db), dump_of(&to));
+    // Without --to: a new file next to the original, named and printed.
+    let out = s.ok(&["restore", common::id_of(&full)]);
+    let made: Vec<_> = std::fs::read_dir(s.root())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("app-restore-") && n.ends_with(".sqlite"))
+        .collect();
+    assert_eq!(made.len(), 1, "{out}");
+    assert!(out.contains(&made[0]), "{out}");
+    assert_eq!(dump_of(&db), dump_of(&s.root().join(&made[0])));
+    // The export names the kind and type, and applying it back changes nothing.
+    let export = s.ok(&["export"]);
+    assert!(export.contains("kind = \"sqlite\"") && export.contains("type = \"backup\""), "{export}");
+    std::fs::write(s.path("tasks.toml"), &export).unwrap();
+    let plan = s.ok(&["apply", "-f", s.path("tasks.toml").to_str().unwrap(), "--dry-run"]);
+    assert!(!plan.contains('~') && !plan.contains('+'), "{plan}");
+}
+
+#[test]
+fn sqlite_incremental_after_one_percent_page_change_stores_little() {
+    let s = Strata::new();
+    let db = s.path("big.db");
+    let c = Connection::open(&db).unwrap();
+    c.execute_batch("CREATE TABLE blobs (id INTEGER PRIMARY KEY, b BLOB NOT NULL)").unwrap();
+    let mut rng = common::Rng::new(7);
+    c.execute_batch("BEGIN").unwrap();
+    // ~16 MiB of incompressible rows, four to a page.
+    for i in 0..16_000i64 {
+        c.execute("INSERT INTO blobs VALUES (?1, ?2)", rusqlite::params![i, rng.bytes(1000)])
+            .unwrap();
+    }
+    c.execute_batch("COMMIT").unwrap();
+    let pages: i64 = c.query_row("PRAGMA page_count", [], |r| r.get(0)).unwrap();
+    dest_and_task(&s, &["big", "--sqlite", db.to_str().unwrap()]);
+    let full = s.backup("big", "full");
+    // Rewrite 1 % of the pages, scattered: one row in place per page.
+    c.execute_batch("BEGIN").unwrap();
+    for _ in 0..pages / 100 {
+        let id = rng.below(16_000) as i64;
+        c.execute("UPDATE blobs SET b = ?1 WHERE id = ?2", rusqlite::params![rng.bytes(1000), id])
+            .unwrap();
+    }
+    c.execute_batch("COMMIT").unwrap();
+    drop(c);
+    let incr = s.backup("big", "incremental");
+    let size = std::fs::metadata(&db).unwrap().len();
+    let stored = common::u64_of(&incr, "stored_bytes");
+    let ratio = stored as f64 / size as f64;
+    eprintln!(
+        "FIGURE sqlite 1% pages: database {size} B, full stored {} B, incremental stored {stored} B = {:.2} % of the file",
+        common::u64_of(&full, "stored_bytes"),
+        ratio * 100.0
+    );
+    assert!(ratio < 0.05, "incremental stored {stored} of {size} bytes");
+    let to = s.path("back.db");
+    s.ok(&["restore", common::id_of(&incr), "--to", to.to_str().unwrap()]);
+    let a = Connection::open(&db).unwrap();
+    let b = Connection::open(&to).unwrap();
+    let sum = |c: &Connection| -> String {
+        c.query_row("SELECT group_concat(hex(b), '') FROM (SELECT b FROM blobs ORDER BY id)", [], |r| r.get(0))
+            .unwrap()
+    };
+    assert!(sum(&a) == sum(&b), "restored rows differ");
+}
+
+fn private(path: &Path, text: &str, mode: u32) {
+    std::fs::write(path, text).unwrap();
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+fn last_run(s: &Strata, task: &str) -> Value {
+    let runs = s.json(&["runs", "--task", task]);
+    runs.as_array().unwrap().last().cloned().unwrap_or(Value::Null)
+}
+
+#[test]
+fn command_source_streams_fails_times_out_and_keeps_secrets() {
+    let s = Strata::new();
+    let out = s.path("out");
+    std::fs::create_dir_all(&out).unwrap();
+    let restore = format!("cat > {}/{{target}}", out.display());
+    dest_and_task(&s, &["ok", "--command", "printf strata-dump-data", "--restore-command", &restore]);
+    let full = s.backup("ok", "full");
+    let (_, text, _) = s.run(&["restore", common::id_of(&full), "--to", "copy; touch pwned"]);
+    assert_eq!(std::fs::read(out.join("copy; touch pwned")).unwrap(), b"strata-dump-data", "{text}");
+    assert!(!Path::new("pwned").exists() && !out.join("pwned").exists());
+    let printed = s.ok(&["restore", common::id_of(&full)]);
+    assert!(printed.contains("ok-restore-"), "{printed}");
+    // --stdout streams the dump itself.
+    let (code, data, _) = s.run(&["restore", common::id_of(&full), "--stdout"]);
+    assert_eq!((code, data.as_str()), (0, "strata-dump-data"));
+
+    // A dump that fails: exit 1, the stderr tail in the run, no backup kept.
+    let fail = "sh -c 'printf partial; echo \"pg_dump: error: connection to server failed\" >&2; exit 2'";
+    s.ok(&["task", "add", "bad", "--command", fail, "--dest", "d"]);
+    let (code, _, err) = s.run(&["backup", "run", "bad"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("connection to server failed"), "{err}");
+    let run = last_run(&s, "bad");
+    assert_eq!(run["status"], "failed", "{run:#}");
+    let msg = run["message"].as_str().unwrap_or_default();
+    assert!(msg.contains("status 2") && msg.contains("connection to server failed"), "{run:#}");
+    assert!(s.backups().values().all(|b| b["task"] != "bad"));
+    // A dump that hangs is killed at its timeout.
+    s.ok(&["task", "add", "slow", "--command", "sleep 60", "--dump-timeout", "2s", "--dest", "d"]);
+    let t0 = std::time::Instant::now();
+    let (code, _, err) = s.run(&["backup", "run", "slow"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("timed out"), "{err}");
+    assert!(t0.elapsed() < std::time::Duration::from_secs(30));
+    assert!(s.backups().values().all(|b| b["task"] != "slow"));
+
+    // Secrets: an env file readable by others is refused; a private one works
+    // and its value is in no record, log or export.
+    let env = s.path("app.env");
+    let secret = "s3cr3t-Hunter2-value";
+    private(&env, &format!("# db password\nAPP_TOKEN={secret}\n"), 0o644);
+    // The dump proves it sees the secret by its length, without printing it.
+    let dump = "sh -c 'printf \"len=%s\" \"${#APP_TOKEN}\"'";
+    let (code, _, err) =
+        s.run(&["task", "add", "sec", "--command", dump, "--env-file", env.to_str().unwrap(), "--dest", "d"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("readable by others"), "{err}");
+    std::fs::set_permissions(&env, std::fs::Permissions::from_mode(0o600)).unwrap();
+    s.ok(&["task", "add", "sec", "--command", dump, "--env-file", env.to_str().unwrap(), "--dest", "d"]);
+    let b = s.backup("sec", "full");
+    let (_, data, _) = s.run(&["restore", common::id_of(&b), "--stdout"]);
+    assert_eq!(data, format!("len={}", secret.len()));
+    let mut seen = String::new();
+    for args in [
+        vec!["runs", "--json"],
+        vec!["audit", "--json"],
+        vec!["export"],
+        vec!["task", "show", "sec", "--json"],
+        vec!["backup", "list", "--json"],
+    ] {
+        seen.push_str(&s.ok(&args));
+    }
+    assert!(!seen.contains(secret), "the secret leaked into command output");
+    for e in walk(&s.home()) {
+        let bytes = std::fs::read(&e).unwrap_or_default();
+        assert!(
+            !String::from_utf8_lossy(&bytes).contains(secret),
+            "the secret is in {}",
+            e.display()
+        );
+    }
+}
+
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
+#[test]
+fn postgres_dump_full_incremental_restore_into_a_new_database() {
+    if dbkit::skip_without("postgres test", "PostgreSQL 15 (postgresql)", Postgres::available()) {
+        return;
+    }
+    let s = Strata::new();
+    let pg = Postgres::start(s.root());
+    pg.psql("postgres", "CREATE DATABASE app");
+    pg.psql(
+        "app",
+        "CREATE TABLE items (id int PRIMARY KEY, body text, n numeric);
+         INSERT INTO items SELECT g, md5(g::text) || repeat('x', 200), g * 1.5 FROM generate_series(1, 20000) g;",
+    );
+    let h = pg.sock.display().to_string();
+    let dump = format!("pg_dump -h {h} -U postgres --format=custom --compress=0 app");
+    let restore = format!(
+        "createdb -h {h} -U postgres {{target}} && pg_restore -h {h} -U postgres --no-owner --dbname={{target}}"
+    );
+    dest_and_task(&s, &["pg", "--command", &dump, "--restore-command", &restore]);
+    assert!(s.ok(&["task", "show", "pg"]).contains("command · backup"));
+    s.backup("pg", "full");
+    pg.psql("app", "UPDATE items SET body = 'changed' WHERE id % 100 = 0; INSERT INTO items VALUES (0, 'new', 0)");
+    let incr = s.backup("pg", "incremental");
+    eprintln!(
+        "FIGURE pg_dump incremental after 1 % of rows changed: stored {} of logical {} bytes",
+        common::u64_of(&incr, "stored_bytes"),
+        common::u64_of(&incr, "logical_bytes")
+    );
+    s.ok(&["restore", common::id_of(&incr), "--to", "app_copy"]);
+    let sum = "SELECT md5(string_agg(t::text, ',' ORDER BY id)) FROM items t";
+    assert_eq!(pg.psql("app", sum), pg.psql("app_copy", sum));
+    // Restoring into a database that exists fails with the server's words and names the target.
+    let (code, _, err) = s.run(&["restore", common::id_of(&incr), "--to", "app_copy"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("already exists") && err.contains("app_copy"), "{err}");
+    // A dump of a database that does not exist fails the backup with the server's message.
+    let missing = format!("pg_dump -h {h} -U postgres --format=custom nosuchdb");
+    s.ok(&["task", "add", "gone", "--command", &missing, "--dest", "d"]);
+    let (code, _, err) = s.run(&["backup", "run", "gone"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("database \"nosuchdb\" does not exist"), "{err}");
+    assert!(last_run(&s, "gone")["message"].as_str().unwrap().contains("nosuchdb"));
+}
+
+#[test]
+fn mariadb_dump_restore_into_a_new_database() {
+    if dbkit::skip_without("mariadb test", "MariaDB (mariadb-server)", Maria::available()) {
+        return;
+    }
+    let s = Strata::new();
+    let m = Maria::start(s.root());
+    m.sql("", "CREATE DATABASE app");
+    m.sql(
+        "app",
+        "CREATE TABLE items (id INT PRIMARY KEY, body TEXT) ENGINE=InnoDB;
+         INSERT INTO items SELECT seq, CONCAT(MD5(seq), ' é ''q''') FROM seq_1_to_5000;",
+    );
+    let sock = m.sock.display().to_string();
+    let dump = format!("mariadb-dump --no-defaults --socket={sock} -uroot --single-transaction app");
+    let restore = format!(
+        "mariadb --no-defaults --socket={sock} -uroot -e 'CREATE DATABASE {{target}}' && mariadb --no-defaults --socket={sock} -uroot {{target}}"
+    );
+    dest_and_task(&s, &["maria", "--command", &dump, "--restore-command", &restore]);
+    s.backup("maria", "full");
+    m.sql("app", "UPDATE items SET body = 'changed' WHERE id % 50 = 0");
+    let incr = s.backup("maria", "incremental");
+    s.ok(&["restore", common::id_of(&incr), "--to", "app_copy"]);
+    let sum = "CHECKSUM TABLE items";
+    let a = m.sql("app", sum);
+    let b = m.sql("app_copy", sum);
+    assert_eq!(a.split('\t').nth(1), b.split('\t').nth(1), "{a} / {b}");
+    assert_eq!(m.sql("app", "SELECT COUNT(*) FROM items"), m.sql("app_copy", "SELECT COUNT(*) FROM items"));
+}
