@@ -8,6 +8,7 @@ mod common;
 
 use common::Strata;
 use common::dbkit::{self, Maria, Postgres};
+use common::sqlitekit::{check_committed, dump_of, insert_batch, make_db};
 use rusqlite::Connection;
 use serde_json::Value;
 use std::os::unix::fs::PermissionsExt;
@@ -15,62 +16,14 @@ use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
-/// The value a row must hold: a torn or invented row cannot match.
-fn hash(i: i64) -> String {
-    let x = (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0x5851_F42D_4C95_7F2D;
-    format!("{x:016x}").repeat(8)
-}
-
-fn make_db(path: &Path, journal: &str, rows: i64) {
-    let c = Connection::open(path).unwrap();
-    c.query_row(&format!("PRAGMA journal_mode={journal}"), [], |r| r.get::<_, String>(0))
-        .unwrap();
-    c.execute_batch(
-        "CREATE TABLE items (i INTEGER PRIMARY KEY, h TEXT NOT NULL);
-         CREATE TABLE counter (n INTEGER NOT NULL); INSERT INTO counter VALUES (0);",
-    )
-    .unwrap();
-    insert_batch(&c, 0, rows);
-}
-
-/// One transaction: rows `from..from+n` and the counter moved by `n`.
-fn insert_batch(c: &Connection, from: i64, n: i64) {
-    c.execute_batch("BEGIN IMMEDIATE").unwrap();
-    {
-        let mut st = c.prepare_cached("INSERT INTO items VALUES (?1, ?2)").unwrap();
-        for i in from..from + n {
-            st.execute(rusqlite::params![i, hash(i)]).unwrap();
-        }
-    }
-    c.execute("UPDATE counter SET n = n + ?1", [n]).unwrap();
-    c.execute_batch("COMMIT").unwrap();
-}
-
-/// Checks a restored database: intact, and exactly one committed state.
-fn check_committed(path: &Path) -> i64 {
-    let c = Connection::open(path).unwrap();
-    let ok: String = c.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
-    assert_eq!(ok, "ok", "{}", path.display());
-    let n: i64 = c.query_row("SELECT n FROM counter", [], |r| r.get(0)).unwrap();
-    let count: i64 = c.query_row("SELECT count(*) FROM items", [], |r| r.get(0)).unwrap();
-    assert_eq!(n, count, "counter and rows disagree: a torn state");
-    let max: i64 = c
-        .query_row("SELECT coalesce(max(i), -1) FROM items", [], |r| r.get(0))
-        .unwrap();
-    assert_eq!(max, count - 1, "rows are not exactly 0..count");
-    let mut st = c.prepare("SELECT i, h FROM items").unwrap();
-    let rows = st
-        .query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))
-        .unwrap();
-    for r in rows {
-        let (i, h) = r.unwrap();
-        assert_eq!(h, hash(i), "row {i} holds a wrong value");
-    }
-    count
-}
-
 fn dest_and_task(s: &Strata, task: &[&str]) {
-    s.ok(&["dest", "add", "d", "--local", s.path("repo").to_str().unwrap()]);
+    s.ok(&[
+        "dest",
+        "add",
+        "d",
+        "--local",
+        s.path("repo").to_str().unwrap(),
+    ]);
     let mut args = vec!["task", "add"];
     args.extend_from_slice(task);
     args.extend_from_slice(&["--dest", "d"]);
@@ -132,33 +85,6 @@ fn sqlite_snapshot_of_a_journal_database_being_written() {
     snapshot_while_writing("DELETE");
 }
 
-fn dump_of(path: &Path) -> Vec<String> {
-    let c = Connection::open(path).unwrap();
-    let mut out = Vec::new();
-    let mut st = c
-        .prepare("SELECT type, name, tbl_name, sql FROM sqlite_schema ORDER BY name")
-        .unwrap();
-    let rows = st
-        .query_map([], |r| {
-            Ok(format!(
-                "{:?}",
-                (r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, Option<String>>(3)?)
-            ))
-        })
-        .unwrap();
-    out.extend(rows.map(|r| r.unwrap()));
-    for t in ["items", "counter", "notes"] {
-        let mut st = c.prepare(&format!("SELECT * FROM {t} ORDER BY rowid")).unwrap();
-        let n = st.column_count();
-        let mut rows = st.query([]).unwrap();
-        while let Some(r) = rows.next().unwrap() {
-            let v: Vec<String> = (0..n).map(|i| format!("{:?}", r.get_ref(i).unwrap())).collect();
-            out.push(format!("{t} {}", v.join("|")));
-        }
-    }
-    out
-}
-
 #[test]
 fn sqlite_backup_type_rebuilds_an_equal_database() {
     let s = Strata::new();
@@ -176,11 +102,19 @@ fn sqlite_backup_type_rebuilds_an_equal_database() {
 lines', NULL, -1e300), (NULL, x'', 0.1);",
         )
         .unwrap();
-    dest_and_task(&s, &["app", "--sqlite", db.to_str().unwrap(), "--type", "backup"]);
+    dest_and_task(
+        &s,
+        &["app", "--sqlite", db.to_str().unwrap(), "--type", "backup"],
+    );
     let full = s.backup("app", "full");
     assert!(s.ok(&["task", "list"]).contains("sqlite · backup"));
     let to = s.path("restored/app.sqlite");
-    s.ok(&["restore", common::id_of(&full), "--to", to.to_str().unwrap()]);
+    s.ok(&[
+        "restore",
+        common::id_of(&full),
+        "--to",
+        to.to_str().unwrap(),
+    ]);
     assert_eq!(dump_of(&db), dump_of(&to));
     // Without --to: a new file next to the original, named and printed.
     let out = s.ok(&["restore", common::id_of(&full)]);
@@ -194,9 +128,17 @@ lines', NULL, -1e300), (NULL, x'', 0.1);",
     assert_eq!(dump_of(&db), dump_of(&s.root().join(&made[0])));
     // The export names the kind and type, and applying it back changes nothing.
     let export = s.ok(&["export"]);
-    assert!(export.contains("kind = \"sqlite\"") && export.contains("type = \"backup\""), "{export}");
+    assert!(
+        export.contains("kind = \"sqlite\"") && export.contains("type = \"backup\""),
+        "{export}"
+    );
     std::fs::write(s.path("tasks.toml"), &export).unwrap();
-    let plan = s.ok(&["apply", "-f", s.path("tasks.toml").to_str().unwrap(), "--dry-run"]);
+    let plan = s.ok(&[
+        "apply",
+        "-f",
+        s.path("tasks.toml").to_str().unwrap(),
+        "--dry-run",
+    ]);
     assert!(!plan.contains('~') && !plan.contains('+'), "{plan}");
 }
 
@@ -205,13 +147,17 @@ fn sqlite_incremental_after_one_percent_page_change_stores_little() {
     let s = Strata::new();
     let db = s.path("big.db");
     let c = Connection::open(&db).unwrap();
-    c.execute_batch("CREATE TABLE blobs (id INTEGER PRIMARY KEY, b BLOB NOT NULL)").unwrap();
+    c.execute_batch("CREATE TABLE blobs (id INTEGER PRIMARY KEY, b BLOB NOT NULL)")
+        .unwrap();
     let mut rng = common::Rng::new(7);
     c.execute_batch("BEGIN").unwrap();
     // ~16 MiB of incompressible rows, four to a page.
     for i in 0..16_000i64 {
-        c.execute("INSERT INTO blobs VALUES (?1, ?2)", rusqlite::params![i, rng.bytes(1000)])
-            .unwrap();
+        c.execute(
+            "INSERT INTO blobs VALUES (?1, ?2)",
+            rusqlite::params![i, rng.bytes(1000)],
+        )
+        .unwrap();
     }
     c.execute_batch("COMMIT").unwrap();
     let pages: i64 = c.query_row("PRAGMA page_count", [], |r| r.get(0)).unwrap();
@@ -221,8 +167,11 @@ fn sqlite_incremental_after_one_percent_page_change_stores_little() {
     c.execute_batch("BEGIN").unwrap();
     for _ in 0..pages / 100 {
         let id = rng.below(16_000) as i64;
-        c.execute("UPDATE blobs SET b = ?1 WHERE id = ?2", rusqlite::params![rng.bytes(1000), id])
-            .unwrap();
+        c.execute(
+            "UPDATE blobs SET b = ?1 WHERE id = ?2",
+            rusqlite::params![rng.bytes(1000), id],
+        )
+        .unwrap();
     }
     c.execute_batch("COMMIT").unwrap();
     drop(c);
@@ -237,12 +186,21 @@ fn sqlite_incremental_after_one_percent_page_change_stores_little() {
     );
     assert!(ratio < 0.05, "incremental stored {stored} of {size} bytes");
     let to = s.path("back.db");
-    s.ok(&["restore", common::id_of(&incr), "--to", to.to_str().unwrap()]);
+    s.ok(&[
+        "restore",
+        common::id_of(&incr),
+        "--to",
+        to.to_str().unwrap(),
+    ]);
     let a = Connection::open(&db).unwrap();
     let b = Connection::open(&to).unwrap();
     let sum = |c: &Connection| -> String {
-        c.query_row("SELECT group_concat(hex(b), '') FROM (SELECT b FROM blobs ORDER BY id)", [], |r| r.get(0))
-            .unwrap()
+        c.query_row(
+            "SELECT group_concat(hex(b), '') FROM (SELECT b FROM blobs ORDER BY id)",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap()
     };
     assert!(sum(&a) == sum(&b), "restored rows differ");
 }
@@ -254,7 +212,11 @@ fn private(path: &Path, text: &str, mode: u32) {
 
 fn last_run(s: &Strata, task: &str) -> Value {
     let runs = s.json(&["runs", "--task", task]);
-    runs.as_array().unwrap().last().cloned().unwrap_or(Value::Null)
+    runs.as_array()
+        .unwrap()
+        .last()
+        .cloned()
+        .unwrap_or(Value::Null)
 }
 
 #[test]
@@ -263,10 +225,23 @@ fn command_source_streams_fails_times_out_and_keeps_secrets() {
     let out = s.path("out");
     std::fs::create_dir_all(&out).unwrap();
     let restore = format!("cat > {}/{{target}}", out.display());
-    dest_and_task(&s, &["ok", "--command", "printf strata-dump-data", "--restore-command", &restore]);
+    dest_and_task(
+        &s,
+        &[
+            "ok",
+            "--command",
+            "printf strata-dump-data",
+            "--restore-command",
+            &restore,
+        ],
+    );
     let full = s.backup("ok", "full");
     let (_, text, _) = s.run(&["restore", common::id_of(&full), "--to", "copy; touch pwned"]);
-    assert_eq!(std::fs::read(out.join("copy; touch pwned")).unwrap(), b"strata-dump-data", "{text}");
+    assert_eq!(
+        std::fs::read(out.join("copy; touch pwned")).unwrap(),
+        b"strata-dump-data",
+        "{text}"
+    );
     assert!(!Path::new("pwned").exists() && !out.join("pwned").exists());
     let printed = s.ok(&["restore", common::id_of(&full)]);
     assert!(printed.contains("ok-restore-"), "{printed}");
@@ -275,7 +250,8 @@ fn command_source_streams_fails_times_out_and_keeps_secrets() {
     assert_eq!((code, data.as_str()), (0, "strata-dump-data"));
 
     // A dump that fails: exit 1, the stderr tail in the run, no backup kept.
-    let fail = "sh -c 'printf partial; echo \"pg_dump: error: connection to server failed\" >&2; exit 2'";
+    let fail =
+        "sh -c 'printf partial; echo \"pg_dump: error: connection to server failed\" >&2; exit 2'";
     s.ok(&["task", "add", "bad", "--command", fail, "--dest", "d"]);
     let (code, _, err) = s.run(&["backup", "run", "bad"]);
     assert_eq!(code, 1, "{err}");
@@ -283,10 +259,23 @@ fn command_source_streams_fails_times_out_and_keeps_secrets() {
     let run = last_run(&s, "bad");
     assert_eq!(run["status"], "failed", "{run:#}");
     let msg = run["message"].as_str().unwrap_or_default();
-    assert!(msg.contains("status 2") && msg.contains("connection to server failed"), "{run:#}");
+    assert!(
+        msg.contains("status 2") && msg.contains("connection to server failed"),
+        "{run:#}"
+    );
     assert!(s.backups().values().all(|b| b["task"] != "bad"));
     // A dump that hangs is killed at its timeout.
-    s.ok(&["task", "add", "slow", "--command", "sleep 60", "--dump-timeout", "2s", "--dest", "d"]);
+    s.ok(&[
+        "task",
+        "add",
+        "slow",
+        "--command",
+        "sleep 60",
+        "--dump-timeout",
+        "2s",
+        "--dest",
+        "d",
+    ]);
     let t0 = std::time::Instant::now();
     let (code, _, err) = s.run(&["backup", "run", "slow"]);
     assert_eq!(code, 1, "{err}");
@@ -301,12 +290,31 @@ fn command_source_streams_fails_times_out_and_keeps_secrets() {
     private(&env, &format!("# db password\nAPP_TOKEN={secret}\n"), 0o644);
     // The dump proves it sees the secret by its length, without printing it.
     let dump = "sh -c 'printf \"len=%s\" \"${#APP_TOKEN}\"'";
-    let (code, _, err) =
-        s.run(&["task", "add", "sec", "--command", dump, "--env-file", env.to_str().unwrap(), "--dest", "d"]);
+    let (code, _, err) = s.run(&[
+        "task",
+        "add",
+        "sec",
+        "--command",
+        dump,
+        "--env-file",
+        env.to_str().unwrap(),
+        "--dest",
+        "d",
+    ]);
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("readable by others"), "{err}");
     std::fs::set_permissions(&env, std::fs::Permissions::from_mode(0o600)).unwrap();
-    s.ok(&["task", "add", "sec", "--command", dump, "--env-file", env.to_str().unwrap(), "--dest", "d"]);
+    s.ok(&[
+        "task",
+        "add",
+        "sec",
+        "--command",
+        dump,
+        "--env-file",
+        env.to_str().unwrap(),
+        "--dest",
+        "d",
+    ]);
     let b = s.backup("sec", "full");
     let (_, data, _) = s.run(&["restore", common::id_of(&b), "--stdout"]);
     assert_eq!(data, format!("len={}", secret.len()));
@@ -320,7 +328,10 @@ fn command_source_streams_fails_times_out_and_keeps_secrets() {
     ] {
         seen.push_str(&s.ok(&args));
     }
-    assert!(!seen.contains(secret), "the secret leaked into command output");
+    assert!(
+        !seen.contains(secret),
+        "the secret leaked into command output"
+    );
     for e in walk(&s.home()) {
         let bytes = std::fs::read(&e).unwrap_or_default();
         assert!(
@@ -346,7 +357,11 @@ fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
 
 #[test]
 fn postgres_dump_full_incremental_restore_into_a_new_database() {
-    if dbkit::skip_without("postgres test", "PostgreSQL 15 (postgresql)", Postgres::available()) {
+    if dbkit::skip_without(
+        "postgres test",
+        "PostgreSQL 15 (postgresql)",
+        Postgres::available(),
+    ) {
         return;
     }
     let s = Strata::new();
@@ -362,7 +377,10 @@ fn postgres_dump_full_incremental_restore_into_a_new_database() {
     let restore = format!(
         "createdb -h {h} -U postgres {{target}} && pg_restore -h {h} -U postgres --no-owner --dbname={{target}}"
     );
-    dest_and_task(&s, &["pg", "--command", &dump, "--restore-command", &restore]);
+    dest_and_task(
+        &s,
+        &["pg", "--command", &dump, "--restore-command", &restore],
+    );
     assert!(s.ok(&["task", "show", "pg"]).contains("command · backup"));
     s.backup("pg", "full");
     pg.psql("app", "UPDATE items SET body = 'changed' WHERE id % 100 = 0; INSERT INTO items VALUES (0, 'new', 0)");
@@ -378,19 +396,34 @@ fn postgres_dump_full_incremental_restore_into_a_new_database() {
     // Restoring into a database that exists fails with the server's words and names the target.
     let (code, _, err) = s.run(&["restore", common::id_of(&incr), "--to", "app_copy"]);
     assert_eq!(code, 1, "{err}");
-    assert!(err.contains("already exists") && err.contains("app_copy"), "{err}");
+    assert!(
+        err.contains("already exists") && err.contains("app_copy"),
+        "{err}"
+    );
     // A dump of a database that does not exist fails the backup with the server's message.
     let missing = format!("pg_dump -h {h} -U postgres --format=custom nosuchdb");
     s.ok(&["task", "add", "gone", "--command", &missing, "--dest", "d"]);
     let (code, _, err) = s.run(&["backup", "run", "gone"]);
     assert_eq!(code, 1, "{err}");
-    assert!(err.contains("database \"nosuchdb\" does not exist"), "{err}");
-    assert!(last_run(&s, "gone")["message"].as_str().unwrap().contains("nosuchdb"));
+    assert!(
+        err.contains("database \"nosuchdb\" does not exist"),
+        "{err}"
+    );
+    assert!(
+        last_run(&s, "gone")["message"]
+            .as_str()
+            .unwrap()
+            .contains("nosuchdb")
+    );
 }
 
 #[test]
 fn mariadb_dump_restore_into_a_new_database() {
-    if dbkit::skip_without("mariadb test", "MariaDB (mariadb-server)", Maria::available()) {
+    if dbkit::skip_without(
+        "mariadb test",
+        "MariaDB (mariadb-server)",
+        Maria::available(),
+    ) {
         return;
     }
     let s = Strata::new();
@@ -402,11 +435,15 @@ fn mariadb_dump_restore_into_a_new_database() {
          INSERT INTO items SELECT seq, CONCAT(MD5(seq), ' é ''q''') FROM seq_1_to_5000;",
     );
     let sock = m.sock.display().to_string();
-    let dump = format!("mariadb-dump --no-defaults --socket={sock} -uroot --single-transaction app");
+    let dump =
+        format!("mariadb-dump --no-defaults --socket={sock} -uroot --single-transaction app");
     let restore = format!(
         "mariadb --no-defaults --socket={sock} -uroot -e 'CREATE DATABASE {{target}}' && mariadb --no-defaults --socket={sock} -uroot {{target}}"
     );
-    dest_and_task(&s, &["maria", "--command", &dump, "--restore-command", &restore]);
+    dest_and_task(
+        &s,
+        &["maria", "--command", &dump, "--restore-command", &restore],
+    );
     s.backup("maria", "full");
     m.sql("app", "UPDATE items SET body = 'changed' WHERE id % 50 = 0");
     let incr = s.backup("maria", "incremental");
@@ -415,5 +452,8 @@ fn mariadb_dump_restore_into_a_new_database() {
     let a = m.sql("app", sum);
     let b = m.sql("app_copy", sum);
     assert_eq!(a.split('\t').nth(1), b.split('\t').nth(1), "{a} / {b}");
-    assert_eq!(m.sql("app", "SELECT COUNT(*) FROM items"), m.sql("app_copy", "SELECT COUNT(*) FROM items"));
+    assert_eq!(
+        m.sql("app", "SELECT COUNT(*) FROM items"),
+        m.sql("app_copy", "SELECT COUNT(*) FROM items")
+    );
 }

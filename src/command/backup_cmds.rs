@@ -26,7 +26,9 @@ fn flags(r: &BackupRow) -> String {
 
 fn backup_table(rows: &[&BackupRow], chain: bool) -> String {
     // The SOURCE column appears once a database task is listed.
-    let sources = rows.iter().any(|r| !r.source.is_empty() && r.source != "dir");
+    let sources = rows
+        .iter()
+        .any(|r| !r.source.is_empty() && r.source != "dir");
     let mut head = vec!["ID", "TASK"];
     if sources {
         head.push("SOURCE");

@@ -120,7 +120,12 @@ pub fn run_command(
             // local command line has (not the daemon's text frames).
             let out: Option<&mut dyn Write> = if io.local { Some(&mut *io.out) } else { None };
             let outcome = core.perform_streaming(caller, action, progress, out)?;
-            if let Outcome::Restored { backup, target, report } = &outcome {
+            if let Outcome::Restored {
+                backup,
+                target,
+                report,
+            } = &outcome
+            {
                 let line = super::render::restored(backup, target, report);
                 writeln!(io.err, "strata: {line}").map_err(write_err)?;
             }

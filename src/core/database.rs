@@ -64,6 +64,34 @@ pub(crate) fn check_command(
     Ok(())
 }
 
+/// A `sqlite` source's path must be absolute.
+pub(crate) fn check_sqlite(path: &Path) -> Result<(), (&'static str, String)> {
+    if !path.is_absolute() {
+        return Err((
+            "source.path",
+            format!(
+                "{} is relative; give the database file's absolute path",
+                path.display()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// `task add --sqlite PATH`: the path made absolute; a directory is refused.
+pub(crate) fn absolute_sqlite(path: &mut PathBuf) -> Result<(), CoreError> {
+    super::bounds::check_path("source", path).map_err(CoreError::Invalid)?;
+    let abs = std::path::absolute(&*path).unwrap_or(path.clone());
+    if abs.is_dir() {
+        return Err(CoreError::Invalid(format!(
+            "source {} is a directory; --sqlite takes a database file (use --dir for a tree)",
+            abs.display()
+        )));
+    }
+    *path = abs;
+    Ok(())
+}
+
 /// Where a database backup is restored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum DbTarget {
@@ -253,7 +281,9 @@ impl Core {
             Ok(bytes) => {
                 let what = match &sink {
                     RestoreSink::SqliteFile(_) => "new SQLite database file (from the snapshot)",
-                    RestoreSink::SqliteDump(_) => "new SQLite database file (rebuilt from the SQL dump)",
+                    RestoreSink::SqliteDump(_) => {
+                        "new SQLite database file (rebuilt from the SQL dump)"
+                    }
                     RestoreSink::Command(_) => "database created by the restore command",
                 };
                 sink.finish().map_err(source_err)?;

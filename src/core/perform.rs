@@ -19,7 +19,7 @@ enum Planned {
     /// A new database, from a backup of this database source.
     Database(
         super::database::DbTarget,
-        crate::model::BackupRecord,
+        Box<crate::model::BackupRecord>,
         crate::model::SourceConfig,
     ),
 }
@@ -102,7 +102,7 @@ impl Core {
             let t = match self.database_source(id) {
                 Some((rec, source)) => Planned::Database(
                     self.check_database_target(caller, &rec, &source, to)?,
-                    rec,
+                    Box::new(rec),
                     source,
                 ),
                 None => Planned::Dir(self.check_restore_target(caller, to)?),
@@ -261,7 +261,7 @@ impl Core {
                         }
                         let report = self.restore_database(&rec, &source, &target, progress)?;
                         O::Restored {
-                            backup: Box::new(rec),
+                            backup: rec,
                             target: target.shown(),
                             report,
                         }

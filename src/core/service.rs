@@ -127,17 +127,7 @@ pub(crate) fn check_settings(task: &TaskConfig) -> Result<(), (&'static str, Str
         SourceConfig::Dir { exclude, .. } => {
             Excludes::new(exclude).map_err(|e| ("source.exclude", e.to_string()))?;
         }
-        SourceConfig::Sqlite { path, .. } => {
-            if !path.is_absolute() {
-                return Err((
-                    "source.path",
-                    format!(
-                        "{} is relative; give the database file's absolute path",
-                        path.display()
-                    ),
-                ));
-            }
-        }
+        SourceConfig::Sqlite { path, .. } => super::database::check_sqlite(path)?,
         SourceConfig::Command {
             dump,
             restore,
@@ -388,17 +378,7 @@ impl Core {
                 }
                 *path = abs;
             }
-            SourceConfig::Sqlite { path, .. } => {
-                super::bounds::check_path("source", path).map_err(CoreError::Invalid)?;
-                let abs = std::path::absolute(&*path).unwrap_or(path.clone());
-                if abs.is_dir() {
-                    return Err(CoreError::Invalid(format!(
-                        "source {} is a directory; --sqlite takes a database file (use --dir for a tree)",
-                        abs.display()
-                    )));
-                }
-                *path = abs;
-            }
+            SourceConfig::Sqlite { path, .. } => super::database::absolute_sqlite(path)?,
             SourceConfig::Command { .. } => {}
         }
         check_settings(&task).map_err(|(key, why)| {

@@ -1,5 +1,6 @@
 use super::*;
 use proptest::prelude::*;
+use std::os::unix::fs::PermissionsExt;
 
 #[test]
 fn shell_only_when_needed() {

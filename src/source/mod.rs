@@ -4,6 +4,7 @@
 //! directory tree (`dir.rs`) and a single stream of unknown size both fit.
 
 pub mod command;
+pub mod command_env;
 pub mod dir;
 pub mod excludes;
 pub mod sqlite;

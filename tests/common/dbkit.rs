@@ -70,14 +70,17 @@ impl Postgres {
             }
             p = d.parent();
         }
-        run(Command::new("chown").args(["-R", "postgres:postgres"]).arg(&base));
+        run(Command::new("chown")
+            .args(["-R", "postgres:postgres"])
+            .arg(&base));
         let data = base.join("data");
         let sock = base.join("sock");
         std::fs::create_dir_all(&sock).unwrap();
         run(Command::new("chown").arg("postgres:postgres").arg(&sock));
         let as_pg = |bin: &str| {
             let mut c = Command::new("runuser");
-            c.args(["-u", "postgres", "--"]).arg(Path::new(PG_BIN).join(bin));
+            c.args(["-u", "postgres", "--"])
+                .arg(Path::new(PG_BIN).join(bin));
             c
         };
         run(as_pg("initdb")
@@ -98,10 +101,17 @@ impl Postgres {
 
     /// `psql` as postgres on `db`, one command; its unaligned output.
     pub fn psql(&self, db: &str, sql: &str) -> String {
-        run(Command::new("psql")
-            .arg("-h")
-            .arg(&self.sock)
-            .args(["-U", "postgres", "-v", "ON_ERROR_STOP=1", "-Atq", "-d", db, "-c", sql]))
+        run(Command::new("psql").arg("-h").arg(&self.sock).args([
+            "-U",
+            "postgres",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-Atq",
+            "-d",
+            db,
+            "-c",
+            sql,
+        ]))
     }
 }
 
@@ -150,7 +160,11 @@ impl Maria {
             .arg(format!("--datadir={}", data.display()))
             .arg(format!("--socket={}", sock.display()))
             .arg(format!("--pid-file={}", base.join("pid").display()))
-            .args(["--skip-networking", "--user=root", "--innodb-flush-log-at-trx-commit=0"])
+            .args([
+                "--skip-networking",
+                "--user=root",
+                "--innodb-flush-log-at-trx-commit=0",
+            ])
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(base.join("log")).unwrap())
             .spawn()

@@ -4,6 +4,7 @@
 
 pub mod dbkit;
 pub mod sftpkit;
+pub mod sqlitekit;
 pub mod sshkit;
 pub mod tcpproxy;
 pub mod tmux;
