@@ -111,6 +111,27 @@ impl DbTarget {
     }
 }
 
+/// Where a restore was decided to go (before it runs, so the audit names it).
+pub(crate) enum Planned {
+    /// A new directory.
+    Dir(crate::engine::target::RestoreTarget),
+    /// A new database, from a backup of this database source.
+    Database(
+        super::database::DbTarget,
+        Box<crate::model::BackupRecord>,
+        crate::model::SourceConfig,
+    ),
+}
+
+impl Planned {
+    pub(crate) fn shown(&self) -> std::path::PathBuf {
+        match self {
+            Planned::Dir(t) => t.path(),
+            Planned::Database(t, ..) => t.shown(),
+        }
+    }
+}
+
 /// `<task>-restore-<YYYYMMDD-HHMMSS>` (UTC, the time of the restore).
 fn default_name(task: &str) -> String {
     format!(
@@ -315,6 +336,12 @@ impl Core {
         progress: &Progress,
     ) -> Result<(BackupRecord, RestoreReport), CoreError> {
         let rec = self.resolve_backup(id)?;
+        if self.database_source(id).is_none() {
+            return Err(CoreError::Invalid(format!(
+                "backup {} of task {} is a directory backup; --stdout streams database backups only, restore it with --to DIR",
+                rec.id, rec.task
+            )));
+        }
         let (repos, manifest) = self.copies_of(&rec)?;
         let bytes = crate::engine::stream::stream_entry(&manifest, &repos, out, progress)?;
         Ok((

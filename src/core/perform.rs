@@ -4,6 +4,7 @@
 
 use super::access::{Caller, Requirement, Role};
 use super::action::Action;
+use super::database::Planned;
 use super::error::CoreError;
 use super::outcome::{KeyRow, Outcome, Overview};
 use super::service::Core;
@@ -11,27 +12,6 @@ use crate::progress::Progress;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-
-/// Where a restore was decided to go (before it runs, so the audit names it).
-enum Planned {
-    /// A new directory.
-    Dir(crate::engine::target::RestoreTarget),
-    /// A new database, from a backup of this database source.
-    Database(
-        super::database::DbTarget,
-        Box<crate::model::BackupRecord>,
-        crate::model::SourceConfig,
-    ),
-}
-
-impl Planned {
-    fn shown(&self) -> std::path::PathBuf {
-        match self {
-            Planned::Dir(t) => t.path(),
-            Planned::Database(t, ..) => t.shown(),
-        }
-    }
-}
 
 /// Audit entries an overview carries (the newest); `strata audit` shows all.
 pub const AUDIT_SHOWN: usize = 500;
@@ -105,7 +85,17 @@ impl Core {
                     Box::new(rec),
                     source,
                 ),
-                None => Planned::Dir(self.check_restore_target(caller, to)?),
+                None => {
+                    if to.as_os_str().is_empty() {
+                        // An unknown id is "not found" before anything else.
+                        let rec = self.resolve_backup(id)?;
+                        return Err(CoreError::Invalid(format!(
+                            "backup {} of task {} is a directory backup; give --to DIR (a new or empty directory)",
+                            rec.id, rec.task
+                        )));
+                    }
+                    Planned::Dir(self.check_restore_target(caller, to)?)
+                }
             };
             req.target = format!("{id} to {}", t.shown().display());
             target = Some(t);
