@@ -245,6 +245,33 @@ fn command_source_streams_fails_times_out_and_keeps_secrets() {
     assert!(!Path::new("pwned").exists() && !out.join("pwned").exists());
     let printed = s.ok(&["restore", common::id_of(&full)]);
     assert!(printed.contains("ok-restore-"), "{printed}");
+    // Operators restore only into names restore_databases allows.
+    let (code, _, err) = s.run(&[
+        "--role",
+        "operator",
+        "restore",
+        common::id_of(&full),
+        "--to",
+        "prod",
+    ]);
+    assert_eq!(code, 4, "{err}");
+    assert!(err.contains("restore_databases"), "{err}");
+    std::fs::write(
+        s.home().join("strata.toml"),
+        "restore_databases = [\"*-restore-*\"]\n",
+    )
+    .unwrap();
+    let (code, _, err) = s.run(&[
+        "--role",
+        "operator",
+        "restore",
+        common::id_of(&full),
+        "--to",
+        "prod",
+    ]);
+    assert_eq!(code, 4, "{err}");
+    assert!(err.contains("*-restore-*"), "{err}");
+    s.ok(&["--role", "operator", "restore", common::id_of(&full)]);
     // --stdout streams the dump itself.
     let (code, data, _) = s.run(&["restore", common::id_of(&full), "--stdout"]);
     assert_eq!((code, data.as_str()), (0, "strata-dump-data"));
@@ -318,6 +345,33 @@ fn command_source_streams_fails_times_out_and_keeps_secrets() {
     let b = s.backup("sec", "full");
     let (_, data, _) = s.run(&["restore", common::id_of(&b), "--stdout"]);
     assert_eq!(data, format!("len={}", secret.len()));
+    // The TOML form round-trips, and apply refuses a shared env file too.
+    let export = s.ok(&["export"]);
+    assert!(
+        export.contains("kind = \"command\"") && export.contains("env_file = "),
+        "{export}"
+    );
+    std::fs::write(s.path("tasks.toml"), &export).unwrap();
+    let plan = s.ok(&[
+        "apply",
+        "-f",
+        s.path("tasks.toml").to_str().unwrap(),
+        "--dry-run",
+    ]);
+    assert!(!plan.contains('~') && !plan.contains('+'), "{plan}");
+    std::fs::set_permissions(&env, std::fs::Permissions::from_mode(0o640)).unwrap();
+    let (code, _, err) = s.run(&[
+        "apply",
+        "-f",
+        s.path("tasks.toml").to_str().unwrap(),
+        "--dry-run",
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("readable by others") && !err.contains(secret),
+        "{err}"
+    );
+    std::fs::set_permissions(&env, std::fs::Permissions::from_mode(0o600)).unwrap();
     let mut seen = String::new();
     for args in [
         vec!["runs", "--json"],
