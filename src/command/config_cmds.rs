@@ -215,10 +215,27 @@ pub(super) fn task(o: &Outcome, j: bool, io: &mut Io<'_>) -> Result<(), CoreErro
                     format!("{:?}", r.status).to_lowercase()
                 );
                 say!(io, "source        {}", source_text(t));
-                if let SourceConfig::Dir { exclude, .. } = &t.source
-                    && !exclude.is_empty()
-                {
-                    say!(io, "exclude       {}", exclude.join(" "));
+                match &t.source {
+                    SourceConfig::Dir { exclude, .. } if !exclude.is_empty() => {
+                        say!(io, "exclude       {}", exclude.join(" "));
+                    }
+                    SourceConfig::Command {
+                        restore,
+                        timeout,
+                        env_file,
+                        ..
+                    } => {
+                        say!(
+                            io,
+                            "restore       {}",
+                            restore.as_deref().unwrap_or("none (restore with --stdout)")
+                        );
+                        say!(io, "timeout       {}", timeout.as_deref().unwrap_or("none"));
+                        if let Some(f) = env_file {
+                            say!(io, "env file      {}", f.display());
+                        }
+                    }
+                    _ => {}
                 }
                 say!(io, "destinations  {}", t.destinations.join(", "));
                 say!(

@@ -315,14 +315,15 @@ pub enum TaskCmd {
 
 /// Arguments of `task add`.
 #[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("source").required(true).args(["dir", "sqlite", "command"])))]
 pub struct TaskAddArgs {
     /// Task name.
     pub name: String,
     /// Directory to back up.
-    #[arg(long, value_name = "PATH", required_unless_present_any = ["sqlite", "command"], conflicts_with_all = ["sqlite", "command"])]
+    #[arg(long, value_name = "PATH")]
     pub dir: Option<PathBuf>,
     /// SQLite database file to back up (instead of --dir).
-    #[arg(long, value_name = "PATH", conflicts_with = "command")]
+    #[arg(long, value_name = "PATH")]
     pub sqlite: Option<PathBuf>,
     /// Dump command whose stdout is backed up (instead of --dir), e.g. 'pg_dump --format=custom --compress=0 app'.
     #[arg(long, value_name = "DUMP")]

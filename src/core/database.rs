@@ -82,11 +82,20 @@ pub(crate) fn check_sqlite(path: &Path) -> Result<(), (&'static str, String)> {
 pub(crate) fn absolute_sqlite(path: &mut PathBuf) -> Result<(), CoreError> {
     super::bounds::check_path("source", path).map_err(CoreError::Invalid)?;
     let abs = std::path::absolute(&*path).unwrap_or(path.clone());
-    if abs.is_dir() {
-        return Err(CoreError::Invalid(format!(
-            "source {} is a directory; --sqlite takes a database file (use --dir for a tree)",
-            abs.display()
-        )));
+    match std::fs::metadata(&abs) {
+        Ok(m) if m.is_file() => {}
+        Ok(_) => {
+            return Err(CoreError::Invalid(format!(
+                "source {} is not a file; --sqlite takes a database file (use --dir for a tree)",
+                abs.display()
+            )));
+        }
+        Err(e) => {
+            return Err(CoreError::Invalid(format!(
+                "source {} cannot be read ({e}); check the path",
+                abs.display()
+            )));
+        }
     }
     *path = abs;
     Ok(())

@@ -158,11 +158,20 @@ impl Core {
                     only(k, set, "command")?;
                 }
                 let path = absolute(what, "source.path", path.as_ref(), "/abs/app.db")?;
-                if path.is_dir() {
-                    return Err(bad(format!(
-                        "source {} is a directory; a sqlite source takes a database file",
-                        path.display()
-                    )));
+                match std::fs::metadata(&path) {
+                    Ok(m) if m.is_file() => {}
+                    Ok(_) => {
+                        return Err(bad(format!(
+                            "source {} is not a file; a sqlite source takes a database file",
+                            path.display()
+                        )));
+                    }
+                    Err(e) => {
+                        return Err(bad(format!(
+                            "source {} cannot be read ({e}); check the path",
+                            path.display()
+                        )));
+                    }
                 }
                 Ok(SourceConfig::Sqlite {
                     path,
