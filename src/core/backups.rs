@@ -64,18 +64,22 @@ impl Core {
             self.task(t)?;
         }
         let mut rows = backup_rows(&self.catalog.list_backups()?, task);
-        let labels: HashMap<String, String> = self
-            .catalog
-            .list_tasks()?
-            .into_iter()
-            .map(|t| (t.name.clone(), t.source.label()))
-            .collect();
-        for r in &mut rows {
-            if let Some(l) = labels.get(&r.record.task) {
-                r.source = l.clone();
-            }
-        }
+        label_rows(&mut rows, self.catalog.list_tasks()?.iter());
         Ok(rows)
+    }
+}
+
+/// Fills in each row's source label from its task's definition.
+pub(super) fn label_rows<'a>(
+    rows: &mut [BackupRow],
+    tasks: impl Iterator<Item = &'a crate::model::TaskConfig>,
+) {
+    let labels: HashMap<&str, String> =
+        tasks.map(|t| (t.name.as_str(), t.source.label())).collect();
+    for r in rows {
+        if let Some(l) = labels.get(r.record.task.as_str()) {
+            r.source = l.clone();
+        }
     }
 }
 

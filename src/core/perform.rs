@@ -318,9 +318,11 @@ impl Core {
         let tasks = self.task_rows_of(&all, &runs)?;
         runs.reverse();
         runs.truncate(200);
+        let mut backups = super::backups::backup_rows(&all, None);
+        super::backups::label_rows(&mut backups, tasks.iter().map(|t| &t.task));
         Ok(Overview {
             tasks,
-            backups: super::backups::backup_rows(&all, None),
+            backups,
             jobs: self.jobs.list(),
             runs,
             audit: self.audit_tail(AUDIT_SHOWN)?,
