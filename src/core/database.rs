@@ -155,16 +155,22 @@ fn source_err(e: SourceError) -> CoreError {
 
 impl Core {
     /// The definition of the source a backup was taken of, when it is a
-    /// database: the task's current one, else (task removed) the one in the
-    /// backup's commit marker. `None` for directory backups and unknown ids.
+    /// database: the one in the backup's commit marker (the task as it was
+    /// then), else the task's current one. `None` for directory backups
+    /// (anything but one entry is never a database backup) and unknown ids.
     pub(crate) fn database_source(&self, id: &str) -> Option<(BackupRecord, SourceConfig)> {
         let rec = self.resolve_backup(id).ok()?;
-        let source = match self.catalog.get_task(&rec.task).ok().flatten() {
-            Some(t) => t.source,
-            None => {
-                let (repo, _) = self.readable_copy(&rec).ok()?;
-                repo.read_commit(&rec.id).ok()??.task.source
-            }
+        if rec.entry_count != 1 {
+            return None;
+        }
+        let marked = self
+            .readable_copy(&rec)
+            .ok()
+            .and_then(|(repo, _)| repo.read_commit(&rec.id).ok().flatten())
+            .map(|m| m.task.source);
+        let source = match marked {
+            Some(s) => s,
+            None => self.catalog.get_task(&rec.task).ok().flatten()?.source,
         };
         source.is_database().then_some((rec, source))
     }
