@@ -30,13 +30,16 @@ fn dest_and_task(s: &Strata, task: &[&str]) {
     s.ok(&args);
 }
 
-fn snapshot_while_writing(journal: &str) {
+fn copy_while_writing(journal: &str, kind: &str) {
     let s = Strata::new();
     let db = s.path("app.db");
     make_db(&db, journal, 20_000);
-    dest_and_task(&s, &["app", "--sqlite", db.to_str().unwrap()]);
+    dest_and_task(
+        &s,
+        &["app", "--sqlite", db.to_str().unwrap(), "--type", kind],
+    );
     let show = s.ok(&["task", "show", "app"]);
-    assert!(show.contains("sqlite · snapshot"), "{show}");
+    assert!(show.contains(&format!("sqlite · {kind}")), "{show}");
     let stop = Arc::new(AtomicBool::new(false));
     let committed = Arc::new(AtomicU64::new(0));
     let writer = {
@@ -56,8 +59,11 @@ fn snapshot_while_writing(journal: &str) {
     while committed.load(Ordering::Relaxed) < 5 {
         std::thread::sleep(std::time::Duration::from_millis(5));
     }
+    let before = committed.load(Ordering::Relaxed);
     let full = s.backup("app", "full");
     let incr = s.backup("app", "incremental");
+    // The writer kept committing while the backups ran.
+    assert!(committed.load(Ordering::Relaxed) > before);
     stop.store(true, Ordering::Relaxed);
     writer.join().unwrap();
     assert!(committed.load(Ordering::Relaxed) > 5);
@@ -72,17 +78,23 @@ fn snapshot_while_writing(journal: &str) {
         assert!(err.contains("already exists"), "{err}");
     }
     let list = s.ok(&["backup", "list"]);
-    assert!(list.contains("sqlite · snapshot"), "{list}");
+    assert!(list.contains(&format!("sqlite · {kind}")), "{list}");
 }
 
 #[test]
 fn sqlite_snapshot_of_a_wal_database_being_written() {
-    snapshot_while_writing("WAL");
+    copy_while_writing("WAL", "snapshot");
 }
 
 #[test]
 fn sqlite_snapshot_of_a_journal_database_being_written() {
-    snapshot_while_writing("DELETE");
+    copy_while_writing("DELETE", "snapshot");
+}
+
+#[test]
+fn sqlite_dump_of_a_database_being_written() {
+    copy_while_writing("WAL", "backup");
+    copy_while_writing("DELETE", "backup");
 }
 
 #[test]
