@@ -166,6 +166,13 @@ pub(super) fn task(o: &Outcome, j: bool, io: &mut Io<'_>) -> Result<(), CoreErro
                     t.destinations.join(", ")
                 )
             }
+            if let SourceConfig::Command { restore: None, .. } = &t.source {
+                note!(
+                    io,
+                    "strata: note: task {} has no restore command; its backups restore only with 'strata restore ID --stdout | …' (set one with --restore-command, or source.restore in an apply file)",
+                    t.name
+                );
+            }
         }
         Outcome::Tasks(rows) => {
             if j {

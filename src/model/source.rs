@@ -127,3 +127,29 @@ impl SourceConfig {
         !matches!(self, SourceConfig::Dir { .. })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn old_dir_records_load_and_new_kinds_round_trip() {
+        let old: SourceConfig =
+            serde_json::from_str(r#"{"kind":"dir","path":"/srv","exclude":["*.tmp"]}"#).unwrap();
+        assert_eq!(old.label(), "dir");
+        let sqlite: SourceConfig =
+            serde_json::from_str(r#"{"kind":"sqlite","path":"/a.db"}"#).unwrap();
+        assert_eq!(sqlite.label(), "sqlite · snapshot");
+        let cmd: SourceConfig =
+            serde_json::from_str(r#"{"kind":"command","dump":"pg_dump x"}"#).unwrap();
+        assert_eq!(cmd.label(), "command · backup");
+        for s in [old, sqlite, cmd] {
+            let text = serde_json::to_string(&s).unwrap();
+            assert_eq!(
+                serde_json::from_str::<SourceConfig>(&text).unwrap(),
+                s,
+                "{text}"
+            );
+        }
+    }
+}
