@@ -191,6 +191,8 @@ struct Running {
     watchdog: Watchdog,
     timeout: Option<Duration>,
     finished: bool,
+    /// The env file's values, masked in the stderr tail should the command print one.
+    secrets: Vec<String>,
 }
 
 impl Running {
@@ -223,6 +225,11 @@ impl Running {
             watchdog,
             timeout,
             finished: false,
+            secrets: env
+                .iter()
+                .map(|(_, v)| v.clone())
+                .filter(|v| v.len() >= 4)
+                .collect(),
         })
     }
 
@@ -231,7 +238,10 @@ impl Running {
         let status = self.child.wait();
         self.finished = true;
         let fired = self.watchdog.stop();
-        let tail = self.tail.text();
+        let mut tail = self.tail.text();
+        for v in &self.secrets {
+            tail = tail.replace(v.as_str(), "***");
+        }
         let status: ExitStatus = status.map_err(|e| SourceError::Failed {
             what: self.what.clone(),
             detail: format!("could not be waited for ({e})"),

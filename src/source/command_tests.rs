@@ -124,3 +124,22 @@ fn dump_streams_and_failures_carry_stderr() {
     assert!(r.unwrap_err().to_string().contains("timed out"));
     assert!(t0.elapsed() < Duration::from_secs(20));
 }
+
+#[test]
+fn env_values_are_masked_in_the_stderr_tail() {
+    let d = tempfile::tempdir().unwrap();
+    let f = d.path().join("env");
+    std::fs::write(&f, "PW=hunter2-secret\n").unwrap();
+    std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let src = CommandSource::new(
+        "sh -c 'echo \"auth failed for $PW\" >&2; exit 1'",
+        None,
+        Some(&f),
+    );
+    let (_, r) = read_all(&src);
+    let e = r.unwrap_err().to_string();
+    assert!(
+        e.contains("auth failed for ***") && !e.contains("hunter2"),
+        "{e}"
+    );
+}
