@@ -523,3 +523,40 @@ fn mariadb_dump_restore_into_a_new_database() {
         m.sql("app_copy", "SELECT COUNT(*) FROM items")
     );
 }
+
+#[test]
+fn damaged_dump_stops_the_restore_command_and_names_the_target() {
+    let s = Strata::new();
+    let out = s.path("out");
+    std::fs::create_dir_all(&out).unwrap();
+    let restore = format!("cat > {}/{{target}}", out.display());
+    dest_and_task(
+        &s,
+        &[
+            "d1",
+            "--command",
+            "head -c 300000 /dev/urandom",
+            "--restore-command",
+            &restore,
+        ],
+    );
+    let b = s.backup("d1", "full");
+    let packs = s
+        .path("repo")
+        .join("backups")
+        .join(common::id_of(&b))
+        .join("packs");
+    for p in std::fs::read_dir(&packs).unwrap() {
+        let p = p.unwrap().path();
+        let len = std::fs::metadata(&p).unwrap().len();
+        common::overwrite_at(&p, len / 2, &[0xAA; 64]);
+    }
+    let (code, _, err) = s.run(&["restore", common::id_of(&b), "--to", "copy"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("restore command was stopped") && err.contains("copy"),
+        "{err}"
+    );
+    let (code, _, err) = s.run(&["restore", common::id_of(&b), "--stdout"]);
+    assert_eq!(code, 1, "{err}");
+}

@@ -330,13 +330,27 @@ impl Core {
                     ..Default::default()
                 })
             }
+            // A restore command that stopped reading (a broken pipe) explains
+            // why in its exit status and stderr.
+            Err(e @ crate::engine::EngineError::Io { .. })
+                if matches!(sink, RestoreSink::Command(_)) =>
+            {
+                match sink.finish() {
+                    Err(why) => Err(source_err(why)),
+                    Ok(()) => Err(e.into()),
+                }
+            }
             Err(e) => {
-                // A restore command that stopped reading explains why in its
-                // exit status and stderr, which say more than a broken pipe.
-                if let RestoreSink::Command(_) = sink
-                    && let Err(why) = sink.finish()
-                {
-                    return Err(source_err(why));
+                // The stream itself failed (damaged data, cancelled): the
+                // command is killed before it could take a cut stream for a
+                // whole one, and the operator hears which target to check.
+                let command = matches!(sink, RestoreSink::Command(_));
+                sink.abort();
+                if command {
+                    return Err(CoreError::Failed(format!(
+                        "{e}; the restore command was stopped: check the target {:?} and drop what it created",
+                        target.shown().display().to_string()
+                    )));
                 }
                 Err(e.into())
             }

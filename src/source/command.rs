@@ -442,6 +442,19 @@ impl CommandSink {
     }
 }
 
+impl CommandSink {
+    /// Stops the restore command at once (its process group killed, before
+    /// it sees the end of its input, so it cannot take a cut stream for a
+    /// whole one) and waits for it.
+    pub fn abort(mut self) {
+        kill_group(self.running.child.id());
+        drop(self.stdin.take());
+        let _ = self.running.child.wait();
+        self.running.finished = true;
+        self.running.watchdog.stop();
+    }
+}
+
 impl Write for CommandSink {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         match self.stdin.as_mut() {

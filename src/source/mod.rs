@@ -185,6 +185,16 @@ impl RestoreSink {
         }
     }
 
+    /// Gives up a restore whose stream failed: a partial database file is
+    /// removed, a restore command is killed before it sees the end of its input.
+    pub fn abort(self) {
+        match self {
+            RestoreSink::SqliteFile(s) => drop(s),
+            RestoreSink::SqliteDump(s) => drop(s),
+            RestoreSink::Command(s) => s.abort(),
+        }
+    }
+
     /// Completes the restore: the database is checked and put in place, or
     /// the command's exit status decides. An error leaves no new file.
     pub fn finish(self) -> Result<(), SourceError> {
