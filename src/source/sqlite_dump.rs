@@ -161,12 +161,28 @@ impl Fresh {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let partial = dir.join(format!(".{name}.strata-partial-{}", std::process::id()));
-        let _ = std::fs::remove_file(&partial);
+        // Unique per restore: two restores racing for one target never share it.
+        let partial = dir.join(format!(
+            ".{name}.strata-partial-{}-{:016x}",
+            std::process::id(),
+            rand::random::<u64>()
+        ));
         Ok(Fresh {
             target: target.to_path_buf(),
             partial,
         })
+    }
+
+    /// Creates the partial file, private (0600): a database's rows are
+    /// nobody else's business, whatever the umask.
+    fn create(&self) -> Result<std::fs::File, String> {
+        use std::os::unix::fs::OpenOptionsExt;
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&self.partial)
+            .map_err(|e| format!("cannot create {} ({e})", self.partial.display()))
     }
 
     /// Checks the database and links it to the target (refusing an existing one).
@@ -212,11 +228,7 @@ impl SnapshotSink {
     /// A sink writing the new database `target`.
     pub fn create(target: &Path) -> Result<SnapshotSink, String> {
         let fresh = Fresh::new(target)?;
-        let file = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&fresh.partial)
-            .map_err(|e| format!("cannot create {} ({e})", fresh.partial.display()))?;
+        let file = fresh.create()?;
         Ok(SnapshotSink { fresh, file })
     }
 
@@ -254,6 +266,8 @@ impl DumpSink {
     /// A sink building the new database `target`.
     pub fn create(target: &Path) -> Result<DumpSink, String> {
         let fresh = Fresh::new(target)?;
+        // An empty file is an empty database: created private, then opened.
+        drop(fresh.create()?);
         let db = Connection::open(&fresh.partial).map_err(|e| e.to_string())?;
         Ok(DumpSink {
             fresh,
