@@ -164,7 +164,7 @@ pub enum Command {
     /// Run, list, inspect, delete and pin backups.
     #[command(subcommand)]
     Backup(BackupCmd),
-    /// Restore a backup into a new or empty directory (never overwrites).
+    /// Restore a backup into a new directory, database file or database (never overwrites).
     Restore(RestoreArgs),
     /// Check backups: structure, and with --read-data every chunk's hash.
     Verify(VerifyArgs),
