@@ -25,9 +25,15 @@ fn flags(r: &BackupRow) -> String {
 }
 
 fn backup_table(rows: &[&BackupRow], chain: bool) -> String {
-    let mut t = Table::new(&[
-        "ID",
-        "TASK",
+    // The SOURCE column appears once a database task is listed.
+    let sources = rows
+        .iter()
+        .any(|r| !r.source.is_empty() && r.source != "dir");
+    let mut head = vec!["ID", "TASK"];
+    if sources {
+        head.push("SOURCE");
+    }
+    head.extend([
         "KIND",
         "STATUS",
         "STARTED (UTC)",
@@ -37,6 +43,7 @@ fn backup_table(rows: &[&BackupRow], chain: bool) -> String {
         ">RECLAIMABLE",
         "FLAGS",
     ]);
+    let mut t = Table::new(&head);
     for r in rows {
         let b = &r.record;
         let kind = if chain && b.kind != BackupKind::Full {
@@ -44,9 +51,11 @@ fn backup_table(rows: &[&BackupRow], chain: bool) -> String {
         } else {
             b.kind.to_string()
         };
-        t.row(vec![
-            b.id.clone(),
-            b.task.clone(),
+        let mut row = vec![b.id.clone(), b.task.clone()];
+        if sources {
+            row.push(r.source.clone());
+        }
+        row.extend([
             kind,
             b.status_text(),
             time(&b.started),
@@ -56,6 +65,7 @@ fn backup_table(rows: &[&BackupRow], chain: bool) -> String {
             size(r.reclaimable_bytes),
             flags(r),
         ]);
+        t.row(row);
     }
     t.render()
 }

@@ -150,9 +150,7 @@ fn schedule_text(t: &TaskConfig) -> String {
 }
 
 fn source_text(t: &TaskConfig) -> String {
-    match &t.source {
-        SourceConfig::Dir { path, .. } => format!("dir {}", path.display()),
-    }
+    format!("{} {}", t.source.label(), t.source.location())
 }
 
 fn when(t: Option<chrono::DateTime<chrono::Utc>>) -> String {
@@ -173,6 +171,13 @@ pub(super) fn task(o: &Outcome, j: bool, io: &mut Io<'_>) -> Result<(), CoreErro
                     source_text(t),
                     t.destinations.join(", ")
                 )
+            }
+            if let SourceConfig::Command { restore: None, .. } = &t.source {
+                note!(
+                    io,
+                    "strata: note: task {} has no restore command; its backups restore only with 'strata restore ID --stdout | …' (set one with --restore-command, or source.restore in an apply file)",
+                    t.name
+                );
             }
         }
         Outcome::Tasks(rows) => {
@@ -223,10 +228,27 @@ pub(super) fn task(o: &Outcome, j: bool, io: &mut Io<'_>) -> Result<(), CoreErro
                     format!("{:?}", r.status).to_lowercase()
                 );
                 say!(io, "source        {}", source_text(t));
-                if let SourceConfig::Dir { exclude, .. } = &t.source
-                    && !exclude.is_empty()
-                {
-                    say!(io, "exclude       {}", exclude.join(" "));
+                match &t.source {
+                    SourceConfig::Dir { exclude, .. } if !exclude.is_empty() => {
+                        say!(io, "exclude       {}", exclude.join(" "));
+                    }
+                    SourceConfig::Command {
+                        restore,
+                        timeout,
+                        env_file,
+                        ..
+                    } => {
+                        say!(
+                            io,
+                            "restore       {}",
+                            restore.as_deref().unwrap_or("none (restore with --stdout)")
+                        );
+                        say!(io, "timeout       {}", timeout.as_deref().unwrap_or("none"));
+                        if let Some(f) = env_file {
+                            say!(io, "env file      {}", f.display());
+                        }
+                    }
+                    _ => {}
                 }
                 say!(io, "destinations  {}", t.destinations.join(", "));
                 say!(

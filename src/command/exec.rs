@@ -106,6 +106,7 @@ pub fn run_command(
         action,
         Action::RunBackup { detach: false, .. }
             | Action::Restore { .. }
+            | Action::RestoreStream { .. }
             | Action::Verify { .. }
             | Action::SyncBackups { .. }
     );
@@ -114,6 +115,22 @@ pub fn run_command(
         let _bar = watched.then(|| Bar::start(progress.clone(), json || !io.local));
         let _signals = (io.local && matches!(action, Action::RunBackup { detach: false, .. }))
             .then(|| super::interrupt::CancelOnSignal::install(progress.clone()));
+        if matches!(action, Action::RestoreStream { .. }) {
+            // The data is the output: it needs a byte stream, which only a
+            // local command line has (not the daemon's text frames).
+            let out: Option<&mut dyn Write> = if io.local { Some(&mut *io.out) } else { None };
+            let outcome = core.perform_streaming(caller, action, progress, out)?;
+            if let Outcome::Restored {
+                backup,
+                target,
+                report,
+            } = &outcome
+            {
+                let line = super::render::restored(backup, target, report);
+                writeln!(io.err, "strata: {line}").map_err(write_err)?;
+            }
+            return Ok(0);
+        }
         core.perform_with(caller, action, progress)?
     };
     let shown = Shown {

@@ -73,8 +73,22 @@ impl Cli {
                     fix(p);
                 }
             }
-            Command::Task(TaskCmd::Add(a)) => fix(&mut a.dir),
-            Command::Restore(a) => fix(&mut a.to),
+            Command::Task(TaskCmd::Add(a)) => {
+                let TaskAddArgs {
+                    dir,
+                    sqlite,
+                    env_file,
+                    ..
+                } = &mut **a;
+                for p in [dir, sqlite, env_file].into_iter().flatten() {
+                    fix(p);
+                }
+            }
+            Command::Restore(a) => {
+                if let Some(to) = &mut a.to {
+                    fix(to);
+                }
+            }
             Command::Apply { file, .. } => fix(file),
             Command::Keys(KeysCmd::Add {
                 file: Some(file), ..
@@ -150,7 +164,7 @@ pub enum Command {
     /// Run, list, inspect, delete and pin backups.
     #[command(subcommand)]
     Backup(BackupCmd),
-    /// Restore a backup into a new or empty directory (never overwrites).
+    /// Restore a backup into a new directory, database file or database (never overwrites).
     Restore(RestoreArgs),
     /// Check backups: structure, and with --read-data every chunk's hash.
     Verify(VerifyArgs),
@@ -304,12 +318,31 @@ pub enum TaskCmd {
 
 /// Arguments of `task add`.
 #[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("source").required(true).args(["dir", "sqlite", "command"])))]
 pub struct TaskAddArgs {
     /// Task name.
     pub name: String,
     /// Directory to back up.
     #[arg(long, value_name = "PATH")]
-    pub dir: PathBuf,
+    pub dir: Option<PathBuf>,
+    /// SQLite database file to back up (instead of --dir).
+    #[arg(long, value_name = "PATH")]
+    pub sqlite: Option<PathBuf>,
+    /// Dump command whose stdout is backed up (instead of --dir), e.g. 'pg_dump --format=custom --compress=0 app'.
+    #[arg(long, value_name = "DUMP")]
+    pub command: Option<String>,
+    /// Restore command of a --command task: reads the dump on stdin; {target} is the new database's name.
+    #[arg(long, value_name = "CMD", requires = "command")]
+    pub restore_command: Option<String>,
+    /// snapshot (raw data) or backup (logical dump); sqlite default snapshot, command default backup.
+    #[arg(long = "type", value_name = "TYPE", value_parser = ["snapshot", "backup"])]
+    pub source_type: Option<String>,
+    /// How long the dump command may run (e.g. 90m, 2h); it is killed after.
+    #[arg(long, value_name = "DUR", requires = "command")]
+    pub dump_timeout: Option<String>,
+    /// Private (0600) file of KEY=VALUE lines for the dump and restore commands (e.g. PGPASSWORD).
+    #[arg(long, value_name = "FILE", requires = "command")]
+    pub env_file: Option<PathBuf>,
     /// Destination name(s), comma separated.
     #[arg(
         long,
@@ -457,9 +490,15 @@ pub enum BackupCmd {
 pub struct RestoreArgs {
     /// Backup id (or a unique prefix).
     pub id: String,
-    /// Target directory: must not exist or be empty.
-    #[arg(long, value_name = "DIR")]
-    pub to: PathBuf,
+    /// Target: a new directory (dir backups: must not exist or be empty), a
+    /// new database file (sqlite), or the new database's name for the
+    /// task's restore command (command). Database backups without --to go to
+    /// <task>-restore-<YYYYMMDD-HHMMSS>, printed.
+    #[arg(long, value_name = "TARGET", conflicts_with = "stdout")]
+    pub to: Option<PathBuf>,
+    /// Stream a database backup's data (the dump, the database file) to stdout.
+    #[arg(long, conflicts_with = "path")]
+    pub stdout: bool,
     /// Only this subtree (a path relative to the source root).
     #[arg(long, value_name = "SUBPATH")]
     pub path: Option<String>,

@@ -75,6 +75,15 @@ pub fn restored(
     target: &std::path::Path,
     report: &crate::core::outcome::RestoreReport,
 ) -> String {
+    if let Some(what) = &report.database {
+        return format!(
+            "restored backup {} of {} into {}: {what}, {}",
+            backup.id,
+            backup.task,
+            target.display(),
+            size(report.bytes)
+        );
+    }
     format!(
         "restored backup {} of {} into {}: {} files, {} dirs, {} symlinks, {} hard links, {}",
         backup.id,

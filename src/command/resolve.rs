@@ -7,7 +7,7 @@ use crate::core::CoreError;
 use crate::core::action::{Action, VerifySelection};
 use crate::model::{
     AzureSpec, BackupKind, CatchUp, DestinationConfig, DestinationKind, Hooks, RetentionPolicy,
-    S3Spec, SftpSpec, SourceConfig, TaskConfig,
+    S3Spec, SftpSpec, SourceConfig, SourceType, TaskConfig,
 };
 
 /// What a parsed command asks for.
@@ -107,10 +107,16 @@ pub fn resolve(cmd: Command) -> Result<Resolved, CoreError> {
         Command::Task(TaskCmd::Add(a)) => A::AddTask {
             config: Box::new(TaskConfig {
                 name: a.name,
-                source: SourceConfig::Dir {
-                    path: a.dir,
-                    exclude: a.exclude,
-                },
+                source: task_source(
+                    a.dir,
+                    a.sqlite,
+                    a.command,
+                    a.restore_command,
+                    a.source_type.as_deref(),
+                    a.dump_timeout,
+                    a.env_file,
+                    a.exclude,
+                )?,
                 destinations: a.dest,
                 full: a.full,
                 incremental: a.incremental,
@@ -177,9 +183,10 @@ pub fn resolve(cmd: Command) -> Result<Resolved, CoreError> {
         },
         Command::Backup(BackupCmd::Pin { id }) => A::PinBackup { id },
         Command::Backup(BackupCmd::Unpin { id }) => A::UnpinBackup { id },
+        Command::Restore(a) if a.stdout => A::RestoreStream { id: a.id },
         Command::Restore(a) => A::Restore {
             id: a.id,
-            to: a.to,
+            to: a.to.unwrap_or_default(),
             path: a.path,
         },
         Command::Verify(a) => A::Verify {
@@ -214,4 +221,50 @@ fn task_notify(
         // Resolved here, against the caller's directory, not the daemon's.
         webhook_file: webhook_file.map(|f| std::path::absolute(&f).unwrap_or(f)),
     })
+}
+
+/// The source `task add` describes: exactly one of --dir, --sqlite, --command.
+#[allow(clippy::too_many_arguments)] // one per flag
+fn task_source(
+    dir: Option<std::path::PathBuf>,
+    sqlite: Option<std::path::PathBuf>,
+    command: Option<String>,
+    restore: Option<String>,
+    kind: Option<&str>,
+    timeout: Option<String>,
+    env_file: Option<std::path::PathBuf>,
+    exclude: Vec<String>,
+) -> Result<SourceConfig, CoreError> {
+    let kind = kind.and_then(SourceType::parse);
+    if let Some(path) = dir {
+        if kind == Some(SourceType::Backup) {
+            return Err(CoreError::Invalid(
+                "--type backup applies to --sqlite and --command; a --dir task is always a snapshot".into(),
+            ));
+        }
+        return Ok(SourceConfig::Dir { path, exclude });
+    }
+    if !exclude.is_empty() {
+        return Err(CoreError::Invalid(
+            "--exclude applies only to --dir tasks".into(),
+        ));
+    }
+    if let Some(path) = sqlite {
+        return Ok(SourceConfig::Sqlite {
+            path,
+            r#type: kind.unwrap_or_default(),
+        });
+    }
+    match command {
+        Some(dump) => Ok(SourceConfig::Command {
+            dump,
+            restore,
+            r#type: kind.unwrap_or(SourceType::Backup),
+            timeout,
+            env_file,
+        }),
+        None => Err(CoreError::Invalid(
+            "task add needs one of --dir PATH, --sqlite PATH or --command DUMP".into(),
+        )),
+    }
 }

@@ -110,7 +110,12 @@ impl Requirement {
 }
 
 impl Core {
-    fn audit(&self, caller: &Caller, req: &Requirement, outcome: String) -> Result<(), CoreError> {
+    pub(crate) fn audit(
+        &self,
+        caller: &Caller,
+        req: &Requirement,
+        outcome: String,
+    ) -> Result<(), CoreError> {
         self.catalog.append_audit(AuditEntry {
             id: 0,
             at: Utc::now(),

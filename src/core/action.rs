@@ -156,14 +156,21 @@ pub enum Action {
         /// Id, prefix or suffix.
         id: String,
     },
-    /// Restores a backup into a new directory.
+    /// Restores a backup into a new directory, database file or database.
     Restore {
         /// Id, prefix or suffix.
         id: String,
-        /// Target directory (absolute, or as the front end resolved it).
+        /// Target directory or database file (absolute, or as the front end
+        /// resolved it), or for a command source the database name (its last
+        /// component); empty for a database backup: `<task>-restore-<time>`.
         to: PathBuf,
         /// Only this path inside the backup.
         path: Option<String>,
+    },
+    /// Streams a database backup's data to the caller's output (`--stdout`).
+    RestoreStream {
+        /// Id, prefix or suffix.
+        id: String,
     },
     /// Checks backups on every destination holding them.
     Verify {
@@ -260,6 +267,9 @@ impl Action {
                 "restore",
                 format!("{id} to {}", to.display()),
             ),
+            A::RestoreStream { id } => {
+                R::write(Role::Operator, "restore", format!("{id} to stdout"))
+            }
             // Verify writes its result onto the backup record, so it is an operator action.
             A::Verify { selection, .. } => R::write(Role::Operator, "verify", selection.target()),
             A::SyncBackups { selection } => {

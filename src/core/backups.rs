@@ -23,6 +23,10 @@ pub struct BackupRow {
     pub reclaimable_bytes: u64,
     /// Ids of backups that depend on it directly.
     pub dependents: Vec<String>,
+    /// Its task's source kind and type (`dir`, `sqlite · snapshot`, …);
+    /// empty when the task is no longer defined.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub source: String,
 }
 
 pub use super::action::VerifySelection;
@@ -59,7 +63,23 @@ impl Core {
         {
             self.task(t)?;
         }
-        Ok(backup_rows(&self.catalog.list_backups()?, task))
+        let mut rows = backup_rows(&self.catalog.list_backups()?, task);
+        label_rows(&mut rows, self.catalog.list_tasks()?.iter());
+        Ok(rows)
+    }
+}
+
+/// Fills in each row's source label from its task's definition.
+pub(super) fn label_rows<'a>(
+    rows: &mut [BackupRow],
+    tasks: impl Iterator<Item = &'a crate::model::TaskConfig>,
+) {
+    let labels: HashMap<&str, String> =
+        tasks.map(|t| (t.name.as_str(), t.source.label())).collect();
+    for r in rows {
+        if let Some(l) = labels.get(r.record.task.as_str()) {
+            r.source = l.clone();
+        }
     }
 }
 
@@ -83,6 +103,7 @@ pub(super) fn backup_rows(all: &[BackupRecord], task: Option<&str>) -> Vec<Backu
                 },
                 dependents,
                 record: b.clone(),
+                source: String::new(),
             }
         })
         .collect()

@@ -110,6 +110,10 @@ pub struct HomeConfig {
     /// Directories operators may restore into (admins may restore anywhere).
     #[serde(default)]
     pub restore_roots: Vec<std::path::PathBuf>,
+    /// Names (glob patterns such as `"*-restore-*"`) operators may restore
+    /// command-source databases into; admins may use any name.
+    #[serde(default)]
+    pub restore_databases: Vec<String>,
     /// The SSH server's limits (`[ssh]`).
     #[serde(default)]
     pub ssh: SshSettings,
@@ -182,6 +186,14 @@ impl Home {
                 .map_err(|e| format!("{}: [ssh] login_grace: {e}", path.display()))?;
         }
         cfg.restore_roots = canonical_roots(&path, &cfg.restore_roots)?;
+        for p in &cfg.restore_databases {
+            globset::Glob::new(p).map_err(|e| {
+                format!(
+                    "{}: restore_databases entry {p:?} is not a valid pattern ({e}); write patterns such as \"*-restore-*\"",
+                    path.display()
+                )
+            })?;
+        }
         Ok(cfg)
     }
 }

@@ -9,6 +9,7 @@ pub mod bounds;
 pub mod catalog;
 pub mod clock;
 mod copy_plan;
+pub mod database;
 pub mod declarative;
 mod dest_spec;
 pub mod error;

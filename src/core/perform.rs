@@ -4,10 +4,12 @@
 
 use super::access::{Caller, Requirement, Role};
 use super::action::Action;
+use super::database::Planned;
 use super::error::CoreError;
 use super::outcome::{KeyRow, Outcome, Overview};
 use super::service::Core;
 use crate::progress::Progress;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
@@ -31,6 +33,19 @@ impl Core {
         caller: &Caller,
         action: Action,
         progress: Arc<Progress>,
+    ) -> Result<Outcome, CoreError> {
+        self.perform_streaming(caller, action, progress, None)
+    }
+
+    /// [`Core::perform_with`], with the writer `restore --stdout`
+    /// (`Action::RestoreStream`) streams a database backup into: only a
+    /// front end holding a byte stream (the local command line) gives one.
+    pub fn perform_streaming(
+        self: &Arc<Self>,
+        caller: &Caller,
+        action: Action,
+        progress: Arc<Progress>,
+        out: Option<&mut dyn std::io::Write>,
     ) -> Result<Outcome, CoreError> {
         let mut req = action.requirement();
         // Over SSH, files named in an action are the server's: reading them
@@ -62,11 +77,33 @@ impl Core {
         // A restore is decided, audited and written on the resolved target.
         let mut target = None;
         if let Action::Restore { id, to, .. } = &action {
-            let t = self.check_restore_target(caller, to)?;
-            req.target = format!("{id} to {}", t.path().display());
+            // A database backup goes into a new database file or name, a
+            // directory backup into a new directory.
+            let t = match self.database_source(id) {
+                Some((rec, source)) => Planned::Database(
+                    self.check_database_target(caller, &rec, &source, to)?,
+                    Box::new(rec),
+                    source,
+                ),
+                None => {
+                    if to.as_os_str().is_empty() {
+                        // An unknown id is "not found" before anything else.
+                        let rec = self.resolve_backup(id)?;
+                        return Err(CoreError::Invalid(format!(
+                            "backup {} of task {} is a directory backup; give --to DIR (a new or empty directory)",
+                            rec.id, rec.task
+                        )));
+                    }
+                    Planned::Dir(self.check_restore_target(caller, to)?)
+                }
+            };
+            req.target = format!("{id} to {}", t.shown().display());
             target = Some(t);
         }
-        let result = self.execute(caller, action, target, &progress);
+        if let Action::RestoreStream { id } = &action {
+            req.target = format!("{id} to stdout");
+        }
+        let result = self.execute(caller, action, target, &progress, out);
         self.record(caller, &req, &result);
         result
     }
@@ -75,8 +112,9 @@ impl Core {
         self: &Arc<Self>,
         caller: &Caller,
         action: Action,
-        target: Option<crate::engine::target::RestoreTarget>,
+        target: Option<Planned>,
         progress: &Arc<Progress>,
+        out: Option<&mut dyn std::io::Write>,
     ) -> Result<Outcome, CoreError> {
         use Action as A;
         use Outcome as O;
@@ -192,12 +230,44 @@ impl Core {
             A::Restore { id, to, path } => {
                 let target = match target {
                     Some(t) => t,
-                    None => self.check_restore_target(caller, &to)?,
+                    None => Planned::Dir(self.check_restore_target(caller, &to)?),
                 };
-                let (rec, report) = self.restore_into(&id, &target, path.as_deref(), progress)?;
+                match target {
+                    Planned::Dir(target) => {
+                        let (rec, report) =
+                            self.restore_into(&id, &target, path.as_deref(), progress)?;
+                        O::Restored {
+                            backup: Box::new(rec),
+                            target: target.path(),
+                            report,
+                        }
+                    }
+                    Planned::Database(target, rec, source) => {
+                        if path.is_some() {
+                            return Err(CoreError::Invalid(format!(
+                                "backup {} is a database backup; --path selects inside directory backups only",
+                                rec.id
+                            )));
+                        }
+                        let report = self.restore_database(&rec, &source, &target, progress)?;
+                        O::Restored {
+                            backup: rec,
+                            target: target.shown(),
+                            report,
+                        }
+                    }
+                }
+            }
+            A::RestoreStream { id } => {
+                let Some(out) = out else {
+                    return Err(CoreError::Invalid(
+                        "restore --stdout streams binary data and runs only in a local shell without a daemon; stop 'strata serve' or restore with --to".into(),
+                    ));
+                };
+                let (rec, report) = self.restore_to_stream(&id, out, progress)?;
                 O::Restored {
                     backup: Box::new(rec),
-                    target: target.path(),
+                    target: PathBuf::from("-"),
                     report,
                 }
             }
@@ -248,9 +318,11 @@ impl Core {
         let tasks = self.task_rows_of(&all, &runs)?;
         runs.reverse();
         runs.truncate(200);
+        let mut backups = super::backups::backup_rows(&all, None);
+        super::backups::label_rows(&mut backups, tasks.iter().map(|t| &t.task));
         Ok(Overview {
             tasks,
-            backups: super::backups::backup_rows(&all, None),
+            backups,
             jobs: self.jobs.list(),
             runs,
             audit: self.audit_tail(AUDIT_SHOWN)?,

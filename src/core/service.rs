@@ -143,6 +143,19 @@ pub(crate) fn check_settings(task: &TaskConfig) -> Result<(), (&'static str, Str
         SourceConfig::Dir { exclude, .. } => {
             Excludes::new(exclude).map_err(|e| ("source.exclude", e.to_string()))?;
         }
+        SourceConfig::Sqlite { path, .. } => super::database::check_sqlite(path)?,
+        SourceConfig::Command {
+            dump,
+            restore,
+            timeout,
+            env_file,
+            ..
+        } => super::database::check_command(
+            dump,
+            restore.as_deref(),
+            timeout.as_deref(),
+            env_file.as_deref(),
+        )?,
     }
     Ok(())
 }
@@ -383,6 +396,8 @@ impl Core {
                 }
                 *path = abs;
             }
+            SourceConfig::Sqlite { path, .. } => super::database::absolute_sqlite(path)?,
+            SourceConfig::Command { .. } => {}
         }
         check_settings(&task).map_err(|(key, why)| {
             let flag = match key {
@@ -401,6 +416,11 @@ impl Core {
                 "hooks.before" => "--before",
                 "hooks.after" => "--after",
                 "source.exclude" => "--exclude",
+                "source.path" => "--sqlite",
+                "source.dump" => "--command",
+                "source.restore" => "--restore-command",
+                "source.timeout" => "--dump-timeout",
+                "source.env_file" => "--env-file",
                 "notify.on" => "--notify-on",
                 "notify.command" => "--notify-command",
                 "notify.webhook_file" => "--notify-webhook-file",

@@ -65,10 +65,29 @@ impl ChunkerParams {
         None
     }
 
+    /// Fixed-size chunks of `block` bytes (min = avg = max), aligned to the
+    /// start of the data: for files that change in place block by block.
+    pub fn fixed(block: u32) -> ChunkerParams {
+        let b = block.clamp(1024, 1 << 20);
+        ChunkerParams {
+            min: b,
+            avg: b,
+            max: b,
+        }
+    }
+
+    /// Whether these are fixed-size chunks ([`ChunkerParams::fixed`]).
+    pub fn is_fixed(&self) -> bool {
+        self.min == self.max
+    }
+
     /// Cuts `data` (a whole small file) into chunk slices.
     pub fn cut<'a>(&self, data: &'a [u8]) -> Vec<&'a [u8]> {
         if data.len() <= self.min as usize {
             return vec![data];
+        }
+        if self.is_fixed() {
+            return data.chunks(self.min as usize).collect();
         }
         fastcdc::v2020::FastCDC::new(data, self.min, self.avg, self.max)
             .map(|c| &data[c.offset..c.offset + c.length])
@@ -169,10 +188,17 @@ pub fn stream_chunks<R: std::io::Read>(
                 }
                 return Ok(total);
             }
-            let cuts: Vec<(usize, usize)> =
+            let cuts: Vec<(usize, usize)> = if params.is_fixed() {
+                let b = params.min as usize;
+                (0..data.len())
+                    .step_by(b)
+                    .map(|o| (o, b.min(data.len() - o)))
+                    .collect()
+            } else {
                 fastcdc::v2020::FastCDC::new(data, params.min, params.avg, params.max)
                     .map(|c| (c.offset, c.length))
-                    .collect();
+                    .collect()
+            };
             let usable = if eof {
                 cuts.len()
             } else {
@@ -203,6 +229,7 @@ mod stream_tests {
             let mut x = seed | 1;
             let data: Vec<u8> = (0..len).map(|_| { x ^= x << 13; x ^= x >> 7; x ^= x << 17; (x >> 3) as u8 }).collect();
             let p = ChunkerParams { min: 4096, avg: 16384, max: 65536 };
+            let p = if len % 2 == 0 { p } else { ChunkerParams::fixed(8192) };
             let whole: Vec<Vec<u8>> = p.cut(&data).into_iter().map(|c| c.to_vec()).collect();
             let mut streamed = Vec::new();
             let mut buf = Vec::new();

@@ -15,6 +15,7 @@ pub mod repository;
 pub mod restore;
 pub mod stop;
 pub mod store;
+pub mod stream;
 pub mod sync;
 pub mod table;
 pub mod target;

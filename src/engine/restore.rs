@@ -61,6 +61,10 @@ pub struct RestoreReport {
     /// Chunks read from another copy, including those beyond `fallbacks`.
     #[serde(default)]
     pub fallback_count: u64,
+    /// For a database backup, what the restore created (`new SQLite
+    /// database file`, `database created by the restore command`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub database: Option<String>,
 }
 
 impl RestoreReport {

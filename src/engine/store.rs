@@ -5,7 +5,7 @@
 //! whatever the data size.
 
 use super::backup::BackupPlan;
-use super::chunk::{chunk_id, stream_chunks};
+use super::chunk::{ChunkerParams, chunk_id, stream_chunks};
 use super::copies::{Copies, MAX_PARALLEL_WRITES, PackMsg, QUEUE};
 use super::error::EngineError;
 use super::frame;
@@ -55,6 +55,7 @@ pub(super) enum FileResult {
 struct Shared<'a> {
     plan: &'a BackupPlan<'a>,
     source: &'a dyn SourceRun,
+    chunker: ChunkerParams,
     root: &'a Path,
     entries: &'a [SourceEntry],
     jobs: &'a [usize],
@@ -88,9 +89,14 @@ pub(super) fn store(
 ) -> Result<StoreOutput, EngineError> {
     let root = PathBuf::from(what);
     let root = root.as_path();
+    // A source that changes in place block by block gets chunks aligned to its blocks.
+    let chunker = source
+        .block_size()
+        .map_or(plan.chunker, ChunkerParams::fixed);
     let shared = Shared {
         plan,
         source,
+        chunker,
         root,
         entries,
         jobs,
@@ -194,7 +200,7 @@ fn worker(
             let e = &sh.entries[idx];
             let mut ids = Vec::new();
             let outcome = sh.source.open(e).and_then(|mut f| {
-                let n = stream_chunks(&sh.plan.chunker, &mut f, &mut buf, |chunk| {
+                let n = stream_chunks(&sh.chunker, &mut f, &mut buf, |chunk| {
                     let id = chunk_id(chunk);
                     ids.push(id);
                     Progress::add(&sh.progress.bytes_done, chunk.len() as u64);

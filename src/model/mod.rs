@@ -13,8 +13,10 @@ pub use rate::parse_rate;
 mod run;
 pub use dest::{AzureSpec, BucketPath, S3Spec, SftpSpec, SftpTarget};
 mod notify;
+mod source;
 pub use notify::{NOTIFY_EVENTS, NotifySettings, check_webhook_url, webhook_origin};
 pub use run::{RunPurpose, RunRecord, RunStatus};
+pub use source::{SourceConfig, SourceType};
 
 /// What a backup depends on: nothing (full), the previous backup (incremental) or the chain's full (differential).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -138,20 +140,6 @@ pub struct DestinationConfig {
     /// Most bytes per second written there, as the user wrote it (`20MiB/s`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rate_limit: Option<String>,
-}
-
-/// What a task backs up.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "lowercase")]
-pub enum SourceConfig {
-    /// A directory tree.
-    Dir {
-        /// Absolute path of the tree's root.
-        path: PathBuf,
-        /// Glob patterns of entries to leave out.
-        #[serde(default)]
-        exclude: Vec<String>,
-    },
 }
 
 /// Retention rules (evaluated by the retention issue; stored now).

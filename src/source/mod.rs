@@ -3,8 +3,12 @@
 //! that can still fail the backup (a dump command's exit status, say). A
 //! directory tree (`dir.rs`) and a single stream of unknown size both fit.
 
+pub mod command;
+pub mod command_env;
 pub mod dir;
 pub mod excludes;
+pub mod sqlite;
+pub mod sqlite_dump;
 
 pub use excludes::{BadPattern, Excludes};
 
@@ -126,6 +130,13 @@ pub trait SourceRun: Send + Sync {
     fn open(&self, entry: &SourceEntry) -> Result<Box<dyn EntryReader>, SourceError>;
     /// Ends the pass; an error fails the backup, and nothing is committed.
     fn finish(self: Box<Self>) -> Result<SourceReport, SourceError>;
+    /// The size of the source's own blocks, when its files change in place
+    /// block by block (a database's pages): the engine then cuts fixed-size
+    /// chunks of this size instead of content-defined ones, so a rewritten
+    /// block costs one chunk. `None`: content-defined chunking.
+    fn block_size(&self) -> Option<u32> {
+        None
+    }
 }
 
 /// The data of one entry being read.
@@ -139,6 +150,63 @@ pub trait EntryReader: std::io::Read + Send {
 pub fn open(cfg: &SourceConfig) -> Box<dyn Source> {
     match cfg {
         SourceConfig::Dir { path, exclude } => Box::new(dir::DirSource::new(path, exclude)),
+        SourceConfig::Sqlite { path, r#type } => Box::new(sqlite::SqliteSource::new(path, *r#type)),
+        SourceConfig::Command {
+            dump,
+            timeout,
+            env_file,
+            ..
+        } => Box::new(command::CommandSource::new(
+            dump,
+            timeout.as_deref(),
+            env_file.as_deref(),
+        )),
+    }
+}
+
+/// Where a database backup is restored to: a new SQLite file (a snapshot's
+/// bytes or an SQL dump run into it), a restore command's stdin, or any writer.
+pub enum RestoreSink {
+    /// A new database file from a snapshot.
+    SqliteFile(sqlite_dump::SnapshotSink),
+    /// A new database file built from an SQL dump.
+    SqliteDump(sqlite_dump::DumpSink),
+    /// A restore command reading the stream.
+    Command(command::CommandSink),
+}
+
+impl RestoreSink {
+    /// The writer the backup's stream goes into.
+    pub fn writer(&mut self) -> &mut dyn std::io::Write {
+        match self {
+            RestoreSink::SqliteFile(s) => s,
+            RestoreSink::SqliteDump(s) => s,
+            RestoreSink::Command(s) => s,
+        }
+    }
+
+    /// Gives up a restore whose stream failed: a partial database file is
+    /// removed, a restore command is killed before it sees the end of its input.
+    pub fn abort(self) {
+        match self {
+            RestoreSink::SqliteFile(s) => drop(s),
+            RestoreSink::SqliteDump(s) => drop(s),
+            RestoreSink::Command(s) => s.abort(),
+        }
+    }
+
+    /// Completes the restore: the database is checked and put in place, or
+    /// the command's exit status decides. An error leaves no new file.
+    pub fn finish(self) -> Result<(), SourceError> {
+        let fail = |detail: String| SourceError::Failed {
+            what: "restore".into(),
+            detail,
+        };
+        match self {
+            RestoreSink::SqliteFile(s) => s.finish().map_err(fail),
+            RestoreSink::SqliteDump(s) => s.finish().map_err(fail),
+            RestoreSink::Command(s) => s.finish(),
+        }
     }
 }
 

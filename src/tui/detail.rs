@@ -121,9 +121,13 @@ pub fn items<'a>(app: &App, s: &'a Snapshot) -> Vec<Item<'a>> {
     };
     let c = &t.task;
     let mut out = vec![Item::Heading("Settings")];
-    let SourceConfig::Dir { path, exclude } = &c.source;
-    out.push(Item::Field("source", format!("dir {}", path.display())));
-    if !exclude.is_empty() {
+    out.push(Item::Field(
+        "source",
+        format!("{} {}", c.source.label(), c.source.location()),
+    ));
+    if let SourceConfig::Dir { exclude, .. } = &c.source
+        && !exclude.is_empty()
+    {
         out.push(Item::Field("exclude", exclude.join(" ")));
     }
     schedule_items(t, &mut out);

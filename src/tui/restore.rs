@@ -58,12 +58,19 @@ pub struct RestoreForm {
     pub summary: String,
     /// Target directory (a new or empty one).
     pub target: String,
+    /// A database backup: an empty target means the core's default name.
+    pub database: bool,
     /// Only this path inside the backup (empty: everything).
     pub subpath: String,
     /// Field being edited.
     pub focus: Field,
     /// Stage of the dialog.
     pub stage: Stage,
+}
+
+/// Whether a backup row is of a database task (sqlite, command).
+fn is_database(row: &BackupRow) -> bool {
+    row.source.starts_with("sqlite") || row.source.starts_with("command")
 }
 
 impl RestoreForm {
@@ -73,6 +80,9 @@ impl RestoreForm {
         let b = &row.record;
         let name = format!("restore-{}-{}", b.task, b.finished.format("%Y%m%d-%H%M%S"));
         let target = match base {
+            // A database backup left empty goes to the core's new
+            // `<task>-restore-<time>` database (file or name).
+            _ if is_database(row) => String::new(),
             Some(base) => base.join(name).display().to_string(),
             None => name,
         };
@@ -88,6 +98,7 @@ impl RestoreForm {
                 size(b.stored_bytes)
             ),
             target,
+            database: is_database(row),
             subpath: String::new(),
             focus: Field::Target,
             stage: Stage::Edit,
@@ -105,6 +116,16 @@ impl RestoreForm {
     }
 
     fn question(&self) -> String {
+        if self.database {
+            let into = match self.target.trim() {
+                "" => format!("a new database {}-restore-<now>", self.task),
+                t => format!("the new database {t}"),
+            };
+            return format!(
+                "Restore backup {} ({}) into {into}? An existing database file or name is never overwritten. y/N",
+                self.id, self.summary
+            );
+        }
         let what = if self.subpath.trim().is_empty() {
             "everything".to_string()
         } else {
@@ -179,7 +200,7 @@ impl App {
                         Field::Subpath => Field::Target,
                     };
                 }
-                KeyCode::Enter if form.target.trim().is_empty() => {
+                KeyCode::Enter if form.target.trim().is_empty() && !form.database => {
                     self.notice("restore needs a target directory", true);
                 }
                 KeyCode::Enter => form.stage = Stage::Confirm,

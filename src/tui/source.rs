@@ -93,11 +93,13 @@ fn snapshot_of(
 /// A restore target the user typed relative to `base` made absolute.
 fn anchored(action: Action, base: &std::path::Path) -> Action {
     match action {
-        Action::Restore { id, to, path } if to.is_relative() => Action::Restore {
-            id,
-            to: base.join(to),
-            path,
-        },
+        Action::Restore { id, to, path } if to.is_relative() && !to.as_os_str().is_empty() => {
+            Action::Restore {
+                id,
+                to: base.join(to),
+                path,
+            }
+        }
         other => other,
     }
 }

@@ -128,6 +128,7 @@ fn snapshot() -> Snapshot {
                 0
             },
             dependents: Vec::new(),
+            source: String::new(),
         });
     }
     let tasks = TASKS

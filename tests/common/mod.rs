@@ -2,7 +2,9 @@
 //! a temporary home, build deterministic source trees, and compare trees.
 #![allow(dead_code)]
 
+pub mod dbkit;
 pub mod sftpkit;
+pub mod sqlitekit;
 pub mod sshkit;
 pub mod tcpproxy;
 pub mod tmux;

@@ -135,6 +135,7 @@ pub fn rows_of(records: Vec<BackupRecord>) -> Vec<BackupRow> {
                 },
                 dependents,
                 record: b.clone(),
+                source: String::new(),
             }
         })
         .collect()

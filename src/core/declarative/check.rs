@@ -5,12 +5,12 @@ use crate::core::error::CoreError;
 use crate::core::service::{Core, check_name, check_settings};
 use crate::model::{
     AzureSpec, DestinationConfig, DestinationKind, Hooks, RetentionPolicy, S3Spec, SftpSpec,
-    SourceConfig, TaskConfig, default_compression,
+    SourceConfig, SourceType, TaskConfig, default_compression,
 };
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use super::doc::{Config, DestDoc, HooksDoc, RetentionDoc, TaskDoc};
+use super::doc::{Config, DestDoc, HooksDoc, RetentionDoc, SourceDoc, TaskDoc};
 
 /// `path` without `.` components or a trailing slash, the form stored and compared.
 pub(super) fn normal(path: &Path) -> PathBuf {
@@ -86,6 +86,136 @@ impl Core {
         Ok((dests, tasks))
     }
 
+    /// Checks a task's `source = { … }` and returns it as it would be stored.
+    fn check_source(&self, what: &str, source: &SourceDoc) -> Result<SourceConfig, CoreError> {
+        let bad = |msg: String| CoreError::Invalid(format!("{what}: {}", one_line(&msg)));
+        let SourceDoc {
+            kind,
+            path,
+            exclude,
+            dump,
+            restore,
+            r#type,
+            timeout,
+            env_file,
+        } = source;
+        let only = |key: &str, set: bool, kinds: &str| -> Result<(), CoreError> {
+            if set {
+                return Err(bad(format!(
+                    "source.{key} applies only to {kinds} sources; remove it from this {kind} source"
+                )));
+            }
+            Ok(())
+        };
+        let typ = match r#type.as_deref() {
+            None => None,
+            Some(t) => Some(SourceType::parse(t).ok_or_else(|| {
+                bad(format!(
+                    "source.type {t:?} is not valid; use \"snapshot\" or \"backup\""
+                ))
+            })?),
+        };
+        match kind.as_str() {
+            "dir" => {
+                for (k, set) in [
+                    ("dump", dump.is_some()),
+                    ("restore", restore.is_some()),
+                    ("type", r#type.is_some()),
+                    ("timeout", timeout.is_some()),
+                    ("env_file", env_file.is_some()),
+                ] {
+                    only(k, set, "sqlite or command")?;
+                }
+                let path = absolute(what, "source.path", path.as_ref(), "/abs/dir")?;
+                match std::fs::metadata(&path) {
+                    Ok(m) if m.is_dir() => {}
+                    Ok(_) => {
+                        return Err(bad(format!(
+                            "source {} is not a directory; a dir source takes a directory",
+                            path.display()
+                        )));
+                    }
+                    Err(e) => {
+                        return Err(bad(format!(
+                            "source {} cannot be read ({e}); check the path",
+                            path.display()
+                        )));
+                    }
+                }
+                Ok(SourceConfig::Dir {
+                    path,
+                    exclude: exclude.clone(),
+                })
+            }
+            "sqlite" => {
+                only("exclude", !exclude.is_empty(), "dir")?;
+                for (k, set) in [
+                    ("dump", dump.is_some()),
+                    ("restore", restore.is_some()),
+                    ("timeout", timeout.is_some()),
+                    ("env_file", env_file.is_some()),
+                ] {
+                    only(k, set, "command")?;
+                }
+                let path = absolute(what, "source.path", path.as_ref(), "/abs/app.db")?;
+                match std::fs::metadata(&path) {
+                    Ok(m) if m.is_file() => {}
+                    Ok(_) => {
+                        return Err(bad(format!(
+                            "source {} is not a file; a sqlite source takes a database file",
+                            path.display()
+                        )));
+                    }
+                    Err(e) => {
+                        return Err(bad(format!(
+                            "source {} cannot be read ({e}); check the path",
+                            path.display()
+                        )));
+                    }
+                }
+                Ok(SourceConfig::Sqlite {
+                    path,
+                    r#type: typ.unwrap_or_default(),
+                })
+            }
+            "command" => {
+                only("exclude", !exclude.is_empty(), "dir")?;
+                only("path", path.is_some(), "dir or sqlite")?;
+                let Some(dump) = dump else {
+                    return Err(bad(
+                        "a command source needs source.dump = \"pg_dump …\"".into()
+                    ));
+                };
+                let env_file = match env_file {
+                    Some(p) => Some(absolute(
+                        what,
+                        "source.env_file",
+                        Some(p),
+                        "/etc/strata/app.env",
+                    )?),
+                    None => None,
+                };
+                crate::core::database::check_command(
+                    dump,
+                    restore.as_deref(),
+                    timeout.as_deref(),
+                    env_file.as_deref(),
+                )
+                .map_err(|(key, why)| bad(format!("{key} {why}")))?;
+                Ok(SourceConfig::Command {
+                    dump: dump.clone(),
+                    restore: restore.clone(),
+                    r#type: typ.unwrap_or(SourceType::Backup),
+                    timeout: timeout.clone(),
+                    env_file,
+                })
+            }
+            other => Err(bad(format!(
+                "source kind {other:?} is not supported; use \"dir\", \"sqlite\" or \"command\""
+            ))),
+        }
+    }
+
     /// Checks one task of the file and returns it as it would be stored (a new
     /// task: created now, active unless the file says paused). The same rules as
     /// `task add`, except that destinations may be defined in the same file and
@@ -132,28 +262,7 @@ impl Core {
                 });
             }
         }
-        if source.kind != "dir" {
-            return Err(bad(format!(
-                "source kind {:?} is not supported; use source = {{ kind = \"dir\", path = \"/abs/dir\" }}",
-                source.kind
-            )));
-        }
-        let path = absolute(&what, "source.path", source.path.as_ref(), "/abs/dir")?;
-        match std::fs::metadata(&path) {
-            Ok(m) if m.is_dir() => {}
-            Ok(_) => {
-                return Err(bad(format!(
-                    "source {} is not a directory; a dir source takes a directory",
-                    path.display()
-                )));
-            }
-            Err(e) => {
-                return Err(bad(format!(
-                    "source {} cannot be read ({e}); check the path",
-                    path.display()
-                )));
-            }
-        }
+        let source = self.check_source(&what, source)?;
         let compression_level = compression_level.unwrap_or_else(default_compression);
         let RetentionDoc {
             keep_within,
@@ -170,10 +279,7 @@ impl Core {
         } = hooks.clone();
         let task = TaskConfig {
             name: name.clone(),
-            source: SourceConfig::Dir {
-                path,
-                exclude: source.exclude.clone(),
-            },
+            source,
             destinations: destinations.clone(),
             full: full.clone(),
             incremental: incremental.clone(),

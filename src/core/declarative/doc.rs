@@ -65,14 +65,68 @@ pub struct DestDoc {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SourceDoc {
-    /// `dir` (the only kind this build supports).
+    /// `dir`, `sqlite` or `command`.
     pub kind: String,
-    /// Absolute directory of a `dir` source.
+    /// Absolute directory of a `dir` source, or database file of a `sqlite` one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path: Option<PathBuf>,
-    /// Glob patterns of entries to leave out.
+    /// Glob patterns of entries to leave out (dir).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub exclude: Vec<String>,
+    /// The dump command (command).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dump: Option<String>,
+    /// The restore command, `{target}` for the new database (command).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restore: Option<String>,
+    /// `snapshot` or `backup` (sqlite, command).
+    #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
+    pub r#type: Option<String>,
+    /// How long the dump may run (command).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<String>,
+    /// Private file of `KEY=VALUE` lines for the commands (command).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub env_file: Option<PathBuf>,
+}
+
+impl From<&SourceConfig> for SourceDoc {
+    fn from(s: &SourceConfig) -> SourceDoc {
+        let mut doc = SourceDoc {
+            kind: s.kind().into(),
+            path: None,
+            exclude: Vec::new(),
+            dump: None,
+            restore: None,
+            r#type: None,
+            timeout: None,
+            env_file: None,
+        };
+        match s {
+            SourceConfig::Dir { path, exclude } => {
+                doc.path = Some(path.clone());
+                doc.exclude = exclude.clone();
+            }
+            SourceConfig::Sqlite { path, r#type } => {
+                doc.path = Some(path.clone());
+                doc.r#type = Some(r#type.to_string());
+            }
+            SourceConfig::Command {
+                dump,
+                restore,
+                r#type,
+                timeout,
+                env_file,
+            } => {
+                doc.dump = Some(dump.clone());
+                doc.restore = restore.clone();
+                doc.r#type = Some(r#type.to_string());
+                doc.timeout = timeout.clone();
+                doc.env_file = env_file.clone();
+            }
+        }
+        doc
+    }
 }
 
 /// A task's `retention = { … }`.
@@ -246,7 +300,6 @@ impl From<&TaskConfig> for TaskDoc {
             verify,
             verify_read_data,
         } = t;
-        let SourceConfig::Dir { path, exclude } = source;
         let RetentionPolicy {
             keep_within,
             keep_last_full,
@@ -262,11 +315,7 @@ impl From<&TaskConfig> for TaskDoc {
         } = hooks;
         TaskDoc {
             name: name.clone(),
-            source: SourceDoc {
-                kind: "dir".into(),
-                path: Some(path.clone()),
-                exclude: exclude.clone(),
-            },
+            source: SourceDoc::from(source),
             destinations: destinations.clone(),
             full: full.clone(),
             incremental: incremental.clone(),

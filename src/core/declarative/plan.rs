@@ -127,7 +127,6 @@ fn task_fields(t: &TaskConfig) -> Vec<(&'static str, Value)> {
         verify,
         verify_read_data,
     } = t;
-    let SourceConfig::Dir { path, exclude } = source;
     let RetentionPolicy {
         keep_within,
         keep_last_full,
@@ -142,9 +141,59 @@ fn task_fields(t: &TaskConfig) -> Vec<(&'static str, Value)> {
         timeout_secs,
     } = hooks;
     vec![
-        ("source.kind", Value::from("dir")),
-        ("source.path", path_value(path)),
-        ("source.exclude", Value::from(exclude.clone())),
+        ("source.kind", Value::from(source.kind())),
+        (
+            "source.type",
+            Value::from(
+                source
+                    .is_database()
+                    .then(|| source.source_type().to_string()),
+            ),
+        ),
+        (
+            "source.path",
+            Value::from(match source {
+                SourceConfig::Dir { path, .. } | SourceConfig::Sqlite { path, .. } => {
+                    Some(path_value(path))
+                }
+                SourceConfig::Command { .. } => None,
+            }),
+        ),
+        (
+            "source.exclude",
+            Value::from(match source {
+                SourceConfig::Dir { exclude, .. } => exclude.clone(),
+                _ => Vec::new(),
+            }),
+        ),
+        (
+            "source.dump",
+            Value::from(match source {
+                SourceConfig::Command { dump, .. } => Some(dump.clone()),
+                _ => None,
+            }),
+        ),
+        (
+            "source.restore",
+            Value::from(match source {
+                SourceConfig::Command { restore, .. } => restore.clone(),
+                _ => None,
+            }),
+        ),
+        (
+            "source.timeout",
+            Value::from(match source {
+                SourceConfig::Command { timeout, .. } => timeout.clone(),
+                _ => None,
+            }),
+        ),
+        (
+            "source.env_file",
+            Value::from(match source {
+                SourceConfig::Command { env_file, .. } => env_file.as_deref().map(path_value),
+                _ => None,
+            }),
+        ),
         ("destinations", Value::from(destinations.clone())),
         ("full", Value::from(full.clone())),
         ("incremental", Value::from(incremental.clone())),
@@ -194,11 +243,12 @@ fn dest_summary(d: &DestinationConfig) -> String {
 }
 
 fn task_summary(t: &TaskConfig) -> String {
-    match &t.source {
-        SourceConfig::Dir { path, .. } => {
-            format!("dir {} → {}", path.display(), t.destinations.join(", "))
-        }
-    }
+    format!(
+        "{} {} → {}",
+        t.source.label(),
+        t.source.location(),
+        t.destinations.join(", ")
+    )
 }
 
 /// A plan and what applying it writes.
