@@ -132,9 +132,16 @@ impl ObjectDest {
     }
 }
 
+/// Packs in flight per object-store destination: each put waits on round
+/// trips, so a few at once fill a link that one would not.
+const PARALLEL_PUTS: usize = 4;
+
 impl Destination for ObjectDest {
     fn describe(&self) -> String {
         self.describe.clone()
+    }
+    fn parallel_writes(&self) -> usize {
+        PARALLEL_PUTS
     }
 
     fn put(&self, key: &str, data: &[u8]) -> Result<(), DestError> {
