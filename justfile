@@ -42,3 +42,11 @@ bench-render:
 # Daemon CPU while 20 SSH consoles watch a backup (docs/performance.md).
 bench-ssh:
     bash tests/bench/ssh-watch.sh
+
+# Strata vs restic writing to the same local S3 server (scale-1 data), one repetition, ratios vs targets.
+bench-s3:
+    cargo build --release
+    cargo bench --bench s3-server --no-run
+    test -d {{bench_data}} || python3 {{shared}}/bench/gen-dataset.py {{bench_data}} --scale 1
+    rm -rf {{bench_work}}-s3 && mkdir -p {{bench_work}}-s3/server
+    bash tests/bench/s3-run.sh {{bench_data}} {{bench_work}}-s3 {{shared}}

@@ -393,7 +393,12 @@ impl Core {
             repos: &repos,
             target,
             subpath: sub.as_deref(),
-            threads: super::jobs::threads(),
+            // Reads from an object store wait on round trips, not on the
+            // CPU: more workers keep more ranges in flight.
+            threads: repos
+                .first()
+                .map_or(1, |r| r.parallel_writes() * 2)
+                .max(super::jobs::threads()),
             restore_owner: rustix::process::geteuid().is_root(),
         };
         let report = restore::restore(&req, progress)?;
