@@ -7,6 +7,8 @@
 #[path = "common/azkit.rs"]
 mod azkit;
 mod common;
+#[path = "common/contract.rs"]
+mod contract;
 
 use azkit::{ACCOUNT, Azurite, CONTAINER, KEY, credentials_file, skip_without_azurite};
 use common::sftpkit::{all_files, contains, source};
@@ -227,7 +229,7 @@ fn azurite_down_before_a_backup_degrades_it_sync_completes_it_and_delete_removes
 /// create-only puts, ranges, sizes, sorted listings, deletion.
 #[test]
 fn the_destination_contract_holds_over_azure() {
-    use strata::dest::{self, DestError, ErrorKind};
+    use strata::dest;
     use strata::model::{AzureSpec, DestinationConfig, DestinationKind};
     if skip_without_azurite("azure_contract") {
         return;
@@ -246,31 +248,8 @@ fn the_destination_contract_holds_over_azure() {
         rate_limit: None,
     };
     let d = dest::open(&cfg).unwrap();
-    d.put("backups/a/x", b"hello").unwrap();
-    for again in [&b"hello"[..], b"other"] {
-        let e = d.put("backups/a/x", again).unwrap_err();
-        assert!(
-            matches!(e, DestError::Exists { .. }),
-            "put never replaces: {e}"
-        );
-    }
-    assert_eq!(d.get("backups/a/x").unwrap(), b"hello");
-    assert_eq!(d.get_range("backups/a/x", 1, 3).unwrap(), b"ell");
-    assert!(d.get_range("backups/a/x", 3, 10).is_err());
-    assert_eq!(d.size("backups/a/x").unwrap(), Some(5));
-    assert_eq!(d.size("backups/a/none").unwrap(), None);
-    assert_eq!(
-        d.get("backups/a/none").unwrap_err().kind(),
-        ErrorKind::NotFound
-    );
-    d.put("backups/b/y", b"").unwrap();
-    d.put("backups/a/sub/z", b"z").unwrap();
-    assert_eq!(d.list("backups").unwrap(), ["a", "b"]);
-    assert_eq!(d.list("backups/a/").unwrap(), ["sub", "x"]);
-    assert!(d.list("nothing/here").unwrap().is_empty());
-    d.delete("backups/b/y").unwrap();
-    d.delete("backups/b/y").unwrap();
-    d.delete_prefix("backups/a").unwrap();
-    d.delete_prefix("backups/a").unwrap();
+    contract::writes_and_reads(&*d);
+    contract::reads_from_another_runtime(&*d);
+    contract::deletes(&*d);
     assert!(d.list("backups").unwrap().is_empty());
 }

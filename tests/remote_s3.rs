@@ -6,6 +6,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failed step should stop the test
 
 mod common;
+#[path = "common/contract.rs"]
+mod contract;
 #[path = "common/s3kit.rs"]
 mod s3kit;
 
@@ -387,7 +389,7 @@ fn backup_delete_removes_the_objects_from_the_bucket() {
 /// from a thread of another tokio runtime.
 #[test]
 fn the_destination_contract_holds_over_s3() {
-    use strata::dest::{self, DestError, ErrorKind};
+    use strata::dest::{self, ErrorKind};
     use strata::model::{DestinationConfig, DestinationKind, S3Spec};
     let r = remote();
     let cfg = DestinationConfig {
@@ -404,41 +406,9 @@ fn the_destination_contract_holds_over_s3() {
     };
     let d = dest::open(&cfg).unwrap();
     assert_eq!(d.describe(), "s3://backups/store");
-    d.put("backups/a/x", b"hello").unwrap();
-    for again in [&b"hello"[..], b"other"] {
-        let e = d.put("backups/a/x", again).unwrap_err();
-        assert!(
-            matches!(e, DestError::Exists { .. }),
-            "put never replaces: {e}"
-        );
-    }
-    assert_eq!(d.get("backups/a/x").unwrap(), b"hello");
-    assert_eq!(d.get_range("backups/a/x", 1, 3).unwrap(), b"ell");
-    assert!(d.get_range("backups/a/x", 3, 10).is_err());
-    assert_eq!(d.size("backups/a/x").unwrap(), Some(5));
-    assert_eq!(d.size("backups/a/none").unwrap(), None);
-    assert_eq!(
-        d.get("backups/a/none").unwrap_err().kind(),
-        ErrorKind::NotFound
-    );
-    assert_eq!(
-        d.put("../escape", b"").unwrap_err().kind(),
-        ErrorKind::BadKey
-    );
-    d.put("backups/b/y", b"").unwrap();
-    d.put("backups/a/sub/z", b"z").unwrap();
-    assert_eq!(d.list("backups").unwrap(), ["a", "b"]);
-    assert_eq!(d.list("backups/a/").unwrap(), ["sub", "x"]);
-    assert!(d.list("nothing/here").unwrap().is_empty());
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .unwrap();
-    let got = rt.block_on(async { d.get("backups/a/sub/z").unwrap() });
-    assert_eq!(got, b"z");
-    d.delete("backups/b/y").unwrap();
-    d.delete("backups/b/y").unwrap();
-    d.delete_prefix("backups/a").unwrap();
-    d.delete_prefix("backups/a").unwrap();
+    contract::writes_and_reads(&*d);
+    contract::reads_from_another_runtime(&*d);
+    contract::deletes(&*d);
     assert!(d.list("backups").unwrap().is_empty());
     assert!(files_under(&r.server.object("store")).is_empty());
 

@@ -6,6 +6,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failed step should stop the test
 
 mod common;
+#[path = "common/contract.rs"]
+mod contract;
 
 use common::sftpkit::{all_files, contains, remote, skip_without_sshd, source};
 use common::tcpproxy::TcpProxy;
@@ -365,7 +367,7 @@ fn connections_cut_now_and_then_are_survived_by_retries() {
 /// calls from a thread of another tokio runtime.
 #[test]
 fn the_destination_contract_holds_over_sftp() {
-    use strata::dest::{self, DestError, ErrorKind, OpenOptions};
+    use strata::dest::{self, OpenOptions};
     use strata::model::{DestinationConfig, DestinationKind, SftpSpec};
     if skip_without_sshd("contract") {
         return;
@@ -390,32 +392,7 @@ fn the_destination_contract_holds_over_sftp() {
     )
     .unwrap();
     assert_eq!(d.describe(), url);
-    d.put("backups/a/x", b"hello").unwrap();
-    for again in [&b"hello"[..], b"other"] {
-        let e = d.put("backups/a/x", again).unwrap_err();
-        assert!(
-            matches!(e, DestError::Exists { .. }),
-            "put never replaces: {e}"
-        );
-    }
-    assert_eq!(d.get("backups/a/x").unwrap(), b"hello");
-    assert_eq!(d.get_range("backups/a/x", 1, 3).unwrap(), b"ell");
-    assert!(d.get_range("backups/a/x", 3, 10).is_err());
-    assert_eq!(d.size("backups/a/x").unwrap(), Some(5));
-    assert_eq!(d.size("backups/a/none").unwrap(), None);
-    assert_eq!(
-        d.get("backups/a/none").unwrap_err().kind(),
-        ErrorKind::NotFound
-    );
-    assert_eq!(
-        d.put("../escape", b"").unwrap_err().kind(),
-        ErrorKind::BadKey
-    );
-    d.put("backups/b/y", b"").unwrap();
-    d.put("backups/a/sub/z", b"z").unwrap();
-    assert_eq!(d.list("backups").unwrap(), ["a", "b"]);
-    assert_eq!(d.list("backups/a/").unwrap(), ["sub", "x"]);
-    assert!(d.list("nothing/here").unwrap().is_empty());
+    contract::writes_and_reads(&*d);
     assert!(d.free_bytes().is_some_and(|b| b > 0));
 
     // Racing writers of one key: exactly one wins, its bytes are the object.
@@ -444,17 +421,8 @@ fn the_destination_contract_holds_over_sftp() {
         assert_eq!(left, 1, "no temporary file is left");
     }
 
-    // From inside another runtime (as the SSH server's handlers call it).
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .unwrap();
-    let got = rt.block_on(async { d.get("backups/a/sub/z").unwrap() });
-    assert_eq!(got, b"z");
-
-    d.delete("backups/b/y").unwrap();
-    d.delete("backups/b/y").unwrap();
-    d.delete_prefix("backups/a").unwrap();
-    d.delete_prefix("backups/a").unwrap();
+    contract::reads_from_another_runtime(&*d);
+    contract::deletes(&*d);
     assert_eq!(d.list("backups").unwrap(), ["b"]);
     assert!(!r.s.path("store/backups/a").exists());
 }
