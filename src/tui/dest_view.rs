@@ -16,7 +16,11 @@ use ratatui::widgets::{Cell, Paragraph, Row};
 /// `… checking`, as the view and the task detail show it.
 pub(super) fn state_text(r: &DestinationRow, t: &Theme) -> (String, Style) {
     match (r.state, &r.problem) {
-        (HealthState::Ok, _) => ("✓ reachable, repository ok".into(), t.ok),
+        // How long the check took: a slow link shows before it fails.
+        (HealthState::Ok, _) => match r.check_ms {
+            Some(ms) => (format!("✓ reachable, repository ok ({ms} ms)"), t.ok),
+            None => ("✓ reachable, repository ok".into(), t.ok),
+        },
         (HealthState::Unreachable, Some(p)) => (format!("✗ {p}"), t.error),
         (HealthState::Unreachable, None) => ("✗ unreachable".into(), t.error),
         (HealthState::TimedOut, _) => (
