@@ -17,8 +17,6 @@ use common::*;
 use s3kit::{ACCESS_KEY, BUCKET, SECRET_KEY, credentials_file, remote};
 
 /// Measurements (ignored tests), in their own file.
-#[path = "remote_s3/figures.rs"]
-mod figures;
 use serde_json::Value;
 use std::path::Path;
 

@@ -37,6 +37,7 @@ pub mod scheduler;
 pub mod scheduler_loop;
 pub mod service;
 pub mod sync;
+mod task_check;
 #[cfg(test)]
 mod test_support;
 pub mod verify_schedule;

@@ -8,7 +8,7 @@
 //! environment (SAS token, service principal, managed identity).
 
 use super::object::{ObjectDest, client_options, retry_config};
-use super::{DestError, Failure, credentials};
+use super::{DestError, credentials};
 use crate::model::AzureSpec;
 use object_store::azure::MicrosoftAzureBuilder;
 use std::sync::Arc;
@@ -16,19 +16,8 @@ use std::sync::Arc;
 /// A destination for `spec`, described as `describe` in messages. Nothing is
 /// contacted here (see [`super::s3::open`]).
 pub fn open(spec: &AzureSpec, describe: String) -> Result<ObjectDest, DestError> {
-    let refuse = |why: String, denied: bool| {
-        let failure = Failure {
-            dest: describe.clone(),
-            op: "open",
-            at: spec.url.clone(),
-            source: std::io::Error::other(why),
-        };
-        if denied {
-            DestError::Denied(failure)
-        } else {
-            DestError::Permanent(failure)
-        }
-    };
+    let refuse =
+        |why: String, denied: bool| super::object::refuse_open(&describe, &spec.url, why, denied);
     let loc = spec.location().map_err(|e| refuse(e, false))?;
     let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
     let file = match &spec.credentials {

@@ -25,6 +25,22 @@ use std::io::ErrorKind as IoKind;
 use std::sync::Arc;
 use std::time::Duration;
 
+/// The error of opening an object-store destination: `denied` for
+/// credentials that cannot be used, else permanent (a bad URL or setting).
+pub(super) fn refuse_open(dest: &str, at: &str, why: String, denied: bool) -> DestError {
+    let failure = Failure {
+        dest: dest.to_string(),
+        op: "open",
+        at: at.to_string(),
+        source: std::io::Error::other(why),
+    };
+    if denied {
+        DestError::Denied(failure)
+    } else {
+        DestError::Permanent(failure)
+    }
+}
+
 /// How long a connection may take to open.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long one request may take, its body included.

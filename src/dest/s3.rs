@@ -8,7 +8,7 @@
 //! They go into the client only: never into a message, the catalog or a log.
 
 use super::object::{ObjectDest, client_options, retry_config};
-use super::{DestError, Failure, credentials};
+use super::{DestError, credentials};
 use crate::model::S3Spec;
 use object_store::aws::{AmazonS3Builder, S3ConditionalPut};
 use std::sync::Arc;
@@ -21,19 +21,8 @@ pub const DEFAULT_REGION: &str = "us-east-1";
 /// every user of [`super::open`]) is what fails when the bucket cannot be
 /// reached or the keys are refused.
 pub fn open(spec: &S3Spec, describe: String) -> Result<ObjectDest, DestError> {
-    let refuse = |why: String, denied: bool| {
-        let failure = Failure {
-            dest: describe.clone(),
-            op: "open",
-            at: spec.url.clone(),
-            source: std::io::Error::other(why),
-        };
-        if denied {
-            DestError::Denied(failure)
-        } else {
-            DestError::Permanent(failure)
-        }
-    };
+    let refuse =
+        |why: String, denied: bool| super::object::refuse_open(&describe, &spec.url, why, denied);
     let loc = spec.location().map_err(|e| refuse(e, false))?;
     let mut allow_http = false;
     if let Some(ep) = &spec.endpoint {
