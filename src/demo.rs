@@ -142,8 +142,10 @@ pub fn run(home: Option<PathBuf>, json: bool, io: &mut Io<'_>) -> Result<u8, Cor
                 },
                 repo_id: None,
                 rate_limit: None,
+                encryption: None,
             }),
             accept_new_host_key: false,
+            key_of: None,
         },
     )?;
     let task = |name: &str, path: PathBuf, full: &str, incr: Option<&str>, diff: Option<&str>| {

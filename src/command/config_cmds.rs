@@ -12,7 +12,11 @@ fn count(n: usize, one: &str, many: &str) -> String {
 }
 
 fn dest_row(d: &DestinationConfig) -> Vec<String> {
-    vec![d.name.clone(), d.kind.name().into(), d.kind.location()]
+    let kind = match d.encryption {
+        Some(_) => format!("{} (encrypted)", d.kind.name()),
+        None => d.kind.name().into(),
+    };
+    vec![d.name.clone(), kind, d.kind.location()]
 }
 
 /// The STATE cell: `ok`, or the verdict with its error cut to a column's
@@ -29,6 +33,7 @@ fn dest_state(r: &DestinationRow) -> String {
             text
         }
         (HealthState::TimedOut, _) => "TIMED OUT".into(),
+        (HealthState::Locked, _) => "LOCKED: no passphrase here".into(),
         (state, _) => state.as_str().into(),
     }
 }

@@ -47,4 +47,35 @@ pub struct DestAddArgs {
     /// Most bytes per second written to this destination, e.g. 20MiB/s (shared by every job writing there).
     #[arg(long, value_name = "RATE")]
     pub rate_limit: Option<String>,
+    /// Create an encrypted repository (XChaCha20-Poly1305, keys wrapped by
+    /// an Argon2id passphrase key slot). The passphrase comes from
+    /// --passphrase-file, --passphrase-command or STRATA_PASSPHRASE.
+    #[arg(long)]
+    pub encrypt: bool,
+    /// A private (0600) file holding the passphrase of the encrypted repository.
+    #[arg(long, value_name = "FILE", conflicts_with = "passphrase_command")]
+    pub passphrase_file: Option<PathBuf>,
+    /// A command whose standard output is the passphrase (e.g. a secrets manager's CLI).
+    #[arg(long, value_name = "CMD")]
+    pub passphrase_command: Option<String>,
+    /// Share the master key of this encrypted destination, so a task can
+    /// write copies of one backup to both (needs --encrypt).
+    #[arg(long, value_name = "DEST", requires = "encrypt")]
+    pub key_of: Option<String>,
+}
+
+impl DestAddArgs {
+    /// Where the passphrase comes from, when the destination is (or may be)
+    /// encrypted: a flag names its source, `--encrypt` alone means
+    /// `STRATA_PASSPHRASE`.
+    pub fn encryption(&self) -> Option<crate::model::EncryptionConfig> {
+        if !self.encrypt && self.passphrase_file.is_none() && self.passphrase_command.is_none() {
+            return None;
+        }
+        Some(crate::model::EncryptionConfig {
+            passphrase_file: self.passphrase_file.clone(),
+            passphrase_command: self.passphrase_command.clone(),
+            passphrase_env: None,
+        })
+    }
 }

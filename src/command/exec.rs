@@ -166,6 +166,9 @@ pub fn render(outcome: &Outcome, shown: &Shown, io: &mut Io<'_>) -> Result<u8, C
         | O::Destination(_)
         | O::DestinationAdded(_)
         | O::DestinationRemoved { .. } => super::config_cmds::dest(outcome, j, io)?,
+        O::DestKeys(_) | O::DestKeyAdded(_) | O::DestKeyRemoved(_) => {
+            super::keys_cmds::dest_keys(outcome, j, io)?
+        }
         O::Keys(_) | O::KeyAdded(_) | O::KeyRemoved(_) => super::keys_cmds::keys(outcome, j, io)?,
         O::Tasks(_)
         | O::TaskDetail { .. }

@@ -57,3 +57,47 @@ pub(super) fn keys(o: &Outcome, j: bool, io: &mut Io<'_>) -> Result<(), CoreErro
     }
     Ok(())
 }
+
+/// How `strata dest key …` shows the key slots of an encrypted destination.
+pub(super) fn dest_keys(o: &Outcome, j: bool, io: &mut Io<'_>) -> Result<(), CoreError> {
+    match o {
+        Outcome::DestKeys(rows) => {
+            if j {
+                json(io, rows)?;
+            } else {
+                let mut t = Table::new(&["", "KEYID", "CREATED", "HOST", "LABEL", "ARGON2ID"]);
+                for r in rows {
+                    t.row(vec![
+                        if r.current { "*" } else { "" }.into(),
+                        r.id.clone(),
+                        super::render::time(&r.created),
+                        r.host.clone(),
+                        r.label.clone(),
+                        format!("m={} MiB t={} p={}", r.m_kib / 1024, r.t, r.p),
+                    ]);
+                }
+                write!(io.out, "{}", t.render()).map_err(write_err)?;
+            }
+        }
+        Outcome::DestKeyAdded(r) => {
+            if j {
+                json(io, r)?;
+            } else {
+                say!(io, "added key slot {} (host {})", r.id, r.host);
+            }
+        }
+        Outcome::DestKeyRemoved(r) => {
+            if j {
+                json(io, r)?;
+            } else {
+                say!(
+                    io,
+                    "removed key slot {}; its passphrase no longer opens the repository",
+                    r.id
+                );
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}

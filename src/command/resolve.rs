@@ -36,6 +36,7 @@ pub fn resolve(cmd: Command) -> Result<Resolved, CoreError> {
         Command::Runs { task, limit } => A::Runs { task, limit },
         Command::Audit { since, limit } => A::Audit { since, limit },
         Command::Dest(DestCmd::Add(a)) => {
+            let encryption = a.encryption();
             let super::DestAddArgs {
                 name,
                 local,
@@ -51,6 +52,8 @@ pub fn resolve(cmd: Command) -> Result<Resolved, CoreError> {
                 known_hosts,
                 accept_new_host_key,
                 rate_limit,
+                key_of,
+                ..
             } = *a;
             let kind = if let Some(url) = s3 {
                 DestinationKind::S3(S3Spec {
@@ -84,13 +87,28 @@ pub fn resolve(cmd: Command) -> Result<Resolved, CoreError> {
                     kind,
                     repo_id: None,
                     rate_limit,
+                    encryption: encryption.map(Box::new),
                 }),
                 accept_new_host_key,
+                key_of,
             }
         }
         Command::Dest(DestCmd::List) => A::ListDestinations,
         Command::Dest(DestCmd::Show { name }) => A::ShowDestination { name },
         Command::Dest(DestCmd::Remove { name }) => A::RemoveDestination { name },
+        Command::Dest(DestCmd::Key(k)) => match k {
+            super::DestKeyCmd::List { name } => A::ListDestKeys { name },
+            super::DestKeyCmd::Add { name, label, new } => A::AddDestKey {
+                name,
+                new: Box::new(new.source()),
+                label,
+            },
+            super::DestKeyCmd::Remove { name, keyid } => A::RemoveDestKey { name, id: keyid },
+            super::DestKeyCmd::Passwd { name, new } => A::ChangeDestPassphrase {
+                name,
+                new: Box::new(new.source()),
+            },
+        },
         Command::Keys(KeysCmd::Add {
             file,
             key,

@@ -67,11 +67,44 @@ pub enum Action {
         /// Record an SFTP server's unknown host key (never a changed one).
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         accept_new_host_key: bool,
+        /// A new encrypted repository shares this encrypted destination's
+        /// master key (`--key-of`), so both can hold copies of one backup.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        key_of: Option<String>,
     },
     /// Forgets a destination (its data stays).
     RemoveDestination {
         /// Name.
         name: String,
+    },
+    /// Lists the key slots of an encrypted destination.
+    ListDestKeys {
+        /// Destination.
+        name: String,
+    },
+    /// Adds a key slot: a second passphrase for the same repository.
+    AddDestKey {
+        /// Destination.
+        name: String,
+        /// Where the new passphrase is read (never the passphrase).
+        new: Box<crate::model::EncryptionConfig>,
+        /// Label of the slot.
+        #[serde(default)]
+        label: String,
+    },
+    /// Removes a key slot (never the last).
+    RemoveDestKey {
+        /// Destination.
+        name: String,
+        /// Slot id.
+        id: String,
+    },
+    /// Replaces the slot the destination's passphrase opens by one for a new passphrase.
+    ChangeDestPassphrase {
+        /// Destination.
+        name: String,
+        /// Where the new passphrase is read (never the passphrase).
+        new: Box<crate::model::EncryptionConfig>,
     },
     /// SSH keys allowed to connect.
     ListKeys,
@@ -248,6 +281,13 @@ impl Action {
             A::ListDestinations | A::ShowDestination { .. } => R::read("dest"),
             A::AddDestination { config, .. } => R::write(Role::Admin, "dest add", &config.name),
             A::RemoveDestination { name } => R::write(Role::Admin, "dest remove", name),
+            // Keys of an encrypted repository are an admin matter, listing included.
+            A::ListDestKeys { name } => R::write(Role::Admin, "dest key list", name),
+            A::AddDestKey { name, .. } => R::write(Role::Admin, "dest key add", name),
+            A::RemoveDestKey { name, id } => {
+                R::write(Role::Admin, "dest key remove", format!("{name} {id}"))
+            }
+            A::ChangeDestPassphrase { name, .. } => R::write(Role::Admin, "dest key passwd", name),
             // Who may connect is an admin matter, listing included.
             A::ListKeys => R::write(Role::Admin, "keys list", ""),
             A::AddKey { name, .. } => R::write(Role::Admin, "keys add", name),

@@ -4,8 +4,8 @@
 
 use super::error::CoreError;
 use super::service::Core;
-use crate::engine::Repository;
 use crate::engine::manifest::Manifest;
+use crate::engine::{EngineError, Repository};
 use crate::model::{BackupCopy, CopyState, TaskConfig};
 use std::collections::BTreeSet;
 
@@ -13,16 +13,34 @@ impl Core {
     /// The repositories of a task that open now, in write order, and for each
     /// destination that does not, why: one unreachable destination must not
     /// stop the backup on the others.
-    pub(super) fn reachable_repos(&self, task: &TaskConfig) -> (Vec<Repository>, Vec<BackupCopy>) {
+    ///
+    /// An encrypted destination whose passphrase is wrong stops the run
+    /// before anything is written (exit 4: the configuration must be fixed);
+    /// one whose passphrase is unavailable (`locked`) waits like an
+    /// unreachable one, unless no destination opens at all: then the run
+    /// fails with that error (exit 2, naming the ways to give it).
+    pub(super) fn reachable_repos(
+        &self,
+        task: &TaskConfig,
+    ) -> Result<(Vec<Repository>, Vec<BackupCopy>), CoreError> {
         let mut repos = Vec::new();
         let mut missing = Vec::new();
+        let mut locked = None;
         for n in &task.destinations {
             match self.destination(n).and_then(|cfg| self.open_repo(&cfg)) {
                 Ok(r) => repos.push(r),
+                Err(e @ CoreError::Engine(EngineError::Passphrase { .. })) => return Err(e),
+                Err(e @ CoreError::Engine(EngineError::Locked { .. })) => {
+                    missing.push(BackupCopy::lacking(n, CopyState::Missing, e.to_string()));
+                    locked.get_or_insert(e);
+                }
                 Err(e) => missing.push(BackupCopy::lacking(n, CopyState::Missing, e.to_string())),
             }
         }
-        (repos, missing)
+        match locked {
+            Some(e) if repos.is_empty() => Err(e),
+            _ => Ok((repos, missing)),
+        }
     }
 
     /// Leaves out the repositories where a backup whose data `m` reuses has

@@ -57,6 +57,9 @@ impl CoreError {
             // Credentials or permissions the destination refused.
             CoreError::Engine(EngineError::Dest(crate::dest::DestError::Denied(_))) => 4,
             CoreError::Engine(EngineError::Source(_)) => 1,
+            // A wrong passphrase is refused; a missing one is a usage error.
+            CoreError::Engine(EngineError::Passphrase { .. }) => 4,
+            CoreError::Engine(EngineError::Locked { .. }) => 2,
             CoreError::Engine(_) => 1,
             CoreError::NotFound { .. } => 3,
             CoreError::Invalid(_) => 2,

@@ -121,8 +121,10 @@ mod tests {
                     },
                     repo_id: None,
                     rate_limit: None,
+                    encryption: None,
                 }),
                 accept_new_host_key: false,
+                key_of: None,
             },
         )
         .unwrap();

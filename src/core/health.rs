@@ -29,6 +29,8 @@ pub struct Probe {
     pub at: DateTime<Utc>,
     /// How long opening the repository took: a slow link shows before it fails.
     pub took_ms: u64,
+    /// The repository is encrypted and no passphrase is available here.
+    pub locked: bool,
 }
 
 /// A destination's health as a reader sees it right now.
@@ -209,6 +211,7 @@ impl Health {
                 free_bytes: None,
                 at: Utc::now(),
                 took_ms: 0,
+                locked: false,
             });
         }
     }
@@ -226,6 +229,7 @@ impl Health {
             _ if timed_out => HealthState::TimedOut,
             None => HealthState::Checking,
             Some(p) if p.problem.is_none() => HealthState::Ok,
+            Some(p) if p.locked => HealthState::Locked,
             Some(_) => HealthState::Unreachable,
         };
         Seen {
@@ -238,11 +242,18 @@ impl Health {
 /// The check itself: the same repository open a backup makes first.
 fn probe(cfg: &DestinationConfig) -> Probe {
     let t0 = Instant::now();
-    let (problem, free_bytes) = match open_repository(cfg) {
-        Ok(repo) => (None, repo.free_bytes()),
-        Err(e) => (Some(e.to_string()), None),
+    let (problem, free_bytes, locked) = match open_repository(cfg) {
+        Ok(repo) => (None, repo.free_bytes(), false),
+        Err(e) => {
+            let locked = matches!(
+                e,
+                super::error::CoreError::Engine(crate::engine::EngineError::Locked { .. })
+            );
+            (Some(e.to_string()), None, locked)
+        }
     };
     Probe {
+        locked,
         problem,
         free_bytes,
         at: Utc::now(),
@@ -263,6 +274,7 @@ mod tests {
             },
             repo_id: None,
             rate_limit: None,
+            encryption: None,
         }
     }
 
@@ -297,6 +309,7 @@ mod tests {
                     free_bytes: Some(1),
                     at: Utc::now(),
                     took_ms: 0,
+                    locked: false,
                 }
             }),
             Duration::from_millis(200),

@@ -229,7 +229,7 @@ impl Core {
         progress: &Progress,
     ) -> Result<RunOutcome, CoreError> {
         let task = self.task(task_name)?;
-        let (mut repos, mut missing) = self.reachable_repos(&task);
+        let (mut repos, mut missing) = self.reachable_repos(&task)?;
         let required = task.require.required(task.destinations.len()).max(1);
         if repos.len() < required {
             return Err(too_few_copies(&task, required, &missing));

@@ -87,6 +87,12 @@ pub enum Outcome {
         /// Its name.
         name: String,
     },
+    /// Key slots of an encrypted destination.
+    DestKeys(Vec<crate::core::dest_keys::KeySlotRow>),
+    /// A key slot was added (`dest key add`) or replaced a slot (`dest key passwd`).
+    DestKeyAdded(Box<crate::core::dest_keys::KeySlotRow>),
+    /// A key slot was removed.
+    DestKeyRemoved(Box<crate::core::dest_keys::KeySlotRow>),
     /// Authorized SSH keys.
     Keys(Vec<KeyRow>),
     /// A key was authorized.

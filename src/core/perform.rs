@@ -153,15 +153,27 @@ impl Core {
             A::AddDestination {
                 config,
                 accept_new_host_key,
+                key_of,
             } => O::DestinationAdded(self.add_destination_with(
                 *config,
                 crate::dest::OpenOptions {
                     accept_new_host_key,
                 },
+                key_of.as_deref(),
             )?),
             A::RemoveDestination { name } => {
                 self.remove_destination(&name)?;
                 O::DestinationRemoved { name }
+            }
+            A::ListDestKeys { name } => O::DestKeys(super::dest_keys::list(self, &name)?),
+            A::AddDestKey { name, new, label } => {
+                O::DestKeyAdded(Box::new(super::dest_keys::add(self, &name, &new, &label)?))
+            }
+            A::RemoveDestKey { name, id } => {
+                O::DestKeyRemoved(Box::new(super::dest_keys::remove(self, &name, &id)?))
+            }
+            A::ChangeDestPassphrase { name, new } => {
+                O::DestKeyAdded(Box::new(super::dest_keys::passwd(self, &name, &new)?))
             }
             A::ListKeys => O::Keys(self.list_keys()?),
             A::AddKey {

@@ -348,8 +348,15 @@ fn inspect(cfg: &DestinationConfig, claim: &Claim) -> Result<RunCopy, Unreachabl
         destination: cfg.name.clone(),
         error,
     };
-    let dest = crate::dest::open(cfg).map_err(|e| unreachable(e.to_string()))?;
-    let repo = Repository::attach(&cfg.name, dest);
+    // An encrypted repository's claims and markers are sealed: it is
+    // unlocked first, and while its passphrase is unavailable it waits like
+    // an unreachable destination.
+    let repo = if cfg.encryption.is_some() {
+        super::service::open_repository(cfg).map_err(|e| unreachable(e.to_string()))?
+    } else {
+        let dest = crate::dest::open(cfg).map_err(|e| unreachable(e.to_string()))?;
+        Repository::attach(&cfg.name, dest)
+    };
     let own = repo
         .owned_by(claim)
         .map_err(|e| unreachable(e.to_string()))?;

@@ -216,6 +216,8 @@ pub enum HealthState {
     Unreachable,
     /// The check in flight has not answered within its timeout.
     TimedOut,
+    /// Encrypted, and its passphrase is not available here: copies wait.
+    Locked,
 }
 
 impl HealthState {
@@ -227,6 +229,7 @@ impl HealthState {
             HealthState::Ok => "ok",
             HealthState::Unreachable => "unreachable",
             HealthState::TimedOut => "timed out",
+            HealthState::Locked => "locked",
         }
     }
 }

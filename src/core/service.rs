@@ -106,7 +106,7 @@ impl Core {
         &self,
         cfg: DestinationConfig,
     ) -> Result<DestinationConfig, CoreError> {
-        self.add_destination_with(cfg, crate::dest::OpenOptions::default())
+        self.add_destination_with(cfg, crate::dest::OpenOptions::default(), None)
     }
 
     /// [`Core::add_destination`], with the one-time choices of `dest add`.
@@ -114,6 +114,7 @@ impl Core {
         &self,
         cfg: DestinationConfig,
         opts: crate::dest::OpenOptions,
+        share_key_of: Option<&str>,
     ) -> Result<DestinationConfig, CoreError> {
         check_name("destination", &cfg.name)?;
         if self.catalog.get_destination(&cfg.name)?.is_some() {
@@ -147,14 +148,15 @@ impl Core {
             }
             other => other,
         };
+        let encrypt = cfg.encryption.is_some();
         let mut cfg = DestinationConfig {
             name: cfg.name,
             kind,
             repo_id: None,
             rate_limit: cfg.rate_limit,
+            encryption: cfg.encryption,
         };
-        // An existing repository is adopted as is (catalog rebuild relies on it).
-        let repo = Repository::open_or_init(&cfg.name, crate::dest::open_with(&cfg, opts)?)?;
+        let repo = super::dest_keys::create_or_adopt(self, &mut cfg, opts, encrypt, share_key_of)?;
         cfg.repo_id = repo.config().map(|c| c.id.clone());
         self.catalog.put_destination(&cfg)?;
         Ok(cfg)
@@ -399,5 +401,7 @@ pub(crate) fn open_repository(cfg: &DestinationConfig) -> Result<Repository, Cor
             want
         )));
     }
-    Ok(r)
+    // An encrypted repository is unlocked here, once per process: every
+    // reader and writer gets a handle that seals and opens.
+    super::passphrase::unlock(cfg, r)
 }

@@ -194,41 +194,46 @@ fn parse<T: serde::de::DeserializeOwned>(text: &str, form: &str) -> Result<T, St
 
 /// The file's text, if it is ours and private.
 fn read_private(path: &Path) -> Result<Zeroizing<String>, String> {
+    read_private_file(path, "credentials file")
+}
+
+/// Reads a secret from the regular file at `path`, which must be private
+/// (no group or other bits) and owned by the user running Strata; `what`
+/// names it in errors ("credentials file", "passphrase file").
+pub fn read_private_file(path: &Path, what: &str) -> Result<Zeroizing<String>, String> {
     let shown = path.display();
     // Followed through symlinks: mounted secrets are often links.
     let meta = std::fs::metadata(path).map_err(|e| {
         format!(
-            "cannot read the credentials file {shown}: {}; check the path",
+            "cannot read the {what} {shown}: {}; check the path",
             e.kind()
         )
     })?;
     if !meta.is_file() {
-        return Err(format!(
-            "the credentials file {shown} is not a regular file"
-        ));
+        return Err(format!("the {what} {shown} is not a regular file"));
     }
     let mode = meta.mode() & 0o7777;
     if mode & 0o077 != 0 {
         return Err(format!(
-            "the credentials file {shown} is readable by others (mode {mode:04o}); it holds a secret and must be private: run `chmod 600 {shown}`"
+            "the {what} {shown} is readable by others (mode {mode:04o}); it holds a secret and must be private: run `chmod 600 {shown}`"
         ));
     }
     let me = rustix::process::geteuid().as_raw();
     if meta.uid() != me {
         return Err(format!(
-            "the credentials file {shown} belongs to user id {}, not to the user running strata ({me}); a secret must be owned by whoever uses it: `chown` it",
+            "the {what} {shown} belongs to user id {}, not to the user running strata ({me}); a secret must be owned by whoever uses it: `chown` it",
             meta.uid()
         ));
     }
     let bytes = Zeroizing::new(std::fs::read(path).map_err(|e| {
         format!(
-            "cannot read the credentials file {shown}: {}; check its permissions",
+            "cannot read the {what} {shown}: {}; check its permissions",
             e.kind()
         )
     })?);
     match std::str::from_utf8(&bytes) {
         Ok(s) => Ok(Zeroizing::new(s.to_string())),
-        Err(_) => Err(format!("the credentials file {shown} is not UTF-8 text")),
+        Err(_) => Err(format!("the {what} {shown} is not UTF-8 text")),
     }
 }
 

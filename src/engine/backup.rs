@@ -131,6 +131,9 @@ fn run_inner(
     describe: impl FnOnce(&BackupStats) -> Described,
 ) -> Result<CommitMarker, EngineError> {
     copies.check()?;
+    // One manifest serves every copy: the repositories must agree on how
+    // chunk ids and frames are made before anything is read.
+    let layout = super::sealed::common_layout(plan.repos)?;
     let what = source.describe();
     let mut run: Box<dyn SourceRun> = source.begin()?;
     progress.set_phase(Phase::Scan);
@@ -206,6 +209,7 @@ fn run_inner(
         &entries,
         &jobs,
         &parent_ids,
+        &layout,
         progress,
     )?;
     let (new_locs, packs_written, file_results) = (stored.locs, stored.packs, stored.files);
@@ -365,7 +369,7 @@ fn run_inner(
     let stats = BackupStats {
         chain,
         logical_bytes: logical,
-        stored_bytes: pack_bytes + bytes.len() as u64,
+        stored_bytes: pack_bytes + (bytes.len() + layout.overhead) as u64,
         file_count,
         entry_count,
         changed_files: jobs.len() as u64,
@@ -377,7 +381,7 @@ fn run_inner(
     };
     let described = describe(&stats);
     let marker = CommitMarker {
-        format: repo::REPO_FORMAT,
+        format: layout.format,
         backup: described.record,
         task: described.task,
         manifest_hash,

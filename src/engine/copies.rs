@@ -20,8 +20,9 @@ pub(super) const QUEUE: usize = 1;
 /// pack in memory.
 pub(super) const MAX_PARALLEL_WRITES: usize = 8;
 
-/// A pack handed to the uploaders; the bytes are shared, not copied per destination.
-pub(super) type PackMsg = (u32, Arc<[u8]>);
+/// A pack handed to the uploaders; the plaintext is shared, not copied per
+/// destination (an encrypted one seals its own copy of the frames).
+pub(super) type PackMsg = (u32, Arc<super::sealed::PackData>);
 
 /// How one copy of a backup ended.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -156,18 +157,21 @@ impl<'a> Copies<'a> {
             if self.short() || progress.cancelled() || !self.healthy(i) {
                 return;
             }
-            if let Err(e) = repo.put_pack(backup_id, number, &bytes) {
-                self.fail(i, &e);
-                progress.upload_failed(i);
-                return;
-            }
-            progress.uploaded(i, bytes.len() as u64);
+            let stored = match repo.put_pack(backup_id, number, &bytes) {
+                Ok(n) => n,
+                Err(e) => {
+                    self.fail(i, &e);
+                    progress.upload_failed(i);
+                    return;
+                }
+            };
+            progress.uploaded(i, stored);
             if counted
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
                 .insert(number)
             {
-                Progress::add(&progress.stored, bytes.len() as u64);
+                Progress::add(&progress.stored, stored);
             }
             stop::point("after-pack");
         }

@@ -69,6 +69,22 @@ pub enum EngineError {
         /// Each failed destination's name and its error.
         failed: Vec<(String, String)>,
     },
+    /// An encrypted repository was used without its key (no passphrase given).
+    #[error("encrypted and locked: {detail}")]
+    Locked {
+        /// Destination.
+        dest: String,
+        /// What was needed, and how to give the passphrase.
+        detail: String,
+    },
+    /// No key slot of an encrypted repository opens with the passphrase.
+    #[error("{detail}")]
+    Passphrase {
+        /// Destination.
+        dest: String,
+        /// One sentence naming the destination and where the passphrase came from.
+        detail: String,
+    },
     /// The job was cancelled; nothing partial remains.
     #[error("cancelled; the partial data of this run was removed")]
     Cancelled,

@@ -3,12 +3,12 @@
 //! from the preferred copy and falls back, per chunk, to the next copy that
 //! holds it intact.
 
-use super::chunk::{chunk_id, hex};
+use super::chunk::hex;
 use super::frame;
 use super::manifest::{ChunkRef, Manifest};
 use super::repo;
 use super::repository::Repository;
-use crate::dest::Destination;
+use super::sealed::Ids;
 use crate::source::display_path;
 use std::sync::Arc;
 
@@ -122,8 +122,10 @@ impl FrameCache {
         let key = (c.pack, c.frame_offset);
         let mut why: Option<String> = None;
         let mut tried = None;
+        // Every copy of one backup shares its manifest, so its chunk ids.
+        let ids = repos.first().map_or(Ids::Plain, Repository::ids);
         if let Some((from, frame)) = self.cached(key) {
-            match locate(&frame, m, c) {
+            match locate(&frame, m, c, &ids) {
                 Ok(range) => return Ok((Chunk { frame, range }, from)),
                 Err(e) => {
                     why = Some(e);
@@ -136,8 +138,8 @@ impl FrameCache {
             if tried == Some(i) {
                 continue;
             }
-            let got = read_frame_with(self.dctx.as_mut(), m, r.storage(), c)
-                .and_then(|f| locate(&f, m, c).map(|range| (f, range)));
+            let got = read_frame_with(self.dctx.as_mut(), m, r, c)
+                .and_then(|f| locate(&f, m, c, &ids).map(|range| (f, range)));
             match got {
                 Ok((frame, range)) => {
                     let frame = Arc::new(frame);
@@ -157,15 +159,16 @@ impl FrameCache {
     }
 }
 
-/// Reads and decodes the frame holding `c`; the error text names the pack.
-pub fn read_frame(m: &Manifest, dest: &dyn Destination, c: &ChunkRef) -> Result<Vec<u8>, String> {
-    read_frame_with(None, m, dest, c)
+/// Reads (opens, in an encrypted repository) and decodes the frame holding
+/// `c`; the error text names the pack.
+pub fn read_frame(m: &Manifest, repo: &Repository, c: &ChunkRef) -> Result<Vec<u8>, String> {
+    read_frame_with(None, m, repo, c)
 }
 
 fn read_frame_with(
     dctx: Option<&mut zstd::bulk::Decompressor<'static>>,
     m: &Manifest,
-    dest: &dyn Destination,
+    repo: &Repository,
     c: &ChunkRef,
 ) -> Result<Vec<u8>, String> {
     let p = m
@@ -173,9 +176,7 @@ fn read_frame_with(
         .get(c.pack as usize)
         .ok_or_else(|| format!("chunk refers to pack #{} which the manifest lacks", c.pack))?;
     let key = repo::pack_key(&p.backup, p.number);
-    let bytes = dest
-        .get_range(&key, c.frame_offset, u64::from(c.frame_len))
-        .map_err(|e| format!("{e}"))?;
+    let bytes = repo.read_frame_bytes(&key, c.frame_offset, u64::from(c.frame_len))?;
     let decoded = match dctx {
         Some(d) => frame::decode_with(d, &bytes),
         None => frame::decode(&bytes),
@@ -183,20 +184,26 @@ fn read_frame_with(
     decoded.map_err(|e| format!("{key} at offset {}: {e}", c.frame_offset))
 }
 
-/// Fetches one chunk and checks its hash.
+/// Fetches one chunk and checks its id (made as `ids` makes them).
 pub fn read_chunk<'f>(
     cache_frame: &'f [u8],
     m: &Manifest,
     c: &ChunkRef,
+    ids: &Ids,
 ) -> Result<&'f [u8], String> {
-    let range = locate(cache_frame, m, c)?;
+    let range = locate(cache_frame, m, c, ids)?;
     cache_frame
         .get(range)
         .ok_or_else(|| "chunk lies outside its frame".to_string())
 }
 
 /// Where chunk `c` lies in its decoded frame, once its BLAKE3 is checked.
-fn locate(frame: &[u8], m: &Manifest, c: &ChunkRef) -> Result<std::ops::Range<usize>, String> {
+fn locate(
+    frame: &[u8],
+    m: &Manifest,
+    c: &ChunkRef,
+    ids: &Ids,
+) -> Result<std::ops::Range<usize>, String> {
     let pack_name = || {
         m.packs.get(c.pack as usize).map_or_else(
             || format!("pack #{}", c.pack),
@@ -211,7 +218,7 @@ fn locate(frame: &[u8], m: &Manifest, c: &ChunkRef) -> Result<std::ops::Range<us
             pack_name()
         )
     })?;
-    if chunk_id(data) != c.id {
+    if ids.of(data) != c.id {
         return Err(format!(
             "chunk {} in {} is damaged (hash mismatch)",
             &hex(&c.id)[..16],

@@ -11,25 +11,55 @@ pub const PACK_HEADER: usize = 12;
 pub const PACK_TARGET: usize = 16 << 20;
 
 /// A pack being filled in memory (bounded by `PACK_TARGET` plus one frame).
+/// It holds plaintext frames; `overhead` is what sealing adds to each
+/// stored frame (0 in format 1), so offsets are those of the stored pack.
 pub struct PackBuilder {
     buf: Vec<u8>,
+    frames: Vec<(usize, usize)>,
+    overhead: usize,
+    stored: u64,
 }
 
 impl Default for PackBuilder {
     fn default() -> Self {
-        let mut buf = Vec::with_capacity(PACK_TARGET + (1 << 20));
-        buf.extend_from_slice(PACK_MAGIC);
-        buf.extend_from_slice(&PACK_VERSION.to_le_bytes());
-        PackBuilder { buf }
+        PackBuilder::sealed(0)
     }
 }
 
 impl PackBuilder {
-    /// Appends an encoded frame; returns its offset in the pack.
+    /// An empty pack whose stored frames are each `overhead` bytes longer.
+    pub fn sealed(overhead: usize) -> PackBuilder {
+        let mut buf = Vec::with_capacity(PACK_TARGET + (1 << 20));
+        buf.extend_from_slice(PACK_MAGIC);
+        buf.extend_from_slice(&PACK_VERSION.to_le_bytes());
+        PackBuilder {
+            buf,
+            frames: Vec::new(),
+            overhead,
+            stored: PACK_HEADER as u64,
+        }
+    }
+
+    /// Appends an encoded frame; returns its offset in the stored pack.
     pub fn push(&mut self, frame: &[u8]) -> u64 {
-        let off = self.buf.len() as u64;
+        let off = self.stored;
+        self.frames.push((self.buf.len(), frame.len()));
         self.buf.extend_from_slice(frame);
+        self.stored += (frame.len() + self.overhead) as u64;
         off
+    }
+
+    /// Bytes the pack takes once stored.
+    pub fn stored_len(&self) -> u64 {
+        self.stored
+    }
+
+    /// The finished pack: plaintext bytes and where each frame lies.
+    pub fn into_data(self) -> super::sealed::PackData {
+        super::sealed::PackData {
+            bytes: self.buf,
+            frames: self.frames,
+        }
     }
 
     /// Whether no frame has been added.
@@ -48,9 +78,13 @@ impl PackBuilder {
     }
 }
 
-/// Whether `head` starts like a pack of a version this build reads.
+/// Whether `head` starts like a pack of a version this build reads (1, or
+/// 2 for a pack of sealed frames).
 pub fn check_header(head: &[u8]) -> bool {
     head.len() >= PACK_HEADER
         && &head[..8] == PACK_MAGIC
-        && u32::from_le_bytes([head[8], head[9], head[10], head[11]]) == PACK_VERSION
+        && matches!(
+            u32::from_le_bytes([head[8], head[9], head[10], head[11]]),
+            PACK_VERSION | super::sealed::SEALED_PACK_VERSION
+        )
 }

@@ -9,8 +9,10 @@ use serde::{Deserialize, Serialize};
 
 /// Key of the repository description.
 pub const CONFIG_KEY: &str = "strata-repo.toml";
-/// Repository format version written by this build.
+/// Repository format version of unencrypted repositories (written unchanged).
 pub const REPO_FORMAT: u32 = 1;
+/// Repository format version of encrypted repositories (docs/format.md, "Format 2").
+pub const SEALED_FORMAT: u32 = 2;
 /// Prefix of all backups.
 pub(super) const BACKUPS: &str = "backups";
 
@@ -25,7 +27,8 @@ pub struct RepoConfig {
     pub created: DateTime<Utc>,
     /// Chunk compression (`zstd`).
     pub compression: String,
-    /// `none` (encryption arrives in a later format revision as a new value here).
+    /// `none` (format 1) or `xchacha20poly1305` (format 2: every object but
+    /// this one and the key slots is sealed).
     pub encryption: String,
     /// Chunker sizes used by every backup in this repository.
     pub chunker: ChunkerParams,
@@ -124,9 +127,9 @@ pub(super) fn parse_config(dest: &str, bytes: &[u8]) -> Result<RepoConfig, Engin
         dest: dest.to_string(),
         detail,
     };
-    if cfg.format > REPO_FORMAT {
+    if cfg.format > SEALED_FORMAT {
         return Err(refuse(format!(
-            "{CONFIG_KEY} says format {}, newer than this build reads ({REPO_FORMAT}); upgrade strata",
+            "{CONFIG_KEY} says format {}, newer than this build reads ({SEALED_FORMAT}); upgrade strata",
             cfg.format
         )));
     }
@@ -136,10 +139,22 @@ pub(super) fn parse_config(dest: &str, bytes: &[u8]) -> Result<RepoConfig, Engin
             cfg.compression
         )));
     }
-    if cfg.encryption != "none" {
+    let sealed = super::crypto::ENCRYPTION;
+    if cfg.encryption != "none" && cfg.encryption != sealed {
         return Err(refuse(format!(
-            "{CONFIG_KEY} names encryption {:?}, which this build does not implement (only \"none\"); use a build that does",
+            "{CONFIG_KEY} names encryption {:?}, which this build does not implement (only \"none\" and \"{sealed}\"); use a build that does",
             cfg.encryption
+        )));
+    }
+    let matched = if cfg.encryption == "none" {
+        cfg.format <= REPO_FORMAT
+    } else {
+        cfg.format == SEALED_FORMAT
+    };
+    if !matched {
+        return Err(refuse(format!(
+            "{CONFIG_KEY} says format {} with encryption {:?}, which do not go together (format 1 is \"none\", format 2 is \"{sealed}\"); restore the original file",
+            cfg.format, cfg.encryption
         )));
     }
     if let Some(why) = cfg.chunker.problem() {

@@ -2,12 +2,14 @@
 //! and its description. Every key of the layout (`repo.rs`) is built here or
 //! inside the engine, so callers speak of backups, never of keys.
 
+use super::crypto::{ENCRYPTION, Keys};
 use super::error::EngineError;
 use super::manifest::Manifest;
 use super::repo::{
     self, BACKUPS, CONFIG_KEY, Claim, ClaimOutcome, CommitMarker, REPO_FORMAT, RepoConfig,
     backup_prefix, claim_key, commit_key, manifest_key, pack_key,
 };
+use super::sealed::{Ids, Layout, PackData};
 use crate::dest::{DestError, Destination};
 use chrono::Utc;
 use std::sync::Arc;
@@ -18,6 +20,8 @@ pub struct Repository {
     name: String,
     dest: Arc<dyn Destination>,
     config: Option<RepoConfig>,
+    /// The keys of an encrypted repository once unlocked (`keyring.rs`).
+    keys: Option<Arc<Keys>>,
 }
 
 impl std::fmt::Debug for Repository {
@@ -26,6 +30,7 @@ impl std::fmt::Debug for Repository {
             .field("name", &self.name)
             .field("dest", &self.dest.describe())
             .field("config", &self.config)
+            .field("unlocked", &self.keys.is_some())
             .finish()
     }
 }
@@ -87,6 +92,130 @@ impl Repository {
             name: name.to_string(),
             dest,
             config,
+            keys: None,
+        }
+    }
+
+    /// Whether the repository is encrypted (format 2).
+    pub fn is_encrypted(&self) -> bool {
+        self.config
+            .as_ref()
+            .is_some_and(|c| c.encryption == ENCRYPTION)
+    }
+
+    /// Whether it is encrypted and its keys are not unlocked.
+    pub fn is_locked(&self) -> bool {
+        self.is_encrypted() && self.keys.is_none()
+    }
+
+    /// The unlocked keys, if any.
+    pub fn keys(&self) -> Option<&Arc<Keys>> {
+        self.keys.as_ref()
+    }
+
+    /// The handle with `keys` (already checked to open this repository, or
+    /// shared from an earlier unlock of it).
+    pub fn with_keys(mut self, keys: Arc<Keys>) -> Repository {
+        self.keys = Some(keys);
+        self
+    }
+
+    /// The repository id (`None` for [`Repository::attach`]).
+    pub fn id(&self) -> Option<&str> {
+        self.config.as_ref().map(|c| c.id.as_str())
+    }
+
+    /// `EngineError::Locked` for an encrypted repository without keys.
+    fn locked(&self, what: &str) -> EngineError {
+        EngineError::Locked {
+            dest: self.describe(),
+            detail: format!(
+                "{what} needs its passphrase (--passphrase-file, --passphrase-command or STRATA_PASSPHRASE)"
+            ),
+        }
+    }
+
+    /// The keys to seal and open with: `None` for an unencrypted repository.
+    fn sealing(&self, what: &str) -> Result<Option<&Keys>, EngineError> {
+        match (&self.keys, self.is_encrypted()) {
+            (Some(k), _) => Ok(Some(k.as_ref())),
+            (None, true) => Err(self.locked(what)),
+            (None, false) => Ok(None),
+        }
+    }
+
+    /// How this repository's chunk ids and frames are made.
+    pub(super) fn layout(&self) -> Result<Layout, EngineError> {
+        Ok(match self.sealing("writing a backup")? {
+            Some(_) => Layout {
+                ids: Ids::Keyed(self.keys.clone().ok_or_else(|| self.locked("writing"))?),
+                overhead: super::crypto::OVERHEAD,
+                format: repo::SEALED_FORMAT,
+            },
+            None => Layout::plain(),
+        })
+    }
+
+    /// How chunk ids are made here (plain when locked: reads fail earlier).
+    pub(super) fn ids(&self) -> Ids {
+        self.keys.clone().map_or(Ids::Plain, Ids::Keyed)
+    }
+
+    /// `plain` as stored under `key`: sealed in an encrypted repository.
+    fn seal(&self, key: &str, plain: &[u8]) -> Result<Vec<u8>, EngineError> {
+        match self.sealing(key)? {
+            None => Ok(plain.to_vec()),
+            Some(k) => k.seal_object(key, plain).map_err(|e| EngineError::Repo {
+                dest: self.describe(),
+                detail: format!("could not seal {key}: {e}"),
+            }),
+        }
+    }
+
+    /// The plaintext of `stored`, read from `key` (an object of backup `id`).
+    pub(super) fn unseal(
+        &self,
+        id: &str,
+        key: &str,
+        stored: Vec<u8>,
+    ) -> Result<Vec<u8>, EngineError> {
+        match self.sealing(key)? {
+            None => Ok(stored),
+            Some(k) => k
+                .open_object(key, &stored)
+                .map_err(|e| EngineError::Damaged {
+                    backup: id.to_string(),
+                    what: format!(
+                        "{key} on {} {e}; restore from another destination or delete this backup",
+                        self.describe()
+                    ),
+                }),
+        }
+    }
+
+    /// The plaintext of object `key` of backup `id`.
+    pub(super) fn get_object(&self, id: &str, key: &str) -> Result<Vec<u8>, EngineError> {
+        let stored = self.dest.get(key)?;
+        self.unseal(id, key, stored)
+    }
+
+    /// The decoded-ready bytes of the frame stored at `offset` (`len` bytes)
+    /// of pack `key`: opened in an encrypted repository. Errors name the pack.
+    pub(super) fn read_frame_bytes(
+        &self,
+        key: &str,
+        offset: u64,
+        len: u64,
+    ) -> Result<Vec<u8>, String> {
+        let bytes = self
+            .dest
+            .get_range(key, offset, len)
+            .map_err(|e| format!("{e}"))?;
+        match self.sealing(key).map_err(|e| e.to_string())? {
+            None => Ok(bytes),
+            Some(k) => k
+                .open_frame(key, offset, &bytes)
+                .map_err(|e| format!("{key} at offset {offset}: frame {e}")),
         }
     }
 
@@ -136,7 +265,9 @@ impl Repository {
             dest: self.describe(),
             detail: format!("could not encode the claim of backup {}: {e}", claim.backup),
         })?;
-        match self.dest.put(&claim_key(&claim.backup), &bytes) {
+        let key = claim_key(&claim.backup);
+        let bytes = self.seal(&key, &bytes)?;
+        match self.dest.put(&key, &bytes) {
             Ok(()) => Ok(ClaimOutcome::Claimed),
             Err(DestError::Exists { .. }) => Ok(ClaimOutcome::Taken),
             Err(e) => Err(e.into()),
@@ -162,7 +293,7 @@ impl Repository {
         what: &str,
     ) -> Result<Option<T>, EngineError> {
         let bytes = match self.dest.get(key) {
-            Ok(b) => b,
+            Ok(b) => self.unseal(id, key, b)?,
             Err(DestError::NotFound { .. }) => return Ok(None),
             Err(e) => return Err(e.into()),
         };
@@ -177,13 +308,15 @@ impl Repository {
     /// Reads a backup's manifest and checks it against the hash the catalog or
     /// commit marker recorded, so a damaged manifest is named, never half-used.
     pub fn read_manifest(&self, id: &str, expected_hash: &str) -> Result<Manifest, EngineError> {
-        let bytes = self.dest.get(&manifest_key(id)).map_err(|e| match e {
+        let key = manifest_key(id);
+        let bytes = self.dest.get(&key).map_err(|e| match e {
             DestError::NotFound { .. } => EngineError::Damaged {
                 backup: id.to_string(),
                 what: format!("manifest is missing on {}", self.describe()),
             },
             other => other.into(),
         })?;
+        let bytes = self.unseal(id, &key, bytes)?;
         let hash = blake3::hash(&bytes).to_hex().to_string();
         if hash != expected_hash {
             return Err(EngineError::Damaged {
@@ -269,19 +402,36 @@ impl Repository {
         Ok(self.dest.delete_prefix(&backup_prefix(id))?)
     }
 
-    /// Writes pack `n` of backup `id`.
-    pub(super) fn put_pack(&self, id: &str, n: u32, bytes: &[u8]) -> Result<(), EngineError> {
+    /// Writes pack `n` of backup `id`, its frames sealed in an encrypted
+    /// repository; returns the bytes stored.
+    pub(super) fn put_pack(&self, id: &str, n: u32, pack: &PackData) -> Result<u64, EngineError> {
+        let key = pack_key(id, n);
+        let bytes = pack.stored(self.sealing(&key)?, &key)?;
+        self.dest.put(&key, &bytes)?;
+        Ok(bytes.len() as u64)
+    }
+
+    /// Writes pack bytes exactly as given (a copy from another repository
+    /// with the same layout, already re-sealed for this one).
+    pub(super) fn put_stored_pack(
+        &self,
+        id: &str,
+        n: u32,
+        bytes: &[u8],
+    ) -> Result<(), EngineError> {
         Ok(self.dest.put(&pack_key(id, n), bytes)?)
     }
 
-    /// Writes the manifest of backup `id`.
-    pub(super) fn put_manifest(&self, id: &str, bytes: &[u8]) -> Result<(), EngineError> {
-        Ok(self.dest.put(&manifest_key(id), bytes)?)
+    /// Writes the manifest of backup `id` (sealed in an encrypted repository).
+    pub(super) fn put_manifest(&self, id: &str, plain: &[u8]) -> Result<(), EngineError> {
+        let key = manifest_key(id);
+        Ok(self.dest.put(&key, &self.seal(&key, plain)?)?)
     }
 
     /// Writes the commit marker of backup `id`: from now on the copy is complete.
-    pub(super) fn put_commit(&self, id: &str, bytes: &[u8]) -> Result<(), EngineError> {
-        Ok(self.dest.put(&commit_key(id), bytes)?)
+    pub(super) fn put_commit(&self, id: &str, plain: &[u8]) -> Result<(), EngineError> {
+        let key = commit_key(id);
+        Ok(self.dest.put(&key, &self.seal(&key, plain)?)?)
     }
 }
 

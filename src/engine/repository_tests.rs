@@ -32,7 +32,7 @@ fn claims_release_only_their_own_directory() {
     let mine = claim("b1", 1);
     assert_eq!(r.claim(&mine).unwrap(), ClaimOutcome::Claimed);
     assert_eq!(r.claim(&claim("b1", 2)).unwrap(), ClaimOutcome::Taken);
-    r.put_pack("b1", 0, b"pack").unwrap();
+    r.put_stored_pack("b1", 0, b"pack").unwrap();
     assert!(r.owned_by(&mine).unwrap());
     assert!(!r.owned_by(&claim("b1", 2)).unwrap());
     assert!(!r.release(&claim("b1", 2)).unwrap());
@@ -56,7 +56,7 @@ fn discard_partial_removes_an_unclaimed_directory_of_an_earlier_release() {
 fn delete_backup_removes_the_commit_marker_and_the_data() {
     let dir = tempfile::tempdir().unwrap();
     let r = Repository::attach("d", Arc::new(LocalDest::new(dir.path())));
-    r.put_pack("b1", 0, b"pack").unwrap();
+    r.put_stored_pack("b1", 0, b"pack").unwrap();
     r.put_commit("b1", b"{}").unwrap();
     r.retire("b1").unwrap();
     assert!(!dir.path().join("backups/b1/COMMIT").exists());

@@ -7,7 +7,9 @@
 //! Points: `after-run-record`, `after-claim`, `after-scan`, `after-pack`,
 //! `after-manifest`, `after-commit-marker`, `restore-after-check` (a restore
 //! whose target was checked, before it opens anything), `sync-after-pack` and
-//! `sync-after-commit` (a sync's copy, before the catalog records it). Unset,
+//! `sync-after-commit` (a sync's copy, before the catalog records it),
+//! `passwd-after-new-slot` (`dest key passwd`: the new key slot is written,
+//! the old one not yet deleted). Unset,
 //! this does nothing.
 
 use std::path::Path;

@@ -5,13 +5,14 @@
 //! whatever the data size.
 
 use super::backup::BackupPlan;
-use super::chunk::{ChunkerParams, chunk_id, stream_chunks};
+use super::chunk::{ChunkerParams, stream_chunks};
 use super::copies::{Copies, MAX_PARALLEL_WRITES, PackMsg, QUEUE};
 use super::error::EngineError;
 use super::frame;
 use super::manifest::ChunkId;
 use super::pack::PackBuilder;
 use super::repo::PackInfo;
+use super::sealed::{Layout, PackData};
 use crate::progress::Progress;
 use crate::source::{SourceEntry, SourceError, SourceRun};
 use rustc_hash::{FxHashMap, FxHashSet};
@@ -61,6 +62,7 @@ struct Shared<'a> {
     jobs: &'a [usize],
     next: AtomicUsize,
     parent_chunks: &'a FxHashMap<ChunkId, usize>,
+    layout: &'a Layout,
     claimed: Mutex<FxHashSet<ChunkId>>,
     abort: AtomicBool,
     progress: &'a Progress,
@@ -85,6 +87,7 @@ pub(super) fn store(
     entries: &[SourceEntry],
     jobs: &[usize],
     parent_chunks: &FxHashMap<ChunkId, usize>,
+    layout: &Layout,
     progress: &Progress,
 ) -> Result<StoreOutput, EngineError> {
     let root = PathBuf::from(what);
@@ -102,6 +105,7 @@ pub(super) fn store(
         jobs,
         next: AtomicUsize::new(0),
         parent_chunks,
+        layout,
         claimed: Mutex::new(FxHashSet::default()),
         abort: AtomicBool::new(false),
         progress,
@@ -109,7 +113,7 @@ pub(super) fn store(
     let threads = plan.threads.max(1);
     let (tx, rx) = sync_channel::<FrameMsg>(threads * 2);
     let (file_results, pack_result) = std::thread::scope(|s| {
-        let packer = s.spawn(|| pack_writer(plan, copies, rx, progress, &shared.abort));
+        let packer = s.spawn(|| pack_writer(plan, copies, layout, rx, progress, &shared.abort));
         let mut workers = Vec::new();
         for _ in 0..threads {
             let tx = tx.clone();
@@ -201,7 +205,7 @@ fn worker(
             let mut ids = Vec::new();
             let outcome = sh.source.open(e).and_then(|mut f| {
                 let n = stream_chunks(&sh.chunker, &mut f, &mut buf, |chunk| {
-                    let id = chunk_id(chunk);
+                    let id = sh.layout.ids.of(chunk);
                     ids.push(id);
                     Progress::add(&sh.progress.bytes_done, chunk.len() as u64);
                     if sh.parent_chunks.contains_key(&id) {
@@ -259,6 +263,7 @@ type PackOutput = (FxHashMap<ChunkId, NewLoc>, Vec<PackInfo>);
 fn pack_writer(
     plan: &BackupPlan<'_>,
     copies: &Copies<'_>,
+    layout: &Layout,
     rx: Receiver<FrameMsg>,
     progress: &Progress,
     abort: &AtomicBool,
@@ -289,9 +294,9 @@ fn pack_writer(
             }
         }
         // Hands a pack to every copy still taking them; false when too few are left.
-        let mut hand_over = |number: u32, bytes: Vec<u8>| -> bool {
-            Progress::add(&progress.produced, bytes.len() as u64);
-            let bytes: Arc<[u8]> = bytes.into();
+        let mut hand_over = |number: u32, stored: u64, pack: PackData| -> bool {
+            Progress::add(&progress.produced, stored);
+            let bytes = Arc::new(pack);
             for tx in senders.iter_mut() {
                 // A failed uploader dropped its queue: that copy gets nothing more.
                 if tx
@@ -305,7 +310,7 @@ fn pack_writer(
         };
         let mut locs = FxHashMap::default();
         let mut packs = Vec::new();
-        let mut pack = PackBuilder::default();
+        let mut pack = PackBuilder::sealed(layout.overhead);
         let mut number = 0u32;
         let mut failed = false;
         for msg in rx.iter() {
@@ -320,19 +325,17 @@ fn pack_writer(
                     NewLoc {
                         pack: number,
                         frame_offset: off,
-                        frame_len: msg.bytes.len() as u32,
+                        frame_len: (msg.bytes.len() + layout.overhead) as u32,
                         offset: o,
                         len: l,
                     },
                 );
             }
             if pack.is_full() {
-                let bytes = std::mem::take(&mut pack).into_bytes();
-                packs.push(PackInfo {
-                    number,
-                    size: bytes.len() as u64,
-                });
-                if !hand_over(number, bytes) {
+                let full = std::mem::replace(&mut pack, PackBuilder::sealed(layout.overhead));
+                let size = full.stored_len();
+                packs.push(PackInfo { number, size });
+                if !hand_over(number, size, full.into_data()) {
                     failed = true;
                     break;
                 }
@@ -340,12 +343,9 @@ fn pack_writer(
             }
         }
         if !failed && !pack.is_empty() {
-            let bytes = pack.into_bytes();
-            packs.push(PackInfo {
-                number,
-                size: bytes.len() as u64,
-            });
-            failed = !hand_over(number, bytes);
+            let size = pack.stored_len();
+            packs.push(PackInfo { number, size });
+            failed = !hand_over(number, size, pack.into_data());
         }
         // Closing the queues lets each uploader finish what it holds and stop.
         drop(senders);

@@ -43,6 +43,8 @@ pub fn copy_backup(
         )));
     };
     let manifest = from.read_manifest(id, manifest_hash)?;
+    // The copy keeps the manifest, so its chunk ids: `to` must make them the same way.
+    super::sealed::common_layout(&[from.clone(), to.clone()])?;
     match to.claim(claim)? {
         ClaimOutcome::Claimed => {}
         ClaimOutcome::Taken => {
@@ -69,6 +71,23 @@ fn copy_objects(
 ) -> Result<SyncStats, EngineError> {
     progress.set_phase(Phase::Store);
     let mut stats = SyncStats::default();
+    // Frames this backup owns, per pack, as stored: an encrypted copy
+    // re-seals each for its own repository id.
+    let mut owned: BTreeMap<u32, Vec<(u64, u32)>> = BTreeMap::new();
+    for c in &manifest.chunks {
+        if let Some(p) = manifest.packs.get(c.pack as usize)
+            && p.backup == id
+        {
+            owned
+                .entry(p.number)
+                .or_default()
+                .push((c.frame_offset, c.frame_len));
+        }
+    }
+    for frames in owned.values_mut() {
+        frames.sort_unstable();
+        frames.dedup();
+    }
     progress.bytes_total.store(
         marker.packs.iter().map(|p| p.size).sum(),
         std::sync::atomic::Ordering::Relaxed,
@@ -90,7 +109,22 @@ fn copy_objects(
                 ),
             });
         }
-        to.put_pack(id, p.number, &bytes)?;
+        let bytes = match (from.keys(), to.keys()) {
+            (Some(a), Some(b)) => {
+                let frames = owned.get(&p.number).map_or(&[][..], Vec::as_slice);
+                super::sealed::reseal_pack(a, b, &key, &bytes, frames).map_err(|why| {
+                    EngineError::Damaged {
+                        backup: id.to_string(),
+                        what: format!(
+                            "{why} on {}; copy from another destination",
+                            from.describe()
+                        ),
+                    }
+                })?
+            }
+            _ => bytes,
+        };
+        to.put_stored_pack(id, p.number, &bytes)?;
         super::stop::point("sync-after-pack");
         stats.packs += 1;
         stats.bytes += p.size;
@@ -112,18 +146,18 @@ fn copy_objects(
             frames.entry((c.pack, c.frame_offset)).or_default().push(i);
         }
     }
+    let ids = to.ids();
     for idxs in frames.values() {
         let first = &manifest.chunks[idxs[0]];
-        let frame =
-            read_frame(manifest, to.storage(), first).map_err(|why| EngineError::Damaged {
-                backup: id.to_string(),
-                what: format!(
-                    "the new copy on {} does not read back: {why}",
-                    to.describe()
-                ),
-            })?;
+        let frame = read_frame(manifest, to, first).map_err(|why| EngineError::Damaged {
+            backup: id.to_string(),
+            what: format!(
+                "the new copy on {} does not read back: {why}",
+                to.describe()
+            ),
+        })?;
         for &i in idxs {
-            read_chunk(&frame, manifest, &manifest.chunks[i]).map_err(|why| {
+            read_chunk(&frame, manifest, &manifest.chunks[i], &ids).map_err(|why| {
                 EngineError::Damaged {
                     backup: id.to_string(),
                     what: format!(
@@ -135,10 +169,11 @@ fn copy_objects(
             stats.chunks_checked += 1;
         }
     }
-    let manifest_bytes = from.storage().get(&repo::manifest_key(id))?;
+    // Plaintext out of `from`, sealed again for `to` when it is encrypted.
+    let manifest_bytes = from.get_object(id, &repo::manifest_key(id))?;
     to.put_manifest(id, &manifest_bytes)?;
     stats.bytes += manifest_bytes.len() as u64;
-    let commit = from.storage().get(&repo::commit_key(id))?;
+    let commit = from.get_object(id, &repo::commit_key(id))?;
     to.put_commit(id, &commit)?;
     super::stop::point("sync-after-commit");
     progress.set_phase(Phase::Done);

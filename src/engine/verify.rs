@@ -92,7 +92,15 @@ pub fn verify(
         check_commit(dest, rec, c, &mut r.problems);
     }
     let bytes = match dest.get(&mkey) {
-        Ok(b) => b,
+        // An encrypted manifest is opened first: damage shows as a failed
+        // authentication, and sizes and hashes are of the plaintext.
+        Ok(b) => match repository.unseal(&rec.id, &mkey, b) {
+            Ok(plain) => plain,
+            Err(e) => {
+                r.problems.push(e.to_string());
+                return r;
+            }
+        },
         Err(e) => {
             r.problems.push(match e {
                 DestError::NotFound { .. } => {
@@ -182,7 +190,7 @@ pub fn verify(
     if read_data {
         let packs = sampled_packs(m.packs.len(), sample);
         r.packs_read = packs.len() as u64;
-        read_all(dest, &m, &packs, &mut r, progress);
+        read_all(repository, &m, &packs, &mut r, progress);
     }
     progress.set_phase(Phase::Done);
     r
@@ -203,7 +211,7 @@ fn sampled_packs(n: usize, sample: u8) -> BTreeSet<u32> {
 }
 
 fn read_all(
-    dest: &dyn Destination,
+    repository: &Repository,
     m: &Manifest,
     packs: &BTreeSet<u32>,
     r: &mut VerifyReport,
@@ -225,6 +233,7 @@ fn read_all(
         Ordering::Relaxed,
     );
     let frames: Vec<_> = frames.into_iter().collect();
+    let ids = repository.ids();
     let results: Vec<FrameTally> = frames
         .par_iter()
         .map(|(_, idxs)| {
@@ -233,12 +242,12 @@ fn read_all(
                 return (0, 0, Vec::new());
             }
             let first = &m.chunks[idxs[0]];
-            match read_frame(m, dest, first) {
+            match read_frame(m, repository, first) {
                 Ok(frame) => {
                     let mut bad = Vec::new();
                     let (mut n, mut bytes) = (0, 0);
                     for &i in idxs {
-                        match read_chunk(&frame, m, &m.chunks[i]) {
+                        match read_chunk(&frame, m, &m.chunks[i], &ids) {
                             Ok(d) => {
                                 n += 1;
                                 bytes += d.len() as u64;
@@ -325,12 +334,12 @@ fn check_commit(
     problems: &mut Vec<String>,
 ) {
     let ckey = repo::commit_key(&rec.id);
-    if c.format > repo::REPO_FORMAT {
+    if c.format > repo::SEALED_FORMAT {
         problems.push(format!(
             "backup {}: commit marker {ckey} has format {}, newer than this build reads ({})",
             rec.id,
             c.format,
-            repo::REPO_FORMAT
+            repo::SEALED_FORMAT
         ));
     }
     if c.backup.id != rec.id {

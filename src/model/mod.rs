@@ -8,6 +8,8 @@ use std::path::PathBuf;
 mod copies;
 pub use copies::{BackupCopy, CopyPolicy, CopyState};
 mod dest;
+mod encryption;
+pub use encryption::{EncryptionConfig, PASSPHRASE_ENV};
 mod percent;
 pub use percent::parse_percent;
 mod rate;
@@ -142,6 +144,9 @@ pub struct DestinationConfig {
     /// Most bytes per second written there, as the user wrote it (`20MiB/s`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rate_limit: Option<String>,
+    /// Set when the repository is encrypted: where its passphrase comes from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encryption: Option<Box<EncryptionConfig>>,
 }
 
 /// Retention rules (evaluated by the retention issue; stored now).

@@ -74,7 +74,8 @@ pub fn invocation(cmd: &str, target: Option<&str>) -> Result<Invocation, String>
 }
 
 impl Invocation {
-    fn command(&self) -> Command {
+    /// The process to spawn (arguments set, nothing else).
+    pub(crate) fn command(&self) -> Command {
         match self {
             Invocation::Direct(argv) => {
                 let mut c = Command::new(&argv[0]);

@@ -31,6 +31,8 @@ pub(super) fn state_text(r: &DestinationRow, t: &Theme) -> (String, Style) {
             t.warn,
         ),
         (HealthState::Checking, _) => ("… checking".into(), t.muted),
+        // Encrypted and no passphrase here: its copies wait, nothing failed.
+        (HealthState::Locked, _) => ("🔒 locked: passphrase unavailable".into(), t.warn),
         // Older daemons sent definitions (or a bare result) only.
         (HealthState::Unchecked, _) if !r.checked => ("? not checked".into(), t.muted),
         (HealthState::Unchecked, None) => ("✓ reachable, repository ok".into(), t.ok),
@@ -40,7 +42,12 @@ pub(super) fn state_text(r: &DestinationRow, t: &Theme) -> (String, Style) {
 
 /// Where it is, e.g. `local /mnt/nas/strata`.
 pub(super) fn place(r: &DestinationRow) -> String {
-    format!("{} {}", r.config.kind.name(), r.config.kind.location())
+    let enc = if r.config.encryption.is_some() {
+        " (encrypted)"
+    } else {
+        ""
+    };
+    format!("{}{enc} {}", r.config.kind.name(), r.config.kind.location())
 }
 
 /// Draws the table.

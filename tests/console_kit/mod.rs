@@ -419,6 +419,7 @@ pub fn fixture_destinations(now: DateTime<Utc>) -> Vec<DestinationRow> {
             },
             repo_id: None,
             rate_limit: None,
+            encryption: None,
         },
         checked: false,
         problem: None,
@@ -748,8 +749,10 @@ pub fn real_core(dir: &std::path::Path) -> Arc<Core> {
                 },
                 repo_id: None,
                 rate_limit: None,
+                encryption: None,
             }),
             accept_new_host_key: false,
+            key_of: None,
         },
     )
     .unwrap();

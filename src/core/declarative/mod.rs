@@ -30,7 +30,6 @@ pub use plan::{Action, ApplyPlan, FieldChange, Item, NotInFile, PlanItem};
 
 use super::error::CoreError;
 use super::service::Core;
-use crate::engine::Repository;
 use crate::model::DestinationKind;
 use plan::Planned;
 
@@ -85,7 +84,13 @@ impl Core {
                     ))
                 })?;
             }
-            let repo = Repository::open_or_init(&d.name, crate::dest::open(d)?)?;
+            let repo = crate::core::dest_keys::create_or_adopt(
+                self,
+                d,
+                crate::dest::OpenOptions::default(),
+                d.encryption.is_some(),
+                None,
+            )?;
             d.repo_id = repo.config().map(|c| c.id.clone());
         }
         new_dests.extend(changed_dests);

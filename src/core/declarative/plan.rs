@@ -280,18 +280,47 @@ impl Core {
         for d in dests {
             let action = match self.catalog.get_destination(&d.name)? {
                 None => Action::Add,
-                Some(old) if old.kind == d.kind && old.rate_limit == d.rate_limit => {
+                Some(old)
+                    if old.kind == d.kind
+                        && old.rate_limit == d.rate_limit
+                        && old.encryption == d.encryption =>
+                {
                     Action::Unchanged
                 }
-                // Only how fast it is written changes: the repository stays.
+                // Whether a repository is encrypted is fixed when it is created.
+                Some(old)
+                    if old.kind == d.kind && old.encryption.is_some() != d.encryption.is_some() =>
+                {
+                    return Err(CoreError::Refused(format!(
+                        "destination {:?}: its repository is {}encrypted and stays so (encryption cannot be added or removed in place); remove the destination and add a new one at an empty place",
+                        d.name,
+                        if old.encryption.is_some() { "" } else { "not " }
+                    )));
+                }
+                // Only how fast it is written or where its passphrase is read
+                // changes: the repository stays.
                 Some(old) if old.kind == d.kind => {
-                    let fields = vec![FieldChange {
-                        field: "rate_limit".into(),
-                        old: Value::from(old.rate_limit.clone()),
-                        new: Value::from(d.rate_limit.clone()),
-                    }];
+                    let mut fields = Vec::new();
+                    if old.rate_limit != d.rate_limit {
+                        fields.push(FieldChange {
+                            field: "rate_limit".into(),
+                            old: Value::from(old.rate_limit.clone()),
+                            new: Value::from(d.rate_limit.clone()),
+                        });
+                    }
+                    if old.encryption != d.encryption {
+                        let src = |e: &Option<Box<crate::model::EncryptionConfig>>| {
+                            Value::from(e.as_ref().map(|e| e.source()))
+                        };
+                        fields.push(FieldChange {
+                            field: "encryption".into(),
+                            old: src(&old.encryption),
+                            new: src(&d.encryption),
+                        });
+                    }
                     changed_dests.push(DestinationConfig {
                         rate_limit: d.rate_limit.clone(),
+                        encryption: d.encryption.clone(),
                         ..old
                     });
                     Action::Change { fields }

@@ -1,0 +1,484 @@
+//! Encryption at rest (repository format 2, docs/format.md "Format 2"): a
+//! random 64-byte master key per repository, wrapped by one key slot per
+//! passphrase (Argon2id), and the subkeys derived from it with BLAKE3's
+//! `derive_key`: one for XChaCha20-Poly1305 sealing, one for keyed chunk ids.
+//!
+//! Nothing here is new cryptography: it composes `chacha20poly1305`,
+//! `argon2` and `blake3`. Every sealed thing is `nonce (24) ‖ ciphertext ‖
+//! tag (16)` with a fresh random nonce, and its associated data names its
+//! place (repository id, object key, frame offset), so an object or frame
+//! moved elsewhere fails to authenticate like a damaged one.
+
+use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+use chacha20poly1305::{XChaCha20Poly1305, XNonce};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
+
+/// The `encryption` value of `strata-repo.toml` for format 2.
+pub const ENCRYPTION: &str = "xchacha20poly1305";
+/// Bytes of a nonce.
+pub const NONCE_LEN: usize = 24;
+/// Bytes of an authentication tag.
+pub const TAG_LEN: usize = 16;
+/// What sealing adds to a plaintext: nonce and tag.
+pub const OVERHEAD: usize = NONCE_LEN + TAG_LEN;
+/// Bytes of the master key.
+pub const MASTER_LEN: usize = 64;
+/// Prefix of key slot objects: `keys/<keyid>`.
+pub const KEYS: &str = "keys";
+
+/// Contexts of `blake3::derive_key` (never change them: they are the format).
+const DATA_CONTEXT: &str = "strata 2026 data key";
+const ID_CONTEXT: &str = "strata 2026 chunk id key";
+const CHECK_CONTEXT: &str = "strata 2026 key check";
+/// First bytes of every associated data: the format and what is sealed.
+const AAD_OBJECT: &[u8] = b"strata/2 object\0";
+const AAD_FRAME: &[u8] = b"strata/2 frame\0";
+const AAD_SLOT: &[u8] = b"strata/2 key slot\0";
+
+/// Largest Argon2 memory a reader accepts from a slot (1 GiB), so a hostile
+/// slot cannot make us allocate without bound.
+pub const MAX_M_KIB: u32 = 1 << 20;
+/// Largest Argon2 pass count a reader accepts.
+pub const MAX_T: u32 = 32;
+/// Largest Argon2 parallelism a reader accepts.
+pub const MAX_P: u32 = 16;
+
+/// Why a sealed thing or a key slot could not be opened.
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum CryptoError {
+    /// Shorter than a nonce and a tag.
+    #[error("sealed data is {0} bytes, shorter than a nonce and a tag")]
+    Short(usize),
+    /// Authentication failed: damaged, truncated, moved from another place, or another key.
+    #[error("does not authenticate (damaged, truncated, or moved from another place)")]
+    Auth,
+    /// The passphrase does not open this key slot.
+    #[error("the passphrase does not open key slot {0}")]
+    WrongPassphrase(String),
+    /// The key slot itself is malformed or asks for out-of-bounds parameters.
+    #[error("key slot {slot} is unusable: {why}")]
+    Slot {
+        /// Slot id (or object key).
+        slot: String,
+        /// What is wrong.
+        why: String,
+    },
+    /// The operating system's random generator failed.
+    #[error("the operating system's random generator failed: {0}")]
+    Random(String),
+}
+
+/// Fills `buf` from the operating system's random generator.
+pub fn random(buf: &mut [u8]) -> Result<(), CryptoError> {
+    getrandom::fill(buf).map_err(|e| CryptoError::Random(e.to_string()))
+}
+
+/// A passphrase in memory: wiped on drop, never printed.
+#[derive(Clone, Zeroize, ZeroizeOnDrop)]
+pub struct Passphrase(Vec<u8>);
+
+impl Passphrase {
+    /// Takes ownership of the bytes (the caller's copy is this one).
+    pub fn new(bytes: Vec<u8>) -> Passphrase {
+        Passphrase(bytes)
+    }
+
+    /// The bytes.
+    pub fn expose(&self) -> &[u8] {
+        &self.0
+    }
+
+    /// Whether it is empty.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl std::fmt::Debug for Passphrase {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Passphrase(redacted)")
+    }
+}
+
+/// The repository's master key: random, wrapped by every key slot.
+#[derive(Clone, Zeroize, ZeroizeOnDrop)]
+pub struct MasterKey([u8; MASTER_LEN]);
+
+impl MasterKey {
+    /// A fresh random master key.
+    pub fn generate() -> Result<MasterKey, CryptoError> {
+        let mut k = MasterKey([0; MASTER_LEN]);
+        random(&mut k.0)?;
+        Ok(k)
+    }
+
+    fn subkey(&self, context: &str) -> Zeroizing<[u8; 32]> {
+        Zeroizing::new(blake3::derive_key(context, &self.0))
+    }
+}
+
+impl std::fmt::Debug for MasterKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("MasterKey(redacted)")
+    }
+}
+
+/// The keys of one unlocked repository: what seals and opens its objects
+/// and frames and makes its chunk ids. Bound to the repository id.
+pub struct Keys {
+    master: MasterKey,
+    cipher: XChaCha20Poly1305,
+    id_key: Zeroizing<[u8; 32]>,
+    check: [u8; 32],
+    repo_id: String,
+}
+
+impl std::fmt::Debug for Keys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Keys(repository {}, redacted)", self.repo_id)
+    }
+}
+
+fn cipher_of(key: &[u8; 32]) -> XChaCha20Poly1305 {
+    XChaCha20Poly1305::new(&(*key).into())
+}
+
+/// Length-prefixed fields after a context tag: no two places share an AAD.
+fn aad(tag: &[u8], fields: &[&[u8]]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(tag.len() + fields.iter().map(|f| f.len() + 4).sum::<usize>());
+    out.extend_from_slice(tag);
+    for f in fields {
+        out.extend_from_slice(&(f.len() as u32).to_le_bytes());
+        out.extend_from_slice(f);
+    }
+    out
+}
+
+fn seal_with(cipher: &XChaCha20Poly1305, aad: &[u8], plain: &[u8]) -> Result<Vec<u8>, CryptoError> {
+    let mut nonce = [0u8; NONCE_LEN];
+    random(&mut nonce)?;
+    let nonce = XNonce::from(nonce);
+    let ct = cipher
+        .encrypt(&nonce, Payload { msg: plain, aad })
+        .map_err(|_| CryptoError::Auth)?;
+    let mut out = Vec::with_capacity(NONCE_LEN + ct.len());
+    out.extend_from_slice(&nonce);
+    out.extend_from_slice(&ct);
+    Ok(out)
+}
+
+fn open_with(
+    cipher: &XChaCha20Poly1305,
+    aad: &[u8],
+    sealed: &[u8],
+) -> Result<Vec<u8>, CryptoError> {
+    if sealed.len() < OVERHEAD {
+        return Err(CryptoError::Short(sealed.len()));
+    }
+    let (nonce, ct) = sealed.split_at(NONCE_LEN);
+    let mut n = [0u8; NONCE_LEN];
+    n.copy_from_slice(nonce);
+    cipher
+        .decrypt(&XNonce::from(n), Payload { msg: ct, aad })
+        .map_err(|_| CryptoError::Auth)
+}
+
+impl Keys {
+    /// The keys of repository `repo_id` under `master`.
+    pub fn new(master: MasterKey, repo_id: &str) -> Keys {
+        let data = master.subkey(DATA_CONTEXT);
+        let id_key = master.subkey(ID_CONTEXT);
+        let check = *master.subkey(CHECK_CONTEXT);
+        Keys {
+            cipher: cipher_of(&data),
+            master,
+            id_key,
+            check,
+            repo_id: repo_id.to_string(),
+        }
+    }
+
+    /// The repository these keys belong to.
+    pub fn repo_id(&self) -> &str {
+        &self.repo_id
+    }
+
+    /// Whether `other` has the same master key (whatever repository): then
+    /// chunk ids and manifests are the same for both.
+    pub fn same_master(&self, other: &Keys) -> bool {
+        // Compares derived check values, never the keys themselves.
+        self.check == other.check
+    }
+
+    /// The same master key bound to another repository (a second
+    /// destination sharing this one's key).
+    pub fn for_repository(&self, repo_id: &str) -> Keys {
+        Keys::new(self.master.clone(), repo_id)
+    }
+
+    /// The master key, to wrap it in a new key slot.
+    pub(super) fn master(&self) -> &MasterKey {
+        &self.master
+    }
+
+    /// A chunk's id: BLAKE3 keyed by the chunk id subkey.
+    pub fn chunk_id(&self, data: &[u8]) -> [u8; 32] {
+        *blake3::keyed_hash(&self.id_key, data).as_bytes()
+    }
+
+    /// Seals a whole object stored under `key` (manifest, commit marker, claim).
+    pub fn seal_object(&self, key: &str, plain: &[u8]) -> Result<Vec<u8>, CryptoError> {
+        let aad = aad(AAD_OBJECT, &[self.repo_id.as_bytes(), key.as_bytes()]);
+        seal_with(&self.cipher, &aad, plain)
+    }
+
+    /// Opens an object sealed by [`Keys::seal_object`] under `key`.
+    pub fn open_object(&self, key: &str, sealed: &[u8]) -> Result<Vec<u8>, CryptoError> {
+        let aad = aad(AAD_OBJECT, &[self.repo_id.as_bytes(), key.as_bytes()]);
+        open_with(&self.cipher, &aad, sealed)
+    }
+
+    /// Seals one frame that will lie at `offset` of pack `pack_key`.
+    pub fn seal_frame(
+        &self,
+        pack_key: &str,
+        offset: u64,
+        plain: &[u8],
+    ) -> Result<Vec<u8>, CryptoError> {
+        let aad = aad(
+            AAD_FRAME,
+            &[
+                self.repo_id.as_bytes(),
+                pack_key.as_bytes(),
+                &offset.to_le_bytes(),
+            ],
+        );
+        seal_with(&self.cipher, &aad, plain)
+    }
+
+    /// Opens the frame read at `offset` of pack `pack_key`.
+    pub fn open_frame(
+        &self,
+        pack_key: &str,
+        offset: u64,
+        sealed: &[u8],
+    ) -> Result<Vec<u8>, CryptoError> {
+        let aad = aad(
+            AAD_FRAME,
+            &[
+                self.repo_id.as_bytes(),
+                pack_key.as_bytes(),
+                &offset.to_le_bytes(),
+            ],
+        );
+        open_with(&self.cipher, &aad, sealed)
+    }
+}
+
+/// Argon2id parameters of one key slot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KdfParams {
+    /// Memory in KiB.
+    pub m_kib: u32,
+    /// Passes.
+    pub t: u32,
+    /// Lanes.
+    pub p: u32,
+}
+
+impl KdfParams {
+    /// What new key slots use: 128 MiB, 2 passes, 1 lane, about 0.5 s on
+    /// the 2-core machines this was measured on (docs/format.md).
+    pub const DEFAULT: KdfParams = KdfParams {
+        m_kib: 128 * 1024,
+        t: 2,
+        p: 1,
+    };
+
+    /// Small parameters for tests of the engine (never for real slots).
+    pub const TEST: KdfParams = KdfParams {
+        m_kib: 64,
+        t: 1,
+        p: 1,
+    };
+
+    /// What is wrong with these parameters for a reader, if anything.
+    fn problem(&self) -> Option<String> {
+        if self.m_kib > MAX_M_KIB || self.t > MAX_T || self.p > MAX_P {
+            return Some(format!(
+                "Argon2 parameters m_kib {} t {} p {} exceed what this build accepts (m_kib {MAX_M_KIB}, t {MAX_T}, p {MAX_P})",
+                self.m_kib, self.t, self.p
+            ));
+        }
+        None
+    }
+
+    fn derive(
+        &self,
+        pass: &Passphrase,
+        salt: &[u8],
+        slot: &str,
+    ) -> Result<Zeroizing<[u8; 32]>, CryptoError> {
+        let bad = |why: String| CryptoError::Slot {
+            slot: slot.to_string(),
+            why,
+        };
+        if let Some(why) = self.problem() {
+            return Err(bad(why));
+        }
+        let params = argon2::Params::new(self.m_kib, self.t, self.p, Some(32))
+            .map_err(|e| bad(format!("Argon2 parameters are invalid ({e})")))?;
+        let a = argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
+        let mut out = Zeroizing::new([0u8; 32]);
+        a.hash_password_into(pass.expose(), salt, out.as_mut())
+            .map_err(|e| bad(format!("Argon2 refused its inputs ({e})")))?;
+        Ok(out)
+    }
+}
+
+/// The KDF record of a key slot.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Kdf {
+    /// Always `argon2id`.
+    pub alg: String,
+    /// Memory in KiB.
+    pub m_kib: u32,
+    /// Passes.
+    pub t: u32,
+    /// Lanes.
+    pub p: u32,
+    /// Salt, hex (32 bytes when written by Strata).
+    pub salt: String,
+}
+
+/// One key slot, the object `keys/<id>`: the master key sealed under a key
+/// derived from one passphrase. Not secret; the JSON is stored in clear.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeySlot {
+    /// Random slot id, 16 hex characters.
+    pub id: String,
+    /// When it was made.
+    pub created: DateTime<Utc>,
+    /// Host that made it.
+    pub host: String,
+    /// Free label (`dest key add --label`).
+    #[serde(default)]
+    pub label: String,
+    /// How the wrapping key is derived.
+    pub kdf: Kdf,
+    /// Nonce, hex (24 bytes).
+    pub nonce: String,
+    /// Sealed master key, hex (64 bytes + tag).
+    pub sealed: String,
+}
+
+/// The object key of slot `id`.
+pub fn slot_key(id: &str) -> String {
+    format!("{KEYS}/{id}")
+}
+
+/// Lower-case hex.
+pub fn to_hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Decodes lower- or upper-case hex; `None` for anything else.
+pub fn from_hex(s: &str) -> Option<Vec<u8>> {
+    if s.len() % 2 != 0 {
+        return None;
+    }
+    (0..s.len())
+        .step_by(2)
+        .map(|i| s.get(i..i + 2).and_then(|h| u8::from_str_radix(h, 16).ok()))
+        .collect()
+}
+
+fn slot_aad(repo_id: &str, slot_id: &str) -> Vec<u8> {
+    aad(AAD_SLOT, &[repo_id.as_bytes(), slot_id.as_bytes()])
+}
+
+impl KeySlot {
+    /// Wraps `keys`' master key under `pass` in a new slot.
+    pub fn create(
+        keys: &Keys,
+        pass: &Passphrase,
+        params: KdfParams,
+        host: &str,
+        label: &str,
+    ) -> Result<KeySlot, CryptoError> {
+        let mut id = [0u8; 8];
+        random(&mut id)?;
+        let id = to_hex(&id);
+        let mut salt = [0u8; 32];
+        random(&mut salt)?;
+        let wrap = params.derive(pass, &salt, &id)?;
+        let sealed = seal_with(
+            &cipher_of(&wrap),
+            &slot_aad(keys.repo_id(), &id),
+            &keys.master().0,
+        )?;
+        let (nonce, ct) = sealed.split_at(NONCE_LEN);
+        Ok(KeySlot {
+            created: Utc::now(),
+            host: host.to_string(),
+            label: label.to_string(),
+            kdf: Kdf {
+                alg: "argon2id".into(),
+                m_kib: params.m_kib,
+                t: params.t,
+                p: params.p,
+                salt: to_hex(&salt),
+            },
+            nonce: to_hex(nonce),
+            sealed: to_hex(ct),
+            id,
+        })
+    }
+
+    /// The Argon2 parameters recorded in the slot.
+    pub fn params(&self) -> KdfParams {
+        KdfParams {
+            m_kib: self.kdf.m_kib,
+            t: self.kdf.t,
+            p: self.kdf.p,
+        }
+    }
+
+    /// Opens the slot with `pass`: the repository's keys, or why not. The
+    /// slot's parameters are bounded before any memory is taken.
+    pub fn open(&self, pass: &Passphrase, repo_id: &str) -> Result<Keys, CryptoError> {
+        let bad = |why: &str| CryptoError::Slot {
+            slot: self.id.clone(),
+            why: why.to_string(),
+        };
+        if self.kdf.alg != "argon2id" {
+            return Err(bad("its KDF is not argon2id"));
+        }
+        let salt = from_hex(&self.kdf.salt).ok_or_else(|| bad("its salt is not hex"))?;
+        if !(16..=64).contains(&salt.len()) {
+            return Err(bad("its salt is not 16 to 64 bytes"));
+        }
+        let nonce = from_hex(&self.nonce).ok_or_else(|| bad("its nonce is not hex"))?;
+        let ct = from_hex(&self.sealed).ok_or_else(|| bad("its sealed key is not hex"))?;
+        if nonce.len() != NONCE_LEN || ct.len() != MASTER_LEN + TAG_LEN {
+            return Err(bad("its nonce or sealed key has the wrong length"));
+        }
+        let wrap = self.params().derive(pass, &salt, &self.id)?;
+        let mut sealed = nonce;
+        sealed.extend_from_slice(&ct);
+        let plain = Zeroizing::new(
+            open_with(&cipher_of(&wrap), &slot_aad(repo_id, &self.id), &sealed)
+                .map_err(|_| CryptoError::WrongPassphrase(self.id.clone()))?,
+        );
+        let mut master = MasterKey([0; MASTER_LEN]);
+        master.0.copy_from_slice(&plain);
+        Ok(Keys::new(master, repo_id))
+    }
+}
+
+#[cfg(test)]
+#[path = "crypto_tests.rs"]
+mod tests;
