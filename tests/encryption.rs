@@ -103,7 +103,7 @@ hooks = {{ before = "echo {HOOK}-before", after = "echo {HOOK}-after" }}
 
 [[task]]
 name = "dump"
-source = {{ kind = "command", dump = "printf {MARK}-stream-{MARK}", restore = "cat" }}
+source = {{ kind = "command", dump = "printf {MARK}-stream-{MARK}", restore = "cat > {{target}}" }}
 destinations = ["e"]
 "#,
         repo = repo.display(),
