@@ -109,6 +109,7 @@ impl World {
             let d = d.as_object_mut().expect("object");
             d.remove("checked_at");
             d.remove("free_bytes");
+            d.remove("check_ms");
         }
         (dests, self.ok(&["task", "list", "--json"]).json())
     }

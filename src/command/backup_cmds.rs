@@ -16,6 +16,9 @@ fn flags(r: &BackupRow) -> String {
     if r.record.pinned {
         f.push("pinned")
     }
+    if r.encrypted {
+        f.push("encrypted")
+    }
     match &r.record.verified {
         Some(v) if v.ok => f.push("verified"),
         Some(_) => f.push("DAMAGED"),

@@ -119,6 +119,13 @@ pub(super) fn dest(o: &Outcome, j: bool, io: &mut Io<'_>) -> Result<(), CoreErro
                 if let Some(r) = &d.config.rate_limit {
                     say!(io, "rate limit  {r} (writes)");
                 }
+                if let Some(e) = &d.config.encryption {
+                    say!(
+                        io,
+                        "encryption  xchacha20poly1305, passphrase from {}",
+                        e.source()
+                    );
+                }
             }
         }
         Outcome::DestinationRemoved { name } => {

@@ -27,6 +27,9 @@ pub struct BackupRow {
     /// empty when the task is no longer defined.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub source: String,
+    /// Whether its copies are on encrypted destinations.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub encrypted: bool,
 }
 
 pub use super::action::VerifySelection;
@@ -65,7 +68,24 @@ impl Core {
         }
         let mut rows = backup_rows(&self.catalog.list_backups()?, task);
         label_rows(&mut rows, self.catalog.list_tasks()?.iter());
+        mark_encrypted(&mut rows, &self.catalog.list_destinations()?);
         Ok(rows)
+    }
+}
+
+/// Marks the rows whose backup was written to an encrypted destination.
+pub(super) fn mark_encrypted(rows: &mut [BackupRow], dests: &[crate::model::DestinationConfig]) {
+    let enc: std::collections::HashSet<&str> = dests
+        .iter()
+        .filter(|d| d.encryption.is_some())
+        .map(|d| d.name.as_str())
+        .collect();
+    for r in rows {
+        r.encrypted = r
+            .record
+            .destinations
+            .iter()
+            .any(|d| enc.contains(d.as_str()));
     }
 }
 
@@ -104,6 +124,7 @@ pub(super) fn backup_rows(all: &[BackupRecord], task: Option<&str>) -> Vec<Backu
                 dependents,
                 record: b.clone(),
                 source: String::new(),
+                encrypted: false,
             }
         })
         .collect()

@@ -332,6 +332,7 @@ impl Core {
         runs.truncate(200);
         let mut backups = super::backups::backup_rows(&all, None);
         super::backups::label_rows(&mut backups, tasks.iter().map(|t| &t.task));
+        super::backups::mark_encrypted(&mut backups, &self.catalog.list_destinations()?);
         Ok(Overview {
             tasks,
             backups,

@@ -189,3 +189,26 @@ proptest! {
         }
     }
 }
+
+/// Sealing and opening throughput of 1 MiB frames
+/// (`cargo test --lib -- --ignored seal_throughput --nocapture`).
+#[test]
+#[ignore]
+fn seal_throughput() {
+    let k = keys("r");
+    let frame = vec![0x5au8; 1 << 20];
+    let n = 128;
+    let t0 = std::time::Instant::now();
+    let mut sealed = Vec::new();
+    for i in 0..n {
+        sealed = k.seal_frame("p", i, &frame).unwrap();
+    }
+    let seal = t0.elapsed();
+    let t1 = std::time::Instant::now();
+    for _ in 0..n {
+        k.open_frame("p", n - 1, &sealed).unwrap();
+    }
+    let open = t1.elapsed();
+    let mib = |d: std::time::Duration| n as f64 / d.as_secs_f64();
+    eprintln!("seal {:.0} MiB/s, open {:.0} MiB/s", mib(seal), mib(open));
+}

@@ -129,6 +129,7 @@ fn snapshot() -> Snapshot {
             },
             dependents: Vec::new(),
             source: String::new(),
+            encrypted: false,
         });
     }
     let tasks = TASKS

@@ -136,6 +136,7 @@ pub fn rows_of(records: Vec<BackupRecord>) -> Vec<BackupRow> {
                 dependents,
                 record: b.clone(),
                 source: String::new(),
+                encrypted: false,
             }
         })
         .collect()
