@@ -220,6 +220,9 @@ pub(super) fn draw_backups(f: &mut Frame<'_>, area: Rect, c: &Ctx<'_>) {
             if b.pinned {
                 flags.push("pinned");
             }
+            if r.encrypted {
+                flags.push("encrypted");
+            }
             match &b.verified {
                 Some(v) if v.ok => flags.push("verified"),
                 Some(_) => flags.push("DAMAGED"),
