@@ -142,6 +142,7 @@ pub fn run(home: Option<PathBuf>, json: bool, io: &mut Io<'_>) -> Result<u8, Cor
                 },
                 repo_id: None,
                 rate_limit: None,
+                parallel_uploads: None,
             }),
             accept_new_host_key: false,
         },

@@ -383,6 +383,7 @@ fn the_destination_contract_holds_over_sftp() {
         }),
         repo_id: None,
         rate_limit: None,
+        parallel_uploads: None,
     };
     let d = dest::open_with(
         &cfg,

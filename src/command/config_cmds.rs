@@ -114,6 +114,9 @@ pub(super) fn dest(o: &Outcome, j: bool, io: &mut Io<'_>) -> Result<(), CoreErro
                 if let Some(r) = &d.config.rate_limit {
                     say!(io, "rate limit  {r} (writes)");
                 }
+                if let Some(n) = d.config.parallel_uploads {
+                    say!(io, "uploads     {n} at once");
+                }
             }
         }
         Outcome::DestinationRemoved { name } => {

@@ -47,4 +47,7 @@ pub struct DestAddArgs {
     /// Most bytes per second written to this destination, e.g. 20MiB/s (shared by every job writing there).
     #[arg(long, value_name = "RATE")]
     pub rate_limit: Option<String>,
+    /// How many uploads run at once there (1 to 16; default 1 for a local disk, 4 for remote kinds).
+    #[arg(long, value_name = "N")]
+    pub parallel_uploads: Option<u32>,
 }

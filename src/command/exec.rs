@@ -24,6 +24,10 @@ pub struct Io<'a> {
     /// a client's command, not the console): only then are progress bars drawn
     /// and Ctrl-C handlers installed.
     pub local: bool,
+    /// Whether `out` carries bytes exactly as written (a shell's stdout, the
+    /// daemon's frames, an SSH channel; not the console's captured text), so
+    /// `restore --stdout` can stream a database backup into it.
+    pub binary: bool,
 }
 
 pub(super) fn json<T: Serialize>(io: &mut Io<'_>, v: &T) -> Result<(), CoreError> {
@@ -116,9 +120,9 @@ pub fn run_command(
         let _signals = (io.local && matches!(action, Action::RunBackup { detach: false, .. }))
             .then(|| super::interrupt::CancelOnSignal::install(progress.clone()));
         if matches!(action, Action::RestoreStream { .. }) {
-            // The data is the output: it needs a byte stream, which only a
-            // local command line has (not the daemon's text frames).
-            let out: Option<&mut dyn Write> = if io.local { Some(&mut *io.out) } else { None };
+            // The data is the output: it needs a byte stream (a shell, the
+            // daemon's client, an SSH channel; not the console).
+            let out: Option<&mut dyn Write> = if io.binary { Some(&mut *io.out) } else { None };
             let outcome = core.perform_streaming(caller, action, progress, out)?;
             if let Outcome::Restored {
                 backup,

@@ -51,6 +51,7 @@ pub fn resolve(cmd: Command) -> Result<Resolved, CoreError> {
                 known_hosts,
                 accept_new_host_key,
                 rate_limit,
+                parallel_uploads,
             } = *a;
             let kind = if let Some(url) = s3 {
                 DestinationKind::S3(S3Spec {
@@ -84,6 +85,7 @@ pub fn resolve(cmd: Command) -> Result<Resolved, CoreError> {
                     kind,
                     repo_id: None,
                     rate_limit,
+                    parallel_uploads,
                 }),
                 accept_new_host_key,
             }

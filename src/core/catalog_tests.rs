@@ -12,6 +12,7 @@ fn dest(name: &str) -> DestinationConfig {
         kind: DestinationKind::Local { path },
         repo_id: Some("r1".into()),
         rate_limit: None,
+        parallel_uploads: None,
     }
 }
 

@@ -121,6 +121,7 @@ mod tests {
                     },
                     repo_id: None,
                     rate_limit: None,
+                    parallel_uploads: None,
                 }),
                 accept_new_host_key: false,
             },

@@ -263,6 +263,7 @@ mod tests {
             },
             repo_id: None,
             rate_limit: None,
+            parallel_uploads: None,
         }
     }
 

@@ -261,7 +261,7 @@ impl Core {
             A::RestoreStream { id } => {
                 let Some(out) = out else {
                     return Err(CoreError::Invalid(
-                        "restore --stdout streams binary data and runs only in a local shell without a daemon; stop 'strata serve' or restore with --to".into(),
+                        "restore --stdout streams binary data, which the console cannot show; run it in a shell (locally or over ssh) and pipe it, or restore with --to".into(),
                     ));
                 };
                 let (rec, report) = self.restore_to_stream(&id, out, progress)?;

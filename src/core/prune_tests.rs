@@ -31,6 +31,7 @@ fn fixture(retention: serde_json::Value) -> Fixture {
         kind: DestinationKind::Local { path: repo.clone() },
         repo_id: None,
         rate_limit: None,
+        parallel_uploads: None,
     })
     .unwrap();
     let task = serde_json::from_value(serde_json::json!({

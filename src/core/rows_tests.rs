@@ -83,6 +83,7 @@ fn catalog_figures_count_complete_copies_and_pending_ones() {
         kind: DestinationKind::Local { path: "/x".into() },
         repo_id: None,
         rate_limit: None,
+        parallel_uploads: None,
     };
     let d = DestinationRow::unchecked(cfg("d"), &[a.clone(), b.clone()]);
     assert_eq!((d.backups, d.stored_bytes, d.pending), (2, 20, 0));

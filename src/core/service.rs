@@ -124,6 +124,7 @@ impl Core {
         }
         super::dest_spec::check_kind(&cfg.name, &cfg.kind)?;
         super::dest_spec::check_rate(&cfg.name, cfg.rate_limit.as_deref())?;
+        super::dest_spec::check_parallel(&cfg.name, cfg.parallel_uploads)?;
         let kind = match cfg.kind {
             DestinationKind::Local { path } => {
                 super::bounds::check_path(&format!("destination {:?}: path", cfg.name), &path)
@@ -152,6 +153,7 @@ impl Core {
             kind,
             repo_id: None,
             rate_limit: cfg.rate_limit,
+            parallel_uploads: cfg.parallel_uploads,
         };
         // An existing repository is adopted as is (catalog rebuild relies on it).
         let repo = Repository::open_or_init(&cfg.name, crate::dest::open_with(&cfg, opts)?)?;

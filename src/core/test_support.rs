@@ -10,6 +10,7 @@ pub(crate) fn local_dest(core: &Core, name: &str, path: std::path::PathBuf) {
         kind: DestinationKind::Local { path },
         repo_id: None,
         rate_limit: None,
+        parallel_uploads: None,
     })
     .unwrap();
 }

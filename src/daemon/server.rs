@@ -160,6 +160,7 @@ fn handle(core: &Arc<Core>, stream: UnixStream) -> std::io::Result<()> {
     };
     let mut io = Io {
         local: false,
+        binary: true,
         out: &mut out,
         err: &mut err,
     };

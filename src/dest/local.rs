@@ -323,6 +323,7 @@ mod tests {
             kind: DestinationKind::Local { path: path.into() },
             repo_id: None,
             rate_limit: None,
+            parallel_uploads: None,
         };
         let e = crate::dest::open(&cfg("rel/repo")).err().unwrap();
         assert_eq!(e.kind(), crate::dest::ErrorKind::Permanent);

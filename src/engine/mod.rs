@@ -10,6 +10,7 @@ pub mod fetch;
 pub mod frame;
 pub mod manifest;
 pub mod pack;
+mod prefetch;
 pub mod repo;
 pub mod repository;
 pub mod restore;

@@ -280,6 +280,7 @@ mod tests {
             }),
             repo_id: Some("r1".into()),
             rate_limit: None,
+            parallel_uploads: None,
         };
         let text = serde_json::to_string(&cfg).unwrap();
         assert!(text.contains("\"kind\":\"s3\""), "{text}");

@@ -142,6 +142,10 @@ pub struct DestinationConfig {
     /// Most bytes per second written there, as the user wrote it (`20MiB/s`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rate_limit: Option<String>,
+    /// How many uploads run at once there; unset: the kind's default
+    /// (1 for a local disk, 4 for object stores and SFTP).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parallel_uploads: Option<u32>,
 }
 
 /// Retention rules (evaluated by the retention issue; stored now).

@@ -330,6 +330,7 @@ fn check_dest(doc: &DestDoc, default_known_hosts: &Path) -> Result<DestinationCo
         identity,
         known_hosts,
         rate_limit,
+        parallel_uploads,
     } = doc;
     check_name("destination", name)?;
     let what = format!("destination {name:?}");
@@ -404,10 +405,12 @@ fn check_dest(doc: &DestDoc, default_known_hosts: &Path) -> Result<DestinationCo
     };
     crate::core::dest_spec::check_kind(name, &dest_kind)?;
     crate::core::dest_spec::check_rate(name, rate_limit.as_deref())?;
+    crate::core::dest_spec::check_parallel(name, *parallel_uploads)?;
     Ok(DestinationConfig {
         name: name.clone(),
         kind: dest_kind,
         repo_id: None,
         rate_limit: rate_limit.clone(),
+        parallel_uploads: *parallel_uploads,
     })
 }

@@ -59,6 +59,9 @@ pub struct DestDoc {
     /// Most bytes per second written there, e.g. `"20MiB/s"` (any kind).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rate_limit: Option<String>,
+    /// How many uploads run at once there, 1 to 16 (any kind).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parallel_uploads: Option<u32>,
 }
 
 /// A task's `source = { … }`.
@@ -251,6 +254,7 @@ impl From<&DestinationConfig> for DestDoc {
             identity: None,
             known_hosts: None,
             rate_limit: d.rate_limit.clone(),
+            parallel_uploads: d.parallel_uploads,
         };
         match &d.kind {
             DestinationKind::Local { path } => doc.path = Some(path.clone()),
@@ -391,6 +395,7 @@ pub fn render(doc: &Config) -> Result<String, CoreError> {
             identity,
             known_hosts,
             rate_limit,
+            parallel_uploads,
         } = d;
         out.push_str("\n[[destination]]\n");
         kv(&mut out, "name", name)?;
@@ -405,6 +410,7 @@ pub fn render(doc: &Config) -> Result<String, CoreError> {
         opt(&mut out, "identity", identity)?;
         opt(&mut out, "known_hosts", known_hosts)?;
         opt(&mut out, "rate_limit", rate_limit)?;
+        opt(&mut out, "parallel_uploads", parallel_uploads)?;
     }
     for t in &doc.task {
         let TaskDoc {

@@ -280,18 +280,33 @@ impl Core {
         for d in dests {
             let action = match self.catalog.get_destination(&d.name)? {
                 None => Action::Add,
-                Some(old) if old.kind == d.kind && old.rate_limit == d.rate_limit => {
+                Some(old)
+                    if old.kind == d.kind
+                        && old.rate_limit == d.rate_limit
+                        && old.parallel_uploads == d.parallel_uploads =>
+                {
                     Action::Unchanged
                 }
-                // Only how fast it is written changes: the repository stays.
+                // Only how it is written changes: the repository stays.
                 Some(old) if old.kind == d.kind => {
-                    let fields = vec![FieldChange {
-                        field: "rate_limit".into(),
-                        old: Value::from(old.rate_limit.clone()),
-                        new: Value::from(d.rate_limit.clone()),
-                    }];
+                    let mut fields = Vec::new();
+                    if old.rate_limit != d.rate_limit {
+                        fields.push(FieldChange {
+                            field: "rate_limit".into(),
+                            old: Value::from(old.rate_limit.clone()),
+                            new: Value::from(d.rate_limit.clone()),
+                        });
+                    }
+                    if old.parallel_uploads != d.parallel_uploads {
+                        fields.push(FieldChange {
+                            field: "parallel_uploads".into(),
+                            old: Value::from(old.parallel_uploads),
+                            new: Value::from(d.parallel_uploads),
+                        });
+                    }
                     changed_dests.push(DestinationConfig {
                         rate_limit: d.rate_limit.clone(),
+                        parallel_uploads: d.parallel_uploads,
                         ..old
                     });
                     Action::Change { fields }
