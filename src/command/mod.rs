@@ -15,6 +15,8 @@ pub mod backup_cmds;
 pub mod config_cmds;
 mod dest_args;
 pub use dest_args::DestAddArgs;
+mod restore_args;
+pub use restore_args::RestoreArgs;
 pub mod exec;
 pub mod info;
 pub mod interrupt;
@@ -438,25 +440,6 @@ pub enum BackupCmd {
         /// Backup id.
         id: String,
     },
-}
-
-/// Arguments of `restore`.
-#[derive(Debug, Args)]
-pub struct RestoreArgs {
-    /// Backup id (or a unique prefix).
-    pub id: String,
-    /// Target: a new directory (dir backups: must not exist or be empty), a
-    /// new database file (sqlite), or the new database's name for the
-    /// task's restore command (command). Database backups without --to go to
-    /// <task>-restore-<YYYYMMDD-HHMMSS>, printed.
-    #[arg(long, value_name = "TARGET", conflicts_with = "stdout")]
-    pub to: Option<PathBuf>,
-    /// Stream a database backup's data (the dump, the database file) to stdout.
-    #[arg(long, conflicts_with = "path")]
-    pub stdout: bool,
-    /// Only this subtree (a path relative to the source root).
-    #[arg(long, value_name = "SUBPATH")]
-    pub path: Option<String>,
 }
 
 /// Arguments of `verify`.

@@ -185,9 +185,9 @@ pub fn resolve(cmd: Command) -> Result<Resolved, CoreError> {
         },
         Command::Backup(BackupCmd::Pin { id }) => A::PinBackup { id },
         Command::Backup(BackupCmd::Unpin { id }) => A::UnpinBackup { id },
-        Command::Restore(a) if a.stdout => A::RestoreStream { id: a.id },
+        Command::Restore(a) if a.stdout => A::RestoreStream { id: a.backup() },
         Command::Restore(a) => A::Restore {
-            id: a.id,
+            id: a.backup(),
             to: a.to.unwrap_or_default(),
             path: a.path,
         },

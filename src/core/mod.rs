@@ -4,6 +4,7 @@
 
 pub mod access;
 pub mod action;
+pub mod backup_names;
 pub mod backups;
 pub mod bounds;
 pub mod catalog;
