@@ -112,7 +112,7 @@ fn line(b: &BackupRecord, now: DateTime<Utc>) -> String {
 }
 
 /// Newest first, by start time (ids order only to the second).
-fn newest_first<'a>(mut v: Vec<&'a BackupRecord>) -> Vec<&'a BackupRecord> {
+fn newest_first(mut v: Vec<&BackupRecord>) -> Vec<&BackupRecord> {
     v.sort_by(|a, b| b.started.cmp(&a.started).then_with(|| b.id.cmp(&a.id)));
     v
 }
