@@ -37,6 +37,9 @@ pub(super) fn json<T: Serialize>(io: &mut Io<'_>, v: &T) -> Result<(), CoreError
 }
 
 pub(super) fn write_err(e: std::io::Error) -> CoreError {
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        return CoreError::OutputClosed;
+    }
     CoreError::Failed(format!("cannot write output: {e}"))
 }
 
@@ -57,6 +60,9 @@ pub fn execute(cli: Cli, io: &mut Io<'_>) -> u8 {
 
 /// Prints an error the way every front end does and returns its exit code.
 pub fn fail(e: &CoreError, io: &mut Io<'_>) -> u8 {
+    if matches!(e, CoreError::OutputClosed) {
+        return 0;
+    }
     note!(
         io,
         "strata: {}",

@@ -117,30 +117,9 @@ fn newest_first(mut v: Vec<&BackupRecord>) -> Vec<&BackupRecord> {
     v
 }
 
-/// Edit distance, for `did you mean`.
-fn distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut prev = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let cur = row[j + 1];
-            row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
-            prev = cur;
-        }
-    }
-    row[b.len()]
-}
-
 /// The closest of `options` to `name`, if close enough to be a typo.
 fn closest<'a>(name: &str, options: impl Iterator<Item = &'a str>) -> Option<String> {
-    let limit = (name.chars().count() / 3).max(2);
-    options
-        .map(|o| (distance(name, o), o))
-        .filter(|(d, _)| *d <= limit)
-        .min()
-        .map(|(_, o)| o.to_string())
+    crate::spelling::closest(name, options).map(str::to_string)
 }
 
 /// The backup `name` names among `all` (every record of the catalog).
