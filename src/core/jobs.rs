@@ -7,6 +7,7 @@ use super::error::CoreError;
 use super::ids::{first_backup_id, new_backup_id};
 pub use super::recovery::Recovery;
 use super::service::Core;
+use super::snapshot_life::with_warnings;
 use crate::engine::backup::{self, BackupPlan, BackupStats, Described};
 use crate::engine::repo::{Claim, ClaimOutcome};
 use crate::engine::{EngineError, Repository, repo, stop};
@@ -26,6 +27,10 @@ pub struct RunOutcome {
     pub run: RunRecord,
     /// A note for the operator (e.g. an incremental that became a full).
     pub note: Option<String>,
+    /// Problems after the commit that the operator must see (a local
+    /// snapshot that could not be cleared).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 /// Effective kind, parent backup, and a note when the request was changed.
@@ -369,8 +374,23 @@ impl Core {
             compression_level: task.compression_level,
             threads: threads(),
         };
-        let source = crate::source::open(&task.source);
-        let outcome = backup::run(&plan, source.as_ref(), progress, |stats| Described {
+        // A snapshot source's snapshot is settled by the core once the run ends.
+        let tag = crate::source::snapshot::tag_for(&task.name, &run.backup_id);
+        let snapshot = crate::source::snapshot_spec(&task.source)
+            .map(|s| crate::source::snapshot::SnapshotSource::new(s, &tag));
+        let generic;
+        let source: &dyn crate::source::Source = match &snapshot {
+            Some(s) => s,
+            None => {
+                generic = crate::source::open(&task.source, &tag);
+                generic.as_ref()
+            }
+        };
+        let settle = |committed: bool| match &snapshot {
+            Some(s) if s.began() => self.settle_snapshots(&task, &tag, committed),
+            _ => Vec::new(),
+        };
+        let outcome = backup::run(&plan, source, progress, |stats| Described {
             record: record_of(&plan, &task, manual, stats),
             task: task.clone(),
         })
@@ -423,14 +443,24 @@ impl Core {
                     // own, by the claim) goes again.
                     release_all();
                     let e = CoreError::from(e);
-                    self.fail_run(run, format!("{e}; its data was removed"));
+                    let w = settle(false);
+                    let m = with_warnings(Some(format!("{e}; its data was removed")), &w);
+                    self.fail_run(run, m.unwrap_or_default());
                     return Err(e);
                 }
                 drop(hold);
+                let warnings = settle(true);
+                if !warnings.is_empty() {
+                    done.message = with_warnings(done.message, &warnings);
+                    if let Err(e) = self.catalog.update_run(&done) {
+                        tracing::warn!(run = done.id, "could not record the run's warnings: {e}");
+                    }
+                }
                 Ok(RunOutcome {
                     backup: record,
                     run: done,
                     note,
+                    warnings,
                 })
             }
             Err(e) => {
@@ -441,7 +471,7 @@ impl Core {
                     RunStatus::Failed
                 };
                 run.finished = Some(Utc::now());
-                run.message = Some(e.to_string());
+                run.message = with_warnings(Some(e.to_string()), &settle(false));
                 // Nothing was committed: the run names no backup.
                 run.backup_id.clear();
                 self.catalog.update_run(&run)?;

@@ -274,6 +274,22 @@ impl Page<'_> {
                 format!("    {text}"),
                 if *error { t.error } else { t.muted },
             ),
+            Item::Snapshot(r) => Line::from(vec![
+                Span::styled(format!("{}  ", r.tag), t.text),
+                Span::styled(
+                    format!("{} ", pad(&relative(Some(r.created), self.c.now), 9)),
+                    t.muted,
+                ),
+                Span::styled(
+                    format!(
+                        "{} files  {} total  {} its own",
+                        r.files,
+                        size(r.apparent_bytes),
+                        size(r.exclusive_bytes)
+                    ),
+                    t.text,
+                ),
+            ]),
         }
     }
 }
