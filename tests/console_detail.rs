@@ -86,6 +86,7 @@ fn on_snapshot_detail() -> (App, Snapshot) {
                 files: 412,
                 apparent_bytes: 8_700_000_000,
                 exclusive_bytes: own,
+                order: 0,
             });
     }
     let mut app = admin();
@@ -107,8 +108,8 @@ fn snapshot_task_detail_shows_its_local_snapshots() {
         "create        nodetool snapshot -t {tag}",
         "keep local    newest 2",
         "strata-cass_20261122-020000-0a1b2c3d",
-        "412 files  8.1 GiB total  1.1 GiB its own",
-        "0 B its own",
+        "1.1 GiB its own of 8.1 GiB · 412 files",
+        "0 B its own of 8.1 GiB",
         "clearing them frees 1.1 GiB: strata snapshot clear --task cass",
     ] {
         assert!(text.contains(want), "{want:?} missing:\n{text}");

@@ -50,7 +50,7 @@ fn table(rows: &[LocalSnapshotRow], io: &mut Io<'_>) -> Result<(), CoreError> {
             size(r.apparent_bytes),
             size(r.exclusive_bytes),
             r.backup.clone().unwrap_or_else(|| "-".into()),
-            crate::source::snapshot::describe_paths(&r.paths),
+            r.paths_text(),
         ]);
     }
     write!(io.out, "{}", t.render()).map_err(write_err)

@@ -47,36 +47,37 @@ impl KeepLocal {
         self.count.is_some_and(|n| n > 0) || self.within.is_some()
     }
 
-    /// The tags to clear among `found` (tag, created), given the time `now`:
-    /// all but the newest `count` and those younger than `within`.
-    pub(crate) fn to_clear(
-        &self,
-        found: &[(String, DateTime<Utc>)],
-        now: DateTime<Utc>,
-    ) -> Vec<String> {
-        let mut newest_first: Vec<&(String, DateTime<Utc>)> = found.iter().collect();
-        newest_first.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| b.0.cmp(&a.0)));
+    /// The tags to clear among `found` (tag, created, a tie-breaker for
+    /// snapshots of one second: their mtime), given the time `now`: all but
+    /// the newest `count` and those younger than `within`.
+    pub(crate) fn to_clear(&self, found: &[Found], now: DateTime<Utc>) -> Vec<String> {
+        let mut newest_first: Vec<&Found> = found.iter().collect();
+        newest_first.sort_by(|a, b| (b.1, b.2).cmp(&(a.1, a.2)));
         let count = self.count.unwrap_or(0) as usize;
         newest_first
             .into_iter()
             .enumerate()
-            .filter(|(i, (_, at))| {
+            .filter(|(i, (_, at, _))| {
                 let young = self.within.is_some_and(|w| now - *at < w);
                 *i >= count && !young
             })
-            .map(|(_, (t, _))| t.clone())
+            .map(|(_, (t, _, _))| t.clone())
             .collect()
     }
 }
 
+/// A local snapshot as the keep rules see it: tag, when it was taken, its
+/// mtime in ns (orders snapshots taken within one second).
+pub(crate) type Found = (String, DateTime<Utc>, i64);
+
 /// When a snapshot was taken: the time in its tag's backup id, else its
 /// directories' modification time.
-pub(crate) fn created_of(tag: &str, mtime: i64) -> DateTime<Utc> {
+pub(crate) fn created_of(tag: &str, mtime_ns: i64) -> DateTime<Utc> {
     snapshot::backup_id_of(tag)
         .and_then(|id| id.get(..15))
         .and_then(|t| chrono::NaiveDateTime::parse_from_str(t, "%Y%m%d-%H%M%S").ok())
         .map(|t| t.and_utc())
-        .or_else(|| DateTime::from_timestamp(mtime, 0))
+        .or_else(|| DateTime::from_timestamp(mtime_ns.div_euclid(1_000_000_000), 0))
         .unwrap_or_default()
 }
 
@@ -152,26 +153,25 @@ impl Core {
             }
             return warnings;
         }
-        let mut found: Vec<(String, DateTime<Utc>)> =
-            match snapshot::local_snapshots(&spec.path, &task.name) {
-                Ok(list) => list
-                    .into_iter()
-                    .map(|s| {
-                        let at = created_of(&s.tag, s.mtime);
-                        (s.tag, at)
-                    })
-                    .collect(),
-                Err(e) => {
-                    warnings.push(format!(
-                        "cannot list the local snapshots of task {}: {e}",
-                        task.name
-                    ));
-                    Vec::new()
-                }
-            };
+        let mut found: Vec<Found> = match snapshot::local_snapshots(&spec.path, &task.name) {
+            Ok(list) => list
+                .into_iter()
+                .map(|s| {
+                    let at = created_of(&s.tag, s.mtime_ns);
+                    (s.tag, at, s.mtime_ns)
+                })
+                .collect(),
+            Err(e) => {
+                warnings.push(format!(
+                    "cannot list the local snapshots of task {}: {e}",
+                    task.name
+                ));
+                Vec::new()
+            }
+        };
         // The run's own snapshot is cleared even if nothing of it matches path.
-        if !found.iter().any(|(t, _)| t == tag) {
-            found.push((tag.to_string(), Utc::now()));
+        if !found.iter().any(|(t, _, _)| t == tag) {
+            found.push((tag.to_string(), Utc::now(), i64::MAX));
         }
         for t in keep.to_clear(&found, Utc::now()) {
             if let Err(w) = self.clear_snapshot(&task.name, &spec, &t) {
@@ -192,8 +192,10 @@ mod tests {
 
     #[test]
     fn keep_rules_choose_what_goes() {
-        let found: Vec<(String, DateTime<Utc>)> =
-            (0..5).map(|i| (format!("strata-{i}"), at(i))).collect();
+        // Two of one second: the mtime decides which is newer.
+        let found: Vec<Found> = (0..5)
+            .map(|i| (format!("strata-{i}"), at(i.min(3)), i))
+            .collect();
         let now = at(5);
         let none = KeepLocal::default();
         assert!(!none.keeps());
@@ -227,6 +229,6 @@ mod tests {
             created_of("strata-t_20261203-150405-0a1b2c3d", 0).to_rfc3339(),
             "2026-12-03T15:04:05+00:00"
         );
-        assert_eq!(created_of("strata-t_x", 1_800_000_000), at(0));
+        assert_eq!(created_of("strata-t_x", 1_800_000_000_000_000_000), at(0));
     }
 }

@@ -40,6 +40,20 @@ pub struct LocalSnapshotRow {
     /// Bytes of the files no name outside the snapshot links to: what
     /// clearing it frees. Grows as the database compacts its live files away.
     pub exclusive_bytes: u64,
+    /// Orders snapshots taken within one second (their mtime in ns).
+    #[serde(skip)]
+    pub order: i64,
+}
+
+impl LocalSnapshotRow {
+    /// Its directories in one short phrase: the first, and how many more.
+    pub fn paths_text(&self) -> String {
+        match self.paths.as_slice() {
+            [] => String::new(),
+            [one] => one.display().to_string(),
+            [first, rest @ ..] => format!("{} and {} more", first.display(), rest.len()),
+        }
+    }
 }
 
 /// The console's cached rows.
@@ -88,7 +102,8 @@ impl Core {
                     .map(str::to_string);
                 rows.push(LocalSnapshotRow {
                     task: t.name.clone(),
-                    created: created_of(&s.tag, s.mtime),
+                    created: created_of(&s.tag, s.mtime_ns),
+                    order: s.mtime_ns,
                     tag: s.tag,
                     backup,
                     paths: s.paths,
@@ -98,7 +113,7 @@ impl Core {
                 });
             }
         }
-        rows.sort_by(|a, b| (&a.task, a.created, &a.tag).cmp(&(&b.task, b.created, &b.tag)));
+        rows.sort_by(|a, b| (&a.task, a.created, a.order).cmp(&(&b.task, b.created, b.order)));
         Ok(rows)
     }
 

@@ -260,8 +260,8 @@ pub struct LocalSnapshot {
     /// Bytes of the files no name outside the snapshot links to: what
     /// clearing it frees.
     pub exclusive_bytes: u64,
-    /// The newest modification time of its directories (seconds since the epoch).
-    pub mtime: i64,
+    /// The newest modification time of its directories (ns since the epoch).
+    pub mtime_ns: i64,
 }
 
 /// Sizes of the regular files below `roots`: (files, apparent, exclusive).
@@ -311,10 +311,10 @@ pub fn local_snapshots(template: &str, task: &str) -> Result<Vec<LocalSnapshot>,
         .into_iter()
         .map(|(tag, paths)| {
             let (files, apparent_bytes, exclusive_bytes) = sizes(&paths);
-            let mtime = paths
+            let mtime_ns = paths
                 .iter()
                 .filter_map(|p| std::fs::metadata(p).ok())
-                .map(|m| m.mtime())
+                .map(|m| m.mtime().saturating_mul(1_000_000_000) + m.mtime_nsec())
                 .max()
                 .unwrap_or(0);
             LocalSnapshot {
@@ -323,19 +323,10 @@ pub fn local_snapshots(template: &str, task: &str) -> Result<Vec<LocalSnapshot>,
                 files,
                 apparent_bytes,
                 exclusive_bytes,
-                mtime,
+                mtime_ns,
             }
         })
         .collect())
-}
-
-/// A snapshot's directories in one short phrase (for messages).
-pub fn describe_paths(paths: &[PathBuf]) -> String {
-    match paths {
-        [] => String::new(),
-        [one] => one.display().to_string(),
-        [first, ..] => format!("{} and {} more", first.display(), paths.len() - 1),
-    }
 }
 
 #[cfg(test)]

@@ -277,15 +277,16 @@ impl Page<'_> {
             Item::Snapshot(r) => Line::from(vec![
                 Span::styled(format!("{}  ", r.tag), t.text),
                 Span::styled(
-                    format!("{} ", pad(&relative(Some(r.created), self.c.now), 9)),
+                    format!("{} ", pad(&relative(Some(r.created), self.c.now), 11)),
                     t.muted,
                 ),
                 Span::styled(
+                    // What clearing frees first: on a narrow screen the rest is cut.
                     format!(
-                        "{} files  {} total  {} its own",
-                        r.files,
+                        "{} its own of {} · {} files",
+                        size(r.exclusive_bytes),
                         size(r.apparent_bytes),
-                        size(r.exclusive_bytes)
+                        r.files
                     ),
                     t.text,
                 ),
