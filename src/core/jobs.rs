@@ -8,11 +8,11 @@ use super::ids::{first_backup_id, new_backup_id};
 pub use super::recovery::Recovery;
 use super::service::Core;
 use super::snapshot_life::with_warnings;
-use crate::engine::backup::{self, BackupPlan, BackupStats, Described};
+use crate::engine::backup::{self, BackupPlan, Described};
 use crate::engine::repo::{Claim, ClaimOutcome};
 use crate::engine::{EngineError, Repository, repo, stop};
 use crate::model::{
-    BackupCopy, BackupKind, BackupRecord, BackupStatus, CopyState, RunRecord, RunStatus, TaskConfig,
+    BackupCopy, BackupKind, BackupRecord, BackupStatus, CopyState, RunRecord, RunStatus,
 };
 use crate::progress::Progress;
 use chrono::Utc;
@@ -391,7 +391,7 @@ impl Core {
             _ => Vec::new(),
         };
         let outcome = backup::run(&plan, source, progress, |stats| Described {
-            record: record_of(&plan, &task, manual, stats),
+            record: super::planning::record_of(&plan, &task, manual, stats),
             task: task.clone(),
         })
         .map(|done| {
@@ -478,38 +478,6 @@ impl Core {
                 Err(e.into())
             }
         }
-    }
-}
-
-/// The catalog record of the backup `plan` stored with `stats`.
-fn record_of(
-    plan: &BackupPlan<'_>,
-    task: &TaskConfig,
-    manual: bool,
-    stats: &BackupStats,
-) -> BackupRecord {
-    BackupRecord {
-        id: plan.backup_id.clone(),
-        task: task.name.clone(),
-        kind: plan.kind,
-        manual,
-        parent: plan.parent.map(|(p, _)| p.id.clone()),
-        chain: stats.chain.clone(),
-        status: stats.status(),
-        started: plan.started,
-        finished: Utc::now(),
-        logical_bytes: stats.logical_bytes,
-        stored_bytes: stats.stored_bytes,
-        file_count: stats.file_count,
-        entry_count: stats.entry_count,
-        changed_files: stats.changed_files,
-        errors: stats.errors.clone(),
-        warnings: stats.warnings.clone(),
-        destinations: task.destinations.clone(),
-        manifest_hash: stats.manifest_hash.clone(),
-        pinned: false,
-        verified: None,
-        copies: Vec::new(),
     }
 }
 

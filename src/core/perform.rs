@@ -333,11 +333,7 @@ impl Core {
             taken: Some(chrono::Utc::now()),
             destinations,
             restore_base: self.settings.restore_roots.first().cloned(),
-            snapshots: if check_destinations {
-                self.cached_snapshot_rows()
-            } else {
-                Vec::new()
-            },
+            snapshots: self.cached_snapshot_rows(check_destinations),
         })
     }
 

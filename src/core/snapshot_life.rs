@@ -52,7 +52,7 @@ impl KeepLocal {
     /// the newest `count` and those younger than `within`.
     pub(crate) fn to_clear(&self, found: &[Found], now: DateTime<Utc>) -> Vec<String> {
         let mut newest_first: Vec<&Found> = found.iter().collect();
-        newest_first.sort_by(|a, b| (b.1, b.2).cmp(&(a.1, a.2)));
+        newest_first.sort_by_key(|f| std::cmp::Reverse((f.1, f.2)));
         let count = self.count.unwrap_or(0) as usize;
         newest_first
             .into_iter()

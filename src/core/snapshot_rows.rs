@@ -119,7 +119,11 @@ impl Core {
 
     /// [`Core::local_snapshot_rows`] of every task, at most [`CACHED_FOR`] old
     /// (the console asks four times a second); an error shows as no rows.
-    pub(crate) fn cached_snapshot_rows(&self) -> Vec<LocalSnapshotRow> {
+    /// Only for a console (`wanted`): scripts' overviews skip the walk.
+    pub(crate) fn cached_snapshot_rows(&self, wanted: bool) -> Vec<LocalSnapshotRow> {
+        if !wanted {
+            return Vec::new();
+        }
         let mut g = match self.snapshots.0.lock() {
             Ok(g) => g,
             Err(p) => p.into_inner(),

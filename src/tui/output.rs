@@ -224,6 +224,14 @@ pub fn said(action: &CoreAction, result: &Result<Outcome, Failure>) -> (String, 
             ),
             !report.errors.is_empty(),
         ),
+        Outcome::SnapshotsCleared(rows) => (
+            format!(
+                "{what}: cleared {} local snapshot(s), freed {}",
+                rows.len(),
+                size(rows.iter().map(|r| r.exclusive_bytes).sum())
+            ),
+            false,
+        ),
         _ => (format!("{what}: done"), false),
     }
 }
