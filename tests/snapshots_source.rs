@@ -39,7 +39,7 @@ fn farm(s: &Strata) -> Farm {
     fs::write(
         &clear,
         format!(
-            "set -e\n[ ! -e {d}/../FAIL_CLEAR ] || {{ echo 'nodetool: clearsnapshot refused' >&2; exit 1; }}\nrm -rf {d}/ks/*/snapshots/\"$1\"\n"
+            "set -e\n[ ! -e {d}/../FAIL_CLEAR ] || {{ echo 'nodetool: clearsnapshot refused' >&2; exit 1; }}\necho \"clear $1\" >> {d}/../clear.log\nls {d}/../repo/backups/*/COMMIT >> {d}/../clear.log 2>&1 || true\nrm -rf {d}/ks/*/snapshots/\"$1\"\n"
         ),
     )
     .unwrap();
@@ -124,8 +124,13 @@ fn full_incremental_restore_and_clear_after_success() {
     assert!(show.contains("keep local    none"), "{show}");
     let full = s.backup("cass", "full");
     assert_eq!(common::u64_of(&full, "file_count"), 3);
-    // Cleared once the backup is stored: nothing of it stays on disk.
+    // Cleared once the backup is stored: nothing of it stays on disk, and
+    // when clear ran, the backup's commit marker was already written.
     assert_eq!(snapshot_dirs(&f), Vec::<String>::new());
+    let log = fs::read_to_string(s.path("clear.log")).unwrap();
+    let id = common::id_of(&full);
+    assert!(log.starts_with(&format!("clear strata-cass_{id}\n")), "{log}");
+    assert!(log.contains(&format!("backups/{id}/COMMIT")), "{log}");
     assert!(list(&s, "cass").is_empty());
 
     // Compaction rewrites a.db, a new table file appears; b.db and c.db stay.
@@ -276,9 +281,13 @@ fn a_failing_clear_is_a_visible_warning_and_snapshot_clear_removes_it_later() {
     let kept = s.json(&["snapshot", "clear", "--task", "cass", "--older-than", "1h"]);
     assert!(kept.as_array().unwrap().is_empty(), "{kept:#}");
     assert_eq!(list(&s, "cass").len(), 1);
+    // Through the daemon (as over SSH): the same typed actions, run there.
+    let daemon = s.serve();
+    assert_eq!(list(&s, "cass").len(), 1);
     let cleared = s.json(&["snapshot", "clear", "--task", "cass"]);
     assert_eq!(cleared.as_array().unwrap().len(), 1, "{cleared:#}");
     assert!(list(&s, "cass").is_empty());
+    drop(daemon);
     assert_eq!(snapshot_dirs(&f), Vec::<String>::new());
     let audit = s.ok(&["audit"]);
     assert!(
