@@ -31,7 +31,7 @@ fn farm(s: &Strata) -> Farm {
     fs::write(
         &create,
         format!(
-            "set -e\n[ ! -e {d}/../FAIL_CREATE ] || {{ echo 'nodetool: keyspace ks is unavailable' >&2; exit 2; }}\nfor t in {d}/ks/*; do\n  mkdir -p \"$t/snapshots/$1\"\n  cp -al \"$t\"/*.db \"$t/snapshots/$1/\"\ndone\n"
+            "set -e\nfor t in {d}/ks/*; do\n  mkdir -p \"$t/snapshots/$1\"\n  cp -al \"$t\"/*.db \"$t/snapshots/$1/\"\ndone\n[ ! -e {d}/../FAIL_CREATE ] || {{ echo 'nodetool: keyspace ks is unavailable' >&2; exit 2; }}\n"
         ),
     )
     .unwrap();
@@ -129,7 +129,10 @@ fn full_incremental_restore_and_clear_after_success() {
     assert_eq!(snapshot_dirs(&f), Vec::<String>::new());
     let log = fs::read_to_string(s.path("clear.log")).unwrap();
     let id = common::id_of(&full);
-    assert!(log.starts_with(&format!("clear strata-cass_{id}\n")), "{log}");
+    assert!(
+        log.starts_with(&format!("clear strata-cass_{id}\n")),
+        "{log}"
+    );
     assert!(log.contains(&format!("backups/{id}/COMMIT")), "{log}");
     assert!(list(&s, "cass").is_empty());
 
@@ -200,6 +203,21 @@ fn keep_local_keeps_the_newest_and_list_shows_exclusive_bytes() {
             format!("strata-cass_{}", common::id_of(&third)),
         ]
     );
+    // A failed backup keeps its snapshot under keep_local, and says so.
+    fs::write(s.path("FAIL_CREATE"), b"").unwrap();
+    let (code, _, err) = s.run(&["backup", "run", "cass", "--incremental"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("is kept (keep_local)"), "{err}");
+    assert_eq!(list(&s, "cass").len(), 3);
+    fs::remove_file(s.path("FAIL_CREATE")).unwrap();
+    // The next success applies the rule to it as well.
+    let fourth = s.backup("cass", "incremental");
+    let tags: Vec<String> = list(&s, "cass")
+        .iter()
+        .map(|r| r["tag"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(tags.len(), 2, "{tags:?}");
+    assert_eq!(tags[1], format!("strata-cass_{}", common::id_of(&fourth)));
     // Another task over the same data never sees or clears these.
     add_task(&s, &f, "other", &[]);
     assert!(list(&s, "other").is_empty());
@@ -222,7 +240,13 @@ fn a_failing_create_fails_the_backup_with_its_stderr_and_still_clears() {
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("keyspace ks is unavailable"), "{err}");
     assert!(s.backups().is_empty());
+    // It failed after making part of its snapshot: clear ran all the same.
     assert_eq!(snapshot_dirs(&f), Vec::<String>::new());
+    assert!(
+        fs::read_to_string(s.path("clear.log"))
+            .unwrap()
+            .starts_with("clear strata-cass_")
+    );
     let runs = s.json(&["runs", "--task", "cass"]);
     assert_eq!(runs[0]["status"], "failed", "{runs:#}");
 

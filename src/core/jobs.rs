@@ -471,11 +471,18 @@ impl Core {
                     RunStatus::Failed
                 };
                 run.finished = Some(Utc::now());
-                run.message = with_warnings(Some(e.to_string()), &settle(false));
+                let w = settle(false);
+                run.message = with_warnings(Some(e.to_string()), &w);
                 // Nothing was committed: the run names no backup.
                 run.backup_id.clear();
                 self.catalog.update_run(&run)?;
-                Err(e.into())
+                match (w.is_empty(), e) {
+                    // The caller sees what happened to the local snapshot too.
+                    (false, e) if !matches!(e, EngineError::Cancelled) => Err(CoreError::Failed(
+                        with_warnings(Some(CoreError::from(e).to_string()), &w).unwrap_or_default(),
+                    )),
+                    (_, e) => Err(e.into()),
+                }
             }
         }
     }
