@@ -251,6 +251,21 @@ pub(super) fn task(o: &Outcome, j: bool, io: &mut Io<'_>) -> Result<(), CoreErro
                             say!(io, "env file      {}", f.display());
                         }
                     }
+                    SourceConfig::Snapshot {
+                        create,
+                        clear,
+                        timeout,
+                        env_file,
+                        ..
+                    } => {
+                        say!(io, "create        {create}");
+                        say!(io, "clear         {clear}");
+                        say!(io, "keep local    {}", t.source.keep_local_text());
+                        say!(io, "timeout       {}", timeout.as_deref().unwrap_or("none"));
+                        if let Some(f) = env_file {
+                            say!(io, "env file      {}", f.display());
+                        }
+                    }
                     _ => {}
                 }
                 say!(io, "destinations  {}", t.destinations.join(", "));

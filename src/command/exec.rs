@@ -260,6 +260,8 @@ pub fn render(outcome: &Outcome, shown: &Shown, io: &mut Io<'_>) -> Result<u8, C
         O::Applied(plan) => super::apply_cmds::apply(plan, j, io)?,
         O::Exported { doc, text } => super::apply_cmds::export(doc, text, j, io)?,
         O::Pruned(r) => super::prune_cmds::prune(r, j, io)?,
+        O::Snapshots(rows) => super::snapshot_cmds::list(rows, j, io)?,
+        O::SnapshotsCleared(rows) => super::snapshot_cmds::cleared(rows, j, io)?,
     }
     Ok(0)
 }

@@ -26,6 +26,7 @@ pub mod progress;
 pub mod prune_cmds;
 pub mod render;
 pub mod resolve;
+pub mod snapshot_cmds;
 
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
@@ -177,6 +178,9 @@ pub enum Command {
     /// Catalog maintenance.
     #[command(subcommand)]
     Catalog(CatalogCmd),
+    /// Local snapshots that snapshot tasks left on this host: list and clear.
+    #[command(subcommand)]
+    Snapshot(snapshot_cmds::SnapshotCmd),
 }
 
 /// `strata jobs …`
@@ -275,7 +279,8 @@ pub enum TaskCmd {
 
 /// Arguments of `task add`.
 #[derive(Debug, Args)]
-#[command(group(clap::ArgGroup::new("source").required(true).args(["dir", "sqlite", "command"])))]
+#[command(group(clap::ArgGroup::new("source").required(true).args(["dir", "sqlite", "command", "snapshot_create"])))]
+#[command(group(clap::ArgGroup::new("commands").args(["command", "snapshot_create"])))]
 pub struct TaskAddArgs {
     /// Task name.
     pub name: String,
@@ -294,12 +299,27 @@ pub struct TaskAddArgs {
     /// snapshot (raw data) or backup (logical dump); sqlite default snapshot, command default backup.
     #[arg(long = "type", value_name = "TYPE", value_parser = ["snapshot", "backup"])]
     pub source_type: Option<String>,
-    /// How long the dump command may run (e.g. 90m, 2h); it is killed after.
-    #[arg(long, value_name = "DUR", requires = "command")]
+    /// How long the dump command (or each snapshot command) may run (e.g. 90m, 2h); it is killed after.
+    #[arg(long, value_name = "DUR", requires = "commands")]
     pub dump_timeout: Option<String>,
-    /// Private (0600) file of KEY=VALUE lines for the dump and restore commands (e.g. PGPASSWORD).
-    #[arg(long, value_name = "FILE", requires = "command")]
+    /// Private (0600) file of KEY=VALUE lines for the task's commands (e.g. PGPASSWORD).
+    #[arg(long, value_name = "FILE", requires = "commands")]
     pub env_file: Option<PathBuf>,
+    /// Command creating a database's own snapshot (instead of --dir); {tag} is the tag Strata picks, e.g. 'nodetool snapshot -t {tag}'.
+    #[arg(long, value_name = "CMD", requires_all = ["snapshot_path", "snapshot_clear"])]
+    pub snapshot_create: Option<String>,
+    /// Absolute glob of the directories the snapshot produces, with {tag}, e.g. '/var/lib/cassandra/data/*/*/snapshots/{tag}'.
+    #[arg(long, value_name = "GLOB", requires = "snapshot_create")]
+    pub snapshot_path: Option<String>,
+    /// Command removing the snapshot {tag} once it is backed up, e.g. 'nodetool clearsnapshot -t {tag}'.
+    #[arg(long, value_name = "CMD", requires = "snapshot_create")]
+    pub snapshot_clear: Option<String>,
+    /// Keep this many newest local snapshots after a backup (default: clear each one).
+    #[arg(long, value_name = "N", requires = "snapshot_create")]
+    pub keep_local: Option<u32>,
+    /// Keep the local snapshots younger than this (e.g. 1d).
+    #[arg(long, value_name = "DUR", requires = "snapshot_create")]
+    pub keep_local_within: Option<String>,
     /// Destination name(s), comma separated.
     #[arg(
         long,

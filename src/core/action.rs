@@ -205,6 +205,18 @@ pub enum Action {
         /// Delete nothing.
         dry_run: bool,
     },
+    /// The local snapshots `snapshot` tasks left on this host.
+    ListSnapshots {
+        /// Only this task's.
+        task: Option<String>,
+    },
+    /// Clears local snapshots through their task's clear command.
+    ClearSnapshots {
+        /// Only this task's.
+        task: Option<String>,
+        /// Only those older than this (`2d`).
+        older_than: Option<String>,
+    },
 }
 
 impl VerifySelection {
@@ -285,6 +297,17 @@ impl Action {
                 "prune",
                 task.clone().unwrap_or_else(|| "all tasks".into()),
             ),
+            A::ListSnapshots { .. } => R::read("snapshot"),
+            A::ClearSnapshots { task, older_than } => R::write(
+                Role::Operator,
+                "snapshot clear",
+                match (task, older_than) {
+                    (Some(t), Some(d)) => format!("{t} older than {d}"),
+                    (Some(t), None) => t.clone(),
+                    (None, Some(d)) => format!("all tasks older than {d}"),
+                    (None, None) => "all tasks".into(),
+                },
+            ),
         }
     }
 
@@ -332,6 +355,11 @@ mod tests {
                 id: "x".into(),
                 to: "/r".into(),
                 path: Some("a b".into()),
+            },
+            Action::ListSnapshots { task: None },
+            Action::ClearSnapshots {
+                task: Some("cass".into()),
+                older_than: Some("2d".into()),
             },
         ];
         for a in all {

@@ -37,6 +37,8 @@ pub mod schedule;
 pub mod scheduler;
 pub mod scheduler_loop;
 pub mod service;
+mod snapshot_life;
+pub mod snapshot_rows;
 pub mod sync;
 mod task_check;
 #[cfg(test)]

@@ -9,6 +9,7 @@ use super::jobs::RunOutcome;
 use super::prune::PruneReport;
 use super::registry::JobView;
 use super::rows::{DestinationRow, TaskRow};
+use super::snapshot_rows::LocalSnapshotRow;
 pub use crate::engine::restore::RestoreReport;
 pub use crate::engine::verify::VerifyReport;
 use crate::model::{AuditEntry, BackupRecord, DestinationConfig, RunRecord, TaskConfig};
@@ -37,6 +38,9 @@ pub struct Overview {
     /// `restore_roots` entry of strata.toml (a front end may fill in its own
     /// working directory when there is none).
     pub restore_base: Option<PathBuf>,
+    /// The local snapshots of snapshot tasks (for the task detail view).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub snapshots: Vec<LocalSnapshotRow>,
 }
 
 /// An authorized SSH key as listed.
@@ -173,6 +177,10 @@ pub enum Outcome {
     },
     /// A prune (or its dry run).
     Pruned(PruneReport),
+    /// Local snapshots of snapshot tasks.
+    Snapshots(Vec<LocalSnapshotRow>),
+    /// The local snapshots a clear removed.
+    SnapshotsCleared(Vec<LocalSnapshotRow>),
 }
 
 #[cfg(test)]

@@ -298,6 +298,10 @@ impl Core {
                 text: self.export()?,
             },
             A::Prune { task, dry_run } => O::Pruned(self.prune(task.as_deref(), dry_run)?),
+            A::ListSnapshots { task } => O::Snapshots(self.local_snapshot_rows(task.as_deref())?),
+            A::ClearSnapshots { task, older_than } => O::SnapshotsCleared(
+                self.clear_local_snapshots(task.as_deref(), older_than.as_deref())?,
+            ),
         })
     }
 
@@ -329,6 +333,7 @@ impl Core {
             taken: Some(chrono::Utc::now()),
             destinations,
             restore_base: self.settings.restore_roots.first().cloned(),
+            snapshots: self.cached_snapshot_rows(check_destinations),
         })
     }
 

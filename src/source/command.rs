@@ -49,12 +49,21 @@ pub fn needs_shell(cmd: &str) -> bool {
 /// argv word (direct), or shell-quoted (through `sh`), so a target name can
 /// never become a second command or argument.
 pub fn invocation(cmd: &str, target: Option<&str>) -> Result<Invocation, String> {
+    invocation_with(cmd, "{target}", target)
+}
+
+/// [`invocation`] with any placeholder (`{target}`, a snapshot's `{tag}`).
+pub fn invocation_with(
+    cmd: &str,
+    placeholder: &str,
+    value: Option<&str>,
+) -> Result<Invocation, String> {
     if needs_shell(cmd) {
-        let script = match target {
+        let script = match value {
             Some(t) => {
                 let q = shlex::try_quote(t)
-                    .map_err(|_| format!("target {t:?} contains a NUL character"))?;
-                cmd.replace("{target}", &q)
+                    .map_err(|_| format!("value {t:?} contains a NUL character"))?;
+                cmd.replace(placeholder, &q)
             }
             None => cmd.to_string(),
         };
@@ -62,8 +71,8 @@ pub fn invocation(cmd: &str, target: Option<&str>) -> Result<Invocation, String>
     }
     let words: Vec<String> = cmd
         .split_whitespace()
-        .map(|w| match target {
-            Some(t) => w.replace("{target}", t),
+        .map(|w| match value {
+            Some(t) => w.replace(placeholder, t),
             None => w.to_string(),
         })
         .collect();
@@ -71,6 +80,28 @@ pub fn invocation(cmd: &str, target: Option<&str>) -> Result<Invocation, String>
         return Err("is empty; give a command".into());
     }
     Ok(Invocation::Direct(words))
+}
+
+/// Runs `cmd` to its end the way a dump runs (no shell unless needed, its own
+/// process group, the env file, `timeout`), with `placeholder` replaced by
+/// `value`, stdin and stdout discarded. A non-zero exit, a kill or a timeout
+/// is an error carrying the tail of its stderr; `what` names it there.
+pub fn run_to_end(
+    what: &str,
+    cmd: &str,
+    placeholder: &str,
+    value: &str,
+    env_file: Option<&Path>,
+    timeout: Option<Duration>,
+) -> Result<(), SourceError> {
+    let fail = |detail: String| SourceError::Failed {
+        what: what.to_string(),
+        detail,
+    };
+    let env = env_of(env_file).map_err(fail)?;
+    let inv = invocation_with(cmd, placeholder, Some(value)).map_err(fail)?;
+    let mut running = Running::spawn(what, &inv, &env, Stdio::null(), Stdio::null(), timeout)?;
+    running.wait()
 }
 
 impl Invocation {

@@ -405,6 +405,7 @@ pub fn fixture() -> Snapshot {
         taken: Some(now),
         destinations: fixture_destinations(now),
         restore_base: Some(PathBuf::from("/srv/restore")),
+        snapshots: Vec::new(),
     }
 }
 
