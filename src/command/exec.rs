@@ -170,6 +170,7 @@ pub fn render(outcome: &Outcome, shown: &Shown, io: &mut Io<'_>) -> Result<u8, C
             }
         }
         O::Runs(runs) => super::config_cmds::runs(runs, j, io)?,
+        O::Entries { .. } | O::Changes { .. } => super::browse_cmds::browse(outcome, j, io)?,
         O::Audit(entries) => audit_table(entries, j, io)?,
         O::Destinations(_)
         | O::DestinationRows(_)

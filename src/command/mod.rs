@@ -12,6 +12,7 @@ macro_rules! note {
 
 pub mod apply_cmds;
 pub mod backup_cmds;
+pub mod browse_cmds;
 pub mod config_cmds;
 mod dest_args;
 pub use dest_args::DestAddArgs;
@@ -181,6 +182,10 @@ pub enum Command {
     /// Local snapshots that snapshot tasks left on this host: list and clear.
     #[command(subcommand)]
     Snapshot(snapshot_cmds::SnapshotCmd),
+    /// The files and directories inside a backup, like ls -l.
+    Ls(browse_cmds::LsArgs),
+    /// What changed between two backups: added, removed, modified entries with sizes.
+    Diff(browse_cmds::DiffArgs),
 }
 
 /// `strata jobs …`

@@ -197,6 +197,15 @@ pub fn resolve(cmd: Command) -> Result<Resolved, CoreError> {
             dry_run: a.dry_run,
         },
         Command::Snapshot(SnapshotCmd::List { task }) => A::ListSnapshots { task },
+        Command::Ls(a) => A::ListEntries {
+            id: a.id,
+            path: a.path,
+            recursive: a.recursive,
+        },
+        Command::Diff(a) => A::DiffBackups {
+            from: a.from,
+            to: a.to,
+        },
         Command::Snapshot(SnapshotCmd::Clear { task, older_than }) => {
             A::ClearSnapshots { task, older_than }
         }

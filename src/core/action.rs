@@ -167,6 +167,22 @@ pub enum Action {
         /// Only this path inside the backup.
         path: Option<String>,
     },
+    /// The entries of a backup under a path (`ls`).
+    ListEntries {
+        /// Backup name.
+        id: String,
+        /// Directory or file inside the backup; the root when unset.
+        path: Option<String>,
+        /// Every entry below the path, not only its children.
+        recursive: bool,
+    },
+    /// The entries that differ between two backups (`diff`).
+    DiffBackups {
+        /// The earlier backup's name.
+        from: String,
+        /// The later backup's name.
+        to: String,
+    },
     /// Streams a database backup's data to the caller's output (`--stdout`).
     RestoreStream {
         /// Id, prefix or suffix.
@@ -271,6 +287,8 @@ impl Action {
             A::ResumeTask { name } => R::write(Role::Operator, "task resume", name),
             A::RunBackup { task, .. } => R::write(Role::Operator, "backup run", task),
             A::ListBackups { .. } | A::ShowBackup { .. } => R::read("backup"),
+            A::ListEntries { .. } => R::read("ls"),
+            A::DiffBackups { .. } => R::read("diff"),
             A::DeleteBackup { id, .. } => R::write(Role::Admin, "backup delete", id),
             A::PinBackup { id } => R::write(Role::Admin, "backup pin", id),
             A::UnpinBackup { id } => R::write(Role::Admin, "backup unpin", id),

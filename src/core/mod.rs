@@ -7,6 +7,7 @@ pub mod action;
 pub mod backup_names;
 pub mod backups;
 pub mod bounds;
+pub mod browse;
 pub mod catalog;
 pub mod clock;
 mod copy_plan;

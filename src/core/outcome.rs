@@ -146,6 +146,24 @@ pub enum Outcome {
         /// Pinned (`true`) or unpinned.
         pinned: bool,
     },
+    /// The entries of a backup under a path (`ls`).
+    Entries {
+        /// The backup.
+        backup: Box<BackupRecord>,
+        /// The path listed (empty: the root).
+        path: String,
+        /// Directories first, then by name; every entry below when recursive.
+        entries: Vec<crate::model::ListedEntry>,
+    },
+    /// What differs between two backups (`diff`).
+    Changes {
+        /// The earlier backup.
+        from: Box<BackupRecord>,
+        /// The later backup.
+        to: Box<BackupRecord>,
+        /// In path order.
+        changes: Vec<crate::model::EntryChange>,
+    },
     /// A restore finished (possibly with entries it could not write).
     Restored {
         /// The backup restored.

@@ -218,6 +218,26 @@ impl Core {
             }
             A::ListBackups { task } => O::Backups(self.backups(task.as_deref())?),
             A::ShowBackup { id } => O::Backup(Box::new(self.backup(&id)?)),
+            A::ListEntries {
+                id,
+                path,
+                recursive,
+            } => {
+                let (rec, entries) = self.list_entries(&id, path.as_deref(), recursive)?;
+                O::Entries {
+                    backup: Box::new(rec),
+                    path: path.unwrap_or_default(),
+                    entries,
+                }
+            }
+            A::DiffBackups { from, to } => {
+                let (a, b, changes) = self.diff_backups(&from, &to)?;
+                O::Changes {
+                    from: Box::new(a),
+                    to: Box::new(b),
+                    changes,
+                }
+            }
             A::DeleteBackup { id, cascade } => O::Deleted(self.delete_backup(&id, cascade)?),
             A::PinBackup { id } => O::Pinned {
                 backup: Box::new(self.set_pinned(&id, true)?),

@@ -8,6 +8,8 @@ use std::path::PathBuf;
 mod copies;
 pub use copies::{BackupCopy, CopyPolicy, CopyState};
 mod dest;
+mod listing;
+pub use listing::{Change, EntryChange, ListedEntry};
 mod percent;
 pub use percent::parse_percent;
 mod rate;
