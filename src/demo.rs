@@ -315,9 +315,24 @@ fn tour(
         })
     };
     // SSH on loopback, with a demo key, so the tour shows the remote console too.
-    let (ssh, greeting) = match demo_ssh(&core, home) {
+    let (ssh, mut greeting) = match demo_ssh(&core, home) {
         Ok((running, line)) => (Some(running), vec![line]),
         Err(e) => (None, vec![format!("SSH is off in this demo: {e}")]),
+    };
+    // The control socket too, so `strata --home … task list` in a second
+    // terminal talks to this process instead of finding the catalog locked.
+    let control = match crate::daemon::server::control_socket(core.clone(), home, stop.clone()) {
+        Ok(t) => {
+            greeting.push(format!(
+                "in another terminal: strata --home {} task list",
+                home.root().display()
+            ));
+            Some(t)
+        }
+        Err(e) => {
+            greeting.push(format!("the control socket is off in this demo: {e}"));
+            None
+        }
     };
     let caller = crate::core::access::Caller::local(None);
     let source = std::sync::Arc::new(crate::tui::source::LocalSource::new(core, caller));
@@ -328,6 +343,9 @@ fn tour(
     stop.store(true, Ordering::Relaxed);
     let _ = sched.join();
     let _ = changer.join();
+    if let Some(t) = control {
+        let _ = t.join();
+    }
     let h = home.root().display();
     let _ = writeln!(
         io.err,
