@@ -5,8 +5,8 @@
 # usage: db-run.sh DATA WORK
 #   DATA  keeps the pristine 1 GiB SQLite database (made once by make-sqlite.py: DATA/app.db)
 #   WORK  scratch (wiped): copies, repositories, restores, the PostgreSQL cluster, results
-# env: STRATA_BIN (default target/release/strata), SQLITE_MIB=1024, PG_SCALE=50 (pgbench -i -s),
-#      PG_NOTES=1000000 (rows of the text-heavy table), PARTS="sqlite pg pgincr"
+# env: STRATA_BIN (default target/release/strata), SQLITE_MIB=1024, PG_SCALE=45 (pgbench -i -s),
+#      PG_NOTES=700000 (rows of the text-heavy table), PARTS="sqlite pg pgincr"
 #
 # 1. sqlite: `strata backup run --full` of a `sqlite` snapshot task vs
 #    `sqlite3 DB ".backup copy" && zstd -T0 -3 copy`; --touch 1 (1 % of pages); an incremental
@@ -20,7 +20,10 @@
 #    one range of accounts updated and 1 % new notes appended; then a scattered one: every 100th
 #    account), an incremental after each: the stored bytes say which flags keep a dump
 #    chunk-friendly.
-# Results: WORK/results.csv (step,wall_s,user_s,sys_s,maxrss_kb,rc,other_cpu_s),
+# Every step starts after a `sync`; the `sync` after it is timed apart (sync_s): Strata syncs
+# the packs and the database files it writes before it reports success, zstd and sqlite3's
+# output may still sit in the page cache when they exit.
+# Results: WORK/results.csv (step,wall_s,user_s,sys_s,maxrss_kb,rc,other_cpu_s,sync_s),
 #          WORK/sizes.csv (what,bytes), WORK/machine.txt.
 set -euo pipefail
 [ $# -eq 2 ] || { sed -n '2,25p' "$0"; exit 2; }
@@ -29,8 +32,8 @@ mkdir -p "$1" "$2"
 DATA=$(realpath "$1") WORK=$(realpath "$2")
 STRATA_BIN=${STRATA_BIN:-$HERE/../../target/release/strata}
 SQLITE_MIB=${SQLITE_MIB:-1024}
-PG_SCALE=${PG_SCALE:-50}
-PG_NOTES=${PG_NOTES:-1000000}
+PG_SCALE=${PG_SCALE:-45}
+PG_NOTES=${PG_NOTES:-700000}
 PARTS=${PARTS:-"sqlite pg pgincr"}
 PG_BIN=/usr/lib/postgresql/15/bin
 HZ=$(getconf CLK_TCK)
@@ -45,16 +48,18 @@ cpu_busy() { awk '/^cpu /{print $2+$3+$4+$7+$8+$9; exit}' /proc/stat; }
 
 # measure STEP CMD...: wall (date), user/sys/RSS (GNU time), CPU others used meanwhile.
 measure() {
-  local step=$1 rc=0 t0 t1 b0 b1; shift
+  local step=$1 rc=0 t0 t1 s1 b0 b1; shift
   sync
   b0=$(cpu_busy); t0=$(date +%s.%N)
   /usr/bin/time -v -o "$WORK/logs/$step.time" "$@" > "$WORK/logs/$step.out" 2>&1 || rc=$?
   t1=$(date +%s.%N); b1=$(cpu_busy)
-  awk -F': ' -v step="$step" -v t0="$t0" -v t1="$t1" -v rc="$rc" -v busy=$((b1 - b0)) -v hz="$HZ" '
+  sync  # what the step left unwritten (Strata syncs what it writes; zstd does not)
+  s1=$(date +%s.%N)
+  awk -F': ' -v step="$step" -v t0="$t0" -v t1="$t1" -v s1="$s1" -v rc="$rc" -v busy=$((b1 - b0)) -v hz="$HZ" '
     /User time \(seconds\)/ {u=$2} /System time \(seconds\)/ {s=$2} /Maximum resident set size/ {m=$2}
     END {o = busy / hz - u - s; if (o < 0) o = 0
-         printf "%s,%.3f,%s,%s,%s,%s,%.2f\n", step, t1-t0, u, s, m, rc, o}' "$WORK/logs/$step.time" >> "$CSV"
-  log "$step: $(tail -1 "$CSV" | cut -d, -f2) s (user $(tail -1 "$CSV" | cut -d, -f3), sys $(tail -1 "$CSV" | cut -d, -f4), others $(tail -1 "$CSV" | cut -d, -f7) s cpu, rc=$rc)"
+         printf "%s,%.3f,%s,%s,%s,%s,%.2f,%.3f\n", step, t1-t0, u, s, m, rc, o, s1-t1}' "$WORK/logs/$step.time" >> "$CSV"
+  log "$step: $(tail -1 "$CSV" | cut -d, -f2) s + sync $(tail -1 "$CSV" | cut -d, -f8) s (user $(tail -1 "$CSV" | cut -d, -f3), sys $(tail -1 "$CSV" | cut -d, -f4), others $(tail -1 "$CSV" | cut -d, -f7) s cpu, rc=$rc)"
   [ "$rc" -eq 0 ] || { log "FAILED: $step, see $WORK/logs/$step.out"; tail -5 "$WORK/logs/$step.out" >&2; exit 1; }
 }
 # the backup JSON of a `backup run … --json` log: field
@@ -62,7 +67,7 @@ field() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["backu
 
 rm -rf "$WORK"/{sqlite,pg,logs} "$CSV" "$SIZES"
 mkdir -p "$WORK/logs"
-echo "step,wall_s,user_s,sys_s,maxrss_kb,rc,other_cpu_s" > "$CSV"
+echo "step,wall_s,user_s,sys_s,maxrss_kb,rc,other_cpu_s,sync_s" > "$CSV"
 echo "what,bytes" > "$SIZES"
 {
   echo "date: $(date -u +%FT%TZ)"
