@@ -208,6 +208,16 @@ impl Watchdog {
     }
 }
 
+/// Bytes a pipe to or from a command holds: Linux's default of 64 KiB
+/// makes a dump wait whenever Strata is busy with a frame; 1 MiB (the
+/// unprivileged maximum) lets it run ahead.
+const PIPE_SIZE: usize = 1 << 20;
+
+/// Grows a pipe to [`PIPE_SIZE`]; where the system refuses, it stays as it is.
+fn widen_pipe(p: &impl std::os::fd::AsFd) {
+    let _ = rustix::pipe::fcntl_setpipe_size(p, PIPE_SIZE);
+}
+
 fn kill_group(pid: u32) {
     if let Some(p) = rustix::process::Pid::from_raw(pid as i32) {
         let _ = rustix::process::kill_process_group(p, rustix::process::Signal::KILL);
@@ -355,6 +365,9 @@ impl Source for CommandSource {
         let mut running =
             Running::spawn(&what, &inv, &env, Stdio::null(), Stdio::piped(), timeout)?;
         let stdout = running.child.stdout.take();
+        if let Some(p) = &stdout {
+            widen_pipe(p);
+        }
         Ok(Box::new(CommandRun {
             running,
             stdout: Mutex::new(stdout),
@@ -450,6 +463,9 @@ impl CommandSink {
         let inv = invocation(restore, Some(target)).map_err(fail)?;
         let mut running = Running::spawn(&what, &inv, &env, Stdio::piped(), Stdio::null(), None)?;
         let stdin = running.child.stdin.take();
+        if let Some(p) = &stdin {
+            widen_pipe(p);
+        }
         Ok(CommandSink {
             running,
             stdin,
