@@ -50,3 +50,9 @@ bench-s3:
     test -d {{bench_data}} || python3 {{shared}}/bench/gen-dataset.py {{bench_data}} --scale 1
     rm -rf {{bench_work}}-s3 && mkdir -p {{bench_work}}-s3/server
     bash tests/bench/s3-run.sh {{bench_data}} {{bench_work}}-s3 {{shared}}
+
+# Database sources vs the plain tools (issue 13): a 1 GiB SQLite database and a ~1 GiB PostgreSQL 15
+# database, one run, ratios vs targets (needs sqlite3, zstd, postgresql; see docs/performance.md).
+bench-db:
+    cargo build --release
+    bash tests/bench/db-run.sh {{bench_data}}-db {{bench_work}}-db

@@ -143,6 +143,7 @@ pub fn run(home: Option<PathBuf>, json: bool, io: &mut Io<'_>) -> Result<u8, Cor
                 repo_id: None,
                 rate_limit: None,
                 encryption: None,
+                parallel_uploads: None,
             }),
             accept_new_host_key: false,
             key_of: None,
@@ -316,9 +317,24 @@ fn tour(
         })
     };
     // SSH on loopback, with a demo key, so the tour shows the remote console too.
-    let (ssh, greeting) = match demo_ssh(&core, home) {
+    let (ssh, mut greeting) = match demo_ssh(&core, home) {
         Ok((running, line)) => (Some(running), vec![line]),
         Err(e) => (None, vec![format!("SSH is off in this demo: {e}")]),
+    };
+    // The control socket too, so `strata --home … task list` in a second
+    // terminal talks to this process instead of finding the catalog locked.
+    let control = match crate::daemon::server::control_socket(core.clone(), home, stop.clone()) {
+        Ok(t) => {
+            greeting.push(format!(
+                "in another terminal: strata --home {} task list",
+                home.root().display()
+            ));
+            Some(t)
+        }
+        Err(e) => {
+            greeting.push(format!("the control socket is off in this demo: {e}"));
+            None
+        }
     };
     let caller = crate::core::access::Caller::local(None);
     let source = std::sync::Arc::new(crate::tui::source::LocalSource::new(core, caller));
@@ -329,6 +345,9 @@ fn tour(
     stop.store(true, Ordering::Relaxed);
     let _ = sched.join();
     let _ = changer.join();
+    if let Some(t) = control {
+        let _ = t.join();
+    }
     let h = home.root().display();
     let _ = writeln!(
         io.err,

@@ -16,6 +16,7 @@ pub mod engine;
 pub mod model;
 pub mod progress;
 pub mod source;
+pub mod spelling;
 pub mod ssh;
 pub mod tui;
 pub mod units;

@@ -67,6 +67,7 @@ fn main() -> anyhow::Result<ExitCode> {
     // The front ends that are not commands of a client are chosen here, once.
     let mut io = Io {
         local: true,
+        binary: true,
         out: &mut out,
         err: &mut err,
     };
@@ -109,6 +110,7 @@ fn main() -> anyhow::Result<ExitCode> {
         cli,
         &mut Io {
             local: true,
+            binary: true,
             out: &mut out,
             err: &mut err,
         },

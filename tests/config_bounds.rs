@@ -417,8 +417,11 @@ fn cron_errors_are_ours_in_five_field_form() {
         ("0 3 * * 8", &["day-of-week 8 is out of range 0-7"]),
         (
             "@dayly",
-            &["unknown schedule macro; use @hourly, @daily, @weekly, @monthly, @yearly"],
+            &[
+                "unknown schedule macro; did you mean @daily? use @hourly, @daily, @weekly, @monthly or @yearly",
+            ],
         ),
+        ("dayly", &["did you mean @daily?"]),
         ("0 3 30 2 *", &["can never fire", "February has no day 30"]),
         ("0 3 31 4,6,9,11 *", &["can never fire"]),
         ("*/0 * * * *", &["step"]),

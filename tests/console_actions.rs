@@ -212,3 +212,62 @@ fn restore_gets_what_it_wrote() {
     };
     assert!(!error && text.contains("2 files"), "{text}");
 }
+
+#[test]
+fn the_restore_dialog_says_what_a_database_restore_creates() {
+    for (source, hint, question) in [
+        (
+            "sqlite · snapshot",
+            "a new SQLite database file",
+            "into a new SQLite database file",
+        ),
+        (
+            "command · backup",
+            "given to the task's restore command",
+            "created by the task's restore command",
+        ),
+    ] {
+        let mut snap = fixture();
+        for b in &mut snap.backups {
+            b.source = source.into();
+        }
+        let mut app = admin();
+        press(&mut app, &snap, &[key('2'), key('r')]);
+        let Mode::Restore(form) = &app.mode else {
+            panic!("{:?}", app.mode)
+        };
+        let task = form.task.clone();
+        assert!(form.target.is_empty(), "the core picks the new name");
+        let screen = screen_text(
+            draw(&app, &snap, &theme("default"), 200, 50)
+                .backend()
+                .buffer(),
+        );
+        assert!(screen.contains(hint), "{screen}");
+        assert!(
+            screen.contains(&format!("{task}-restore-<now>")),
+            "{screen}"
+        );
+        assert!(
+            !screen.contains("path "),
+            "a database has no path to pick\n{screen}"
+        );
+        // Tab has no second field to go to; Enter asks.
+        press(&mut app, &snap, &[code(KeyCode::Tab), code(KeyCode::Enter)]);
+        let Mode::Restore(form) = &app.mode else {
+            panic!("{:?}", app.mode)
+        };
+        assert_eq!(form.stage, Stage::Confirm);
+        let screen = screen_text(
+            draw(&app, &snap, &theme("default"), 200, 50)
+                .backend()
+                .buffer(),
+        );
+        assert!(screen.contains(question), "{screen}");
+        let got = press(&mut app, &snap, &[key('y')]);
+        let [Request::Act(Action::Restore { to, path, .. })] = got.as_slice() else {
+            panic!("{got:?}")
+        };
+        assert_eq!((to.as_os_str().is_empty(), path), (true, &None));
+    }
+}

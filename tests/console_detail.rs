@@ -54,6 +54,76 @@ fn task_detail_snapshots() {
     assert!(!text.contains("mail"), "only web's runs: {text}");
 }
 
+/// A snapshot task (`cass`, a copy of `web` with a snapshot source) with two
+/// local snapshots, its detail view open.
+fn on_snapshot_detail() -> (App, Snapshot) {
+    let mut snap = fixture();
+    let mut row = snap.tasks[1].clone();
+    row.task.name = "cass".into();
+    row.task.source = strata::model::SourceConfig::Snapshot {
+        create: "nodetool snapshot -t {tag}".into(),
+        path: "/var/lib/cassandra/data/*/*/snapshots/{tag}".into(),
+        clear: "nodetool clearsnapshot -t {tag}".into(),
+        keep_local: Some(2),
+        keep_local_within: None,
+        timeout: None,
+        env_file: None,
+    };
+    snap.tasks.push(row);
+    for (id, h, own) in [
+        ("20261122-020000-0a1b2c3d", 2, 1_200_000_000u64),
+        ("20261122-080000-4e5f6a7b", 8, 0),
+    ] {
+        snap.snapshots
+            .push(strata::core::snapshot_rows::LocalSnapshotRow {
+                task: "cass".into(),
+                tag: format!("strata-cass_{id}"),
+                backup: Some(id.into()),
+                created: at(2026, 11, 22, h, 0),
+                paths: vec![
+                    format!("/var/lib/cassandra/data/ks/users/snapshots/strata-cass_{id}").into(),
+                ],
+                files: 412,
+                apparent_bytes: 8_700_000_000,
+                exclusive_bytes: own,
+                order: 0,
+            });
+    }
+    let mut app = admin();
+    app.open_detail(&snap, "cass".into());
+    (app, snap)
+}
+
+#[test]
+fn snapshot_task_detail_shows_its_local_snapshots() {
+    let (app, snap) = on_snapshot_detail();
+    snapshot_screen("snapshot_detail", &app, &snap);
+    let text = screen_text(
+        draw(&app, &snap, &theme("default"), 120, 40)
+            .backend()
+            .buffer(),
+    );
+    for want in [
+        "Local snapshots",
+        "create        nodetool snapshot -t {tag}",
+        "keep local    newest 2",
+        "strata-cass_20261122-020000-0a1b2c3d",
+        "1.1 GiB its own of 8.1 GiB · 412 files",
+        "0 B its own of 8.1 GiB",
+        "clearing them frees 1.1 GiB: strata snapshot clear --task cass",
+    ] {
+        assert!(text.contains(want), "{want:?} missing:\n{text}");
+    }
+    // Another task's detail has no such section.
+    let (app, snap) = on_web_detail();
+    let text = screen_text(
+        draw(&app, &snap, &theme("default"), 120, 40)
+            .backend()
+            .buffer(),
+    );
+    assert!(!text.contains("Local snapshots"), "{text}");
+}
+
 #[test]
 fn task_detail_scrolls_to_its_runs_on_a_small_screen() {
     let (mut app, snap) = on_web_detail();

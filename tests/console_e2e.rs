@@ -259,3 +259,67 @@ fn console_views_backup_now_resize_and_quit_on_a_real_terminal() {
     assert_eq!(shown["kind"], "incremental", "{shown}");
     assert_eq!(shown["task"], "demo-files", "{shown}");
 }
+
+/// The demo's tour serves the control socket: a second terminal's command
+/// talks to it instead of finding the catalog locked.
+#[test]
+fn the_demo_tour_answers_a_second_terminal() {
+    if !have_tmux() {
+        assert!(
+            std::env::var("CI").is_err(),
+            "tmux is required under CI for the demo end-to-end test"
+        );
+        let _ = writeln!(
+            std::io::stderr(),
+            "SKIPPED: tmux not installed; the demo end-to-end test did not run"
+        );
+        return;
+    }
+    let tmp = tempfile::Builder::new()
+        .prefix("strata-e2e-demo-")
+        .tempdir()
+        .unwrap();
+    let home = tmp.path().join("home");
+    let tmux = Tmux::new();
+    let cmd = format!(
+        "{} --home {} demo; echo EXITED:$?; sleep 60",
+        quote(Path::new(env!("CARGO_BIN_EXE_strata"))),
+        quote(&home)
+    );
+    tmux.run(&[
+        "new-session",
+        "-d",
+        "-s",
+        "e2e",
+        "-x",
+        "160",
+        "-y",
+        "40",
+        &cmd,
+    ]);
+    tmux.wait_for("the tour's console", |s| {
+        s.contains("demo-files") && has_header(s)
+    });
+    // While the tour runs, the command line works from outside.
+    let tasks = json(&home, &["task", "list"]);
+    assert!(
+        tasks
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["name"] == "demo-files"),
+        "{tasks}"
+    );
+    let out = strata(&home, &["backup", "list"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    tmux.keys(&["q"]);
+    tmux.wait_for("the tour to end", |s| s.contains("EXITED:0"));
+    assert!(
+        !home.join("strata.sock").exists(),
+        "the socket is removed when the tour ends"
+    );
+}

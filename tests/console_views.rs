@@ -22,6 +22,35 @@ fn tasks_view_snapshots() {
 }
 
 #[test]
+fn a_wide_tasks_view_shows_each_source_kind_and_type() {
+    let (app, mut snap) = on_view('1');
+    snap.tasks[0].task.source = strata::model::SourceConfig::Sqlite {
+        path: "/srv/app.sqlite".into(),
+        r#type: strata::model::SourceType::Backup,
+    };
+    let name = snap.tasks[0].task.name.clone();
+    let screen = screen_text(
+        draw(&app, &snap, &theme("default"), 160, 40)
+            .backend()
+            .buffer(),
+    );
+    assert!(screen.contains("SOURCE"), "{screen}");
+    let row = screen
+        .lines()
+        .find(|l| l.contains(&format!(" {name} ")))
+        .unwrap();
+    assert!(row.contains("sqlite · backup"), "{row}");
+    assert!(screen.contains(" dir "), "{screen}");
+    // Narrower, the schedule keeps its room and the detail view says it.
+    let narrow = screen_text(
+        draw(&app, &snap, &theme("default"), 120, 40)
+            .backend()
+            .buffer(),
+    );
+    assert!(!narrow.contains("SOURCE"), "{narrow}");
+}
+
+#[test]
 fn backups_view_snapshots() {
     let (app, snap) = on_view('2');
     assert_eq!(app.view, View::Backups);

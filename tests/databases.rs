@@ -458,3 +458,69 @@ fn damaged_dump_stops_the_restore_command_and_names_the_target() {
     let (code, _, err) = s.run(&["restore", common::id_of(&b), "--stdout"]);
     assert_eq!(code, 1, "{err}");
 }
+
+/// `restore --stdout`'s bytes, exactly as they reach the caller's stdout.
+fn stdout_bytes(mut c: std::process::Command) -> Vec<u8> {
+    let out = c.stdin(std::process::Stdio::null()).output().unwrap();
+    assert!(
+        out.status.success(),
+        "exit {:?}: {}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+#[test]
+fn restore_to_stdout_streams_the_same_bytes_locally_through_the_daemon_and_over_ssh() {
+    if common::sshkit::skip_without_ssh("restore_to_stdout_streams_the_same_bytes") {
+        return;
+    }
+    let s = Strata::new();
+    let db = s.path("app.sqlite");
+    make_db(&db, "WAL", 4_000);
+    dest_and_task(&s, &["app", "--sqlite", db.to_str().unwrap()]);
+    let full = s.backup("app", "full");
+    let id = common::id_of(&full).to_string();
+    let strata = || {
+        let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_strata"));
+        c.envs(s.envs())
+            .arg("--home")
+            .arg(s.home())
+            .args(["restore", &id, "--stdout"])
+            .env_remove("STRATA_HOME");
+        c
+    };
+    let local = stdout_bytes(strata());
+    assert!(local.starts_with(b"SQLite format 3\0"), "a database file");
+    assert!(std::str::from_utf8(&local).is_err(), "binary, not text");
+    let restored = s.path("from-stdout.sqlite");
+    std::fs::write(&restored, &local).unwrap();
+    let ok: String = Connection::open(&restored)
+        .unwrap()
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(ok, "ok");
+
+    let keys = s.path("keys");
+    std::fs::create_dir_all(&keys).unwrap();
+    let key = common::sshkit::keygen(&keys, "op");
+    s.ok(&[
+        "keys",
+        "add",
+        key.with_extension("pub").to_str().unwrap(),
+        "--role",
+        "operator",
+        "--name",
+        "olga",
+    ]);
+    let d = common::sshkit::serve(&s);
+    // The command line hands the command to the running daemon.
+    assert!(
+        stdout_bytes(strata()) == local,
+        "the daemon's client wrote other bytes"
+    );
+    let mut ssh = common::sshkit::ssh_cmd(&s, d.port, &key);
+    ssh.args(["ops@127.0.0.1", "strata", "restore", &id, "--stdout"]);
+    assert!(stdout_bytes(ssh) == local, "SSH carried other bytes");
+}

@@ -100,6 +100,7 @@ fn the_same_through_the_daemon_and_in_its_console_snapshot() {
         let mut v = v.clone();
         for r in v.as_array_mut().unwrap() {
             r.as_object_mut().unwrap().remove("checked_at");
+            r.as_object_mut().unwrap().remove("check_ms");
             r.as_object_mut().unwrap().remove("free_bytes");
         }
         v
@@ -201,4 +202,64 @@ fn a_rate_limit_is_checked_shown_applied_and_round_trips() {
     let (code, _, err) = s.run(&["apply", "-f", file.to_str().unwrap()]);
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("below 1KiB/s"), "{err}");
+}
+
+#[test]
+fn parallel_uploads_are_checked_shown_applied_and_used() {
+    let s = Strata::new();
+    let d = s.path("d");
+    let add = |n: &str| {
+        s.run(&[
+            "dest",
+            "add",
+            "d",
+            "--local",
+            d.to_str().unwrap(),
+            "--parallel-uploads",
+            n,
+        ])
+    };
+    for bad in ["0", "17"] {
+        let (code, _, err) = add(bad);
+        assert_eq!(code, 2, "{err}");
+        assert!(
+            err.contains("parallel_uploads") && err.contains("1 to 16"),
+            "{err}"
+        );
+    }
+    let (code, _, err) = add("8");
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        s.ok(&["dest", "show", "d"])
+            .contains("uploads     8 at once")
+    );
+    let row = s.json(&["dest", "show", "d"]);
+    assert_eq!(row["parallel_uploads"], 8, "{row}");
+
+    // The opened destination answers what was configured; unset, the kind's default.
+    let mut cfg: strata::model::DestinationConfig = serde_json::from_value(row.clone()).unwrap();
+    assert_eq!(strata::dest::open(&cfg).unwrap().parallel_writes(), 8);
+    cfg.parallel_uploads = None;
+    assert_eq!(strata::dest::open(&cfg).unwrap().parallel_writes(), 1);
+
+    let export = s.ok(&["export"]);
+    assert!(export.contains("parallel_uploads = 8"), "{export}");
+    let file = s.path("c.toml");
+    std::fs::write(
+        &file,
+        export.replace("parallel_uploads = 8", "parallel_uploads = 3"),
+    )
+    .unwrap();
+    let plan = s.ok(&["apply", "-f", file.to_str().unwrap(), "--dry-run"]);
+    assert!(plan.contains("parallel_uploads"), "{plan}");
+    s.ok(&["apply", "-f", file.to_str().unwrap()]);
+    assert_eq!(s.json(&["dest", "show", "d"])["parallel_uploads"], 3);
+    std::fs::write(
+        &file,
+        export.replace("parallel_uploads = 8", "parallel_uploads = 99"),
+    )
+    .unwrap();
+    let (code, _, err) = s.run(&["apply", "-f", file.to_str().unwrap()]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("1 to 16"), "{err}");
 }

@@ -59,6 +59,7 @@ fn blobs(az: &Azurite, prefix: &str, under: &str) -> Vec<String> {
         repo_id: None,
         rate_limit: None,
         encryption: None,
+        parallel_uploads: None,
     };
     strata::dest::open(&cfg).unwrap().list(under).unwrap()
 }
@@ -248,6 +249,7 @@ fn the_destination_contract_holds_over_azure() {
         repo_id: None,
         rate_limit: None,
         encryption: None,
+        parallel_uploads: None,
     };
     let d = dest::open(&cfg).unwrap();
     contract::writes_and_reads(&*d);

@@ -402,6 +402,7 @@ fn the_destination_contract_holds_over_s3() {
         repo_id: None,
         rate_limit: None,
         encryption: None,
+        parallel_uploads: None,
     };
     let d = dest::open(&cfg).unwrap();
     assert_eq!(d.describe(), "s3://backups/store");

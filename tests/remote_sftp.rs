@@ -384,6 +384,7 @@ fn the_destination_contract_holds_over_sftp() {
         repo_id: None,
         rate_limit: None,
         encryption: None,
+        parallel_uploads: None,
     };
     let d = dest::open_with(
         &cfg,

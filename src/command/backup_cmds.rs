@@ -94,7 +94,7 @@ pub(super) fn backup(o: &Outcome, shown: &Shown, io: &mut Io<'_>) -> Result<u8, 
             if j {
                 json(
                     io,
-                    &serde_json::json!({"backup": b, "run": outcome.run, "note": outcome.note}),
+                    &serde_json::json!({"backup": b, "run": outcome.run, "note": outcome.note, "warnings": outcome.warnings}),
                 )?;
             } else {
                 say!(
@@ -118,6 +118,9 @@ pub(super) fn backup(o: &Outcome, shown: &Shown, io: &mut Io<'_>) -> Result<u8, 
                 .collect();
             for w in b.warnings.iter().take(20) {
                 note!(io, "strata: warning: {}: {}", w.path, w.error);
+            }
+            for w in &outcome.warnings {
+                note!(io, "strata: warning: {w}");
             }
             if !b.errors.is_empty() {
                 for e in b.errors.iter().take(20) {

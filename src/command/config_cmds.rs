@@ -126,6 +126,9 @@ pub(super) fn dest(o: &Outcome, j: bool, io: &mut Io<'_>) -> Result<(), CoreErro
                         e.source()
                     );
                 }
+                if let Some(n) = d.config.parallel_uploads {
+                    say!(io, "uploads     {n} at once");
+                }
             }
         }
         Outcome::DestinationRemoved { name } => {
@@ -255,6 +258,21 @@ pub(super) fn task(o: &Outcome, j: bool, io: &mut Io<'_>) -> Result<(), CoreErro
                             "restore       {}",
                             restore.as_deref().unwrap_or("none (restore with --stdout)")
                         );
+                        say!(io, "timeout       {}", timeout.as_deref().unwrap_or("none"));
+                        if let Some(f) = env_file {
+                            say!(io, "env file      {}", f.display());
+                        }
+                    }
+                    SourceConfig::Snapshot {
+                        create,
+                        clear,
+                        timeout,
+                        env_file,
+                        ..
+                    } => {
+                        say!(io, "create        {create}");
+                        say!(io, "clear         {clear}");
+                        say!(io, "keep local    {}", t.source.keep_local_text());
                         say!(io, "timeout       {}", timeout.as_deref().unwrap_or("none"));
                         if let Some(f) = env_file {
                             say!(io, "env file      {}", f.display());

@@ -62,6 +62,9 @@ pub struct DestAddArgs {
     /// write copies of one backup to both (needs --encrypt).
     #[arg(long, value_name = "DEST", requires = "encrypt")]
     pub key_of: Option<String>,
+    /// How many uploads run at once there (1 to 16; default 1 for a local disk, 4 for remote kinds).
+    #[arg(long, value_name = "N")]
+    pub parallel_uploads: Option<u32>,
 }
 
 impl DestAddArgs {

@@ -24,6 +24,10 @@ pub struct Io<'a> {
     /// a client's command, not the console): only then are progress bars drawn
     /// and Ctrl-C handlers installed.
     pub local: bool,
+    /// Whether `out` carries bytes exactly as written (a shell's stdout, the
+    /// daemon's frames, an SSH channel; not the console's captured text), so
+    /// `restore --stdout` can stream a database backup into it.
+    pub binary: bool,
 }
 
 pub(super) fn json<T: Serialize>(io: &mut Io<'_>, v: &T) -> Result<(), CoreError> {
@@ -33,6 +37,9 @@ pub(super) fn json<T: Serialize>(io: &mut Io<'_>, v: &T) -> Result<(), CoreError
 }
 
 pub(super) fn write_err(e: std::io::Error) -> CoreError {
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        return CoreError::OutputClosed;
+    }
     CoreError::Failed(format!("cannot write output: {e}"))
 }
 
@@ -53,6 +60,9 @@ pub fn execute(cli: Cli, io: &mut Io<'_>) -> u8 {
 
 /// Prints an error the way every front end does and returns its exit code.
 pub fn fail(e: &CoreError, io: &mut Io<'_>) -> u8 {
+    if matches!(e, CoreError::OutputClosed) {
+        return 0;
+    }
     note!(
         io,
         "strata: {}",
@@ -116,9 +126,9 @@ pub fn run_command(
         let _signals = (io.local && matches!(action, Action::RunBackup { detach: false, .. }))
             .then(|| super::interrupt::CancelOnSignal::install(progress.clone()));
         if matches!(action, Action::RestoreStream { .. }) {
-            // The data is the output: it needs a byte stream, which only a
-            // local command line has (not the daemon's text frames).
-            let out: Option<&mut dyn Write> = if io.local { Some(&mut *io.out) } else { None };
+            // The data is the output: it needs a byte stream (a shell, the
+            // daemon's client, an SSH channel; not the console).
+            let out: Option<&mut dyn Write> = if io.binary { Some(&mut *io.out) } else { None };
             let outcome = core.perform_streaming(caller, action, progress, out)?;
             if let Outcome::Restored {
                 backup,
@@ -160,6 +170,7 @@ pub fn render(outcome: &Outcome, shown: &Shown, io: &mut Io<'_>) -> Result<u8, C
             }
         }
         O::Runs(runs) => super::config_cmds::runs(runs, j, io)?,
+        O::Entries { .. } | O::Changes { .. } => super::browse_cmds::browse(outcome, j, io)?,
         O::Audit(entries) => audit_table(entries, j, io)?,
         O::Destinations(_)
         | O::DestinationRows(_)
@@ -253,6 +264,8 @@ pub fn render(outcome: &Outcome, shown: &Shown, io: &mut Io<'_>) -> Result<u8, C
         O::Applied(plan) => super::apply_cmds::apply(plan, j, io)?,
         O::Exported { doc, text } => super::apply_cmds::export(doc, text, j, io)?,
         O::Pruned(r) => super::prune_cmds::prune(r, j, io)?,
+        O::Snapshots(rows) => super::snapshot_cmds::list(rows, j, io)?,
+        O::SnapshotsCleared(rows) => super::snapshot_cmds::cleared(rows, j, io)?,
     }
     Ok(0)
 }

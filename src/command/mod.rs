@@ -12,11 +12,14 @@ macro_rules! note {
 
 pub mod apply_cmds;
 pub mod backup_cmds;
+pub mod browse_cmds;
 pub mod config_cmds;
 mod dest_args;
 pub use dest_args::DestAddArgs;
 mod dest_key_args;
 pub use dest_key_args::{DestKeyCmd, NewPassphrase};
+mod restore_args;
+pub use restore_args::RestoreArgs;
 pub mod exec;
 pub mod info;
 pub mod interrupt;
@@ -26,6 +29,7 @@ pub mod progress;
 pub mod prune_cmds;
 pub mod render;
 pub mod resolve;
+pub mod snapshot_cmds;
 
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
@@ -178,6 +182,13 @@ pub enum Command {
     /// Catalog maintenance.
     #[command(subcommand)]
     Catalog(CatalogCmd),
+    /// Local snapshots that snapshot tasks left on this host: list and clear.
+    #[command(subcommand)]
+    Snapshot(snapshot_cmds::SnapshotCmd),
+    /// The files and directories inside a backup, like ls -l.
+    Ls(browse_cmds::LsArgs),
+    /// What changed between two backups: added, removed, modified entries with sizes.
+    Diff(browse_cmds::DiffArgs),
 }
 
 /// `strata jobs …`
@@ -279,7 +290,8 @@ pub enum TaskCmd {
 
 /// Arguments of `task add`.
 #[derive(Debug, Args)]
-#[command(group(clap::ArgGroup::new("source").required(true).args(["dir", "sqlite", "command"])))]
+#[command(group(clap::ArgGroup::new("source").required(true).args(["dir", "sqlite", "command", "snapshot_create"])))]
+#[command(group(clap::ArgGroup::new("commands").args(["command", "snapshot_create"])))]
 pub struct TaskAddArgs {
     /// Task name.
     pub name: String,
@@ -298,12 +310,27 @@ pub struct TaskAddArgs {
     /// snapshot (raw data) or backup (logical dump); sqlite default snapshot, command default backup.
     #[arg(long = "type", value_name = "TYPE", value_parser = ["snapshot", "backup"])]
     pub source_type: Option<String>,
-    /// How long the dump command may run (e.g. 90m, 2h); it is killed after.
-    #[arg(long, value_name = "DUR", requires = "command")]
+    /// How long the dump command (or each snapshot command) may run (e.g. 90m, 2h); it is killed after.
+    #[arg(long, value_name = "DUR", requires = "commands")]
     pub dump_timeout: Option<String>,
-    /// Private (0600) file of KEY=VALUE lines for the dump and restore commands (e.g. PGPASSWORD).
-    #[arg(long, value_name = "FILE", requires = "command")]
+    /// Private (0600) file of KEY=VALUE lines for the task's commands (e.g. PGPASSWORD).
+    #[arg(long, value_name = "FILE", requires = "commands")]
     pub env_file: Option<PathBuf>,
+    /// Command creating a database's own snapshot (instead of --dir); {tag} is the tag Strata picks, e.g. 'nodetool snapshot -t {tag}'.
+    #[arg(long, value_name = "CMD", requires_all = ["snapshot_path", "snapshot_clear"])]
+    pub snapshot_create: Option<String>,
+    /// Absolute glob of the directories the snapshot produces, with {tag}, e.g. '/var/lib/cassandra/data/*/*/snapshots/{tag}'.
+    #[arg(long, value_name = "GLOB", requires = "snapshot_create")]
+    pub snapshot_path: Option<String>,
+    /// Command removing the snapshot {tag} once it is backed up, e.g. 'nodetool clearsnapshot -t {tag}'.
+    #[arg(long, value_name = "CMD", requires = "snapshot_create")]
+    pub snapshot_clear: Option<String>,
+    /// Keep this many newest local snapshots after a backup (default: clear each one).
+    #[arg(long, value_name = "N", requires = "snapshot_create")]
+    pub keep_local: Option<u32>,
+    /// Keep the local snapshots younger than this (e.g. 1d).
+    #[arg(long, value_name = "DUR", requires = "snapshot_create")]
+    pub keep_local_within: Option<String>,
     /// Destination name(s), comma separated.
     #[arg(
         long,
@@ -444,25 +471,6 @@ pub enum BackupCmd {
         /// Backup id.
         id: String,
     },
-}
-
-/// Arguments of `restore`.
-#[derive(Debug, Args)]
-pub struct RestoreArgs {
-    /// Backup id (or a unique prefix).
-    pub id: String,
-    /// Target: a new directory (dir backups: must not exist or be empty), a
-    /// new database file (sqlite), or the new database's name for the
-    /// task's restore command (command). Database backups without --to go to
-    /// <task>-restore-<YYYYMMDD-HHMMSS>, printed.
-    #[arg(long, value_name = "TARGET", conflicts_with = "stdout")]
-    pub to: Option<PathBuf>,
-    /// Stream a database backup's data (the dump, the database file) to stdout.
-    #[arg(long, conflicts_with = "path")]
-    pub stdout: bool,
-    /// Only this subtree (a path relative to the source root).
-    #[arg(long, value_name = "SUBPATH")]
-    pub path: Option<String>,
 }
 
 /// Arguments of `verify`.

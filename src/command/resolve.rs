@@ -2,6 +2,7 @@
 //! [`Action`] here, and nowhere else, whether it came from argv, a socket
 //! client, an SSH exec request or the console's `:` line.
 
+use super::snapshot_cmds::SnapshotCmd;
 use super::{BackupCmd, CatalogCmd, Command, DestCmd, JobsCmd, KeysCmd, TaskCmd};
 use crate::core::CoreError;
 use crate::core::action::{Action, VerifySelection};
@@ -53,6 +54,7 @@ pub fn resolve(cmd: Command) -> Result<Resolved, CoreError> {
                 accept_new_host_key,
                 rate_limit,
                 key_of,
+                parallel_uploads,
                 ..
             } = *a;
             let kind = if let Some(url) = s3 {
@@ -88,6 +90,7 @@ pub fn resolve(cmd: Command) -> Result<Resolved, CoreError> {
                     repo_id: None,
                     rate_limit,
                     encryption: encryption.map(Box::new),
+                    parallel_uploads,
                 }),
                 accept_new_host_key,
                 key_of,
@@ -122,19 +125,11 @@ pub fn resolve(cmd: Command) -> Result<Resolved, CoreError> {
         },
         Command::Keys(KeysCmd::List) => A::ListKeys,
         Command::Keys(KeysCmd::Remove { name }) => A::RemoveKey { name },
-        Command::Task(TaskCmd::Add(a)) => A::AddTask {
+        Command::Task(TaskCmd::Add(mut a)) => A::AddTask {
             config: Box::new(TaskConfig {
+                // First: it takes the source's flags out of `a`.
+                source: task_source(&mut a)?,
                 name: a.name,
-                source: task_source(
-                    a.dir,
-                    a.sqlite,
-                    a.command,
-                    a.restore_command,
-                    a.source_type.as_deref(),
-                    a.dump_timeout,
-                    a.env_file,
-                    a.exclude,
-                )?,
                 destinations: a.dest,
                 full: a.full,
                 incremental: a.incremental,
@@ -201,9 +196,9 @@ pub fn resolve(cmd: Command) -> Result<Resolved, CoreError> {
         },
         Command::Backup(BackupCmd::Pin { id }) => A::PinBackup { id },
         Command::Backup(BackupCmd::Unpin { id }) => A::UnpinBackup { id },
-        Command::Restore(a) if a.stdout => A::RestoreStream { id: a.id },
+        Command::Restore(a) if a.stdout => A::RestoreStream { id: a.backup() },
         Command::Restore(a) => A::Restore {
-            id: a.id,
+            id: a.backup(),
             to: a.to.unwrap_or_default(),
             path: a.path,
         },
@@ -219,6 +214,19 @@ pub fn resolve(cmd: Command) -> Result<Resolved, CoreError> {
             task: a.task,
             dry_run: a.dry_run,
         },
+        Command::Snapshot(SnapshotCmd::List { task }) => A::ListSnapshots { task },
+        Command::Ls(a) => A::ListEntries {
+            id: a.id,
+            path: a.path,
+            recursive: a.recursive,
+        },
+        Command::Diff(a) => A::DiffBackups {
+            from: a.from,
+            to: a.to,
+        },
+        Command::Snapshot(SnapshotCmd::Clear { task, older_than }) => {
+            A::ClearSnapshots { task, older_than }
+        }
     };
     Ok(Resolved::Act(act))
 }
@@ -241,18 +249,42 @@ fn task_notify(
     })
 }
 
-/// The source `task add` describes: exactly one of --dir, --sqlite, --command.
-#[allow(clippy::too_many_arguments)] // one per flag
-fn task_source(
-    dir: Option<std::path::PathBuf>,
-    sqlite: Option<std::path::PathBuf>,
-    command: Option<String>,
-    restore: Option<String>,
-    kind: Option<&str>,
-    timeout: Option<String>,
-    env_file: Option<std::path::PathBuf>,
-    exclude: Vec<String>,
-) -> Result<SourceConfig, CoreError> {
+/// The source `task add` describes: exactly one of --dir, --sqlite,
+/// --command, --snapshot-create (the flags it uses are taken from `a`).
+fn task_source(a: &mut super::TaskAddArgs) -> Result<SourceConfig, CoreError> {
+    let (dir, sqlite, command, restore) = (
+        a.dir.take(),
+        a.sqlite.take(),
+        a.command.take(),
+        a.restore_command.take(),
+    );
+    let (timeout, env_file, exclude) = (
+        a.dump_timeout.take(),
+        a.env_file.take(),
+        std::mem::take(&mut a.exclude),
+    );
+    let kind = a.source_type.as_deref();
+    if let Some(create) = a.snapshot_create.take() {
+        if kind == Some("backup") {
+            return Err(CoreError::Invalid(
+                "--type backup applies to --sqlite and --command; a snapshot task is always a snapshot".into(),
+            ));
+        }
+        if !exclude.is_empty() {
+            return Err(CoreError::Invalid(
+                "--exclude applies only to --dir tasks".into(),
+            ));
+        }
+        return Ok(SourceConfig::Snapshot {
+            create,
+            path: a.snapshot_path.take().unwrap_or_default(),
+            clear: a.snapshot_clear.take().unwrap_or_default(),
+            keep_local: a.keep_local.take(),
+            keep_local_within: a.keep_local_within.take(),
+            timeout,
+            env_file,
+        });
+    }
     let kind = kind.and_then(SourceType::parse);
     if let Some(path) = dir {
         if kind == Some(SourceType::Backup) {

@@ -200,6 +200,22 @@ pub enum Action {
         /// Only this path inside the backup.
         path: Option<String>,
     },
+    /// The entries of a backup under a path (`ls`).
+    ListEntries {
+        /// Backup name.
+        id: String,
+        /// Directory or file inside the backup; the root when unset.
+        path: Option<String>,
+        /// Every entry below the path, not only its children.
+        recursive: bool,
+    },
+    /// The entries that differ between two backups (`diff`).
+    DiffBackups {
+        /// The earlier backup's name.
+        from: String,
+        /// The later backup's name.
+        to: String,
+    },
     /// Streams a database backup's data to the caller's output (`--stdout`).
     RestoreStream {
         /// Id, prefix or suffix.
@@ -237,6 +253,18 @@ pub enum Action {
         task: Option<String>,
         /// Delete nothing.
         dry_run: bool,
+    },
+    /// The local snapshots `snapshot` tasks left on this host.
+    ListSnapshots {
+        /// Only this task's.
+        task: Option<String>,
+    },
+    /// Clears local snapshots through their task's clear command.
+    ClearSnapshots {
+        /// Only this task's.
+        task: Option<String>,
+        /// Only those older than this (`2d`).
+        older_than: Option<String>,
     },
 }
 
@@ -299,6 +327,8 @@ impl Action {
             A::ResumeTask { name } => R::write(Role::Operator, "task resume", name),
             A::RunBackup { task, .. } => R::write(Role::Operator, "backup run", task),
             A::ListBackups { .. } | A::ShowBackup { .. } => R::read("backup"),
+            A::ListEntries { .. } => R::read("ls"),
+            A::DiffBackups { .. } => R::read("diff"),
             A::DeleteBackup { id, .. } => R::write(Role::Admin, "backup delete", id),
             A::PinBackup { id } => R::write(Role::Admin, "backup pin", id),
             A::UnpinBackup { id } => R::write(Role::Admin, "backup unpin", id),
@@ -324,6 +354,17 @@ impl Action {
                 Role::Admin,
                 "prune",
                 task.clone().unwrap_or_else(|| "all tasks".into()),
+            ),
+            A::ListSnapshots { .. } => R::read("snapshot"),
+            A::ClearSnapshots { task, older_than } => R::write(
+                Role::Operator,
+                "snapshot clear",
+                match (task, older_than) {
+                    (Some(t), Some(d)) => format!("{t} older than {d}"),
+                    (Some(t), None) => t.clone(),
+                    (None, Some(d)) => format!("all tasks older than {d}"),
+                    (None, None) => "all tasks".into(),
+                },
             ),
         }
     }
@@ -372,6 +413,11 @@ mod tests {
                 id: "x".into(),
                 to: "/r".into(),
                 path: Some("a b".into()),
+            },
+            Action::ListSnapshots { task: None },
+            Action::ClearSnapshots {
+                task: Some("cass".into()),
+                older_than: Some("2d".into()),
             },
         ];
         for a in all {

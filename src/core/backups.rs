@@ -131,32 +131,28 @@ pub(super) fn backup_rows(all: &[BackupRecord], task: Option<&str>) -> Vec<Backu
 }
 
 impl Core {
-    /// Resolves an id or a unique prefix of one.
+    /// Resolves a backup's name (see [`super::backup_names`]): an id, a
+    /// unique prefix or suffix, `latest`, `TASK:latest`, `TASK:-N`, `TASK@TIME`.
     pub fn resolve_backup(&self, id: &str) -> Result<BackupRecord, CoreError> {
+        use super::backup_names::{NameError, resolve};
         if let Some(b) = self.catalog.get_backup(id)? {
             return Ok(b);
         }
-        let matches: Vec<BackupRecord> = if id.len() >= 4 {
-            self.catalog
-                .list_backups()?
-                .into_iter()
-                .filter(|b| b.id.starts_with(id))
-                .collect()
-        } else {
-            Vec::new()
-        };
-        let n = matches.len();
-        let mut it = matches.into_iter();
-        match (it.next(), n) {
-            (Some(one), 1) => Ok(one),
-            (None, _) => Err(CoreError::NotFound {
+        let all = self.catalog.list_backups()?;
+        let tz = super::scheduler::host_tz();
+        match resolve(id, &all, chrono::Utc::now(), tz) {
+            Ok(b) => Ok(b.clone()),
+            Err(NameError::Unknown { name, why, closest }) => Err(CoreError::NotFound {
                 what: "backup",
-                name: id.to_string(),
-                hint: "list them with 'strata backup list'".into(),
+                name,
+                hint: match closest {
+                    Some(c) => {
+                        format!("{why}; did you mean {c:?}? (list them with 'strata backup list')")
+                    }
+                    None => format!("{why}; list them with 'strata backup list'"),
+                },
             }),
-            _ => Err(CoreError::Invalid(format!(
-                "backup id prefix {id:?} matches {n} backups; give more characters"
-            ))),
+            Err(e) => Err(CoreError::Invalid(e.to_string())),
         }
     }
 

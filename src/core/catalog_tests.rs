@@ -13,6 +13,7 @@ fn dest(name: &str) -> DestinationConfig {
         repo_id: Some("r1".into()),
         rate_limit: None,
         encryption: None,
+        parallel_uploads: None,
     }
 }
 

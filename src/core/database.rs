@@ -246,7 +246,7 @@ impl Core {
                 }
                 Ok(DbTarget::Name(name))
             }
-            SourceConfig::Dir { .. } => Err(CoreError::Invalid(
+            SourceConfig::Dir { .. } | SourceConfig::Snapshot { .. } => Err(CoreError::Invalid(
                 "a directory backup restores into a directory; give --to DIR".into(),
             )),
         }

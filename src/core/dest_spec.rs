@@ -38,6 +38,19 @@ fn absolute_file(what: &str, key: &str, path: Option<&Path>) -> Result<(), Strin
 }
 
 /// Whether `kind`'s URL and settings are well formed (nothing is contacted).
+/// Most uploads a destination may run at once (`parallel_uploads`).
+pub const MAX_PARALLEL_UPLOADS: u32 = crate::dest::MAX_PARALLEL_WRITES as u32;
+
+/// Checks a destination's `parallel_uploads` (1 to [`MAX_PARALLEL_UPLOADS`]), naming the destination.
+pub(crate) fn check_parallel(name: &str, n: Option<u32>) -> Result<(), CoreError> {
+    match n {
+        Some(n) if !(1..=MAX_PARALLEL_UPLOADS).contains(&n) => Err(CoreError::Invalid(format!(
+            "destination {name:?}: parallel_uploads is {n}; use 1 to {MAX_PARALLEL_UPLOADS}"
+        ))),
+        _ => Ok(()),
+    }
+}
+
 /// Checks a destination's `rate_limit`, naming the destination.
 pub(crate) fn check_rate(name: &str, rate: Option<&str>) -> Result<(), CoreError> {
     match rate {

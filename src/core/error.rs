@@ -36,6 +36,11 @@ pub enum CoreError {
     /// Something else holds what this needs (a task's running job).
     #[error("{0}")]
     Busy(String),
+    /// Whoever read the output went away (`strata backup list | head -1`):
+    /// nothing more is said, and the command ends with exit 0, as `head`'s
+    /// user expects.
+    #[error("the output was closed")]
+    OutputClosed,
     /// An error the daemon reported for an action sent over its socket.
     #[error("{message}")]
     Remote {
@@ -66,6 +71,7 @@ impl CoreError {
             CoreError::Refused(_) => 4,
             CoreError::Failed(_) => 1,
             CoreError::Busy(_) => 5,
+            CoreError::OutputClosed => 0,
             CoreError::Remote { code, .. } => *code,
         }
     }

@@ -122,6 +122,7 @@ mod tests {
                     repo_id: None,
                     rate_limit: None,
                     encryption: None,
+                    parallel_uploads: None,
                 }),
                 accept_new_host_key: false,
                 key_of: None,

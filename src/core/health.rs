@@ -275,6 +275,7 @@ mod tests {
             repo_id: None,
             rate_limit: None,
             encryption: None,
+            parallel_uploads: None,
         }
     }
 

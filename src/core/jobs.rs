@@ -7,11 +7,12 @@ use super::error::CoreError;
 use super::ids::{first_backup_id, new_backup_id};
 pub use super::recovery::Recovery;
 use super::service::Core;
-use crate::engine::backup::{self, BackupPlan, BackupStats, Described};
+use super::snapshot_life::with_warnings;
+use crate::engine::backup::{self, BackupPlan, Described};
 use crate::engine::repo::{Claim, ClaimOutcome};
 use crate::engine::{EngineError, Repository, repo, stop};
 use crate::model::{
-    BackupCopy, BackupKind, BackupRecord, BackupStatus, CopyState, RunRecord, RunStatus, TaskConfig,
+    BackupCopy, BackupKind, BackupRecord, BackupStatus, CopyState, RunRecord, RunStatus,
 };
 use crate::progress::Progress;
 use chrono::Utc;
@@ -26,6 +27,10 @@ pub struct RunOutcome {
     pub run: RunRecord,
     /// A note for the operator (e.g. an incremental that became a full).
     pub note: Option<String>,
+    /// Problems after the commit that the operator must see (a local
+    /// snapshot that could not be cleared).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 /// Effective kind, parent backup, and a note when the request was changed.
@@ -369,9 +374,24 @@ impl Core {
             compression_level: task.compression_level,
             threads: threads(),
         };
-        let source = crate::source::open(&task.source);
-        let outcome = backup::run(&plan, source.as_ref(), progress, |stats| Described {
-            record: record_of(&plan, &task, manual, stats),
+        // A snapshot source's snapshot is settled by the core once the run ends.
+        let tag = crate::source::snapshot::tag_for(&task.name, &run.backup_id);
+        let snapshot = crate::source::snapshot_spec(&task.source)
+            .map(|s| crate::source::snapshot::SnapshotSource::new(s, &tag));
+        let generic;
+        let source: &dyn crate::source::Source = match &snapshot {
+            Some(s) => s,
+            None => {
+                generic = crate::source::open(&task.source, &tag);
+                generic.as_ref()
+            }
+        };
+        let settle = |committed: bool| match &snapshot {
+            Some(s) if s.began() => self.settle_snapshots(&task, &tag, committed),
+            _ => Vec::new(),
+        };
+        let outcome = backup::run(&plan, source, progress, |stats| Described {
+            record: super::planning::record_of(&plan, &task, manual, stats),
             task: task.clone(),
         })
         .map(|done| {
@@ -423,14 +443,24 @@ impl Core {
                     // own, by the claim) goes again.
                     release_all();
                     let e = CoreError::from(e);
-                    self.fail_run(run, format!("{e}; its data was removed"));
+                    let w = settle(false);
+                    let m = with_warnings(Some(format!("{e}; its data was removed")), &w);
+                    self.fail_run(run, m.unwrap_or_default());
                     return Err(e);
                 }
                 drop(hold);
+                let warnings = settle(true);
+                if !warnings.is_empty() {
+                    done.message = with_warnings(done.message, &warnings);
+                    if let Err(e) = self.catalog.update_run(&done) {
+                        tracing::warn!(run = done.id, "could not record the run's warnings: {e}");
+                    }
+                }
                 Ok(RunOutcome {
                     backup: record,
                     run: done,
                     note,
+                    warnings,
                 })
             }
             Err(e) => {
@@ -441,45 +471,20 @@ impl Core {
                     RunStatus::Failed
                 };
                 run.finished = Some(Utc::now());
-                run.message = Some(e.to_string());
+                let w = settle(false);
+                run.message = with_warnings(Some(e.to_string()), &w);
                 // Nothing was committed: the run names no backup.
                 run.backup_id.clear();
                 self.catalog.update_run(&run)?;
-                Err(e.into())
+                match (w.is_empty(), e) {
+                    // The caller sees what happened to the local snapshot too.
+                    (false, e) if !matches!(e, EngineError::Cancelled) => Err(CoreError::Failed(
+                        with_warnings(Some(CoreError::from(e).to_string()), &w).unwrap_or_default(),
+                    )),
+                    (_, e) => Err(e.into()),
+                }
             }
         }
-    }
-}
-
-/// The catalog record of the backup `plan` stored with `stats`.
-fn record_of(
-    plan: &BackupPlan<'_>,
-    task: &TaskConfig,
-    manual: bool,
-    stats: &BackupStats,
-) -> BackupRecord {
-    BackupRecord {
-        id: plan.backup_id.clone(),
-        task: task.name.clone(),
-        kind: plan.kind,
-        manual,
-        parent: plan.parent.map(|(p, _)| p.id.clone()),
-        chain: stats.chain.clone(),
-        status: stats.status(),
-        started: plan.started,
-        finished: Utc::now(),
-        logical_bytes: stats.logical_bytes,
-        stored_bytes: stats.stored_bytes,
-        file_count: stats.file_count,
-        entry_count: stats.entry_count,
-        changed_files: stats.changed_files,
-        errors: stats.errors.clone(),
-        warnings: stats.warnings.clone(),
-        destinations: task.destinations.clone(),
-        manifest_hash: stats.manifest_hash.clone(),
-        pinned: false,
-        verified: None,
-        copies: Vec::new(),
     }
 }
 

@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::core::home::Home;
+use crate::model::TaskConfig;
 
 fn core_with_task(dir: &std::path::Path) -> Core {
     std::fs::create_dir_all(dir.join("src")).unwrap();

@@ -4,8 +4,10 @@
 
 pub mod access;
 pub mod action;
+pub mod backup_names;
 pub mod backups;
 pub mod bounds;
+pub mod browse;
 pub mod catalog;
 pub mod clock;
 mod copy_plan;
@@ -38,6 +40,8 @@ pub mod schedule;
 pub mod scheduler;
 pub mod scheduler_loop;
 pub mod service;
+mod snapshot_life;
+pub mod snapshot_rows;
 pub mod sync;
 mod task_check;
 #[cfg(test)]

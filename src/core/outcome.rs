@@ -9,6 +9,7 @@ use super::jobs::RunOutcome;
 use super::prune::PruneReport;
 use super::registry::JobView;
 use super::rows::{DestinationRow, TaskRow};
+use super::snapshot_rows::LocalSnapshotRow;
 pub use crate::engine::restore::RestoreReport;
 pub use crate::engine::verify::VerifyReport;
 use crate::model::{AuditEntry, BackupRecord, DestinationConfig, RunRecord, TaskConfig};
@@ -37,6 +38,9 @@ pub struct Overview {
     /// `restore_roots` entry of strata.toml (a front end may fill in its own
     /// working directory when there is none).
     pub restore_base: Option<PathBuf>,
+    /// The local snapshots of snapshot tasks (for the task detail view).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub snapshots: Vec<LocalSnapshotRow>,
 }
 
 /// An authorized SSH key as listed.
@@ -148,6 +152,24 @@ pub enum Outcome {
         /// Pinned (`true`) or unpinned.
         pinned: bool,
     },
+    /// The entries of a backup under a path (`ls`).
+    Entries {
+        /// The backup.
+        backup: Box<BackupRecord>,
+        /// The path listed (empty: the root).
+        path: String,
+        /// Directories first, then by name; every entry below when recursive.
+        entries: Vec<crate::model::ListedEntry>,
+    },
+    /// What differs between two backups (`diff`).
+    Changes {
+        /// The earlier backup.
+        from: Box<BackupRecord>,
+        /// The later backup.
+        to: Box<BackupRecord>,
+        /// In path order.
+        changes: Vec<crate::model::EntryChange>,
+    },
     /// A restore finished (possibly with entries it could not write).
     Restored {
         /// The backup restored.
@@ -179,6 +201,10 @@ pub enum Outcome {
     },
     /// A prune (or its dry run).
     Pruned(PruneReport),
+    /// Local snapshots of snapshot tasks.
+    Snapshots(Vec<LocalSnapshotRow>),
+    /// The local snapshots a clear removed.
+    SnapshotsCleared(Vec<LocalSnapshotRow>),
 }
 
 #[cfg(test)]

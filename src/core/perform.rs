@@ -230,6 +230,26 @@ impl Core {
             }
             A::ListBackups { task } => O::Backups(self.backups(task.as_deref())?),
             A::ShowBackup { id } => O::Backup(Box::new(self.backup(&id)?)),
+            A::ListEntries {
+                id,
+                path,
+                recursive,
+            } => {
+                let (rec, entries) = self.list_entries(&id, path.as_deref(), recursive)?;
+                O::Entries {
+                    backup: Box::new(rec),
+                    path: path.unwrap_or_default(),
+                    entries,
+                }
+            }
+            A::DiffBackups { from, to } => {
+                let (a, b, changes) = self.diff_backups(&from, &to)?;
+                O::Changes {
+                    from: Box::new(a),
+                    to: Box::new(b),
+                    changes,
+                }
+            }
             A::DeleteBackup { id, cascade } => O::Deleted(self.delete_backup(&id, cascade)?),
             A::PinBackup { id } => O::Pinned {
                 backup: Box::new(self.set_pinned(&id, true)?),
@@ -273,7 +293,7 @@ impl Core {
             A::RestoreStream { id } => {
                 let Some(out) = out else {
                     return Err(CoreError::Invalid(
-                        "restore --stdout streams binary data and runs only in a local shell without a daemon; stop 'strata serve' or restore with --to".into(),
+                        "restore --stdout streams binary data, which the console cannot show; run it in a shell (locally or over ssh) and pipe it, or restore with --to".into(),
                     ));
                 };
                 let (rec, report) = self.restore_to_stream(&id, out, progress)?;
@@ -310,6 +330,10 @@ impl Core {
                 text: self.export()?,
             },
             A::Prune { task, dry_run } => O::Pruned(self.prune(task.as_deref(), dry_run)?),
+            A::ListSnapshots { task } => O::Snapshots(self.local_snapshot_rows(task.as_deref())?),
+            A::ClearSnapshots { task, older_than } => O::SnapshotsCleared(
+                self.clear_local_snapshots(task.as_deref(), older_than.as_deref())?,
+            ),
         })
     }
 
@@ -342,6 +366,7 @@ impl Core {
             taken: Some(chrono::Utc::now()),
             destinations,
             restore_base: self.settings.restore_roots.first().cloned(),
+            snapshots: self.cached_snapshot_rows(check_destinations),
         })
     }
 

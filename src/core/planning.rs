@@ -1,11 +1,14 @@
-//! Planning a run: its effective kind and parent by the chain rules, and the
-//! hold on every backup it will read from, taken before any data is written.
+//! Planning a run: its effective kind and parent by the chain rules, the
+//! hold on every backup it will read from, taken before any data is written,
+//! and the catalog record of what the plan stored (`record_of`).
 
 use super::error::CoreError;
 use super::holds::{HoldGuard, Holder};
 use super::jobs::KindPlan;
 use super::service::Core;
-use crate::model::{BackupKind, BackupRecord};
+use crate::engine::backup::{BackupPlan, BackupStats};
+use crate::model::{BackupKind, BackupRecord, TaskConfig};
+use chrono::Utc;
 use std::collections::BTreeSet;
 
 impl Core {
@@ -113,5 +116,37 @@ impl Core {
         Err(CoreError::Busy(format!(
             "task {task_name}: its backups kept being deleted while this backup was starting; retry when the deletions are done"
         )))
+    }
+}
+
+/// The catalog record of the backup `plan` stored with `stats`.
+pub(super) fn record_of(
+    plan: &BackupPlan<'_>,
+    task: &TaskConfig,
+    manual: bool,
+    stats: &BackupStats,
+) -> BackupRecord {
+    BackupRecord {
+        id: plan.backup_id.clone(),
+        task: task.name.clone(),
+        kind: plan.kind,
+        manual,
+        parent: plan.parent.map(|(p, _)| p.id.clone()),
+        chain: stats.chain.clone(),
+        status: stats.status(),
+        started: plan.started,
+        finished: Utc::now(),
+        logical_bytes: stats.logical_bytes,
+        stored_bytes: stats.stored_bytes,
+        file_count: stats.file_count,
+        entry_count: stats.entry_count,
+        changed_files: stats.changed_files,
+        errors: stats.errors.clone(),
+        warnings: stats.warnings.clone(),
+        destinations: task.destinations.clone(),
+        manifest_hash: stats.manifest_hash.clone(),
+        pinned: false,
+        verified: None,
+        copies: Vec::new(),
     }
 }

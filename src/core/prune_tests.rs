@@ -32,6 +32,7 @@ fn fixture(retention: serde_json::Value) -> Fixture {
         repo_id: None,
         rate_limit: None,
         encryption: None,
+        parallel_uploads: None,
     })
     .unwrap();
     let task = serde_json::from_value(serde_json::json!({

@@ -105,6 +105,7 @@ fn a_destination_that_cannot_be_opened_defers_its_run_and_others_go_on() {
             repo_id: None,
             rate_limit: None,
             encryption: None,
+            parallel_uploads: None,
         })
         .unwrap();
     let stuck = running(&core, "rel");

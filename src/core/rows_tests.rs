@@ -84,6 +84,7 @@ fn catalog_figures_count_complete_copies_and_pending_ones() {
         repo_id: None,
         rate_limit: None,
         encryption: None,
+        parallel_uploads: None,
     };
     let d = DestinationRow::unchecked(cfg("d"), &[a.clone(), b.clone()]);
     assert_eq!((d.backups, d.stored_bytes, d.pending), (2, 20, 0));

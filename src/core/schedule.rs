@@ -16,6 +16,10 @@ const MONTHS: [&str; 12] = [
     "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
 ];
 const DAYS: [&str; 7] = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"];
+/// The `@` macros, for suggestions.
+const MACROS: [&str; 7] = [
+    "hourly", "daily", "midnight", "weekly", "monthly", "yearly", "annually",
+];
 /// The longest each month can be (February in a leap year).
 const MONTH_DAYS: [u32; 12] = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 
@@ -33,14 +37,31 @@ pub fn parse_cron(expr: &str) -> Result<cron::Schedule, String> {
             "weekly" => "0 0 0 * * 1".to_string(),
             "monthly" => "0 0 0 1 * *".to_string(),
             "yearly" | "annually" => "0 0 0 1 1 *".to_string(),
-            _ => {
+            other => {
+                let hint = crate::spelling::closest(other, MACROS)
+                    .map(|m| format!("did you mean @{m}? "))
+                    .unwrap_or_default();
                 return Err(format!(
-                    "schedule {shown:?}: unknown schedule macro; use @hourly, @daily, @weekly, @monthly, @yearly"
+                    "schedule {shown:?}: unknown schedule macro; {hint}use @hourly, @daily, @weekly, @monthly or @yearly"
                 ));
             }
         }
     } else {
         let fields: Vec<&str> = e.split_whitespace().collect();
+        // A macro's name without its `@` (`daily`, `dayly`): say so, not "1 field".
+        if let [word] = fields.as_slice()
+            && word.chars().all(|c| c.is_ascii_alphabetic())
+        {
+            let lower = word.to_ascii_lowercase();
+            return Err(match crate::spelling::closest(&lower, MACROS) {
+                Some(m) => format!(
+                    "schedule {shown:?}: did you mean @{m}? A schedule is 5 cron fields (e.g. \"0 3 * * 0\") or @hourly, @daily, @weekly, @monthly or @yearly"
+                ),
+                None => format!(
+                    "schedule {shown:?} is not a schedule; use 5 cron fields (e.g. \"0 3 * * 0\") or @hourly, @daily, @weekly, @monthly or @yearly"
+                ),
+            });
+        }
         if fields.len() != 5 {
             return Err(format!(
                 "schedule {shown:?} has {} fields; use 5 (minute hour day-of-month month day-of-week, e.g. \"0 3 * * 0\") or @hourly/@daily/@weekly/@monthly/@yearly",
@@ -300,9 +321,20 @@ mod tests {
         assert!(e.contains("minute 60 is out of range 0-59"), "{e}");
         let e = parse_cron("@dayly").unwrap_err();
         assert!(
-            e.contains("unknown schedule macro; use @hourly, @daily, @weekly, @monthly, @yearly"),
+            e.contains("unknown schedule macro; did you mean @daily? use @hourly, @daily"),
             "{e}"
         );
+        let e = parse_cron("@sometimes").unwrap_err();
+        assert!(e.contains("unknown schedule macro; use @hourly"), "{e}");
+        for word in ["daily", "dayly", "Hourly"] {
+            let e = parse_cron(word).unwrap_err();
+            assert!(
+                e.contains("did you mean @") && !e.contains("fields;"),
+                "{e}"
+            );
+        }
+        let e = parse_cron("often").unwrap_err();
+        assert!(e.contains("is not a schedule"), "{e}");
         let e = parse_cron("0 3 30 2 *").unwrap_err();
         assert!(
             e.contains("can never fire") && e.contains("February"),

@@ -29,6 +29,8 @@ pub struct Core {
     pub(crate) serving: std::sync::atomic::AtomicBool,
     /// Destination checks, refreshed in the background (`rows::DestCheck`).
     pub(crate) health: super::health::Health,
+    /// The console's list of local snapshots, reused for a few seconds.
+    pub(crate) snapshots: super::snapshot_rows::SnapshotCache,
 }
 
 pub use super::task_check::check_name;
@@ -60,6 +62,7 @@ impl Core {
             settings,
             serving: std::sync::atomic::AtomicBool::new(false),
             health: Default::default(),
+            snapshots: Default::default(),
         };
         core.recovered = core.recover()?;
         core.repaired = core.repair_duplicate_dests()?;
@@ -125,6 +128,7 @@ impl Core {
         }
         super::dest_spec::check_kind(&cfg.name, &cfg.kind)?;
         super::dest_spec::check_rate(&cfg.name, cfg.rate_limit.as_deref())?;
+        super::dest_spec::check_parallel(&cfg.name, cfg.parallel_uploads)?;
         let kind = match cfg.kind {
             DestinationKind::Local { path } => {
                 super::bounds::check_path(&format!("destination {:?}: path", cfg.name), &path)
@@ -155,6 +159,7 @@ impl Core {
             repo_id: None,
             rate_limit: cfg.rate_limit,
             encryption: cfg.encryption,
+            parallel_uploads: cfg.parallel_uploads,
         };
         let repo = super::dest_keys::create_or_adopt(self, &mut cfg, opts, encrypt, share_key_of)?;
         cfg.repo_id = repo.config().map(|c| c.id.clone());
@@ -267,7 +272,7 @@ impl Core {
                 *path = abs;
             }
             SourceConfig::Sqlite { path, .. } => super::database::absolute_sqlite(path)?,
-            SourceConfig::Command { .. } => {}
+            SourceConfig::Command { .. } | SourceConfig::Snapshot { .. } => {}
         }
         check_settings(&task).map_err(|(key, why)| {
             let flag = match key {
@@ -286,7 +291,12 @@ impl Core {
                 "hooks.before" => "--before",
                 "hooks.after" => "--after",
                 "source.exclude" => "--exclude",
+                "source.path" if task.source.kind() == "snapshot" => "--snapshot-path",
                 "source.path" => "--sqlite",
+                "source.create" => "--snapshot-create",
+                "source.clear" => "--snapshot-clear",
+                "source.keep_local" => "--keep-local",
+                "source.keep_local_within" => "--keep-local-within",
                 "source.dump" => "--command",
                 "source.restore" => "--restore-command",
                 "source.timeout" => "--dump-timeout",

@@ -129,8 +129,64 @@ pub(crate) fn check_settings(task: &TaskConfig) -> Result<(), (&'static str, Str
             timeout.as_deref(),
             env_file.as_deref(),
         )?,
+        SourceConfig::Snapshot {
+            create,
+            path,
+            clear,
+            keep_local,
+            keep_local_within,
+            timeout,
+            env_file,
+        } => check_snapshot(
+            create,
+            path,
+            clear,
+            *keep_local,
+            keep_local_within.as_deref(),
+            timeout.as_deref(),
+            env_file.as_deref(),
+        )?,
     }
     Ok(())
+}
+
+/// The rules for a `snapshot` source: create, path and clear given, path an
+/// absolute glob with `{tag}`, the keep rules, timeout and env file valid.
+#[allow(clippy::too_many_arguments)] // one per field
+pub(crate) fn check_snapshot(
+    create: &str,
+    path: &str,
+    clear: &str,
+    keep_local: Option<u32>,
+    keep_local_within: Option<&str>,
+    timeout: Option<&str>,
+    env_file: Option<&std::path::Path>,
+) -> Result<(), (&'static str, String)> {
+    use crate::source::command;
+    for (key, cmd, example) in [
+        ("source.create", create, "nodetool snapshot -t {tag}"),
+        ("source.clear", clear, "nodetool clearsnapshot -t {tag}"),
+    ] {
+        if cmd.trim().is_empty() {
+            return Err((key, format!("is empty; give the command, e.g. '{example}'")));
+        }
+        command::invocation_with(cmd, "{tag}", Some("strata-x")).map_err(|e| (key, e))?;
+    }
+    if path.trim().is_empty() {
+        return Err((
+            "source.path",
+            "is empty; give the glob of the snapshot's directories, e.g. /var/lib/cassandra/data/*/*/snapshots/{tag}".into(),
+        ));
+    }
+    crate::source::snapshot::check_template(path).map_err(|e| ("source.path", e))?;
+    if let Some(n) = keep_local {
+        super::bounds::check("", n, &super::bounds::KEEP_CALENDAR)
+            .map_err(|e| ("source.keep_local", e))?;
+    }
+    if let Some(d) = keep_local_within {
+        super::schedule::parse_duration(d).map_err(|e| ("source.keep_local_within", e))?;
+    }
+    super::database::check_command("true", None, timeout, env_file)
 }
 
 /// The first destination a task names more than once.

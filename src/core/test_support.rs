@@ -11,6 +11,7 @@ pub(crate) fn local_dest(core: &Core, name: &str, path: std::path::PathBuf) {
         repo_id: None,
         rate_limit: None,
         encryption: None,
+        parallel_uploads: None,
     })
     .unwrap();
 }

@@ -53,6 +53,19 @@ pub fn try_forward(
             Ok(Some(Frame::Out { s })) => {
                 let _ = out.write_all(s.as_bytes());
             }
+            Ok(Some(Frame::Data { b })) => {
+                match base64::Engine::decode(&base64::engine::general_purpose::STANDARD, &b) {
+                    Ok(bytes) => {
+                        let _ = out.write_all(&bytes);
+                    }
+                    Err(_) => {
+                        return Some(fail(
+                            err,
+                            "the daemon sent damaged output; use the same strata version for the daemon and the client",
+                        ));
+                    }
+                }
+            }
             Ok(Some(Frame::Err { s })) => {
                 let _ = err.write_all(s.as_bytes());
             }

@@ -9,7 +9,7 @@ use std::io::{BufRead, Write};
 use std::path::PathBuf;
 
 /// Protocol version; a daemon refuses other versions with a clear message.
-pub const VERSION: u32 = 1;
+pub const VERSION: u32 = 2;
 
 /// What the client asks.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -55,6 +55,12 @@ pub enum Frame {
         /// Text.
         s: String,
     },
+    /// Bytes for stdout that are not UTF-8 (a database backup streamed by
+    /// `restore --stdout`), base64-encoded.
+    Data {
+        /// Standard base64 of the bytes.
+        b: String,
+    },
     /// Text for stderr.
     Err {
         /// Text.
@@ -96,13 +102,22 @@ pub struct FrameWriter<W: Write> {
     pub stdout: bool,
 }
 
+/// Most bytes one frame carries, well under the line cap of [`recv`] once base64-encoded.
+const MAX_FRAME_DATA: usize = 1 << 20;
+
 impl<W: Write> Write for FrameWriter<W> {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let s = String::from_utf8_lossy(buf).into_owned();
-        let f = if self.stdout {
-            Frame::Out { s }
-        } else {
-            Frame::Err { s }
+        let buf = &buf[..buf.len().min(MAX_FRAME_DATA)];
+        // Stdout arrives exactly as written: text as text, anything else
+        // (a multi-byte character cut between two writes included) as bytes.
+        let f = match (self.stdout, std::str::from_utf8(buf)) {
+            (true, Ok(s)) => Frame::Out { s: s.to_string() },
+            (true, Err(_)) => Frame::Data {
+                b: base64::Engine::encode(&base64::engine::general_purpose::STANDARD, buf),
+            },
+            (false, _) => Frame::Err {
+                s: String::from_utf8_lossy(buf).into_owned(),
+            },
         };
         send(&mut self.inner, &f)?;
         Ok(buf.len())
@@ -130,6 +145,33 @@ mod tests {
             prop_assert_eq!(recv::<Frame, _>(&mut r).unwrap(), Some(Frame::Err { s }));
             prop_assert_eq!(recv::<Frame, _>(&mut r).unwrap(), Some(Frame::Exit { code }));
             prop_assert_eq!(recv::<Frame, _>(&mut r).unwrap(), None);
+        }
+
+        #[test]
+        fn stdout_bytes_arrive_exactly_however_they_are_cut(
+            data in proptest::collection::vec(any::<u8>(), 0..4000),
+            cuts in proptest::collection::vec(1usize..700, 1..12),
+        ) {
+            let mut w = FrameWriter { inner: Vec::new(), stdout: true };
+            let (mut at, mut i) = (0, 0);
+            while at < data.len() {
+                let n = cuts[i % cuts.len()].min(data.len() - at);
+                w.write_all(&data[at..at + n]).unwrap();
+                at += n;
+                i += 1;
+            }
+            let mut r = std::io::Cursor::new(w.inner);
+            let mut got = Vec::new();
+            while let Some(f) = recv::<Frame, _>(&mut r).unwrap() {
+                match f {
+                    Frame::Out { s } => got.extend_from_slice(s.as_bytes()),
+                    Frame::Data { b } => got.extend(
+                        base64::Engine::decode(&base64::engine::general_purpose::STANDARD, b).unwrap(),
+                    ),
+                    other => prop_assert!(false, "unexpected {other:?}"),
+                }
+            }
+            prop_assert_eq!(got, data);
         }
 
         #[test]

@@ -46,24 +46,12 @@ pub fn serve(home: Home, listen: &str, io: &mut Io<'_>) -> Result<u8, CoreError>
         Some(running)
     };
     let sock = super::socket_path(&home);
-    // We hold the catalog lock, so no live daemon owns a socket file left here.
-    let _ = std::fs::remove_file(&sock);
-    let listener = UnixListener::bind(&sock)
-        .map_err(|e| CoreError::Failed(format!("cannot listen on {}: {e}", sock.display())))?;
-    std::fs::set_permissions(&sock, std::fs::Permissions::from_mode(0o600)).map_err(|e| {
-        CoreError::Failed(format!(
-            "cannot restrict {} to its owner: {e}",
-            sock.display()
-        ))
-    })?;
-    listener
-        .set_nonblocking(true)
-        .map_err(|e| CoreError::Failed(format!("socket {}: {e}", sock.display())))?;
     let stop = Arc::new(AtomicBool::new(false));
     for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         signal_hook::flag::register(sig, stop.clone())
             .map_err(|e| CoreError::Failed(format!("cannot handle signals: {e}")))?;
     }
+    let control = control_socket(core.clone(), &home, stop.clone())?;
     let _ = writeln!(
         io.err,
         "strata: serving {} (control socket {}); stop with Ctrl-C or SIGTERM",
@@ -76,25 +64,7 @@ pub fn serve(home: Home, listen: &str, io: &mut Io<'_>) -> Result<u8, CoreError>
         let (core, stop) = (core.clone(), stop.clone());
         std::thread::spawn(move || core.run_scheduler(&stop))
     };
-    while !stop.load(Ordering::Relaxed) {
-        match listener.accept() {
-            Ok((stream, _)) => {
-                let core = core.clone();
-                std::thread::spawn(move || {
-                    if let Err(e) = handle(&core, stream) {
-                        tracing::warn!("control connection: {e}");
-                    }
-                });
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                std::thread::sleep(Duration::from_millis(50))
-            }
-            Err(e) => {
-                tracing::warn!("accept on {}: {e}", sock.display());
-                std::thread::sleep(Duration::from_millis(200));
-            }
-        }
-    }
+    let _ = control.join();
     tracing::info!("shutting down: cancelling {} job(s)", core.job_count());
     let _ = writeln!(
         io.err,
@@ -111,9 +81,54 @@ pub fn serve(home: Home, listen: &str, io: &mut Io<'_>) -> Result<u8, CoreError>
         s.stop();
     }
     let _ = sched.join();
-    let _ = std::fs::remove_file(&sock);
     tracing::info!("daemon stopped");
     Ok(0)
+}
+
+/// Serves `core` on the home's control socket (owner only) until `stop` is
+/// set: commands of `strata` in other terminals run here. The thread removes
+/// the socket when it ends. The caller holds the catalog lock, so no live
+/// daemon owns a socket file left at that path.
+pub fn control_socket(
+    core: Arc<Core>,
+    home: &Home,
+    stop: Arc<AtomicBool>,
+) -> Result<std::thread::JoinHandle<()>, CoreError> {
+    let sock = super::socket_path(home);
+    let _ = std::fs::remove_file(&sock);
+    let listener = UnixListener::bind(&sock)
+        .map_err(|e| CoreError::Failed(format!("cannot listen on {}: {e}", sock.display())))?;
+    std::fs::set_permissions(&sock, std::fs::Permissions::from_mode(0o600)).map_err(|e| {
+        CoreError::Failed(format!(
+            "cannot restrict {} to its owner: {e}",
+            sock.display()
+        ))
+    })?;
+    listener
+        .set_nonblocking(true)
+        .map_err(|e| CoreError::Failed(format!("socket {}: {e}", sock.display())))?;
+    Ok(std::thread::spawn(move || {
+        while !stop.load(Ordering::Relaxed) {
+            match listener.accept() {
+                Ok((stream, _)) => {
+                    let core = core.clone();
+                    std::thread::spawn(move || {
+                        if let Err(e) = handle(&core, stream) {
+                            tracing::warn!("control connection: {e}");
+                        }
+                    });
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    std::thread::sleep(Duration::from_millis(50))
+                }
+                Err(e) => {
+                    tracing::warn!("accept on {}: {e}", sock.display());
+                    std::thread::sleep(Duration::from_millis(200));
+                }
+            }
+        }
+        let _ = std::fs::remove_file(&sock);
+    }))
 }
 
 /// Executes one client's command and streams its output back.
@@ -160,6 +175,7 @@ fn handle(core: &Arc<Core>, stream: UnixStream) -> std::io::Result<()> {
     };
     let mut io = Io {
         local: false,
+        binary: true,
         out: &mut out,
         err: &mut err,
     };

@@ -324,6 +324,7 @@ mod tests {
             repo_id: None,
             rate_limit: None,
             encryption: None,
+            parallel_uploads: None,
         };
         let e = crate::dest::open(&cfg("rel/repo")).err().unwrap();
         assert_eq!(e.kind(), crate::dest::ErrorKind::Permanent);

@@ -177,6 +177,10 @@ pub trait Destination: Send + Sync {
     }
 }
 
+/// Most uploads one destination may run at once (`parallel_uploads`): each
+/// holds a pack (16 MiB) in memory.
+pub const MAX_PARALLEL_WRITES: usize = 16;
+
 /// Rejects keys that are empty, absolute or contain `..`/`.` components.
 pub fn check_key(dest: &str, key: &str) -> Result<(), DestError> {
     let bad = key.is_empty()
@@ -256,5 +260,10 @@ pub fn open_with(
         }
         None => inner,
     };
-    Ok(Arc::new(retry::Retry::new(inner)))
+    let parallel = cfg
+        .parallel_uploads
+        .map_or_else(|| inner.parallel_writes(), |n| n as usize);
+    Ok(Arc::new(
+        retry::Retry::new(inner).with_parallel_writes(parallel),
+    ))
 }

@@ -45,6 +45,9 @@ pub struct Retry {
     inner: Arc<dyn Destination>,
     backoff: Backoff,
     sleep: Sleeper,
+    // The outermost layer answers for the destination as configured: its
+    // `parallel_uploads`, or the kind's own default.
+    parallel: Option<usize>,
 }
 
 impl Retry {
@@ -53,12 +56,19 @@ impl Retry {
         Retry::with(inner, Backoff::default(), Arc::new(std::thread::sleep))
     }
 
+    /// The same wrapper, answering `n` for [`Destination::parallel_writes`].
+    pub fn with_parallel_writes(mut self, n: usize) -> Retry {
+        self.parallel = Some(n);
+        self
+    }
+
     /// Wraps `inner` with a given backoff and way of waiting.
     pub fn with(inner: Arc<dyn Destination>, backoff: Backoff, sleep: Sleeper) -> Retry {
         Retry {
             inner,
             backoff,
             sleep,
+            parallel: None,
         }
     }
 
@@ -98,7 +108,8 @@ impl Destination for Retry {
     }
 
     fn parallel_writes(&self) -> usize {
-        self.inner.parallel_writes()
+        self.parallel
+            .unwrap_or_else(|| self.inner.parallel_writes())
     }
 
     fn put(&self, key: &str, data: &[u8]) -> Result<(), DestError> {

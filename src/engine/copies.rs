@@ -18,7 +18,7 @@ pub(super) const QUEUE: usize = 1;
 
 /// Most uploaders per destination, whatever it asks for: each may hold a
 /// pack in memory.
-pub(super) const MAX_PARALLEL_WRITES: usize = 8;
+pub(super) const MAX_PARALLEL_WRITES: usize = crate::dest::MAX_PARALLEL_WRITES;
 
 /// A pack handed to the uploaders; the plaintext is shared, not copied per
 /// destination (an encrypted one seals its own copy of the frames).

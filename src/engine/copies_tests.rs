@@ -138,7 +138,7 @@ fn back_up(two: &Two, src: &Path, required: usize) -> Result<BackupDone, EngineE
         threads: 2,
     };
     let task = TaskConfig::dir_to("t", src.to_path_buf(), "a");
-    let source = crate::source::open(&task.source);
+    let source = crate::source::open(&task.source, "strata-test");
     backup::run(&plan, source.as_ref(), &Progress::default(), |stats| {
         Described {
             record: crate::engine::backup::test_record(&plan, stats, "t", &["a", "b"]),

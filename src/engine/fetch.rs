@@ -63,6 +63,14 @@ impl<'r> CopyReader<'r> {
         }
     }
 
+    /// Takes over another reader's fallbacks (a prefetching thread's), keeping the list bounded.
+    pub(super) fn absorb(&mut self, other: CopyReader<'_>) {
+        let room = FALLBACK_LINES.saturating_sub(self.fallbacks.len());
+        self.fallbacks
+            .extend(other.fallbacks.into_iter().take(room));
+        self.fallback_count += other.fallback_count;
+    }
+
     /// Chunk `c` of the file at `path`, from the first copy that holds it
     /// intact; an error only when no copy does.
     pub(super) fn chunk(

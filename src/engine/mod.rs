@@ -12,6 +12,7 @@ pub mod frame;
 pub mod keyring;
 pub mod manifest;
 pub mod pack;
+mod prefetch;
 pub mod repo;
 pub mod repository;
 pub mod restore;

@@ -174,18 +174,17 @@ fn write_file(
     .map_err(|err| format!("cannot create: {err}"))?;
     let mut f = File::from(fd);
     let mut written = 0u64;
-    for &ci in chunks {
-        let c = m
-            .chunks
-            .get(ci as usize)
-            .ok_or("chunk index out of range")?;
-        let chunk = reader.chunk(m, c, &e.path)?;
-        let data = chunk.bytes();
+    super::prefetch::each_chunk(m, req.repos, &e.path, chunks, reader, &mut |data| {
+        // A cancel does not wait for the end of a large file.
+        if progress.cancelled() {
+            return Err("the restore was cancelled".into());
+        }
         f.write_all(data)
             .map_err(|err| format!("cannot write: {err}"))?;
         written += data.len() as u64;
         Progress::add(&progress.bytes_done, data.len() as u64);
-    }
+        Ok(())
+    })?;
     if written != e.size {
         return Err(format!(
             "restored {written} bytes but the manifest says {}",

@@ -3,6 +3,11 @@
 //! per destination (`copies.rs`) puts the finished packs there. Bounded
 //! channels between them are the back-pressure that keeps memory flat
 //! whatever the data size.
+//!
+//! With fewer files to read than threads — a database snapshot or a dump is
+//! one stream — a worker per file only reads, chunks and hashes, and hands
+//! its raw frames to a pool of compressors (one per thread), so one stream
+//! uses every core instead of one.
 
 use super::backup::BackupPlan;
 use super::chunk::{ChunkerParams, stream_chunks};
@@ -31,6 +36,20 @@ const BATCH: usize = 32;
 struct FrameMsg {
     bytes: Vec<u8>,
     chunks: Vec<(ChunkId, u32, u32)>,
+}
+
+/// A frame's raw bytes and chunks on their way to a compressor.
+struct RawFrame {
+    raw: Vec<u8>,
+    chunks: Vec<(ChunkId, u32, u32)>,
+}
+
+/// Where a worker's filled frames go.
+enum FrameOut {
+    /// Compressed by the worker itself, then to the pack writer.
+    Inline(SyncSender<FrameMsg>),
+    /// Raw, to the compressor pool (fewer files than threads).
+    Pool(SyncSender<RawFrame>),
 }
 
 /// Where a chunk written by this backup landed.
@@ -111,16 +130,37 @@ pub(super) fn store(
         progress,
     };
     let threads = plan.threads.max(1);
+    // Fewer files than threads: one reader per file, every thread compresses.
+    let pooled = !jobs.is_empty() && jobs.len() < threads;
+    let readers = if pooled { jobs.len() } else { threads };
     let (tx, rx) = sync_channel::<FrameMsg>(threads * 2);
     let (file_results, pack_result) = std::thread::scope(|s| {
         let packer = s.spawn(|| pack_writer(plan, copies, layout, rx, progress, &shared.abort));
+        let mut compressors = Vec::new();
+        let raw_tx = if pooled {
+            let (raw_tx, raw_rx) = sync_channel::<RawFrame>(threads * 2);
+            // Owned by the compressors only: when the last one stops, a
+            // reader's send fails instead of blocking on a full queue.
+            let raw_rx = Arc::new(Mutex::new(raw_rx));
+            for _ in 0..threads {
+                let (tx, raw_rx, shared) = (tx.clone(), raw_rx.clone(), &shared);
+                compressors.push(s.spawn(move || compressor(shared, &raw_rx, tx)));
+            }
+            Some(raw_tx)
+        } else {
+            None
+        };
         let mut workers = Vec::new();
-        for _ in 0..threads {
-            let tx = tx.clone();
+        for _ in 0..readers {
+            let out = match &raw_tx {
+                Some(r) => FrameOut::Pool(r.clone()),
+                None => FrameOut::Inline(tx.clone()),
+            };
             let shared = &shared;
-            workers.push(s.spawn(move || worker(shared, tx)));
+            workers.push(s.spawn(move || worker(shared, out)));
         }
         drop(tx);
+        drop(raw_tx);
         let mut results: Vec<(usize, FileResult)> = Vec::new();
         let mut worker_err = None;
         for w in workers {
@@ -132,6 +172,20 @@ pub(super) fn store(
                         op: "run worker for",
                         path: root.to_path_buf(),
                         source: std::io::Error::other("worker thread panicked"),
+                    })
+                }
+            }
+        }
+        // The workers are gone, so the compressors drain the queue and stop.
+        for c in compressors {
+            match c.join() {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => worker_err = Some(e),
+                Err(_) => {
+                    worker_err = Some(EngineError::Io {
+                        op: "run compressor for",
+                        path: root.to_path_buf(),
+                        source: std::io::Error::other("compressor thread panicked"),
                     })
                 }
             }
@@ -153,43 +207,87 @@ pub(super) fn store(
     Ok(StoreOutput { files, locs, packs })
 }
 
-/// Reads, chunks and hashes files; new chunks go into frames sent to the pack writer.
-fn worker(
+fn new_encoder(sh: &Shared<'_>) -> Result<frame::Encoder, EngineError> {
+    frame::Encoder::new(sh.plan.compression_level).map_err(|e| EngineError::Io {
+        op: "set up compression for",
+        path: sh.root.to_path_buf(),
+        source: e,
+    })
+}
+
+fn encode(
     sh: &Shared<'_>,
-    tx: SyncSender<FrameMsg>,
-) -> Result<Vec<(usize, FileResult)>, EngineError> {
-    let root = sh.root;
-    let mut encoder =
-        frame::Encoder::new(sh.plan.compression_level).map_err(|e| EngineError::Io {
-            op: "set up compression for",
-            path: root.to_path_buf(),
+    encoder: &mut frame::Encoder,
+    raw: &[u8],
+) -> Result<Vec<u8>, EngineError> {
+    let mut bytes = Vec::with_capacity(raw.len() / 2 + 64);
+    encoder
+        .encode(raw, &mut bytes)
+        .map_err(|e| EngineError::Io {
+            op: "compress data of",
+            path: sh.root.to_path_buf(),
             source: e,
         })?;
+    Ok(bytes)
+}
+
+/// Compresses the raw frames of the pool's queue for the pack writer, until
+/// the workers are done (or the pack writer stops taking frames).
+fn compressor(
+    sh: &Shared<'_>,
+    queue: &Mutex<Receiver<RawFrame>>,
+    tx: SyncSender<FrameMsg>,
+) -> Result<(), EngineError> {
+    let mut encoder = new_encoder(sh).inspect_err(|_| sh.abort.store(true, Ordering::Relaxed))?;
+    loop {
+        let next = match queue.lock() {
+            Ok(q) => q.recv(),
+            Err(p) => p.into_inner().recv(),
+        };
+        let Ok(RawFrame { raw, chunks }) = next else {
+            return Ok(());
+        };
+        let bytes = encode(sh, &mut encoder, &raw)
+            .inspect_err(|_| sh.abort.store(true, Ordering::Relaxed))?;
+        if tx.send(FrameMsg { bytes, chunks }).is_err() {
+            sh.abort.store(true, Ordering::Relaxed);
+            return Ok(());
+        }
+    }
+}
+
+/// Reads, chunks and hashes files; new chunks go into frames sent to the
+/// pack writer (compressed here) or to the compressor pool (raw).
+fn worker(sh: &Shared<'_>, out: FrameOut) -> Result<Vec<(usize, FileResult)>, EngineError> {
+    let mut encoder = match out {
+        FrameOut::Inline(_) => Some(new_encoder(sh)?),
+        FrameOut::Pool(_) => None,
+    };
     let mut results = Vec::new();
     let mut buf = Vec::new();
     let mut frame_raw: Vec<u8> = Vec::with_capacity(FRAME_TARGET + (1 << 20));
     let mut frame_chunks: Vec<(ChunkId, u32, u32)> = Vec::new();
+    // The bounded channels are the back-pressure: workers wait while the
+    // compressors or the pack writer are behind, so memory stays bounded
+    // whatever the data size.
     let mut send =
         |raw: &mut Vec<u8>, chunks: &mut Vec<(ChunkId, u32, u32)>| -> Result<bool, EngineError> {
             if raw.is_empty() {
                 return Ok(true);
             }
-            let mut bytes = Vec::with_capacity(raw.len() / 2 + 64);
-            encoder
-                .encode(raw, &mut bytes)
-                .map_err(|e| EngineError::Io {
-                    op: "compress data of",
-                    path: root.to_path_buf(),
-                    source: e,
-                })?;
-            raw.clear();
-            let msg = FrameMsg {
-                bytes,
-                chunks: std::mem::take(chunks),
-            };
-            // The bounded channel is the back-pressure: workers wait while the pack
-            // writer is behind, so memory stays bounded whatever the data size.
-            Ok(tx.send(msg).is_ok())
+            let chunks = std::mem::take(chunks);
+            Ok(match (&out, encoder.as_mut()) {
+                (FrameOut::Inline(tx), Some(enc)) => {
+                    let bytes = encode(sh, enc, raw)?;
+                    raw.clear();
+                    tx.send(FrameMsg { bytes, chunks }).is_ok()
+                }
+                (FrameOut::Pool(tx), _) => {
+                    let raw = std::mem::replace(raw, Vec::with_capacity(FRAME_TARGET + (1 << 20)));
+                    tx.send(RawFrame { raw, chunks }).is_ok()
+                }
+                (FrameOut::Inline(_), None) => false,
+            })
         };
     loop {
         if sh.abort.load(Ordering::Relaxed) || sh.progress.cancelled() {

@@ -43,26 +43,30 @@ pub fn stream_entry(
         backup: m.backup_id.clone(),
         what,
     };
-    for &ci in chunks {
-        if progress.cancelled() {
-            return Err(EngineError::Cancelled);
-        }
-        let c = m
-            .chunks
-            .get(ci as usize)
-            .ok_or_else(|| damaged("a chunk index is out of range".into()))?;
-        let chunk = reader
-            .chunk(m, c, &e.path)
-            .map_err(|why| damaged(format!("{}: {why}", display_path(&e.path))))?;
-        let data = chunk.bytes();
-        out.write_all(data).map_err(|err| EngineError::Io {
-            op: "write restored data of",
-            path: display_path(&e.path).into(),
-            source: err,
-        })?;
-        written += data.len() as u64;
-        Progress::add(&progress.bytes_done, data.len() as u64);
+    // A write error or a cancel ends the stream; the chunk errors are damage.
+    let mut stopped: Option<EngineError> = None;
+    let fetched =
+        super::prefetch::each_chunk(m, repos, &e.path, chunks, &mut reader, &mut |data| {
+            if progress.cancelled() {
+                stopped = Some(EngineError::Cancelled);
+                return Err(String::new());
+            }
+            out.write_all(data).map_err(|err| {
+                stopped = Some(EngineError::Io {
+                    op: "write restored data of",
+                    path: display_path(&e.path).into(),
+                    source: err,
+                });
+                String::new()
+            })?;
+            written += data.len() as u64;
+            Progress::add(&progress.bytes_done, data.len() as u64);
+            Ok(())
+        });
+    if let Some(err) = stopped {
+        return Err(err);
     }
+    fetched.map_err(|why| damaged(format!("{}: {why}", display_path(&e.path))))?;
     out.flush().map_err(|err| EngineError::Io {
         op: "write restored data of",
         path: display_path(&e.path).into(),

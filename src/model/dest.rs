@@ -281,6 +281,7 @@ mod tests {
             repo_id: Some("r1".into()),
             rate_limit: None,
             encryption: None,
+            parallel_uploads: None,
         };
         let text = serde_json::to_string(&cfg).unwrap();
         assert!(text.contains("\"kind\":\"s3\""), "{text}");

@@ -10,6 +10,8 @@ pub use copies::{BackupCopy, CopyPolicy, CopyState};
 mod dest;
 mod encryption;
 pub use encryption::{EncryptionConfig, PASSPHRASE_ENV};
+mod listing;
+pub use listing::{Change, EntryChange, ListedEntry};
 mod percent;
 pub use percent::parse_percent;
 mod rate;
@@ -147,6 +149,10 @@ pub struct DestinationConfig {
     /// Set when the repository is encrypted: where its passphrase comes from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub encryption: Option<Box<EncryptionConfig>>,
+    /// How many uploads run at once there; unset: the kind's default
+    /// (1 for a local disk, 4 for object stores and SFTP).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parallel_uploads: Option<u32>,
 }
 
 /// Retention rules (evaluated by the retention issue; stored now).

@@ -84,30 +84,57 @@ pub enum SourceConfig {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         env_file: Option<PathBuf>,
     },
+    /// A database's own on-disk snapshot (Cassandra/Scylla `nodetool
+    /// snapshot`, LVM, ZFS, btrfs): created, backed up as a directory tree,
+    /// then cleared. `{tag}` in the three commands is the tag Strata picks
+    /// for each backup (`strata-<task>_<backup id>`). Its type is always `snapshot`.
+    Snapshot {
+        /// The command that creates the snapshot tagged `{tag}`.
+        create: String,
+        /// Absolute glob of the directories the snapshot produces, with `{tag}`
+        /// (`/var/lib/cassandra/data/*/*/snapshots/{tag}`).
+        path: String,
+        /// The command that removes the snapshot tagged `{tag}`.
+        clear: String,
+        /// After a backup, keep this many newest local snapshots (unset: clear each one).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        keep_local: Option<u32>,
+        /// After a backup, keep the local snapshots younger than this (`1d`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        keep_local_within: Option<String>,
+        /// How long the create and clear commands may run (`10m`); unset: no limit.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        timeout: Option<String>,
+        /// A private (0600) file of `KEY=VALUE` lines for the commands.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        env_file: Option<PathBuf>,
+    },
 }
 
 impl SourceConfig {
-    /// `dir`, `sqlite` or `command`.
+    /// `dir`, `sqlite`, `command` or `snapshot`.
     pub fn kind(&self) -> &'static str {
         match self {
             SourceConfig::Dir { .. } => "dir",
             SourceConfig::Sqlite { .. } => "sqlite",
             SourceConfig::Command { .. } => "command",
+            SourceConfig::Snapshot { .. } => "snapshot",
         }
     }
 
-    /// The type; `dir` sources are always snapshots.
+    /// The type; `dir` and `snapshot` sources are always snapshots.
     pub fn source_type(&self) -> SourceType {
         match self {
-            SourceConfig::Dir { .. } => SourceType::Snapshot,
+            SourceConfig::Dir { .. } | SourceConfig::Snapshot { .. } => SourceType::Snapshot,
             SourceConfig::Sqlite { r#type, .. } | SourceConfig::Command { r#type, .. } => *r#type,
         }
     }
 
-    /// Kind and type as tables show them: `dir`, `sqlite · snapshot`, `command · backup`.
+    /// Kind and type as tables show them: `dir`, `sqlite · snapshot`,
+    /// `command · backup`, `snapshot` (always of type snapshot).
     pub fn label(&self) -> String {
         match self {
-            SourceConfig::Dir { .. } => "dir".into(),
+            SourceConfig::Dir { .. } | SourceConfig::Snapshot { .. } => self.kind().into(),
             _ => format!("{} · {}", self.kind(), self.source_type()),
         }
     }
@@ -119,12 +146,42 @@ impl SourceConfig {
                 path.display().to_string()
             }
             SourceConfig::Command { dump, .. } => dump.clone(),
+            SourceConfig::Snapshot { path, .. } => path.clone(),
         }
     }
 
-    /// Whether the source is a database (restored into a new database, not a directory).
+    /// A snapshot source's keep rules in words: `newest 2`, `younger than
+    /// 1d`, both, or none (empty for other kinds).
+    pub fn keep_local_text(&self) -> String {
+        let SourceConfig::Snapshot {
+            keep_local,
+            keep_local_within,
+            ..
+        } = self
+        else {
+            return String::new();
+        };
+        let mut parts = Vec::new();
+        if let Some(n) = keep_local.filter(|n| *n > 0) {
+            parts.push(format!("newest {n}"));
+        }
+        if let Some(d) = keep_local_within {
+            parts.push(format!("younger than {d}"));
+        }
+        if parts.is_empty() {
+            "none (each snapshot is cleared once backed up)".into()
+        } else {
+            parts.join(", ")
+        }
+    }
+
+    /// Whether the source is a database (restored into a new database, not a
+    /// directory): a `snapshot` source restores as a directory tree.
     pub fn is_database(&self) -> bool {
-        !matches!(self, SourceConfig::Dir { .. })
+        !matches!(
+            self,
+            SourceConfig::Dir { .. } | SourceConfig::Snapshot { .. }
+        )
     }
 }
 
@@ -143,7 +200,13 @@ mod tests {
         let cmd: SourceConfig =
             serde_json::from_str(r#"{"kind":"command","dump":"pg_dump x"}"#).unwrap();
         assert_eq!(cmd.label(), "command · backup");
-        for s in [old, sqlite, cmd] {
+        let snap: SourceConfig = serde_json::from_str(
+            r#"{"kind":"snapshot","create":"nodetool snapshot -t {tag}","path":"/d/*/*/snapshots/{tag}","clear":"nodetool clearsnapshot -t {tag}","keep_local":2}"#,
+        )
+        .unwrap();
+        assert_eq!(snap.label(), "snapshot");
+        assert!(!snap.is_database());
+        for s in [old, sqlite, cmd, snap] {
             let text = serde_json::to_string(&s).unwrap();
             assert_eq!(
                 serde_json::from_str::<SourceConfig>(&text).unwrap(),

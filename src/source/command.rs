@@ -49,12 +49,21 @@ pub fn needs_shell(cmd: &str) -> bool {
 /// argv word (direct), or shell-quoted (through `sh`), so a target name can
 /// never become a second command or argument.
 pub fn invocation(cmd: &str, target: Option<&str>) -> Result<Invocation, String> {
+    invocation_with(cmd, "{target}", target)
+}
+
+/// [`invocation`] with any placeholder (`{target}`, a snapshot's `{tag}`).
+pub fn invocation_with(
+    cmd: &str,
+    placeholder: &str,
+    value: Option<&str>,
+) -> Result<Invocation, String> {
     if needs_shell(cmd) {
-        let script = match target {
+        let script = match value {
             Some(t) => {
                 let q = shlex::try_quote(t)
-                    .map_err(|_| format!("target {t:?} contains a NUL character"))?;
-                cmd.replace("{target}", &q)
+                    .map_err(|_| format!("value {t:?} contains a NUL character"))?;
+                cmd.replace(placeholder, &q)
             }
             None => cmd.to_string(),
         };
@@ -62,8 +71,8 @@ pub fn invocation(cmd: &str, target: Option<&str>) -> Result<Invocation, String>
     }
     let words: Vec<String> = cmd
         .split_whitespace()
-        .map(|w| match target {
-            Some(t) => w.replace("{target}", t),
+        .map(|w| match value {
+            Some(t) => w.replace(placeholder, t),
             None => w.to_string(),
         })
         .collect();
@@ -71,6 +80,28 @@ pub fn invocation(cmd: &str, target: Option<&str>) -> Result<Invocation, String>
         return Err("is empty; give a command".into());
     }
     Ok(Invocation::Direct(words))
+}
+
+/// Runs `cmd` to its end the way a dump runs (no shell unless needed, its own
+/// process group, the env file, `timeout`), with `placeholder` replaced by
+/// `value`, stdin and stdout discarded. A non-zero exit, a kill or a timeout
+/// is an error carrying the tail of its stderr; `what` names it there.
+pub fn run_to_end(
+    what: &str,
+    cmd: &str,
+    placeholder: &str,
+    value: &str,
+    env_file: Option<&Path>,
+    timeout: Option<Duration>,
+) -> Result<(), SourceError> {
+    let fail = |detail: String| SourceError::Failed {
+        what: what.to_string(),
+        detail,
+    };
+    let env = env_of(env_file).map_err(fail)?;
+    let inv = invocation_with(cmd, placeholder, Some(value)).map_err(fail)?;
+    let mut running = Running::spawn(what, &inv, &env, Stdio::null(), Stdio::null(), timeout)?;
+    running.wait()
 }
 
 impl Invocation {
@@ -176,6 +207,16 @@ impl Watchdog {
         }
         self.fired.lock().map(|f| *f).unwrap_or(true)
     }
+}
+
+/// Bytes a pipe to or from a command holds: Linux's default of 64 KiB
+/// makes a dump wait whenever Strata is busy with a frame; 1 MiB (the
+/// unprivileged maximum) lets it run ahead.
+const PIPE_SIZE: usize = 1 << 20;
+
+/// Grows a pipe to [`PIPE_SIZE`]; where the system refuses, it stays as it is.
+fn widen_pipe(p: &impl std::os::fd::AsFd) {
+    let _ = rustix::pipe::fcntl_setpipe_size(p, PIPE_SIZE);
 }
 
 fn kill_group(pid: u32) {
@@ -325,6 +366,9 @@ impl Source for CommandSource {
         let mut running =
             Running::spawn(&what, &inv, &env, Stdio::null(), Stdio::piped(), timeout)?;
         let stdout = running.child.stdout.take();
+        if let Some(p) = &stdout {
+            widen_pipe(p);
+        }
         Ok(Box::new(CommandRun {
             running,
             stdout: Mutex::new(stdout),
@@ -420,6 +464,9 @@ impl CommandSink {
         let inv = invocation(restore, Some(target)).map_err(fail)?;
         let mut running = Running::spawn(&what, &inv, &env, Stdio::piped(), Stdio::null(), None)?;
         let stdin = running.child.stdin.take();
+        if let Some(p) = &stdin {
+            widen_pipe(p);
+        }
         Ok(CommandSink {
             running,
             stdin,

@@ -46,7 +46,14 @@ fn entry_from(rel: Vec<u8>, md: &fs::Metadata, kind: SourceKind) -> SourceEntry 
     }
 }
 
-fn scan_dir(root: &Path, rel: &[u8], ex: &Excludes) -> (Vec<SourceEntry>, Vec<EntryError>) {
+/// The entries below `root/rel` (unsorted, hard links not yet marked) and
+/// the ones that could not be listed; an unreadable `root` itself is an
+/// error with the empty path.
+pub(super) fn scan_dir(
+    root: &Path,
+    rel: &[u8],
+    ex: &Excludes,
+) -> (Vec<SourceEntry>, Vec<EntryError>) {
     let dir: PathBuf = root.join(OsStr::from_bytes(rel));
     let mut entries = Vec::new();
     let mut errors = Vec::new();
@@ -127,8 +134,14 @@ fn scan(root: &Path, excludes: &Excludes) -> Listing {
     let (mut entries, mut errors) = scan_dir(root, b"", excludes);
     entries.par_sort_unstable_by(|a, b| a.path.cmp(&b.path));
     errors.sort_by(|a, b| a.path.cmp(&b.path));
-    // The first name (in path order) of a multiply-linked file carries the data;
-    // later names become links to it, so a restore recreates the hard link.
+    mark_links(&mut entries);
+    Listing { entries, errors }
+}
+
+/// In entries sorted by path: the first name of a multiply-linked file
+/// carries the data; later names become links to it, so a restore recreates
+/// the hard link.
+pub(super) fn mark_links(entries: &mut [SourceEntry]) {
     let mut first: HashMap<(u64, u64), Vec<u8>> = HashMap::new();
     for e in entries.iter_mut() {
         if e.kind == SourceKind::File && e.nlink > 1 {
@@ -143,7 +156,6 @@ fn scan(root: &Path, excludes: &Excludes) -> Listing {
             }
         }
     }
-    Listing { entries, errors }
 }
 
 /// A directory tree with its exclude patterns.
@@ -219,7 +231,7 @@ impl SourceRun for DirRun {
 }
 
 /// A file of the tree being read.
-struct DirFile(fs::File);
+pub(super) struct DirFile(pub(super) fs::File);
 
 impl std::io::Read for DirFile {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {

@@ -7,6 +7,8 @@ pub mod command;
 pub mod command_env;
 pub mod dir;
 pub mod excludes;
+pub mod snapshot;
+pub mod snapshot_glob;
 pub mod sqlite;
 pub mod sqlite_dump;
 
@@ -146,8 +148,9 @@ pub trait EntryReader: std::io::Read + Send {
     fn changed(&self, entry: &SourceEntry, read: u64) -> std::io::Result<bool>;
 }
 
-/// The source a task's definition describes.
-pub fn open(cfg: &SourceConfig) -> Box<dyn Source> {
+/// The source a task's definition describes; a `snapshot` source creates
+/// its snapshot tagged `tag` (see [`snapshot::tag_for`]).
+pub fn open(cfg: &SourceConfig, tag: &str) -> Box<dyn Source> {
     match cfg {
         SourceConfig::Dir { path, exclude } => Box::new(dir::DirSource::new(path, exclude)),
         SourceConfig::Sqlite { path, r#type } => Box::new(sqlite::SqliteSource::new(path, *r#type)),
@@ -161,6 +164,31 @@ pub fn open(cfg: &SourceConfig) -> Box<dyn Source> {
             timeout.as_deref(),
             env_file.as_deref(),
         )),
+        SourceConfig::Snapshot { .. } => Box::new(snapshot::SnapshotSource::new(
+            snapshot_spec(cfg).unwrap_or_default(),
+            tag,
+        )),
+    }
+}
+
+/// The commands and paths of a `snapshot` source (`None` for other kinds).
+pub fn snapshot_spec(cfg: &SourceConfig) -> Option<snapshot::SnapshotSpec> {
+    match cfg {
+        SourceConfig::Snapshot {
+            create,
+            path,
+            clear,
+            timeout,
+            env_file,
+            ..
+        } => Some(snapshot::SnapshotSpec {
+            create: create.clone(),
+            path: path.clone(),
+            clear: clear.clone(),
+            timeout: timeout.clone(),
+            env_file: env_file.clone(),
+        }),
+        _ => None,
     }
 }
 

@@ -72,6 +72,7 @@ fn run_line(
         out: stdout,
         err: stderr,
         local: false,
+        binary: true,
     };
     // Relative paths over SSH are the server's: they resolve against the home.
     let origin = Origin::Client {

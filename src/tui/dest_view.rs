@@ -65,7 +65,13 @@ pub(super) fn draw_destinations(f: &mut Frame<'_>, area: Rect, c: &Ctx<'_>) {
             // The column is narrow: the short forms (the detail and the
             // line under the table have the whole text).
             match (r.state, r.reason()) {
-                (HealthState::Ok, _) => state = "✓ reachable".into(),
+                // How long the last check took: a slow link shows before it fails.
+                (HealthState::Ok, _) => {
+                    state = match r.check_ms {
+                        Some(ms) => format!("✓ reachable · {ms} ms"),
+                        None => "✓ reachable".into(),
+                    }
+                }
                 (HealthState::Unreachable, Some(why)) => state = format!("✗ {why}"),
                 _ => {}
             }

@@ -10,6 +10,7 @@ use super::keymap::View;
 use super::source::Snapshot;
 use crate::core::backups::BackupRow;
 use crate::core::rows::{DestinationRow, TaskRow};
+use crate::core::snapshot_rows::LocalSnapshotRow;
 use crate::model::{BackupKind, RunRecord, SourceConfig};
 use std::collections::HashMap;
 
@@ -46,6 +47,8 @@ pub enum Item<'a> {
     Run(&'a RunRecord),
     /// An error or warning under a run, or a note (`true`: an error).
     Note(String, bool),
+    /// A local snapshot of a snapshot task.
+    Snapshot(&'a LocalSnapshotRow),
 }
 
 /// The task the detail view shows, if it still exists.
@@ -114,6 +117,30 @@ fn schedule_items<'a>(t: &TaskRow, out: &mut Vec<Item<'a>>) {
     }
 }
 
+/// The "Local snapshots" section of a snapshot task: each snapshot on this
+/// host with its age, size and the bytes only it holds.
+fn snapshot_items<'a>(s: &'a Snapshot, task: &str, out: &mut Vec<Item<'a>>) {
+    out.push(Item::Blank);
+    out.push(Item::Heading("Local snapshots"));
+    let mine: Vec<&LocalSnapshotRow> = s.snapshots.iter().filter(|r| r.task == task).collect();
+    if mine.is_empty() {
+        out.push(Item::Note(
+            "none on this host: each is cleared once its backup is stored".into(),
+            false,
+        ));
+        return;
+    }
+    out.extend(mine.iter().map(|r| Item::Snapshot(r)));
+    let own: u64 = mine.iter().map(|r| r.exclusive_bytes).sum();
+    out.push(Item::Note(
+        format!(
+            "clearing them frees {}: strata snapshot clear --task {task}",
+            crate::units::size(own)
+        ),
+        false,
+    ));
+}
+
 /// The page of the detail view.
 pub fn items<'a>(app: &App, s: &'a Snapshot) -> Vec<Item<'a>> {
     let Some(t) = task(app, s) else {
@@ -129,6 +156,11 @@ pub fn items<'a>(app: &App, s: &'a Snapshot) -> Vec<Item<'a>> {
         && !exclude.is_empty()
     {
         out.push(Item::Field("exclude", exclude.join(" ")));
+    }
+    if let SourceConfig::Snapshot { create, clear, .. } = &c.source {
+        out.push(Item::Field("create", create.clone()));
+        out.push(Item::Field("clear", clear.clone()));
+        out.push(Item::Field("keep local", c.source.keep_local_text()));
     }
     schedule_items(t, &mut out);
     out.push(Item::Field(
@@ -172,6 +204,9 @@ pub fn items<'a>(app: &App, s: &'a Snapshot) -> Vec<Item<'a>> {
             d,
             s.destinations.iter().find(|r| r.config.name == *d),
         ));
+    }
+    if matches!(c.source, SourceConfig::Snapshot { .. }) {
+        snapshot_items(s, &c.name, &mut out);
     }
     out.push(Item::Blank);
     out.push(Item::Heading("Chains and retention"));

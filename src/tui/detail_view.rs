@@ -274,6 +274,23 @@ impl Page<'_> {
                 format!("    {text}"),
                 if *error { t.error } else { t.muted },
             ),
+            Item::Snapshot(r) => Line::from(vec![
+                Span::styled(format!("{}  ", r.tag), t.text),
+                Span::styled(
+                    format!("{} ", pad(&relative(Some(r.created), self.c.now), 11)),
+                    t.muted,
+                ),
+                Span::styled(
+                    // What clearing frees first: on a narrow screen the rest is cut.
+                    format!(
+                        "{} its own of {} · {} files",
+                        size(r.exclusive_bytes),
+                        size(r.apparent_bytes),
+                        r.files
+                    ),
+                    t.text,
+                ),
+            ]),
         }
     }
 }

@@ -150,21 +150,25 @@ pub fn said(action: &CoreAction, result: &Result<Outcome, Failure>) -> (String, 
         }
         Outcome::BackedUp(run) => {
             let b = &run.backup;
-            let partial = !b.errors.is_empty();
+            let partial = !b.errors.is_empty() || !run.warnings.is_empty();
             (
                 format!(
-                    "{what}: backup {} {} {}, {} files ({} read), stored {}{}",
+                    "{what}: backup {} {} {}, {} files ({} read), stored {}{}{}",
                     b.id,
                     b.kind,
                     b.status.as_str(),
                     b.file_count,
                     b.changed_files,
                     size(b.stored_bytes),
-                    if partial {
-                        format!("; {} entries could not be read", b.errors.len())
-                    } else {
+                    if b.errors.is_empty() {
                         String::new()
-                    }
+                    } else {
+                        format!("; {} entries could not be read", b.errors.len())
+                    },
+                    run.warnings
+                        .iter()
+                        .map(|w| format!("; warning: {w}"))
+                        .collect::<String>()
                 ),
                 partial,
             )
@@ -219,6 +223,14 @@ pub fn said(action: &CoreAction, result: &Result<Outcome, Failure>) -> (String, 
                 }
             ),
             !report.errors.is_empty(),
+        ),
+        Outcome::SnapshotsCleared(rows) => (
+            format!(
+                "{what}: cleared {} local snapshot(s), freed {}",
+                rows.len(),
+                size(rows.iter().map(|r| r.exclusive_bytes).sum())
+            ),
+            false,
         ),
         _ => (format!("{what}: done"), false),
     }

@@ -60,6 +60,9 @@ pub struct RestoreForm {
     pub target: String,
     /// A database backup: an empty target means the core's default name.
     pub database: bool,
+    /// What the target is, shown in the empty field: a new directory, a new
+    /// SQLite file, a new database name for the restore command.
+    pub into_hint: String,
     /// Only this path inside the backup (empty: everything).
     pub subpath: String,
     /// Field being edited.
@@ -71,6 +74,20 @@ pub struct RestoreForm {
 /// Whether a backup row is of a database task (sqlite, command).
 fn is_database(row: &BackupRow) -> bool {
     row.source.starts_with("sqlite") || row.source.starts_with("command")
+}
+
+/// What restoring `row` creates, for the empty target field: the kind decides.
+fn into_hint(row: &BackupRow) -> String {
+    let task = &row.record.task;
+    if row.source.starts_with("sqlite") {
+        format!("(a new SQLite database file; empty: {task}-restore-<now> next to the original)")
+    } else if row.source.starts_with("command") {
+        format!(
+            "(a new database name, given to the task's restore command as {{target}}; empty: {task}-restore-<now>)"
+        )
+    } else {
+        "(a new or empty directory)".into()
+    }
 }
 
 impl RestoreForm {
@@ -99,6 +116,7 @@ impl RestoreForm {
             ),
             target,
             database: is_database(row),
+            into_hint: into_hint(row),
             subpath: String::new(),
             focus: Field::Target,
             stage: Stage::Edit,
@@ -117,9 +135,14 @@ impl RestoreForm {
 
     fn question(&self) -> String {
         if self.database {
-            let into = match self.target.trim() {
-                "" => format!("a new database {}-restore-<now>", self.task),
-                t => format!("the new database {t}"),
+            let name = match self.target.trim() {
+                "" => format!("{}-restore-<now>", self.task),
+                t => t.to_string(),
+            };
+            let into = if self.into_hint.contains("SQLite") {
+                format!("a new SQLite database file {name}")
+            } else {
+                format!("a new database {name}, created by the task's restore command")
             };
             return format!(
                 "Restore backup {} ({}) into {into}? An existing database file or name is never overwritten. y/N",
@@ -194,7 +217,8 @@ impl App {
                     self.notice("restore cancelled; nothing was changed", false);
                     return Vec::new();
                 }
-                KeyCode::Tab | KeyCode::BackTab | KeyCode::Up | KeyCode::Down => {
+                // A database backup is restored whole: there is no path to pick.
+                KeyCode::Tab | KeyCode::BackTab | KeyCode::Up | KeyCode::Down if !form.database => {
                     form.focus = match form.focus {
                         Field::Target => Field::Subpath,
                         Field::Subpath => Field::Target,
@@ -251,8 +275,10 @@ impl App {
 }
 
 fn field<'a>(c: &Ctx<'_>, label: &'a str, value: &str, focused: bool, hint: &str) -> Line<'a> {
-    let shown = if value.is_empty() && !focused {
-        Span::styled(hint.to_string(), c.theme.muted)
+    let shown = if value.is_empty() {
+        // Empty, the field says what it takes, even while typed into.
+        let cursor = if focused { "█ " } else { "" };
+        Span::styled(format!("{cursor}{hint}"), c.theme.muted)
     } else {
         Span::styled(
             format!("{value}{}", if focused { "█" } else { "" }),
@@ -276,10 +302,8 @@ fn field<'a>(c: &Ctx<'_>, label: &'a str, value: &str, focused: bool, hint: &str
 pub(super) fn draw_restore(f: &mut Frame<'_>, area: Rect, c: &Ctx<'_>, form: &RestoreForm) {
     let t = c.theme;
     let (title, style, lines): (&str, _, Vec<Line>) = match &form.stage {
-        Stage::Edit => (
-            "Restore",
-            t.accent,
-            vec![
+        Stage::Edit => ("Restore", t.accent, {
+            let mut l = vec![
                 Line::styled(format!("backup {}", form.id), t.text),
                 Line::styled(form.summary.clone(), t.muted),
                 Line::raw(""),
@@ -288,19 +312,28 @@ pub(super) fn draw_restore(f: &mut Frame<'_>, area: Rect, c: &Ctx<'_>, form: &Re
                     "into",
                     &form.target,
                     form.focus == Field::Target,
-                    "(a new or empty directory)",
+                    &form.into_hint,
                 ),
-                field(
+            ];
+            if form.database {
+                l.push(Line::raw(""));
+                l.push(Line::styled("Enter restore… · Esc cancel", t.muted));
+            } else {
+                l.push(field(
                     c,
                     "path",
                     &form.subpath,
                     form.focus == Field::Subpath,
                     "(everything; or a file or directory inside the backup)",
-                ),
-                Line::raw(""),
-                Line::styled("Tab next field · Enter restore… · Esc cancel", t.muted),
-            ],
-        ),
+                ));
+                l.push(Line::raw(""));
+                l.push(Line::styled(
+                    "Tab next field · Enter restore… · Esc cancel",
+                    t.muted,
+                ));
+            }
+            l
+        }),
         Stage::Confirm => ("Confirm restore", t.warn, vec![Line::raw(form.question())]),
         Stage::Running { .. } => (
             "Restoring",

@@ -50,6 +50,7 @@ impl Printed {
             out: &mut out,
             err: &mut err,
             local: false,
+            binary: false,
         });
         Printed {
             code,

@@ -99,6 +99,9 @@ pub(super) fn draw_tasks(f: &mut Frame<'_>, area: Rect, c: &Ctx<'_>) {
     let (from, to) = window(sel, tasks.len(), area.height.saturating_sub(2) as usize);
     // Wide layout only when SCHEDULE still gets room of its own.
     let wide = area.width >= 118;
+    // What each task backs up (`dir`, `sqlite · snapshot`, `command · backup`)
+    // once even the wide layout leaves room for it.
+    let with_source = area.width >= 140;
     let rows: Vec<Row> = tasks[from..to]
         .iter()
         .map(|r| {
@@ -146,13 +149,16 @@ pub(super) fn draw_tasks(f: &mut Frame<'_>, area: Rect, c: &Ctx<'_>) {
                 cells.remove(6);
                 cells.remove(4);
             }
+            if with_source {
+                cells.insert(1, Cell::from(r.task.source.label()).style(c.theme.muted));
+            }
             Row::new(cells)
         })
         .collect();
     let title = format!(" Tasks ({}) ", tasks.len());
     // Below 100 columns the least important columns go, rather than every
     // column being cut to nonsense.
-    let widths: Vec<Constraint> = if wide {
+    let mut widths: Vec<Constraint> = if wide {
         vec![
             Constraint::Max(24),
             Constraint::Length(16),
@@ -173,8 +179,8 @@ pub(super) fn draw_tasks(f: &mut Frame<'_>, area: Rect, c: &Ctx<'_>) {
             Constraint::Length(10),
         ]
     };
-    let header: &[&str] = if wide {
-        &[
+    let mut header: Vec<&str> = if wide {
+        vec![
             "NAME",
             "STATUS",
             "SCHEDULE",
@@ -185,9 +191,13 @@ pub(super) fn draw_tasks(f: &mut Frame<'_>, area: Rect, c: &Ctx<'_>) {
             "STORED",
         ]
     } else {
-        &["NAME", "STATUS", "SCHEDULE", "LAST FULL", "NEXT", "STORED"]
+        vec!["NAME", "STATUS", "SCHEDULE", "LAST FULL", "NEXT", "STORED"]
     };
-    let t = table(c, title, header, &widths, rows);
+    if with_source {
+        header.insert(1, "SOURCE");
+        widths.insert(1, Constraint::Length(17));
+    }
+    let t = table(c, title, &header, &widths, rows);
     if tasks.is_empty() {
         let p =
             Paragraph::new("No tasks yet. Press : and type  task add NAME --dir PATH --dest DEST")

@@ -406,6 +406,7 @@ pub fn fixture() -> Snapshot {
         taken: Some(now),
         destinations: fixture_destinations(now),
         restore_base: Some(PathBuf::from("/srv/restore")),
+        snapshots: Vec::new(),
     }
 }
 
@@ -421,6 +422,7 @@ pub fn fixture_destinations(now: DateTime<Utc>) -> Vec<DestinationRow> {
             repo_id: None,
             rate_limit: None,
             encryption: None,
+            parallel_uploads: None,
         },
         checked: false,
         problem: None,
@@ -751,6 +753,7 @@ pub fn real_core(dir: &std::path::Path) -> Arc<Core> {
                 repo_id: None,
                 rate_limit: None,
                 encryption: None,
+                parallel_uploads: None,
             }),
             accept_new_host_key: false,
             key_of: None,

@@ -98,7 +98,25 @@ impl Core {
             r#type,
             timeout,
             env_file,
+            create,
+            clear,
+            keep_local,
+            keep_local_within,
         } = source;
+        if kind != "snapshot" {
+            for (k, set) in [
+                ("create", create.is_some()),
+                ("clear", clear.is_some()),
+                ("keep_local", keep_local.is_some()),
+                ("keep_local_within", keep_local_within.is_some()),
+            ] {
+                if set {
+                    return Err(bad(format!(
+                        "source.{k} applies only to snapshot sources; remove it from this {kind} source"
+                    )));
+                }
+            }
+        }
         let only = |key: &str, set: bool, kinds: &str| -> Result<(), CoreError> {
             if set {
                 return Err(bad(format!(
@@ -210,8 +228,61 @@ impl Core {
                     env_file,
                 })
             }
+            "snapshot" => {
+                only("exclude", !exclude.is_empty(), "dir")?;
+                for (k, set) in [("dump", dump.is_some()), ("restore", restore.is_some())] {
+                    only(k, set, "command")?;
+                }
+                if typ == Some(SourceType::Backup) {
+                    return Err(bad(
+                        "source.type of a snapshot source is always \"snapshot\"; remove it".into(),
+                    ));
+                }
+                let need = |k: &str, v: &Option<String>, example: &str| {
+                    v.clone().ok_or_else(|| {
+                        bad(format!(
+                            "a snapshot source needs source.{k} = \"{example}\""
+                        ))
+                    })
+                };
+                let create = need("create", create, "nodetool snapshot -t {tag}")?;
+                let clear = need("clear", clear, "nodetool clearsnapshot -t {tag}")?;
+                let path = need(
+                    "path",
+                    &path.as_ref().map(|p| p.to_string_lossy().into_owned()),
+                    "/var/lib/cassandra/data/*/*/snapshots/{tag}",
+                )?;
+                let env_file = match env_file {
+                    Some(p) => Some(absolute(
+                        what,
+                        "source.env_file",
+                        Some(p),
+                        "/etc/strata/app.env",
+                    )?),
+                    None => None,
+                };
+                crate::core::task_check::check_snapshot(
+                    &create,
+                    &path,
+                    &clear,
+                    *keep_local,
+                    keep_local_within.as_deref(),
+                    timeout.as_deref(),
+                    env_file.as_deref(),
+                )
+                .map_err(|(key, why)| bad(format!("{key} {why}")))?;
+                Ok(SourceConfig::Snapshot {
+                    create,
+                    path,
+                    clear,
+                    keep_local: *keep_local,
+                    keep_local_within: keep_local_within.clone(),
+                    timeout: timeout.clone(),
+                    env_file,
+                })
+            }
             other => Err(bad(format!(
-                "source kind {other:?} is not supported; use \"dir\", \"sqlite\" or \"command\""
+                "source kind {other:?} is not supported; use \"dir\", \"sqlite\", \"command\" or \"snapshot\""
             ))),
         }
     }
@@ -331,6 +402,7 @@ fn check_dest(doc: &DestDoc, default_known_hosts: &Path) -> Result<DestinationCo
         known_hosts,
         rate_limit,
         encryption,
+        parallel_uploads,
     } = doc;
     check_name("destination", name)?;
     let what = format!("destination {name:?}");
@@ -408,11 +480,13 @@ fn check_dest(doc: &DestDoc, default_known_hosts: &Path) -> Result<DestinationCo
     if let Some(enc) = encryption {
         crate::core::dest_keys::check_sources(name, enc)?;
     }
+    crate::core::dest_spec::check_parallel(name, *parallel_uploads)?;
     Ok(DestinationConfig {
         name: name.clone(),
         kind: dest_kind,
         repo_id: None,
         rate_limit: rate_limit.clone(),
         encryption: encryption.clone().map(Box::new),
+        parallel_uploads: *parallel_uploads,
     })
 }

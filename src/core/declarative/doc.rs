@@ -62,15 +62,19 @@ pub struct DestDoc {
     /// Encrypted repository: where its passphrase comes from (never the passphrase).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub encryption: Option<crate::model::EncryptionConfig>,
+    /// How many uploads run at once there, 1 to 16 (any kind).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parallel_uploads: Option<u32>,
 }
 
 /// A task's `source = { … }`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SourceDoc {
-    /// `dir`, `sqlite` or `command`.
+    /// `dir`, `sqlite`, `command` or `snapshot`.
     pub kind: String,
-    /// Absolute directory of a `dir` source, or database file of a `sqlite` one.
+    /// Absolute directory of a `dir` source, database file of a `sqlite`
+    /// one, or the glob (with `{tag}`) of a `snapshot` one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path: Option<PathBuf>,
     /// Glob patterns of entries to leave out (dir).
@@ -88,9 +92,21 @@ pub struct SourceDoc {
     /// How long the dump may run (command).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout: Option<String>,
-    /// Private file of `KEY=VALUE` lines for the commands (command).
+    /// Private file of `KEY=VALUE` lines for the commands (command, snapshot).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub env_file: Option<PathBuf>,
+    /// The command creating the snapshot `{tag}` (snapshot).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub create: Option<String>,
+    /// The command removing the snapshot `{tag}` (snapshot).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clear: Option<String>,
+    /// Newest local snapshots kept after a backup (snapshot).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keep_local: Option<u32>,
+    /// Local snapshots younger than this are kept (snapshot).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keep_local_within: Option<String>,
 }
 
 impl From<&SourceConfig> for SourceDoc {
@@ -104,6 +120,10 @@ impl From<&SourceConfig> for SourceDoc {
             r#type: None,
             timeout: None,
             env_file: None,
+            create: None,
+            clear: None,
+            keep_local: None,
+            keep_local_within: None,
         };
         match s {
             SourceConfig::Dir { path, exclude } => {
@@ -124,6 +144,23 @@ impl From<&SourceConfig> for SourceDoc {
                 doc.dump = Some(dump.clone());
                 doc.restore = restore.clone();
                 doc.r#type = Some(r#type.to_string());
+                doc.timeout = timeout.clone();
+                doc.env_file = env_file.clone();
+            }
+            SourceConfig::Snapshot {
+                create,
+                path,
+                clear,
+                keep_local,
+                keep_local_within,
+                timeout,
+                env_file,
+            } => {
+                doc.create = Some(create.clone());
+                doc.path = Some(PathBuf::from(path));
+                doc.clear = Some(clear.clone());
+                doc.keep_local = *keep_local;
+                doc.keep_local_within = keep_local_within.clone();
                 doc.timeout = timeout.clone();
                 doc.env_file = env_file.clone();
             }
@@ -255,6 +292,7 @@ impl From<&DestinationConfig> for DestDoc {
             known_hosts: None,
             rate_limit: d.rate_limit.clone(),
             encryption: d.encryption.as_deref().cloned(),
+            parallel_uploads: d.parallel_uploads,
         };
         match &d.kind {
             DestinationKind::Local { path } => doc.path = Some(path.clone()),
@@ -396,6 +434,7 @@ pub fn render(doc: &Config) -> Result<String, CoreError> {
             known_hosts,
             rate_limit,
             encryption,
+            parallel_uploads,
         } = d;
         out.push_str("\n[[destination]]\n");
         kv(&mut out, "name", name)?;
@@ -411,6 +450,7 @@ pub fn render(doc: &Config) -> Result<String, CoreError> {
         opt(&mut out, "known_hosts", known_hosts)?;
         opt(&mut out, "rate_limit", rate_limit)?;
         opt(&mut out, "encryption", encryption)?;
+        opt(&mut out, "parallel_uploads", parallel_uploads)?;
     }
     for t in &doc.task {
         let TaskDoc {

@@ -156,6 +156,7 @@ fn task_fields(t: &TaskConfig) -> Vec<(&'static str, Value)> {
                 SourceConfig::Dir { path, .. } | SourceConfig::Sqlite { path, .. } => {
                     Some(path_value(path))
                 }
+                SourceConfig::Snapshot { path, .. } => Some(Value::from(path.clone())),
                 SourceConfig::Command { .. } => None,
             }),
         ),
@@ -183,14 +184,47 @@ fn task_fields(t: &TaskConfig) -> Vec<(&'static str, Value)> {
         (
             "source.timeout",
             Value::from(match source {
-                SourceConfig::Command { timeout, .. } => timeout.clone(),
+                SourceConfig::Command { timeout, .. } | SourceConfig::Snapshot { timeout, .. } => {
+                    timeout.clone()
+                }
                 _ => None,
             }),
         ),
         (
             "source.env_file",
             Value::from(match source {
-                SourceConfig::Command { env_file, .. } => env_file.as_deref().map(path_value),
+                SourceConfig::Command { env_file, .. }
+                | SourceConfig::Snapshot { env_file, .. } => env_file.as_deref().map(path_value),
+                _ => None,
+            }),
+        ),
+        (
+            "source.create",
+            Value::from(match source {
+                SourceConfig::Snapshot { create, .. } => Some(create.clone()),
+                _ => None,
+            }),
+        ),
+        (
+            "source.clear",
+            Value::from(match source {
+                SourceConfig::Snapshot { clear, .. } => Some(clear.clone()),
+                _ => None,
+            }),
+        ),
+        (
+            "source.keep_local",
+            Value::from(match source {
+                SourceConfig::Snapshot { keep_local, .. } => *keep_local,
+                _ => None,
+            }),
+        ),
+        (
+            "source.keep_local_within",
+            Value::from(match source {
+                SourceConfig::Snapshot {
+                    keep_local_within, ..
+                } => keep_local_within.clone(),
                 _ => None,
             }),
         ),
@@ -283,7 +317,8 @@ impl Core {
                 Some(old)
                     if old.kind == d.kind
                         && old.rate_limit == d.rate_limit
-                        && old.encryption == d.encryption =>
+                        && old.encryption == d.encryption
+                        && old.parallel_uploads == d.parallel_uploads =>
                 {
                     Action::Unchanged
                 }
@@ -297,7 +332,7 @@ impl Core {
                         if old.encryption.is_some() { "" } else { "not " }
                     )));
                 }
-                // Only how fast it is written or where its passphrase is read
+                // Only how it is written or where its passphrase is read
                 // changes: the repository stays.
                 Some(old) if old.kind == d.kind => {
                     let mut fields = Vec::new();
@@ -318,9 +353,17 @@ impl Core {
                             new: src(&d.encryption),
                         });
                     }
+                    if old.parallel_uploads != d.parallel_uploads {
+                        fields.push(FieldChange {
+                            field: "parallel_uploads".into(),
+                            old: Value::from(old.parallel_uploads),
+                            new: Value::from(d.parallel_uploads),
+                        });
+                    }
                     changed_dests.push(DestinationConfig {
                         rate_limit: d.rate_limit.clone(),
                         encryption: d.encryption.clone(),
+                        parallel_uploads: d.parallel_uploads,
                         ..old
                     });
                     Action::Change { fields }
