@@ -75,18 +75,26 @@ fn has_footer(screen: &str, height: usize) -> bool {
     l.len() == height && l[height - 1].contains("q quit")
 }
 
+/// Skips (true) without tmux, loudly; under CI a missing tmux fails instead.
+fn skip_without_tmux(test: &str) -> bool {
+    if have_tmux() {
+        return false;
+    }
+    assert!(
+        std::env::var("CI").is_err(),
+        "tmux is required under CI for {test}"
+    );
+    // Straight to stderr, past the test harness's capture, so it is seen.
+    let _ = writeln!(
+        std::io::stderr(),
+        "SKIPPED: tmux not installed; {test} did not run"
+    );
+    true
+}
+
 #[test]
 fn console_views_backup_now_resize_and_quit_on_a_real_terminal() {
-    if !have_tmux() {
-        assert!(
-            std::env::var("CI").is_err(),
-            "tmux is required under CI for the console end-to-end test"
-        );
-        // Straight to stderr, past the test harness's capture, so it is seen.
-        let _ = writeln!(
-            std::io::stderr(),
-            "SKIPPED: tmux not installed; the console end-to-end test did not run"
-        );
+    if skip_without_tmux("the console end-to-end test") {
         return;
     }
     let tmp = tempfile::Builder::new()
@@ -264,15 +272,7 @@ fn console_views_backup_now_resize_and_quit_on_a_real_terminal() {
 /// talks to it instead of finding the catalog locked.
 #[test]
 fn the_demo_tour_answers_a_second_terminal() {
-    if !have_tmux() {
-        assert!(
-            std::env::var("CI").is_err(),
-            "tmux is required under CI for the demo end-to-end test"
-        );
-        let _ = writeln!(
-            std::io::stderr(),
-            "SKIPPED: tmux not installed; the demo end-to-end test did not run"
-        );
+    if skip_without_tmux("the demo end-to-end test") {
         return;
     }
     let tmp = tempfile::Builder::new()

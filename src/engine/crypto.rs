@@ -248,15 +248,7 @@ impl Keys {
         offset: u64,
         plain: &[u8],
     ) -> Result<Vec<u8>, CryptoError> {
-        let aad = aad(
-            AAD_FRAME,
-            &[
-                self.repo_id.as_bytes(),
-                pack_key.as_bytes(),
-                &offset.to_le_bytes(),
-            ],
-        );
-        seal_with(&self.cipher, &aad, plain)
+        seal_with(&self.cipher, &self.frame_aad(pack_key, offset), plain)
     }
 
     /// Opens the frame read at `offset` of pack `pack_key`.
@@ -266,15 +258,20 @@ impl Keys {
         offset: u64,
         sealed: &[u8],
     ) -> Result<Vec<u8>, CryptoError> {
-        let aad = aad(
+        open_with(&self.cipher, &self.frame_aad(pack_key, offset), sealed)
+    }
+
+    /// What a frame is bound to: this repository, its pack and its offset
+    /// there, so a frame moved to another pack or place fails to open.
+    fn frame_aad(&self, pack_key: &str, offset: u64) -> Vec<u8> {
+        aad(
             AAD_FRAME,
             &[
                 self.repo_id.as_bytes(),
                 pack_key.as_bytes(),
                 &offset.to_le_bytes(),
             ],
-        );
-        open_with(&self.cipher, &aad, sealed)
+        )
     }
 }
 
