@@ -133,33 +133,6 @@ fn hex_round_trips() {
     assert!(from_hex("zz").is_none());
 }
 
-/// Derivation time with the default parameters (`cargo test --lib -- --ignored kdf_time --nocapture`).
-#[test]
-#[ignore]
-fn kdf_time() {
-    let k = keys("r");
-    let mut params = vec![KdfParams::DEFAULT];
-    if let Ok(v) = std::env::var("STRATA_KDF_TRY") {
-        // m_kib,t;m_kib,t…
-        for p in v.split(';') {
-            let (m, t) = p.split_once(',').unwrap();
-            params.push(KdfParams {
-                m_kib: m.parse().unwrap(),
-                t: t.parse().unwrap(),
-                p: 1,
-            });
-        }
-    }
-    for params in params {
-        let t0 = std::time::Instant::now();
-        let slot = KeySlot::create(&k, &pass("p"), params, "h", "").unwrap();
-        let create = t0.elapsed();
-        let t1 = std::time::Instant::now();
-        slot.open(&pass("p"), "r").unwrap();
-        eprintln!("kdf {params:?}: create {create:?}, open {:?}", t1.elapsed());
-    }
-}
-
 proptest! {
     #[test]
     fn frames_round_trip(data in proptest::collection::vec(any::<u8>(), 0..70_000), off in any::<u64>()) {
@@ -188,27 +161,4 @@ proptest! {
             let _ = slot.open(&pass("p"), "prop");
         }
     }
-}
-
-/// Sealing and opening throughput of 1 MiB frames
-/// (`cargo test --lib -- --ignored seal_throughput --nocapture`).
-#[test]
-#[ignore]
-fn seal_throughput() {
-    let k = keys("r");
-    let frame = vec![0x5au8; 1 << 20];
-    let n = 128;
-    let t0 = std::time::Instant::now();
-    let mut sealed = Vec::new();
-    for i in 0..n {
-        sealed = k.seal_frame("p", i, &frame).unwrap();
-    }
-    let seal = t0.elapsed();
-    let t1 = std::time::Instant::now();
-    for _ in 0..n {
-        k.open_frame("p", n - 1, &sealed).unwrap();
-    }
-    let open = t1.elapsed();
-    let mib = |d: std::time::Duration| n as f64 / d.as_secs_f64();
-    eprintln!("seal {:.0} MiB/s, open {:.0} MiB/s", mib(seal), mib(open));
 }
