@@ -2,6 +2,7 @@
 //! a temporary home, build deterministic source trees, and compare trees.
 #![allow(dead_code)]
 
+pub mod cryptkit;
 pub mod dbkit;
 pub mod sftpkit;
 pub mod sqlitekit;
