@@ -23,6 +23,7 @@ pub mod home;
 pub mod hooks;
 pub mod ids;
 pub mod jobs;
+mod key_admin;
 pub mod keys;
 pub mod notify;
 pub mod outcome;
