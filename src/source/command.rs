@@ -10,10 +10,11 @@
 //! (0600) and is never logged or put on a command line.
 
 pub use super::command_env::{env_of, parse_timeout, read_env_file};
+pub use super::command_sink::CommandSink;
 use super::{
     EntryReader, Listing, Source, SourceEntry, SourceError, SourceKind, SourceReport, SourceRun,
 };
-use std::io::{Read, Write};
+use std::io::Read;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdout, Command, ExitStatus, Stdio};
@@ -166,7 +167,7 @@ impl Tail {
 }
 
 /// Kills a child's process group when its time is up.
-struct Watchdog {
+pub(super) struct Watchdog {
     done: Option<Sender<()>>,
     fired: Arc<Mutex<bool>>,
     thread: Option<JoinHandle<()>>,
@@ -200,7 +201,7 @@ impl Watchdog {
     }
 
     /// Stops the watchdog; whether it had fired.
-    fn stop(&mut self) -> bool {
+    pub(super) fn stop(&mut self) -> bool {
         drop(self.done.take());
         if let Some(t) = self.thread.take() {
             let _ = t.join();
@@ -215,30 +216,30 @@ impl Watchdog {
 const PIPE_SIZE: usize = 1 << 20;
 
 /// Grows a pipe to [`PIPE_SIZE`]; where the system refuses, it stays as it is.
-fn widen_pipe(p: &impl std::os::fd::AsFd) {
+pub(super) fn widen_pipe(p: &impl std::os::fd::AsFd) {
     let _ = rustix::pipe::fcntl_setpipe_size(p, PIPE_SIZE);
 }
 
-fn kill_group(pid: u32) {
+pub(super) fn kill_group(pid: u32) {
     if let Some(p) = rustix::process::Pid::from_raw(pid as i32) {
         let _ = rustix::process::kill_process_group(p, rustix::process::Signal::KILL);
     }
 }
 
 /// A running command: its process, stderr tail and watchdog.
-struct Running {
+pub(super) struct Running {
     what: String,
-    child: Child,
+    pub(super) child: Child,
     tail: Tail,
-    watchdog: Watchdog,
+    pub(super) watchdog: Watchdog,
     timeout: Option<Duration>,
-    finished: bool,
+    pub(super) finished: bool,
     /// The env file's values, masked in the stderr tail should the command print one.
     secrets: Vec<String>,
 }
 
 impl Running {
-    fn spawn(
+    pub(super) fn spawn(
         what: &str,
         inv: &Invocation,
         env: &[(String, String)],
@@ -276,7 +277,7 @@ impl Running {
     }
 
     /// Waits for the command; an exit other than 0 is an error with the stderr tail.
-    fn wait(&mut self) -> Result<(), SourceError> {
+    pub(super) fn wait(&mut self) -> Result<(), SourceError> {
         let status = self.child.wait();
         self.finished = true;
         let fired = self.watchdog.stop();
@@ -438,83 +439,6 @@ impl EntryReader for Pipe {
     fn changed(&self, _entry: &SourceEntry, _read: u64) -> std::io::Result<bool> {
         // A stream has nothing to compare with: it is one consistent dump or the command fails.
         Ok(false)
-    }
-}
-
-/// A restore command being fed the stream on its stdin.
-pub struct CommandSink {
-    running: Running,
-    stdin: Option<std::process::ChildStdin>,
-    target: String,
-}
-
-impl CommandSink {
-    /// Starts `restore` with `{target}` replaced by `target`.
-    pub fn start(
-        restore: &str,
-        target: &str,
-        env_file: Option<&Path>,
-    ) -> Result<CommandSink, SourceError> {
-        let what = format!("restore command {restore:?}");
-        let fail = |detail: String| SourceError::Failed {
-            what: what.clone(),
-            detail,
-        };
-        let env = env_of(env_file).map_err(fail)?;
-        let inv = invocation(restore, Some(target)).map_err(fail)?;
-        let mut running = Running::spawn(&what, &inv, &env, Stdio::piped(), Stdio::null(), None)?;
-        let stdin = running.child.stdin.take();
-        if let Some(p) = &stdin {
-            widen_pipe(p);
-        }
-        Ok(CommandSink {
-            running,
-            stdin,
-            target: target.to_string(),
-        })
-    }
-
-    /// Closes stdin and waits; a failure carries the stderr tail and the target.
-    pub fn finish(mut self) -> Result<(), SourceError> {
-        drop(self.stdin.take());
-        let target = self.target.clone();
-        self.running.wait().map_err(|e| match e {
-            SourceError::Failed { what, detail } => SourceError::Failed {
-                what,
-                detail: format!(
-                    "{detail} (target {target:?}: check it and clean up what was created)"
-                ),
-            },
-            other => other,
-        })
-    }
-}
-
-impl CommandSink {
-    /// Stops the restore command at once (its process group killed, before
-    /// it sees the end of its input, so it cannot take a cut stream for a
-    /// whole one) and waits for it.
-    pub fn abort(mut self) {
-        kill_group(self.running.child.id());
-        drop(self.stdin.take());
-        let _ = self.running.child.wait();
-        self.running.finished = true;
-        self.running.watchdog.stop();
-    }
-}
-
-impl Write for CommandSink {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        match self.stdin.as_mut() {
-            Some(s) => s.write(buf),
-            None => Err(std::io::Error::other(
-                "the restore command's input is closed",
-            )),
-        }
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        self.stdin.as_mut().map_or(Ok(()), |s| s.flush())
     }
 }
 

@@ -5,6 +5,7 @@
 
 pub mod command;
 pub mod command_env;
+mod command_sink;
 pub mod dir;
 pub mod excludes;
 pub mod snapshot;

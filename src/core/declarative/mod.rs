@@ -16,17 +16,19 @@
 //! * paths must be absolute, so a file means the same from any directory;
 //! * applying what `export` wrote changes nothing.
 //!
-//! Layout: `doc` (the document types, parse, render), `check` (validation),
+//! Layout: `doc` (the document types, parse), `render` (export as TOML), `check` (validation),
 //! `plan` (the difference from the catalog); writing is here.
 
 mod check;
 mod doc;
 mod plan;
+mod render;
 #[cfg(test)]
 mod tests;
 
-pub use doc::{Config, DestDoc, HooksDoc, RetentionDoc, SourceDoc, TaskDoc, parse, render};
+pub use doc::{Config, DestDoc, HooksDoc, RetentionDoc, SourceDoc, TaskDoc, parse};
 pub use plan::{Action, ApplyPlan, FieldChange, Item, NotInFile, PlanItem};
+pub use render::render;
 
 use super::error::CoreError;
 use super::service::Core;
