@@ -230,6 +230,7 @@ pub fn run(home: Option<PathBuf>, json: bool, io: &mut Io<'_>) -> Result<u8, Cor
             command: Command::Backup(BackupCmd::List {
                 task: None,
                 chain: true,
+                order: Default::default(),
             }),
         },
         io,

@@ -419,7 +419,7 @@ fn stress_many_tasks_started_together_leave_only_restorable_unique_backups() {
     );
     e.ok_in("h", &["verify", "--all", "--read-data"], &[]);
     // Every backup restores; the newest of each task restores its source as it is now.
-    let rows = e.json_in("h", &["backup", "list"], &[]);
+    let rows = e.json_in("h", &["backup", "list", "--reverse"], &[]);
     for (k, b) in rows.as_array().expect("array").iter().enumerate() {
         let id = b["id"].as_str().expect("id");
         let to = e.path(&format!("restored-{k}"));

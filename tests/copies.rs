@@ -215,7 +215,7 @@ fn a_damaged_pack_on_one_copy_is_read_from_the_other() {
     s.ok(&["backup", "run", "t", "--full"]);
     std::fs::write(src.join("a.txt"), "alpha, changed\n").unwrap();
     s.ok(&["backup", "run", "t", "--incremental"]);
-    let backups: Value = s.json(&["backup", "list"]);
+    let backups: Value = s.json(&["backup", "list", "--reverse"]);
     let full = backups[0]["id"].as_str().unwrap().to_string();
     let incr = backups[1]["id"].as_str().unwrap().to_string();
     // A byte flipped inside the full's pack on d1 (the first copy).

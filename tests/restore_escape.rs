@@ -74,8 +74,9 @@ fn assert_empty(dir: &Path) {
     );
 }
 
+/// The audit log, oldest first.
 fn audit(s: &Strata) -> Vec<serde_json::Value> {
-    s.json(&["audit"]).as_array().unwrap().clone()
+    s.json(&["audit", "--reverse"]).as_array().unwrap().clone()
 }
 
 /// The reproduction: a backup with `rootlink -> /` restored under the

@@ -57,8 +57,9 @@ fn setup(s: &Strata) -> (Keys, String) {
     (keys, id)
 }
 
+/// The audit log, oldest first.
 fn audit(s: &Strata) -> Vec<Value> {
-    s.json(&["audit"])
+    s.json(&["audit", "--reverse"])
         .as_array()
         .expect("audit is a list")
         .clone()

@@ -2,6 +2,7 @@
 //! backup table (optionally by chain), one backup, deletions and pins.
 
 use super::exec::{Io, Shown, json, write_err};
+use super::order::Order;
 use super::render::{Table, size, time};
 use crate::core::backups::BackupRow;
 use crate::core::{CoreError, Outcome};
@@ -25,6 +26,23 @@ fn flags(r: &BackupRow) -> String {
         None => {}
     }
     f.join(",")
+}
+
+/// Rows (given oldest first) grouped by chain: each chain's full, then its
+/// dependents oldest first; chains in the listing order of their newest
+/// backup, so `--chain` and the plain list agree on what comes first.
+fn by_chain(rows: &[BackupRow], order: Order) -> Vec<&BackupRow> {
+    let mut chains: BTreeMap<&str, Vec<&BackupRow>> = BTreeMap::new();
+    for r in rows {
+        chains.entry(r.record.chain.as_str()).or_default().push(r);
+    }
+    let mut chains: Vec<Vec<&BackupRow>> = chains.into_values().collect();
+    for members in &mut chains {
+        members.sort_by_key(|r| (r.record.kind != BackupKind::Full, r.record.started));
+    }
+    // Oldest chain first, by its newest backup; then in the listing order.
+    chains.sort_by_key(|m| m.iter().map(|r| (r.record.started, r.record.id.clone())).max());
+    order.given_oldest_first(&chains).into_iter().flatten().copied().collect()
 }
 
 fn backup_table(rows: &[&BackupRow], chain: bool) -> String {
@@ -157,32 +175,16 @@ pub(super) fn backup(o: &Outcome, shown: &Shown, io: &mut Io<'_>) -> Result<u8, 
             }
         }
         Outcome::Backups(rows) => {
+            let ordered = if shown.chain {
+                by_chain(rows, shown.order)
+            } else {
+                shown.order.given_oldest_first(rows)
+            };
             if j {
-                json(io, rows)?;
+                json(io, &ordered)?;
                 return Ok(0);
             }
             let chain = shown.chain;
-            let mut ordered: Vec<&BackupRow> = Vec::new();
-            if chain {
-                let mut chains: BTreeMap<(String, String), Vec<&BackupRow>> = BTreeMap::new();
-                for r in rows {
-                    let full_started = rows
-                        .iter()
-                        .find(|x| x.record.id == r.record.chain)
-                        .map(|x| x.record.started.to_rfc3339())
-                        .unwrap_or_default();
-                    chains
-                        .entry((full_started, r.record.chain.clone()))
-                        .or_default()
-                        .push(r);
-                }
-                for (_, mut members) in chains {
-                    members.sort_by_key(|r| (r.record.kind != BackupKind::Full, r.record.started));
-                    ordered.extend(members);
-                }
-            } else {
-                ordered = rows.iter().collect();
-            }
             write!(io.out, "{}", backup_table(&ordered, chain)).map_err(write_err)?;
             let mut totals: BTreeMap<&str, (usize, u64, u64)> = BTreeMap::new();
             for r in rows {

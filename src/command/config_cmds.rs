@@ -416,8 +416,8 @@ pub(super) fn task(o: &Outcome, j: bool, io: &mut Io<'_>) -> Result<(), CoreErro
     Ok(())
 }
 
-/// `strata runs`: the newest runs, newest first, with their messages.
-pub(super) fn runs(runs: &[RunRecord], j: bool, io: &mut Io<'_>) -> Result<(), CoreError> {
+/// `strata runs`: the newest runs, in the listing order, with their messages.
+pub(super) fn runs(runs: &[&RunRecord], j: bool, io: &mut Io<'_>) -> Result<(), CoreError> {
     if j {
         return json(io, &runs);
     }

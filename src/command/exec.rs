@@ -87,6 +87,8 @@ pub struct Shown {
     pub chain: bool,
     /// Seconds the action took (for the summary lines).
     pub secs: f64,
+    /// The order of listings (`--reverse`).
+    pub order: super::order::Order,
 }
 
 /// Resolves, performs (as `caller`, with the role check and audit inside
@@ -102,6 +104,7 @@ pub fn run_command(
         Command::Backup(BackupCmd::List { chain: true, .. })
     );
     let json = cli.json;
+    let order = super::order::Order::of(&cli.command);
     let action = match resolve(cli.command)? {
         Resolved::Act(a) => a,
         Resolved::Info => return super::info::info(core.home(), json, io),
@@ -147,6 +150,7 @@ pub fn run_command(
         json,
         chain,
         secs: t0.elapsed().as_secs_f64(),
+        order,
     };
     render(&outcome, &shown, io)
 }
@@ -169,9 +173,9 @@ pub fn render(outcome: &Outcome, shown: &Shown, io: &mut Io<'_>) -> Result<u8, C
                 );
             }
         }
-        O::Runs(runs) => super::config_cmds::runs(runs, j, io)?,
+        O::Runs(runs) => super::config_cmds::runs(&shown.order.given_newest_first(runs), j, io)?,
         O::Entries { .. } | O::Changes { .. } => super::browse_cmds::browse(outcome, j, io)?,
-        O::Audit(entries) => audit_table(entries, j, io)?,
+        O::Audit(entries) => audit_table(&shown.order.given_oldest_first(entries), j, io)?,
         O::Destinations(_)
         | O::DestinationRows(_)
         | O::Destination(_)
@@ -337,7 +341,7 @@ fn upload_table(jobs: &[crate::core::registry::JobView], io: &mut Io<'_>) -> Res
 }
 
 fn audit_table(
-    entries: &[crate::model::AuditEntry],
+    entries: &[&crate::model::AuditEntry],
     j: bool,
     io: &mut Io<'_>,
 ) -> Result<(), CoreError> {

@@ -25,6 +25,7 @@ pub mod info;
 pub mod interrupt;
 pub mod keys_cmds;
 pub mod line;
+pub mod order;
 pub mod progress;
 pub mod prune_cmds;
 pub mod render;
@@ -132,7 +133,7 @@ pub enum Command {
         #[command(subcommand)]
         cmd: Option<JobsCmd>,
     },
-    /// The audit log: who did what, when, from where.
+    /// The audit log, newest first: who did what, when, from where.
     Audit {
         /// Only entries newer than this (e.g. 24h, 7d).
         #[arg(long, value_name = "DUR")]
@@ -140,6 +141,9 @@ pub enum Command {
         /// Only the newest N entries.
         #[arg(long, value_name = "N", value_parser = crate::core::bounds::parse_limit)]
         limit: Option<usize>,
+        /// `--reverse`: oldest first.
+        #[command(flatten)]
+        order: order::OrderArgs,
     },
     /// Recent runs of backup tasks, newest first, with their errors.
     Runs {
@@ -149,6 +153,9 @@ pub enum Command {
         /// At most N runs (default 50).
         #[arg(long, value_name = "N", default_value_t = 50, value_parser = crate::core::bounds::parse_limit)]
         limit: usize,
+        /// `--reverse`: oldest first.
+        #[command(flatten)]
+        order: order::OrderArgs,
     },
     /// Manage destinations (where repositories live).
     #[command(subcommand)]
@@ -427,7 +434,7 @@ pub enum BackupCmd {
         #[arg(long)]
         detach: bool,
     },
-    /// List backups with logical, stored and reclaimable sizes.
+    /// List backups, newest first, with logical, stored and reclaimable sizes.
     List {
         /// Only this task's backups.
         #[arg(long)]
@@ -435,6 +442,9 @@ pub enum BackupCmd {
         /// Group by chain (full, then what depends on it).
         #[arg(long)]
         chain: bool,
+        /// `--reverse`: oldest first.
+        #[command(flatten)]
+        order: order::OrderArgs,
     },
     /// Show one backup, including entries that could not be read.
     Show {

@@ -34,8 +34,8 @@ pub fn resolve(cmd: Command) -> Result<Resolved, CoreError> {
         Command::Jobs {
             cmd: Some(JobsCmd::Cancel { id }),
         } => A::CancelJob { id },
-        Command::Runs { task, limit } => A::Runs { task, limit },
-        Command::Audit { since, limit } => A::Audit { since, limit },
+        Command::Runs { task, limit, .. } => A::Runs { task, limit },
+        Command::Audit { since, limit, .. } => A::Audit { since, limit },
         Command::Dest(DestCmd::Add(a)) => {
             let encryption = a.encryption();
             let super::DestAddArgs {

@@ -176,9 +176,9 @@ impl World {
         }
     }
 
-    /// `backup list --json`.
+    /// `backup list --reverse --json`: oldest first.
     pub fn list(&self) -> Vec<Value> {
-        match self.ok(&["backup", "list", "--json"]).json() {
+        match self.ok(&["backup", "list", "--reverse", "--json"]).json() {
             Value::Array(v) => v,
             other => panic!("backup list --json is not an array: {other}"),
         }
