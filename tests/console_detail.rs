@@ -258,16 +258,16 @@ fn sort_cycles_and_the_selection_follows_the_backup() {
     };
     assert_eq!(
         ids(&app),
-        [WEB_DIFF, DB_FULL, WEB_INCR, WEB_FULL, MEDIA_FULL],
-        "newest first by default"
+        [WEB_FULL, WEB_INCR, WEB_DIFF, DB_FULL, MEDIA_FULL],
+        "newest chain first by default, each chain read top to bottom"
     );
-    press(&mut app, &snap, &[key('j')]);
+    press(&mut app, &snap, &[key('j'), key('j'), key('j')]);
     assert_eq!(app.current_backup(&snap).unwrap().record.id, DB_FULL);
     press(&mut app, &snap, &[key('s')]);
     assert_eq!(
         ids(&app),
-        [MEDIA_FULL, WEB_FULL, WEB_INCR, DB_FULL, WEB_DIFF],
-        "oldest first"
+        [MEDIA_FULL, DB_FULL, WEB_FULL, WEB_INCR, WEB_DIFF],
+        "oldest chain first"
     );
     assert_eq!(app.current_backup(&snap).unwrap().record.id, DB_FULL);
     press(&mut app, &snap, &[key('s')]);
@@ -293,7 +293,7 @@ fn sort_cycles_and_the_selection_follows_the_backup() {
     );
     assert!(text.contains("LOGICAL ↓"), "{text}");
     press(&mut app, &snap, &[key('s'), key('s')]);
-    assert_eq!(ids(&app)[0], WEB_DIFF, "back to newest first");
+    assert_eq!(ids(&app)[0], WEB_FULL, "back to newest chain first");
     assert!(
         app.notices
             .back()

@@ -95,8 +95,9 @@ fn delete_confirmation_snapshots() {
     let (mut app, mut snap) = on_view('2');
     // The web full is pinned in the fixture; unpinned, it can be deleted.
     unpin_all(&mut snap);
-    // Newest first: 91c5, e802, 4d0e, a3f9 (the full two others depend on), 7b2e.
-    press(&mut app, &snap, &[key('j'), key('j'), key('j'), key('d')]);
+    // Newest chain first, each read top to bottom: a3f9 (the full two
+    // others depend on), 4d0e, 91c5, then e802, 7b2e.
+    press(&mut app, &snap, &[key('d')]);
     assert!(matches!(app.mode, Mode::Confirm { .. }), "{:?}", app.mode);
     snapshot_screen("delete_confirm", &app, &snap);
 }
@@ -254,10 +255,9 @@ fn delete_asks_first_and_names_the_dependents() {
         .iter()
         .map(|b| b.record.id.as_str())
         .collect();
-    assert_eq!(order, [WEB_DIFF, DB_FULL, WEB_INCR, WEB_FULL, MEDIA_FULL]);
+    assert_eq!(order, [WEB_FULL, WEB_INCR, WEB_DIFF, DB_FULL, MEDIA_FULL]);
 
     // The full two backups depend on: the prompt names them, the line cascades.
-    press(&mut app, &snap, &[key('j'), key('j'), key('j')]);
     assert!(press(&mut app, &snap, &[key('d')]).is_empty());
     let Mode::Confirm { prompt, yes } = app.mode.clone() else {
         panic!("no confirmation: {:?}", app.mode)
@@ -281,7 +281,7 @@ fn delete_asks_first_and_names_the_dependents() {
     );
 
     // A backup nothing depends on: no cascade, and the prompt says what it frees.
-    press(&mut app, &snap, &[key('g')]);
+    press(&mut app, &snap, &[key('g'), key('j'), key('j')]);
     press(&mut app, &snap, &[key('d')]);
     let Mode::Confirm { prompt, yes } = app.mode.clone() else {
         panic!("no confirmation: {:?}", app.mode)
@@ -538,7 +538,10 @@ fn a_large_catalog_renders_and_the_last_row_is_reachable() {
         ));
         prev = Some(id);
     }
-    let oldest = records[0].id.clone();
+    // Chains of 24 stay together, newest chain first: the bottom row is the
+    // newest backup of the oldest chain, the top one the newest chain's full.
+    let oldest = records[23].id.clone();
+    let newest_full = records[9_984].id.clone();
     let snap = Snapshot {
         backups: rows_of(records),
         ..fixture()
@@ -567,7 +570,7 @@ fn a_large_catalog_renders_and_the_last_row_is_reachable() {
     // And back to the top.
     press(&mut app, &snap, &[key('g')]);
     let term = draw(&app, &snap, &theme("default"), 120, 40);
-    let (_, y) = find(term.backend().buffer(), &snap.backups[9_999].record.id).unwrap();
+    let (_, y) = find(term.backend().buffer(), &newest_full).unwrap();
     assert!(row_text(term.backend().buffer(), y).starts_with("▶ "));
 }
 

@@ -223,27 +223,7 @@ impl App {
                         );
                         return Vec::new();
                     }
-                    let prompt = if deps.is_empty() {
-                        format!(
-                            "Delete backup {} of {} ({} {}, frees {})? y/N",
-                            r.record.id,
-                            r.record.task,
-                            r.record.kind,
-                            r.record.status.as_str(),
-                            crate::command::render::size(r.reclaimable_bytes)
-                        )
-                    } else {
-                        format!(
-                            "Delete backup {} AND the {} backup(s) that depend on it ({})? y/N",
-                            r.record.id,
-                            deps.len(),
-                            if deps.len() > 4 {
-                                format!("{} and {} more", deps[..4].join(", "), deps.len() - 4)
-                            } else {
-                                deps.join(", ")
-                            }
-                        )
-                    };
+                    let prompt = super::delete_prompt::prompt(s, r, &deps);
                     let yes = OnYes::Run(Request::Act(CoreAction::DeleteBackup {
                         id: r.record.id.clone(),
                         cascade: !deps.is_empty(),

@@ -255,7 +255,7 @@ impl App {
     }
 
     /// Backups shown in the Backups view: in the chosen order (newest
-    /// first unless sorted otherwise), filtered.
+    /// chain first, each chain whole, unless sorted otherwise), filtered.
     pub fn backups<'a>(&self, s: &'a Snapshot) -> Vec<&'a BackupRow> {
         let f = &self.filter[idx(View::Backups)];
         let mut v: Vec<&BackupRow> = s

@@ -5,17 +5,23 @@
 
 mod actions;
 pub mod app;
+mod backups_view;
+mod delete_prompt;
 mod dest_view;
 pub mod detail;
 mod detail_view;
+pub mod fit;
+pub mod flags;
 pub mod human;
 pub mod keymap;
 pub mod log;
 pub mod output;
 pub mod render;
 pub mod restore;
+pub mod schedule_text;
 pub mod sort;
 pub mod source;
+mod tasks_view;
 pub mod theme;
 pub mod views;
 

@@ -76,8 +76,8 @@ pub fn draw(f: &mut Frame<'_>, c: &Ctx<'_>) {
     draw_header(f, header, c);
     draw_tabs(f, tabs, c);
     match c.app.view {
-        View::Tasks => super::views::draw_tasks(f, body, c),
-        View::Backups => super::views::draw_backups(f, body, c),
+        View::Tasks => super::tasks_view::draw_tasks(f, body, c),
+        View::Backups => super::backups_view::draw_backups(f, body, c),
         View::Jobs => super::views::draw_jobs(f, body, c),
         View::Audit => super::views::draw_audit(f, body, c),
         View::Log => super::log::draw_log(f, body, c),
@@ -313,6 +313,19 @@ fn draw_help(f: &mut Frame<'_>, area: Rect, c: &Ctx<'_>, filter: &str) {
                 format!("{}{note}", b.help),
                 if enabled { c.theme.text } else { c.theme.muted },
             ),
+        ]));
+    }
+    for (mark, meaning) in super::flags::legend(c.app.view) {
+        let key = format!("FLAGS {mark}");
+        if !fl.is_empty()
+            && !meaning.to_lowercase().contains(&fl)
+            && !key.to_lowercase().contains(&fl)
+        {
+            continue;
+        }
+        lines.push(Line::from(vec![
+            Span::styled(format!("{key:<14}"), c.theme.accent),
+            Span::styled(*meaning, c.theme.text),
         ]));
     }
     lines.push(Line::from(Span::styled(

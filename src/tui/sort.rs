@@ -1,6 +1,9 @@
 //! Sort orders of the Backups view, cycled with one key.
 
 use crate::core::backups::BackupRow;
+use crate::model::BackupKind;
+use chrono::{DateTime, Utc};
+use std::collections::HashMap;
 
 /// The column the Backups view is sorted by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -91,10 +94,15 @@ impl Sort {
     }
 
     /// Orders rows given oldest first (as the catalog lists them). Ties keep
-    /// the time order, so the result never flickers between refreshes.
-    pub fn apply(self, rows: &mut [&BackupRow]) {
+    /// the time order, so the result never flickers between refreshes. By
+    /// time, chains stay whole: each chain's full, then its dependents
+    /// oldest first, chains ordered by their newest backup.
+    pub fn apply<'a>(self, rows: &mut [&'a BackupRow]) {
         match self.key {
-            SortKey::Time => {}
+            SortKey::Time => {
+                by_chain(rows, self.desc);
+                return;
+            }
             SortKey::Stored => rows.sort_by_key(|r| r.record.stored_bytes),
             SortKey::Logical => rows.sort_by_key(|r| r.record.logical_bytes),
         }
@@ -102,4 +110,31 @@ impl Sort {
             rows.reverse();
         }
     }
+}
+
+/// Chains together, newest chain first (or last), each read top to bottom.
+fn by_chain<'a>(rows: &mut [&'a BackupRow], newest_first: bool) {
+    // A chain's place is its newest backup (finish time, then id: unique).
+    let mut newest: HashMap<&'a str, (DateTime<Utc>, &'a str)> = HashMap::new();
+    for r in rows.iter() {
+        let r: &'a BackupRow = *r;
+        let at = (r.record.finished, r.record.id.as_str());
+        newest
+            .entry(r.record.chain.as_str())
+            .and_modify(|e| *e = (*e).max(at))
+            .or_insert(at);
+    }
+    let place = |r: &BackupRow| newest.get(r.record.chain.as_str()).copied();
+    rows.sort_by(|a, b| {
+        let chains = if newest_first {
+            place(b).cmp(&place(a))
+        } else {
+            place(a).cmp(&place(b))
+        };
+        let within = |r: &BackupRow| (r.record.kind != BackupKind::Full, r.record.finished);
+        chains
+            .then_with(|| a.record.chain.cmp(&b.record.chain))
+            .then_with(|| within(a).cmp(&within(b)))
+            .then_with(|| a.record.id.cmp(&b.record.id))
+    });
 }
