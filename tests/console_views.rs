@@ -233,7 +233,8 @@ fn pause_resume_and_drill_into_a_tasks_backups() {
         .iter()
         .map(|b| b.record.id.as_str())
         .collect();
-    assert_eq!(ids, [WEB_DIFF, WEB_INCR, WEB_FULL]);
+    // One chain, read top to bottom.
+    assert_eq!(ids, [WEB_FULL, WEB_INCR, WEB_DIFF]);
     let term = draw(&app, &snap, &theme("default"), 120, 40);
     let text = screen_text(term.backend().buffer());
     assert!(text.contains("task: web (Esc: all)"), "{text}");
