@@ -61,10 +61,7 @@ fn backup_list_is_newest_first_and_reverse_is_oldest_first() {
     let newest_first = reversed(&oldest_first);
 
     assert_eq!(ids(&s.json(&["backup", "list"])), newest_first);
-    assert_eq!(
-        ids(&s.json(&["backup", "list", "--reverse"])),
-        oldest_first
-    );
+    assert_eq!(ids(&s.json(&["backup", "list", "--reverse"])), oldest_first);
     assert_eq!(
         in_text(&s.ok(&["backup", "list"]), &oldest_first),
         newest_first

@@ -122,7 +122,7 @@ fn crowded() -> Snapshot {
         60 * MIB,
     );
     records.extend([eu_full, eu_incr1, eu_incr2, db_incr]);
-    records.sort_by(|a, b| a.started.cmp(&b.started));
+    records.sort_by_key(|b| b.started);
     snap.backups = rows_of(records);
     snap
 }
@@ -158,14 +158,20 @@ fn names_never_read_the_same_and_flags_and_schedules_stay_whole() {
         // Every flag of vault, on both sizes.
         assert!(row_of(&s, " vault ").contains(" EHVAS"), "{w}: {s}");
         // No cron text is cut: the one without short words is whole.
-        assert!(row_of(&s, " reports ").contains("*/15 9-17 * * 1-5"), "{w}: {s}");
+        assert!(
+            row_of(&s, " reports ").contains("*/15 9-17 * * 1-5"),
+            "{w}: {s}"
+        );
         // The longest name shortens in the middle, or not at all when wide.
         if w >= 200 {
             assert!(s.contains(LONG), "{s}");
             for head in ["SOURCE", "LAST INCR", "LAST RESULT", "STORED", "LAST FULL"] {
                 assert!(s.contains(head), "{head} at {w}: {s}");
             }
-            assert!(s.contains("full weekly Sun 02:00 · incr Mon-Sat 02:00"), "{s}");
+            assert!(
+                s.contains("full weekly Sun 02:00 · incr Mon-Sat 02:00"),
+                "{s}"
+            );
         } else {
             assert!(s.contains("analytics-") && s.contains('…'), "{s}");
             assert!(s.contains("parquet"), "the end of the name stays: {s}");
@@ -208,7 +214,10 @@ fn backups_view_keeps_chains_together() {
     assert!(row_of(&s, EU_INCR1).contains("├ incremental"), "{s}");
     assert!(row_of(&s, EU_INCR2).contains("└ incremental"), "{s}");
     assert!(row_of(&s, WEB_FULL).contains("PV"), "pinned, verified: {s}");
-    assert!(row_of(&s, MEDIA_FULL).contains("M!"), "manual, damaged: {s}");
+    assert!(
+        row_of(&s, MEDIA_FULL).contains("M!"),
+        "manual, damaged: {s}"
+    );
 
     // Oldest first: chains reversed, each still read top to bottom.
     press(&mut app, &snap, &[key('s')]);
@@ -312,7 +321,9 @@ fn prompt_for(app: &mut App, snap: &Snapshot, id: &str) -> String {
 #[test]
 fn delete_questions_say_what_they_free_and_where() {
     let mut snap = crowded();
-    snap.backups.iter_mut().for_each(|b| b.record.pinned = false);
+    snap.backups
+        .iter_mut()
+        .for_each(|b| b.record.pinned = false);
     let mut app = admin();
     // One backup, one destination.
     let p = prompt_for(&mut app, &snap, WEB_DIFF);
@@ -357,7 +368,9 @@ fn delete_questions_say_what_they_free_and_where() {
 #[test]
 fn delete_confirmation_with_bytes_snapshots() {
     let mut snap = crowded();
-    snap.backups.iter_mut().for_each(|b| b.record.pinned = false);
+    snap.backups
+        .iter_mut()
+        .for_each(|b| b.record.pinned = false);
     let mut app = admin();
     press(&mut app, &snap, &[key('2'), key('j'), key('j'), key('d')]);
     assert!(matches!(app.mode, Mode::Confirm { .. }), "{:?}", app.mode);

@@ -41,8 +41,17 @@ fn by_chain(rows: &[BackupRow], order: Order) -> Vec<&BackupRow> {
         members.sort_by_key(|r| (r.record.kind != BackupKind::Full, r.record.started));
     }
     // Oldest chain first, by its newest backup; then in the listing order.
-    chains.sort_by_key(|m| m.iter().map(|r| (r.record.started, r.record.id.clone())).max());
-    order.given_oldest_first(&chains).into_iter().flatten().copied().collect()
+    chains.sort_by_key(|m| {
+        m.iter()
+            .map(|r| (r.record.started, r.record.id.clone()))
+            .max()
+    });
+    order
+        .given_oldest_first(&chains)
+        .into_iter()
+        .flatten()
+        .copied()
+        .collect()
 }
 
 fn backup_table(rows: &[&BackupRow], chain: bool) -> String {

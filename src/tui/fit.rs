@@ -84,10 +84,7 @@ pub fn choose(forms: Vec<String>, width: usize) -> String {
 /// Widest and narrowest of `forms`.
 pub fn extent(forms: &[String]) -> (usize, usize) {
     let widths = forms.iter().map(|f| width_of(f));
-    (
-        widths.clone().max().unwrap_or(0),
-        widths.min().unwrap_or(0),
-    )
+    (widths.clone().max().unwrap_or(0), widths.min().unwrap_or(0))
 }
 
 /// One column of a table to fit.
@@ -153,7 +150,10 @@ mod tests {
     fn names_shorten_in_the_middle() {
         assert_eq!(middle_ellipsis("billing-us-east", 20), "billing-us-east");
         assert_eq!(middle_ellipsis("billing-us-east", 14), "billing…s-east");
-        assert_eq!(middle_ellipsis("billing-eu-west-east", 14), "billing…t-east");
+        assert_eq!(
+            middle_ellipsis("billing-eu-west-east", 14),
+            "billing…t-east"
+        );
         assert_eq!(middle_ellipsis("abcdef", 1), "…");
         assert_eq!(middle_ellipsis("abcdef", 0), "");
         assert_eq!(middle_ellipsis("abcdef", 2), "a…");

@@ -38,9 +38,10 @@ fn marks(set: &[(char, &str)], on: &[bool]) -> String {
 /// A task's flags, e.g. `EHV`.
 pub fn task(r: &TaskRow, s: &Snapshot) -> String {
     let t = &r.task;
-    let encrypted = s.destinations.iter().any(|d| {
-        d.config.encryption.is_some() && t.destinations.iter().any(|n| *n == d.config.name)
-    });
+    let encrypted = s
+        .destinations
+        .iter()
+        .any(|d| d.config.encryption.is_some() && t.destinations.contains(&d.config.name));
     marks(
         &TASK,
         &[

@@ -111,7 +111,9 @@ pub fn forms(expr: &str) -> Vec<String> {
         return vec![format!("daily {at}"), at];
     }
     if dom == "*" && month == "*" {
-        let Some(d) = days(dow) else { return Vec::new() };
+        let Some(d) = days(dow) else {
+            return Vec::new();
+        };
         if d == "Mon-Fri" {
             return vec![format!("weekdays {at}"), format!("{d} {at}")];
         }

@@ -97,7 +97,7 @@ impl Sort {
     /// the time order, so the result never flickers between refreshes. By
     /// time, chains stay whole: each chain's full, then its dependents
     /// oldest first, chains ordered by their newest backup.
-    pub fn apply<'a>(self, rows: &mut [&'a BackupRow]) {
+    pub fn apply(self, rows: &mut [&BackupRow]) {
         match self.key {
             SortKey::Time => {
                 by_chain(rows, self.desc);
@@ -116,8 +116,7 @@ impl Sort {
 fn by_chain<'a>(rows: &mut [&'a BackupRow], newest_first: bool) {
     // A chain's place is its newest backup (finish time, then id: unique).
     let mut newest: HashMap<&'a str, (DateTime<Utc>, &'a str)> = HashMap::new();
-    for r in rows.iter() {
-        let r: &'a BackupRow = *r;
+    for &r in rows.iter() {
         let at = (r.record.finished, r.record.id.as_str());
         newest
             .entry(r.record.chain.as_str())
