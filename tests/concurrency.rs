@@ -94,8 +94,9 @@ impl Env {
         let j = self.json_in(home, &["backup", "run", task, kind], env);
         j["backup"].clone()
     }
+    /// Backup ids, oldest first.
     fn ids(&self, home: &str) -> Vec<String> {
-        self.json_in(home, &["backup", "list"], &[])
+        self.json_in(home, &["backup", "list", "--reverse"], &[])
             .as_array()
             .expect("array")
             .iter()
