@@ -87,13 +87,20 @@ impl App {
                     n - 1
                 };
                 self.view = View::ALL[(tab + step) % n];
+                if self.view == View::Log {
+                    self.enter_log(s);
+                }
             }
             Action::ViewTasks => self.view = View::Tasks,
             Action::ViewBackups => self.view = View::Backups,
             Action::ViewJobs => self.view = View::Jobs,
             Action::ViewAudit => self.view = View::Audit,
-            Action::ViewLog => self.view = View::Log,
+            Action::ViewLog => {
+                self.view = View::Log;
+                self.enter_log(s);
+            }
             Action::ViewDestinations => self.view = View::Destinations,
+            Action::AuditTimes => self.audit_relative = !self.audit_relative,
             Action::Up => self.select(s, |c, _| c.saturating_sub(1)),
             Action::Down => self.select(s, |c, _| c + 1),
             Action::Top => self.select(s, |_, _| 0),
@@ -137,8 +144,8 @@ impl App {
                 {
                     self.selected[v] = i;
                 }
-                let words = self.sort.describe();
-                self.notice(format!("backups sorted by {words}"), false);
+                // Navigation, not a result: the header's arrow shows the order,
+                // and the Log keeps results and errors only.
             }
             Action::Restore => {
                 if let Some(r) = self.current_backup(s)
