@@ -204,7 +204,6 @@ fn a_typo_is_one_line_on_the_notice_line_and_the_line_stays() {
 
 #[test]
 fn a_usage_error_from_the_worker_stays_on_the_notice_line() {
-    let snap = fixture();
     let mut app = admin();
     app.receive(Note::Printed {
         line: "backup run".into(),
@@ -227,7 +226,7 @@ fn wide_output() -> Output {
         .map(|i| {
             format!(
                 "{i:02} {}END{i:02}",
-                "wide column text · ".repeat(10)
+                "wide column text · ".repeat(12)
             )
         })
         .collect();

@@ -27,20 +27,29 @@ pub(super) fn draw_audit(f: &mut Frame<'_>, area: Rect, c: &Ctx<'_>) {
     let sel = c.app.selection(c.snap);
     let rel = c.app.audit_relative;
     let when_w: u16 = if rel { 10 } else { 19 };
-    // Below 100 columns ROLE goes (a refusal's outcome names it) so TARGET
-    // and OUTCOME keep some room next to a whole date.
-    let with_role = area.width >= 100;
-    let role_w: u16 = if with_role { 8 } else { 0 };
-    let fixed: u16 = 2 + when_w + 8 + role_w + 15 + 14 + 20 + 6;
+    // Below 100 columns ROLE and FROM go, so TARGET and OUTCOME keep room
+    // next to a whole date; the selected entry's line under the table has them.
+    let wide = area.width >= 100;
+    let fixed: u16 = if wide {
+        2 + when_w + 8 + 8 + 15 + 14 + 20 + 6
+    } else {
+        2 + when_w + 8 + 14 + 20 + 4
+    };
     // OUTCOME gets what the fixed columns leave; when the selected entry's
-    // outcome is longer, it is shown whole under the table.
+    // outcome is longer (or columns were dropped), it is shown whole under
+    // the table.
     let room = area.width.saturating_sub(fixed) as usize;
     let area = match all.get(sel) {
-        Some(e) if e.outcome.chars().count() > room && area.height > 6 => {
+        Some(e) if (!wide || e.outcome.chars().count() > room) && area.height > 6 => {
             let [table_area, full] =
                 Layout::vertical([Constraint::Fill(1), Constraint::Length(2)]).areas(area);
+            let text = if wide {
+                format!("▶ outcome: {}", e.outcome)
+            } else {
+                format!("▶ {} ({}) from {}: {}", e.who, e.role, e.origin, e.outcome)
+            };
             f.render_widget(
-                Paragraph::new(format!("▶ outcome: {}", e.outcome))
+                Paragraph::new(text)
                     .style(if refused(&e.outcome) {
                         c.theme.error
                     } else {
@@ -71,8 +80,8 @@ pub(super) fn draw_audit(f: &mut Frame<'_>, area: Rect, c: &Ctx<'_>) {
                 Cell::from(e.target.clone()),
                 Cell::from(e.outcome.clone()).style(style),
             ];
-            if !with_role {
-                cells.remove(2);
+            if !wide {
+                cells.drain(2..4);
             }
             Row::new(cells)
         })
@@ -95,9 +104,9 @@ pub(super) fn draw_audit(f: &mut Frame<'_>, area: Rect, c: &Ctx<'_>) {
         "TARGET",
         "OUTCOME",
     ];
-    if !with_role {
-        widths.remove(2);
-        header.remove(2);
+    if !wide {
+        widths.drain(2..4);
+        header.drain(2..4);
     }
     let t = table(
         c,
