@@ -58,7 +58,11 @@ fn up_and_down_walk_the_history_and_come_back_to_the_draft() {
     );
     // A line with a secret runs but is not kept.
     press(&mut app, &snap, &[key(':')]);
-    type_text(&mut app, &snap, "dest key add nas --new-passphrase-command 'pass show x'");
+    type_text(
+        &mut app,
+        &snap,
+        "dest key add nas --new-passphrase-command 'pass show x'",
+    );
     assert_eq!(press(&mut app, &snap, &[code(KeyCode::Enter)]).len(), 1);
     press(&mut app, &snap, &[key(':'), up()]);
     assert_eq!(command_text(&app), "backup list --task web --chain");
@@ -108,7 +112,10 @@ fn the_history_survives_a_new_console_and_each_user_has_their_own() {
     session(&core, "alice", &typed("backup list"));
 
     let file = strata::tui::history::path(&dir.path().join("home"), "alice");
-    assert_eq!(strata::tui::history::load(&file), ["task list", "backup list"]);
+    assert_eq!(
+        strata::tui::history::load(&file),
+        ["task list", "backup list"]
+    );
     use std::os::unix::fs::PermissionsExt;
     let mode = std::fs::metadata(&file).unwrap().permissions().mode();
     assert_eq!(mode & 0o777, 0o600, "the history is private");
@@ -116,12 +123,20 @@ fn the_history_survives_a_new_console_and_each_user_has_their_own() {
     // A new session of alice recalls her lines, newest first; bob's are his.
     let (console, term) = session(&core, "alice", &[key(':'), up()]);
     let buf = term.backend().buffer();
-    assert!(row_text(buf, 23).starts_with(":backup list█"), "{}", row_text(buf, 23));
+    assert!(
+        row_text(buf, 23).starts_with(":backup list█"),
+        "{}",
+        row_text(buf, 23)
+    );
     let app = strata::tui::open_app(&console);
     assert_eq!(app.history, ["task list", "backup list"]);
     let (_, term) = session(&core, "bob", &[key(':'), up(), up()]);
     let buf = term.backend().buffer();
-    assert!(row_text(buf, 23).starts_with(":dest list█"), "{}", row_text(buf, 23));
+    assert!(
+        row_text(buf, 23).starts_with(":dest list█"),
+        "{}",
+        row_text(buf, 23)
+    );
     let (_, term) = session(&core, "carol", &[key(':'), up()]);
     let buf = term.backend().buffer();
     assert!(row_text(buf, 23).starts_with(":█"), "{}", row_text(buf, 23));
@@ -140,7 +155,11 @@ fn tab_completes_command_words_task_names_and_backup_ids() {
     assert_eq!(command_text(&app), "backup run ");
     type_text(&mut app, &snap, "we");
     press(&mut app, &snap, &[tab()]);
-    assert_eq!(command_text(&app), "backup run web ", "one candidate completes");
+    assert_eq!(
+        command_text(&app),
+        "backup run web ",
+        "one candidate completes"
+    );
     type_text(&mut app, &snap, "--f");
     press(&mut app, &snap, &[tab()]);
     assert_eq!(command_text(&app), "backup run web --full ");
@@ -223,12 +242,7 @@ fn a_usage_error_from_the_worker_stays_on_the_notice_line() {
 
 fn wide_output() -> Output {
     let lines = (0..30)
-        .map(|i| {
-            format!(
-                "{i:02} {}END{i:02}",
-                "wide column text · ".repeat(12)
-            )
-        })
+        .map(|i| format!("{i:02} {}END{i:02}", "wide column text · ".repeat(12)))
         .collect();
     Output::new("backup list --chain".into(), lines, false)
 }
@@ -248,16 +262,27 @@ fn the_overlay_scrolls_sideways_and_covers_what_is_behind() {
     press(&mut app, &snap, &[code(KeyCode::Left), code(KeyCode::Left)]);
     assert_eq!(column(&app), 0);
     press(&mut app, &snap, &[key('$')]);
-    assert_eq!(column(&app), widest - 78, "the widest line's end at the edge");
+    assert_eq!(
+        column(&app),
+        widest - 78,
+        "the widest line's end at the edge"
+    );
     press(&mut app, &snap, &[code(KeyCode::Right)]);
     assert_eq!(column(&app), widest - 78, "never past the end");
     let term = draw(&app, &snap, &theme("default"), 80, 24);
     let text = screen_text(term.backend().buffer());
     assert!(text.contains("END00"), "{text}");
-    assert!(!text.contains("Tasks (4)") && !text.contains("NAME"), "{text}");
+    assert!(
+        !text.contains("Tasks (4)") && !text.contains("NAME"),
+        "{text}"
+    );
     press(&mut app, &snap, &[key('0')]);
     assert_eq!(column(&app), 0);
-    press(&mut app, &snap, &[code(KeyCode::Right), code(KeyCode::Right)]);
+    press(
+        &mut app,
+        &snap,
+        &[code(KeyCode::Right), code(KeyCode::Right)],
+    );
     snapshot_screen("overlay_right", &app, &snap);
     // Every cell below the header belongs to the overlay: no row of the
     // view shows at its edges.
@@ -268,7 +293,10 @@ fn the_overlay_scrolls_sideways_and_covers_what_is_behind() {
             let row = row_text(buf, y);
             let first = row.chars().next().unwrap();
             let last = row.chars().last().unwrap();
-            assert!("┌│└".contains(first) && "┐│┘".contains(last), "{w}x{h} row {y}: {row}");
+            assert!(
+                "┌│└".contains(first) && "┐│┘".contains(last),
+                "{w}x{h} row {y}: {row}"
+            );
         }
     }
 }
@@ -292,18 +320,32 @@ fn a_long_notice_wraps_instead_of_being_cut() {
     snapshot_screen("long_notice", &app, &snap);
     // Longer than its rows: cut with … and the footer names the Log's key,
     // where the whole text is.
-    let long = (0..40).map(|i| format!("word{i}")).collect::<Vec<_>>().join(" ");
+    let long = (0..40)
+        .map(|i| format!("word{i}"))
+        .collect::<Vec<_>>()
+        .join(" ");
     app.notice(long.clone(), true);
     let term = draw(&app, &snap, &theme("default"), 80, 24);
     let buf = term.backend().buffer();
-    assert!(row_text(buf, 22).trim_end().ends_with('…'), "{}", row_text(buf, 22));
-    assert!(row_text(buf, 23).starts_with("5 whole notice"), "{}", row_text(buf, 23));
+    assert!(
+        row_text(buf, 22).trim_end().ends_with('…'),
+        "{}",
+        row_text(buf, 22)
+    );
+    assert!(
+        row_text(buf, 23).starts_with("5 whole notice"),
+        "{}",
+        row_text(buf, 23)
+    );
     press(&mut app, &snap, &[key('5')]);
     let term = draw(&app, &snap, &theme("default"), 80, 24);
     let flat: String = screen_text(term.backend().buffer())
         .split_whitespace()
         .collect();
-    assert!(flat.contains("word38word39"), "the Log shows it whole: {flat}");
+    assert!(
+        flat.contains("word38word39"),
+        "the Log shows it whole: {flat}"
+    );
 }
 
 #[test]
@@ -320,7 +362,10 @@ fn the_log_opens_at_its_newest_entry() {
     assert_eq!(app.view, View::Log);
     assert_eq!(app.selection(&snap), 0, "Tab into the Log too");
     let events = strata::tui::log::events(&app, &snap);
-    assert!(events.iter().all(|e| e.at <= events[0].at), "row 0 is the newest");
+    assert!(
+        events.iter().all(|e| e.at <= events[0].at),
+        "row 0 is the newest"
+    );
 }
 
 #[test]
@@ -345,14 +390,25 @@ fn the_audit_view_shows_dates_and_t_switches_to_ago() {
     let mut app = admin();
     press(&mut app, &snap, &[key('4')]);
     assert!(!app.audit_relative);
-    let text = screen_text(draw(&app, &snap, &theme("default"), 80, 24).backend().buffer());
+    let text = screen_text(
+        draw(&app, &snap, &theme("default"), 80, 24)
+            .backend()
+            .buffer(),
+    );
     assert!(text.contains("2026-11-22 11:57:00"), "{text}");
     assert!(text.contains("WHEN (UTC)"), "{text}");
     snapshot_screen("audit_dates", &app, &snap);
     press(&mut app, &snap, &[key('t')]);
     assert!(app.audit_relative);
-    let text = screen_text(draw(&app, &snap, &theme("default"), 80, 24).backend().buffer());
-    assert!(text.contains("3m ago") && !text.contains("2026-11-22 11:57"), "{text}");
+    let text = screen_text(
+        draw(&app, &snap, &theme("default"), 80, 24)
+            .backend()
+            .buffer(),
+    );
+    assert!(
+        text.contains("3m ago") && !text.contains("2026-11-22 11:57"),
+        "{text}"
+    );
     snapshot_screen("audit_ago", &app, &snap);
     press(&mut app, &snap, &[key('t')]);
     assert!(!app.audit_relative);
@@ -379,9 +435,17 @@ fn the_demo_setup_is_in_the_audit_log_as_its_user() {
             .unwrap()
     };
     let out = run(&["demo"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let out = run(&["audit", "--json"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let entries: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
     let done: Vec<(String, String)> = entries
         .iter()
@@ -415,16 +479,23 @@ fn the_demo_key_is_authorized_through_the_audited_door() {
     let key = strata::demo::demo_key(&core, &home).unwrap();
     assert!(key.exists());
     let Outcome::Audit(entries) = core
-        .perform(&admin_caller(), Action::Audit { since: None, limit: None })
+        .perform(
+            &admin_caller(),
+            Action::Audit {
+                since: None,
+                limit: None,
+            },
+        )
         .unwrap()
     else {
         panic!("not an audit")
     };
     let me = Caller::local(None).name;
     assert!(
-        entries
-            .iter()
-            .any(|e| e.action == "keys add" && e.target == "demo" && e.who == me && e.outcome == "ok"),
+        entries.iter().any(|e| e.action == "keys add"
+            && e.target == "demo"
+            && e.who == me
+            && e.outcome == "ok"),
         "{entries:?}"
     );
 }

@@ -164,13 +164,22 @@ mod tests {
         assert_eq!(w("backup list --task ").names, Some(Names::Tasks));
         assert_eq!(w("--role ").words, ["admin", "operator", "viewer"]);
         assert_eq!(w("diff a ").names, Some(Names::Backups));
-        assert_eq!(w("catalog rebuild --from ").names, Some(Names::Destinations));
+        assert_eq!(
+            w("catalog rebuild --from ").names,
+            Some(Names::Destinations)
+        );
     }
 
     #[test]
     fn split_keeps_the_word_under_the_cursor() {
-        assert_eq!(split("backup ru"), (vec!["backup".to_string()], "ru".into()));
-        assert_eq!(split("backup "), (vec!["backup".to_string()], String::new()));
+        assert_eq!(
+            split("backup ru"),
+            (vec!["backup".to_string()], "ru".into())
+        );
+        assert_eq!(
+            split("backup "),
+            (vec!["backup".to_string()], String::new())
+        );
         assert_eq!(split(""), (Vec::new(), String::new()));
     }
 }

@@ -69,8 +69,7 @@ pub fn usage_line(rendered: &str) -> String {
 /// Checks a line against the grammar without running it: `Err` holds the
 /// one-line usage error. Help and version requests are not errors.
 pub fn check_line(line: &str) -> Result<(), String> {
-    let words =
-        shlex::split(line).ok_or_else(|| "unbalanced quotes in the command".to_string())?;
+    let words = shlex::split(line).ok_or_else(|| "unbalanced quotes in the command".to_string())?;
     let words = match words.first().map(String::as_str) {
         Some("strata") => words,
         _ => std::iter::once("strata".to_string()).chain(words).collect(),
@@ -303,7 +302,10 @@ mod tests {
     fn a_typo_is_one_line_with_its_did_you_mean() {
         let e = check_line("backpu list").unwrap_err();
         assert!(!e.contains('\n'), "{e}");
-        assert!(e.contains("'backpu'") && e.contains("did you mean 'backup'?"), "{e}");
+        assert!(
+            e.contains("'backpu'") && e.contains("did you mean 'backup'?"),
+            "{e}"
+        );
         let e = check_line("backup run web --fulll").unwrap_err();
         assert!(e.contains("'--fulll'") && e.contains("'--full'"), "{e}");
         let e = check_line("backup run").unwrap_err();

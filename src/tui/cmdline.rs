@@ -65,10 +65,7 @@ impl App {
                 }
                 if super::history::keeps(&line) && self.history.last() != Some(&line) {
                     self.history.push(line.clone());
-                    let over = self
-                        .history
-                        .len()
-                        .saturating_sub(super::history::KEPT);
+                    let over = self.history.len().saturating_sub(super::history::KEPT);
                     self.history.drain(..over);
                 }
                 self.typed.push(line.clone());

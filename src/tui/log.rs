@@ -162,7 +162,9 @@ pub(super) fn draw_log(f: &mut Frame<'_>, area: Rect, c: &Ctx<'_>) {
                 .into_iter()
                 .take(most)
                 .enumerate()
-                .map(|(i, r)| Line::styled(format!("{}{r}", if i == 0 { "▶ " } else { "  " }), style))
+                .map(|(i, r)| {
+                    Line::styled(format!("{}{r}", if i == 0 { "▶ " } else { "  " }), style)
+                })
                 .collect();
             f.render_widget(Paragraph::new(lines), whole);
             table_area

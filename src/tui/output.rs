@@ -343,7 +343,12 @@ pub(super) fn draw_output(f: &mut Frame<'_>, area: Rect, c: &Ctx<'_>, o: &Output
     let col = o.column.min(widest.saturating_sub(w));
     let lines: Vec<Line> = o.lines[from..to]
         .iter()
-        .map(|l| Line::styled(l.chars().skip(col).take(w).collect::<String>(), c.theme.text))
+        .map(|l| {
+            Line::styled(
+                l.chars().skip(col).take(w).collect::<String>(),
+                c.theme.text,
+            )
+        })
         .collect();
     let sideways = if widest > w {
         format!(" · cols {}-{} of {widest}", col + 1, (col + w).min(widest))
