@@ -189,6 +189,11 @@ fn tab_completes_command_words_task_names_and_backup_ids() {
         first.starts_with("restore 2026112") && app.tabbing.is_some(),
         "{first}"
     );
+    // Destination names, also after a comma of a list.
+    press(&mut app, &snap, &[code(KeyCode::Esc), key(':')]);
+    type_text(&mut app, &snap, "task add new --dir /d --dest nas,u");
+    press(&mut app, &snap, &[tab()]);
+    assert_eq!(command_text(&app), "task add new --dir /d --dest nas,usb ");
     // Nothing to complete leaves the line alone.
     press(&mut app, &snap, &[code(KeyCode::Esc), key(':')]);
     type_text(&mut app, &snap, "backup show zz");
