@@ -129,6 +129,8 @@ pub enum Action {
     Sort,
     /// Switch the Audit view between dates and "5m ago".
     AuditTimes,
+    /// Clear the local snapshots of the task shown (asks first).
+    ClearSnapshots,
 }
 
 impl Action {
@@ -163,6 +165,7 @@ impl Action {
             Action::Restore => "restore",
             Action::Sort => "sort",
             Action::AuditTimes => "audit_times",
+            Action::ClearSnapshots => "clear_snapshots",
         }
     }
 }
@@ -250,6 +253,13 @@ pub fn defaults() -> Vec<Binding> {
         b(&["d"], Delete, Views(BACKUP), "delete", Admin),
         b(&["P"], Pin, Views(BACKUP), "pin/unpin", Admin),
         b(&["x"], Cancel, Views(JOBS), "cancel job", Operator),
+        b(
+            &["X"],
+            ClearSnapshots,
+            Views(DETAIL),
+            "clear local snapshots",
+            Operator,
+        ),
         b(&["t"], AuditTimes, Views(AUDIT), "dates/ago", Viewer),
     ]
 }
