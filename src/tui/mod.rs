@@ -5,6 +5,8 @@
 
 mod actions;
 pub mod app;
+pub mod browse;
+mod browse_view;
 mod dest_view;
 pub mod detail;
 mod detail_view;
@@ -119,7 +121,7 @@ fn run_request(source: Arc<dyn Source>, request: Request, remote: bool, notices:
                     other => other,
                 };
                 let result = source.perform(sent).map_err(|e| Failure::from(&e));
-                Note::Acted { action, result }
+                browse::note_of(action, result)
             }
             Request::Line(line) => {
                 let ran = if remote && line.starts_with("backup run ") && !line.contains("--detach")
