@@ -155,7 +155,8 @@ impl Browser {
         self.listing()?.get(i)
     }
 
-    /// The entry numbers of rows `from..to` (row 0, `..`, excluded).
+    /// The entry numbers of the rows after `..`: the current directory's
+    /// entries that pass the filter, in display order.
     pub fn shown(&self) -> &[usize] {
         &self.shown
     }
