@@ -31,7 +31,7 @@ pub const MIB: u64 = 1 << 20;
 pub const GIB: u64 = 1 << 30;
 pub const PLACE: &str = "/srv/strata";
 pub const HOST: &str = "backup-01";
-pub const SIZES: [(u16, u16); 2] = [(80, 24), (120, 40)];
+pub const SIZES: [(u16, u16); 2] = [(80, 24), (200, 50)];
 pub const THEMES: [&str; 2] = ["default", "mono"];
 
 // Backup ids of the hand-made catalog (oldest first).
@@ -683,7 +683,7 @@ pub fn snapshot_text(term: &Terminal<TestBackend>, theme: &str) -> String {
     s
 }
 
-/// Snapshots one screen at 80x24 and 120x40 in the default and mono themes.
+/// Snapshots one screen at 80x24 and 200x50 in the default and mono themes.
 pub fn snapshot_screen(name: &str, app: &App, snap: &Snapshot) {
     for (w, h) in SIZES {
         for t in THEMES {
