@@ -5,116 +5,12 @@
 //! Accept intended changes with `INSTA_UPDATE=always cargo test --test console_browse`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failed step should stop the test
 
+mod browse_kit;
 mod console_kit;
+use browse_kit::*;
 use console_kit::*;
-use strata::model::ListedEntry;
-use strata::tui::browse::{Listing, Load, note_of};
+use strata::tui::browse::{Listing, Load};
 use strata::tui::restore::Stage;
-
-fn entry(path: &str, kind: &str, size: u64, mode: u32, target: Option<&str>) -> ListedEntry {
-    ListedEntry {
-        path: path.into(),
-        kind: kind.into(),
-        size,
-        mode,
-        uid: 0,
-        gid: 0,
-        mtime: at(2026, 11, 19, 17, 45),
-        target: target.map(Into::into),
-    }
-}
-
-/// A small web server tree, in manifest (not display) order.
-fn web_entries() -> Vec<ListedEntry> {
-    vec![
-        entry("srv", "dir", 0, 0o755, None),
-        entry("srv/www", "dir", 0, 0o755, None),
-        entry("srv/www/index.html", "file", 5_120, 0o644, None),
-        entry("etc", "dir", 0, 0o755, None),
-        entry("etc/nginx", "dir", 0, 0o755, None),
-        entry("etc/nginx/nginx.conf", "file", 2_150, 0o644, None),
-        entry("etc/nginx/sites", "dir", 0, 0o755, None),
-        entry("etc/nginx/sites/default", "file", 880, 0o644, None),
-        entry(
-            "etc/nginx/current",
-            "symlink",
-            0,
-            0o777,
-            Some("sites/default"),
-        ),
-        entry("etc/nginx/mime.types", "file", 5_231, 0o644, None),
-        entry("run.sh", "file", 310, 0o755, None),
-        entry("README.md", "file", 12 * 1024, 0o644, None),
-        entry("logs", "symlink", 0, 0o777, Some("/var/log/web")),
-    ]
-}
-
-fn record(snap: &Snapshot, id: &str) -> BackupRecord {
-    snap.backups
-        .iter()
-        .find(|b| b.record.id == id)
-        .unwrap()
-        .record
-        .clone()
-}
-
-/// The console on the Backups view with `id` selected.
-fn on_backup(snap: &Snapshot, id: &str) -> App {
-    let mut app = admin();
-    press(&mut app, snap, &[key('2')]);
-    let row = app
-        .backups(snap)
-        .iter()
-        .position(|b| b.record.id == id)
-        .unwrap();
-    for _ in 0..row {
-        press(&mut app, snap, &[key('j')]);
-    }
-    app
-}
-
-fn list_of(id: &str) -> Action {
-    Action::ListEntries {
-        id: id.into(),
-        path: None,
-        recursive: true,
-    }
-}
-
-/// Enter on `id` in the Backups view, and the core's answer arriving.
-fn browsing(snap: &Snapshot, id: &str, entries: Vec<ListedEntry>) -> App {
-    let mut app = on_backup(snap, id);
-    assert_eq!(
-        press(&mut app, snap, &[code(KeyCode::Enter)]),
-        [act(list_of(id))]
-    );
-    app.receive(Note::Acted {
-        action: list_of(id),
-        result: Ok(Outcome::Entries {
-            backup: Box::new(record(snap, id)),
-            path: String::new(),
-            entries,
-        }),
-    });
-    app
-}
-
-fn screen(app: &App, snap: &Snapshot, w: u16, h: u16) -> String {
-    screen_text(draw(app, snap, &theme("default"), w, h).backend().buffer())
-}
-
-/// The names of the browser's rows, `..` first.
-fn rows_of_browser(app: &App) -> Vec<String> {
-    let b = app.browser().unwrap();
-    (0..b.rows())
-        .map(|i| b.entry_at(i).map_or("..".into(), |e| e.name().to_string()))
-        .collect()
-}
-
-/// The path of the selected row (`..` for the row going up).
-fn selected_name(app: &App, snap: &Snapshot) -> String {
-    app.browse_selected_path(snap).unwrap_or_else(|| "..".into())
-}
 
 // ---------------------------------------------------------------- snapshots
 
@@ -236,25 +132,6 @@ fn loading_and_error_states() {
         press(&mut app, &snap, &[code(KeyCode::Enter)]),
         [act(list_of(WEB_INCR))]
     );
-}
-
-/// 100,000 entries: 100 directories of 999 files, and 100 files at the top.
-fn big_listing() -> Vec<ListedEntry> {
-    let mut v = Vec::with_capacity(100_000);
-    for d in (0..100).rev() {
-        v.push(entry(&format!("d{d:03}"), "dir", 0, 0o755, None));
-        for f in 0..999 {
-            v.push(entry(
-                &format!("d{d:03}/f{f:04}.dat"),
-                "file",
-                f * 1000,
-                0o644,
-                None,
-            ));
-        }
-        v.push(entry(&format!("top{d:03}.log"), "file", d, 0o600, None));
-    }
-    v
 }
 
 #[test]
@@ -490,58 +367,9 @@ fn an_operator_without_restore_roots_is_told_before_choosing_a_target() {
 
 // ---------------------------------------------------------------- a real core
 
-struct Kit {
-    _dir: tempfile::TempDir,
-    repo: PathBuf,
-    root: PathBuf,
-    source: LocalSource,
-    app: App,
-}
-
-impl Kit {
-    fn new() -> Kit {
-        let dir = tempfile::tempdir().unwrap();
-        let root = dir.path().join("restores");
-        std::fs::create_dir_all(&root).unwrap();
-        std::fs::create_dir_all(dir.path().join("home")).unwrap();
-        std::fs::write(
-            dir.path().join("home/strata.toml"),
-            format!("restore_roots = [{:?}]\n", root.display().to_string()),
-        )
-        .unwrap();
-        let core = real_core(dir.path());
-        Kit {
-            repo: dir.path().join("repo"),
-            root,
-            source: LocalSource::new(core, admin_caller()),
-            app: App::new(Role::Admin, Keymap::default()),
-            _dir: dir,
-        }
-    }
-
-    fn snap(&mut self) -> Snapshot {
-        let s = self.source.snapshot().unwrap();
-        self.app.follow(&s);
-        s
-    }
-
-    /// Presses keys; returns what they asked for.
-    fn keys(&mut self, keys: &[KeyEvent]) -> Vec<Request> {
-        let snap = self.snap();
-        press(&mut self.app, &snap, keys)
-    }
-
-    /// Runs one request as the console's worker does (the note it sends).
-    fn work(&mut self, r: &Request) {
-        let Request::Act(a) = r else { panic!("{r:?}") };
-        let result = self.source.perform(a.clone()).map_err(|e| Failure::from(&e));
-        self.app.receive(note_of(a.clone(), result));
-    }
-}
-
 #[test]
 fn browse_then_restore_a_chosen_file_over_a_real_core() {
-    let mut k = Kit::new();
+    let mut k = Kit::start();
     assert_eq!(k.source.run_line("backup run t --full").code, 0);
     let snap = k.snap();
     let id = snap.backups[0].record.id.clone();
@@ -579,25 +407,9 @@ fn browse_then_restore_a_chosen_file_over_a_real_core() {
     assert_eq!(files, ["sub", "sub/b.txt"], "{files:?}");
 }
 
-fn walk(root: &std::path::Path) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            out.push(p.strip_prefix(root).unwrap().display().to_string());
-            if p.is_dir() {
-                stack.push(p);
-            }
-        }
-    }
-    out.sort();
-    out
-}
-
 #[test]
 fn an_unreadable_backup_shows_the_error_in_the_browser() {
-    let mut k = Kit::new();
+    let mut k = Kit::start();
     assert_eq!(k.source.run_line("backup run t --full").code, 0);
     let id = k.snap().backups[0].record.id.clone();
     std::fs::remove_file(k.repo.join("backups").join(&id).join("manifest")).unwrap();
