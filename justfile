@@ -31,7 +31,7 @@ bench:
     test -d {{bench_data}} || python3 {{shared}}/bench/gen-dataset.py {{bench_data}} --scale 1
     rm -rf {{bench_work}}
     STRATA_BIN={{justfile_directory()}}/target/release/strata EXTRA={{justfile_directory()}}/tests/bench/strata-peer.sh \
-      TOOLS="${BENCH_TOOLS:-ref tar restic strata}" REPS="${BENCH_REPS:-1}" \
+      TOOLS="${BENCH_TOOLS:-ref tar restic strata strata_enc}" REPS="${BENCH_REPS:-1}" \
       bash {{shared}}/bench/peers.sh {{bench_data}} {{bench_work}}
     python3 tests/bench/ratios.py {{bench_work}}
 

@@ -106,6 +106,9 @@ fn main() -> anyhow::Result<ExitCode> {
             }
         }
     }
+    // Only here, where the command runs in this process: the daemon, the console
+    // and the demo never ask on a terminal.
+    strata::command::prompt::install_on_terminal();
     let code = execute(
         cli,
         &mut Io {

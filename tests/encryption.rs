@@ -6,9 +6,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failed step should stop the test
 
 mod common;
-#[allow(dead_code)] // the S3 kit serves several test files; this one uses part of it
-#[path = "common/s3kit.rs"]
-mod s3kit;
 
 use common::cryptkit::*;
 use common::*;
@@ -264,58 +261,4 @@ fn tampering_is_detected_and_named() {
     );
     std::fs::write(&slot, keep).unwrap();
     s.ok(&["verify", &id]);
-}
-
-#[test]
-fn an_encrypted_s3_destination_round_trips_and_holds_nothing_readable() {
-    let r = s3kit::remote();
-    let s = &r.s;
-    s.set_env("STRATA_PASSPHRASE", PASS);
-    let creds = r.creds.to_str().unwrap().to_string();
-    let url = r.url("enc");
-    let endpoint = r.server.endpoint();
-    s.ok(&[
-        "dest",
-        "add",
-        "off",
-        "--s3",
-        &url,
-        "--endpoint",
-        &endpoint,
-        "--credentials",
-        &creds,
-        "--encrypt",
-    ]);
-    let src = s.path("src");
-    write(
-        &src.join(format!("{MARK}.txt")),
-        MARK.repeat(1000).as_bytes(),
-    );
-    write(&src.join("big.bin"), &Rng::new(3).bytes(2 << 20));
-    s.ok(&[
-        "task",
-        "add",
-        "t",
-        "--dir",
-        src.to_str().unwrap(),
-        "--dest",
-        "off",
-    ]);
-    s.backup("t", "full");
-    write(&src.join("more.txt"), b"more");
-    let inc = s.backup("t", "incremental");
-    let to = s.path("out");
-    s.restore(id_of(&inc), &to, None);
-    assert_eq!(
-        std::fs::read(to.join("big.bin")).unwrap(),
-        std::fs::read(src.join("big.bin")).unwrap()
-    );
-    assert_eq!(std::fs::read(to.join("more.txt")).unwrap(), b"more");
-    s.ok(&["verify", "--all", "--read-data"]);
-    let repo = r.repo("enc");
-    assert!(repo.join("keys").is_dir());
-    for needle in [MARK, "big.bin", "more.txt"] {
-        let hits = grep_all(&repo, needle.as_bytes());
-        assert!(hits.is_empty(), "{needle} found: {hits:?}");
-    }
 }

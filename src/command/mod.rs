@@ -26,6 +26,7 @@ pub mod interrupt;
 pub mod keys_cmds;
 pub mod line;
 pub mod progress;
+pub mod prompt;
 pub mod prune_cmds;
 pub mod render;
 pub mod resolve;

@@ -27,7 +27,7 @@ mod key_admin;
 pub mod keys;
 pub mod notify;
 pub mod outcome;
-pub(crate) mod passphrase;
+pub mod passphrase;
 pub mod perform;
 pub mod planning;
 pub mod preview;

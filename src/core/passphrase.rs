@@ -1,6 +1,7 @@
 //! Passphrases of encrypted destinations: read from where the destination
 //! says (`encryption = { passphrase_file | passphrase_command |
-//! passphrase_env }`, else `STRATA_PASSPHRASE`), used to unlock the
+//! passphrase_env }`, else `STRATA_PASSPHRASE`, else — where a front end on a
+//! terminal installed one — asked at a prompt), used to unlock the
 //! repository once per process, and forgotten; the unlocked keys are kept in
 //! memory (never on disk) so each later open skips the Argon2 derivation.
 //! A passphrase never reaches a process argument, a log, the audit log, an
@@ -17,7 +18,58 @@ use std::process::Stdio;
 use std::sync::{Arc, Mutex, OnceLock};
 
 /// The three ways to give a passphrase, for the "missing" message.
-pub(crate) const HOW: &str = "give it with --passphrase-file FILE (a private 0600 file), --passphrase-command CMD, or the STRATA_PASSPHRASE environment variable (in TOML: encryption = { passphrase_file = \"…\" }, passphrase_command or passphrase_env)";
+pub(crate) const HOW: &str = "give it with --passphrase-file FILE (a private 0600 file), --passphrase-command CMD, or the STRATA_PASSPHRASE environment variable (in TOML: encryption = { passphrase_file = \"…\" }, passphrase_command or passphrase_env), or run the command on a terminal to be asked";
+
+/// Asks a person for a passphrase (`None`: no answer). Front ends on a
+/// terminal install one; the daemon and the console never do, so nothing
+/// there ever waits on a prompt nobody sees.
+pub type Ask = fn(prompt: &str) -> Option<Passphrase>;
+
+static ASK: OnceLock<Ask> = OnceLock::new();
+
+/// Installs the prompt asked when a destination's passphrase variable is unset.
+pub fn ask_with(ask: Ask) {
+    let _ = ASK.set(ask);
+}
+
+/// Where a prompted passphrase came from, in messages.
+const PROMPTED: &str = "the terminal prompt";
+
+/// What a passphrase is asked for: opening asks once; a new one (creation,
+/// `dest key add|passwd`) asks twice so a typo cannot lock the data away.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Asking {
+    /// The passphrase that opens destination NAME.
+    Open,
+    /// The passphrase a new repository is created with.
+    Create,
+    /// A new key slot's passphrase.
+    NewSlot,
+}
+
+/// Asks at the installed prompt; `Ok(None)` without one or without an answer.
+fn ask(name: &str, why: Asking) -> Result<Option<(Passphrase, String)>, CoreError> {
+    let Some(ask) = ASK.get() else {
+        return Ok(None);
+    };
+    let first = match why {
+        Asking::Open => format!("Passphrase for destination {name}: "),
+        Asking::Create => format!("New passphrase for the encrypted destination {name}: "),
+        Asking::NewSlot => format!("New passphrase for a key slot of destination {name}: "),
+    };
+    let Some(p) = ask(&first) else {
+        return Ok(None);
+    };
+    if why != Asking::Open {
+        let again = ask("Type it again: ").unwrap_or_else(|| Passphrase::new(Vec::new()));
+        if again.expose() != p.expose() {
+            return Err(CoreError::Invalid(format!(
+                "the two passphrases typed for destination {name} differ; nothing was written, run the command again"
+            )));
+        }
+    }
+    non_empty(p, PROMPTED.to_string()).map(Some)
+}
 
 /// Most bytes read from a passphrase file or command.
 const MAX_LEN: usize = 64 * 1024;
@@ -132,8 +184,28 @@ fn run_command(cmd: &str, from: &str) -> Result<Passphrase, CoreError> {
 
 /// The passphrase of `cfg`, or exit 2 naming the destination and the ways to give it.
 pub(crate) fn require(cfg: &DestinationConfig) -> Result<(Passphrase, String), CoreError> {
+    require_for(cfg, Asking::Open)
+}
+
+/// Like [`require`]; a prompt asks as `why` says.
+pub(crate) fn require_for(
+    cfg: &DestinationConfig,
+    why: Asking,
+) -> Result<(Passphrase, String), CoreError> {
     let enc = cfg.encryption.as_deref().cloned().unwrap_or_default();
-    read(&enc)?.ok_or_else(|| missing(&cfg.name, &enc))
+    read_or_ask(&enc, &cfg.name, why)?.ok_or_else(|| missing(&cfg.name, &enc))
+}
+
+/// [`read`], then — only when the source is an unset variable — the prompt.
+pub(crate) fn read_or_ask(
+    enc: &EncryptionConfig,
+    name: &str,
+    why: Asking,
+) -> Result<Option<(Passphrase, String)>, CoreError> {
+    match read(enc)? {
+        Some(got) => Ok(Some(got)),
+        None => ask(name, why),
+    }
 }
 
 /// The "no passphrase" error of destination `name` (exit 2; a daemon shows

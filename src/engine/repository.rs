@@ -261,7 +261,13 @@ impl Repository {
         if !self.dest.list(&backup_prefix(&claim.backup))?.is_empty() {
             return Ok(ClaimOutcome::Taken);
         }
-        let bytes = serde_json::to_vec_pretty(claim).map_err(|e| EngineError::Repo {
+        // The claim names this repository's format (a claim is shared by every
+        // destination of a run, plain and encrypted alike).
+        let claim = Claim {
+            format: self.config.as_ref().map_or(REPO_FORMAT, |c| c.format),
+            ..claim.clone()
+        };
+        let bytes = serde_json::to_vec_pretty(&claim).map_err(|e| EngineError::Repo {
             dest: self.describe(),
             detail: format!("could not encode the claim of backup {}: {e}", claim.backup),
         })?;

@@ -58,7 +58,7 @@ fn source_tree(dir: &Path) -> std::path::PathBuf {
 
 fn claim(id: &str) -> Claim {
     Claim {
-        format: repo::SEALED_FORMAT,
+        format: repo::REPO_FORMAT,
         backup: id.into(),
         task: "t".into(),
         run: 1,
@@ -217,6 +217,22 @@ fn backup_incremental_restore_verify_and_sync_on_encrypted_repositories() {
     let wrong = Repository::open("b", Arc::new(LocalDest::new(dir.path().join("b")))).unwrap();
     let e = keyring::unlock(wrong, &pass("nope"), "STRATA_PASSPHRASE").unwrap_err();
     assert!(e.to_string().contains("STRATA_PASSPHRASE"), "{e}");
+}
+
+#[test]
+fn each_claim_names_the_format_of_the_repository_it_is_written_to() {
+    let dir = tempfile::tempdir().unwrap();
+    let sealed = encrypted(dir.path(), "e", None);
+    let plain =
+        Repository::open_or_init("p", Arc::new(LocalDest::new(dir.path().join("p")))).unwrap();
+    // One run's claim goes to every destination, plain and encrypted alike.
+    let c = claim("20261201-000000-c1a1");
+    for r in [&sealed, &plain] {
+        assert_eq!(r.claim(&c).unwrap(), repo::ClaimOutcome::Claimed);
+    }
+    let read = |r: &Repository| r.read_claim(&c.backup).unwrap().unwrap().format;
+    assert_eq!(read(&sealed), repo::SEALED_FORMAT);
+    assert_eq!(read(&plain), repo::REPO_FORMAT);
 }
 
 #[test]

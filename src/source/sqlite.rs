@@ -10,8 +10,10 @@
 //! * type `backup`: a logical SQL dump (`sqlite_dump.rs`) written in one
 //!   read transaction to a private temporary file, the entry `<stem>.sql`.
 //!
-//! The temporary directory (under `$TMPDIR`, mode 0700) goes when the run is
-//! dropped, whatever the backup's outcome.
+//! The temporary directory (mode 0700) goes when the run is dropped, whatever
+//! the backup's outcome. It is under `$TMPDIR` when that is set; otherwise a
+//! snapshot that fits easily in memory is copied into `/dev/shm` (see
+//! [`copy_in_memory`]), the system's temporary directory else.
 
 use super::sqlite_dump;
 use super::{
@@ -72,6 +74,39 @@ impl SqliteSource {
     }
 }
 
+/// Whether a snapshot copy of `db_size` bytes goes into memory (`/dev/shm`):
+/// when it takes at most a quarter of the available memory and the tmpfs
+/// has room for it twice over. The copy is written once and read once; on
+/// disk, its gigabyte of dirty pages is throttled by writeback before a
+/// single chunk can be compressed, in memory it is not.
+pub(crate) fn copy_in_memory(db_size: u64, mem_available: u64, shm_free: u64) -> bool {
+    db_size <= mem_available / 4 && db_size.saturating_mul(2) <= shm_free
+}
+
+/// `MemAvailable` of `/proc/meminfo`, in bytes (`None` where unreadable).
+fn mem_available() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = text.lines().find(|l| l.starts_with("MemAvailable:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib.saturating_mul(1024))
+}
+
+/// The directory for a snapshot copy of `db_size` bytes (see the module doc).
+fn copy_dir(db_size: u64) -> PathBuf {
+    let shm = Path::new("/dev/shm");
+    if std::env::var_os("TMPDIR").is_none() {
+        let free = rustix::fs::statvfs(shm)
+            .ok()
+            .map(|v| v.f_bavail.saturating_mul(v.f_frsize));
+        if let (Some(mem), Some(free)) = (mem_available(), free) {
+            if copy_in_memory(db_size, mem, free) {
+                return shm.to_path_buf();
+            }
+        }
+    }
+    std::env::temp_dir()
+}
+
 /// Opens an existing database read-only (never creating one).
 fn open_source(path: &Path) -> Result<Connection, rusqlite::Error> {
     let c = Connection::open_with_flags(
@@ -98,10 +133,14 @@ impl Source for SqliteSource {
                 source: std::io::Error::other("not a file"),
             });
         }
+        let dir = match self.kind {
+            SourceType::Snapshot => copy_dir(md.len()),
+            SourceType::Backup => std::env::temp_dir(),
+        };
         let tmp = tempfile::Builder::new()
             .prefix("strata-sqlite-")
-            .tempdir()
-            .map_err(|e| self.failed(format!("cannot create a temporary directory ({e}); set TMPDIR to a directory with room for a copy")))?;
+            .tempdir_in(&dir)
+            .map_err(|e| self.failed(format!("cannot create a temporary directory in {} ({e}); set TMPDIR to a directory with room for a copy", dir.display())))?;
         let name = Self::entry_name(&self.path, self.kind);
         let copy = tmp.path().join(&name);
         let src = open_source(&self.path).map_err(|e| self.failed(e))?;

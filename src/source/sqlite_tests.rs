@@ -135,3 +135,15 @@ fn a_truncated_dump_is_refused() {
     assert!(sink.finish().unwrap_err().contains("incomplete"));
     assert!(!to.exists());
 }
+
+#[test]
+fn a_snapshot_copy_goes_into_memory_only_when_it_fits_easily() {
+    const GIB: u64 = 1 << 30;
+    assert!(copy_in_memory(GIB, 24 * GIB, 24 * GIB));
+    assert!(copy_in_memory(GIB, 4 * GIB, 2 * GIB));
+    // More than a quarter of the available memory, or tmpfs without room twice over: disk.
+    assert!(!copy_in_memory(GIB + 1, 4 * GIB, 24 * GIB));
+    assert!(!copy_in_memory(GIB, 24 * GIB, 2 * GIB - 1));
+    assert!(!copy_in_memory(u64::MAX, u64::MAX, u64::MAX));
+    assert!(copy_in_memory(0, 0, 0));
+}

@@ -53,4 +53,23 @@ mi, ti = size("strata", "after_incr_bytes"), size("restic", "after_incr_bytes")
 mf, tf = size("strata", "after_full_bytes"), size("restic", "after_full_bytes")
 if None not in (mi, ti, mf, tf):
     print(f"| incremental stored MiB | {mi - mf:.1f} | restic | {ti - tf:.1f} | {ratio(mi - mf, ti - tf)} | <= 1.00x | {'yes' if mi - mf <= ti - tf else 'NO'} |")
+if wall("strata_enc", "full") is not None:
+    # Issue 14: the encrypted repository, in the same run as the unencrypted one and restic.
+    e = {op: wall("strata_enc", op) for op in ("full", "incr", "restore")}
+    enc = [
+        ("encrypted full", e["full"], "strata full (unencrypted)", s["full"], 1.10),
+        ("encrypted full", e["full"], "restic full", wall("restic", "full"), 0.5),
+        ("encrypted incremental", e["incr"], "strata incr (unencrypted)", s["incr"], 1.10),
+        ("encrypted incremental", e["incr"], "restic incr", wall("restic", "incr"), 0.5),
+        ("encrypted restore", e["restore"], "strata restore (unencrypted)", s["restore"], 1.10),
+        ("encrypted restore", e["restore"], "restic restore", wall("restic", "restore"), 0.5),
+    ]
+    print("\n| step | strata_enc s | vs | its s | ratio | target | met |")
+    print("|---|---:|---|---:|---:|---:|---|")
+    for name, mine, peer, theirs, target in enc:
+        met = "yes" if mine is not None and theirs and mine / theirs <= target else "NO"
+        print(f"| {name} | {mine or 0:.2f} | {peer} | {theirs or 0:.2f} | {ratio(mine, theirs)} | <= {target}x | {met} |")
+    ef, pf = size("strata_enc", "after_full_bytes"), size("strata", "after_full_bytes")
+    if None not in (ef, pf):
+        print(f"| repo after full MiB | {ef:.1f} | strata (unencrypted) | {pf:.1f} | {ratio(ef, pf)} | - | - |")
 print(f"\npeak RSS: strata {rss('strata'):.0f} MiB, restic {rss('restic') or 0:.0f} MiB")
