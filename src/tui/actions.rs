@@ -70,7 +70,11 @@ impl App {
             && b.action == Action::Restore
             && self.current_backup(s).is_none()
         {
-            let id = self.browse.as_ref().map_or("", |b| b.id.as_str()).to_string();
+            let id = self
+                .browse
+                .as_ref()
+                .map_or("", |b| b.id.as_str())
+                .to_string();
             self.notice(format!("backup {id} is no longer in the catalog"), true);
             return Vec::new();
         }

@@ -322,7 +322,8 @@ impl App {
                 b.load = Load::Ready(Box::new(l));
                 b.shown_for = None;
                 self.sync_browser();
-                self.notice(format!("backup {id}: {n} entries"), false);
+                let noun = if n == 1 { "entry" } else { "entries" };
+                self.notice(format!("backup {id}: {n} {noun}"), false);
             }
             Err(e) => {
                 b.load = Load::Failed(e.clone());

@@ -11,7 +11,8 @@ use ratatui::layout::{Constraint, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Wrap};
 
-/// `backup ID · task · kind · /path`: what the browser shows, in its title.
+/// `backup ID · task · kind · /path`: what the browser shows, in its title
+/// (what the task backs up last: a narrow terminal cuts it first).
 fn title(b: &Browser, count: &str) -> String {
     let source = if b.source.is_empty() {
         String::new()
@@ -19,7 +20,7 @@ fn title(b: &Browser, count: &str) -> String {
         format!(" · {}", b.source)
     };
     format!(
-        " Files of backup {} · {} · {}{source} · /{}{count} ",
+        " Files of backup {} · {} · {} · /{}{count}{source} ",
         b.id, b.task, b.kind, b.dir
     )
 }
@@ -108,11 +109,7 @@ pub(super) fn draw_browse(f: &mut Frame<'_>, area: Rect, c: &Ctx<'_>) {
                 };
                 Row::new(vec![
                     Cell::from(mode_text(e)).style(c.theme.muted),
-                    Cell::from(if e.is_dir() {
-                        "-".into()
-                    } else {
-                        size(e.size)
-                    }),
+                    Cell::from(if e.is_dir() { "-".into() } else { size(e.size) }),
                     Cell::from(e.mtime.format("%Y-%m-%d %H:%M").to_string()),
                     Cell::from(shown_name(e, false)).style(style),
                 ])

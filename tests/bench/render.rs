@@ -13,18 +13,18 @@
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use std::path::PathBuf;
 use std::time::Instant;
 use strata::core::access::Role;
 use strata::core::backups::BackupRow;
 use strata::core::registry::JobView;
 use strata::core::rows::{TaskRow, TaskStatus};
+use strata::model::ListedEntry;
 use strata::model::{
     AuditEntry, BackupKind, BackupRecord, BackupStatus, RetentionPolicy, RunRecord, RunStatus,
     SourceConfig, TaskConfig, VerifyMark,
 };
-use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use strata::model::ListedEntry;
 use strata::tui::app::{App, Request};
 use strata::tui::browse::Listing;
 use strata::tui::keymap::{Keymap, View};
@@ -249,7 +249,7 @@ fn runs_of(backups: &[BackupRow]) -> Vec<RunRecord> {
         .collect()
 }
 
-/// Entries of the browsed backup: 100 directories of 999 files, and 100
+/// Entries of the browsed backup: 100 directories of 998 files, and 100
 /// files at the top.
 const ENTRIES: usize = 100_000;
 
@@ -268,7 +268,7 @@ fn listing() -> Vec<ListedEntry> {
     let mut v = Vec::with_capacity(ENTRIES);
     for d in (0..100u64).rev() {
         v.push(entry(format!("d{d:03}"), "dir", 0));
-        for f in 0..999u64 {
+        for f in 0..998u64 {
             v.push(entry(format!("d{d:03}/f{f:04}.dat"), "file", f * 4099));
         }
         v.push(entry(format!("top{d:03}.log"), "file", d * 17));
@@ -299,7 +299,7 @@ fn browse_root(app: &mut App, snap: &Snapshot) {
     println!("  (indexing {ENTRIES} entries by directory, once on arrival: {built:.1} ms)");
 }
 
-/// The browser inside d042 (999 files), filtered to the 99 named `f09…`.
+/// The browser inside d042 (998 files), filtered to the 98 named `f09…`.
 fn browse_filtered(app: &mut App, snap: &Snapshot) {
     browse_root(app, snap);
     let mut keys = vec![KeyCode::Home];

@@ -108,15 +108,16 @@ pub fn rows_of_browser(app: &App) -> Vec<String> {
 
 /// The path of the selected row (`..` for the row going up).
 pub fn selected_name(app: &App, snap: &Snapshot) -> String {
-    app.browse_selected_path(snap).unwrap_or_else(|| "..".into())
+    app.browse_selected_path(snap)
+        .unwrap_or_else(|| "..".into())
 }
 
-/// 100,000 entries: 100 directories of 999 files, and 100 files at the top.
+/// 100,000 entries: 100 directories of 998 files, and 100 files at the top.
 pub fn big_listing() -> Vec<ListedEntry> {
     let mut v = Vec::with_capacity(100_000);
     for d in (0..100).rev() {
         v.push(entry(&format!("d{d:03}"), "dir", 0, 0o755, None));
-        for f in 0..999 {
+        for f in 0..998 {
             v.push(entry(
                 &format!("d{d:03}/f{f:04}.dat"),
                 "file",
@@ -174,7 +175,10 @@ impl Kit {
     /// Runs one request as the console's worker does (the note it sends).
     pub fn work(&mut self, r: &Request) {
         let Request::Act(a) = r else { panic!("{r:?}") };
-        let result = self.source.perform(a.clone()).map_err(|e| Failure::from(&e));
+        let result = self
+            .source
+            .perform(a.clone())
+            .map_err(|e| Failure::from(&e));
         self.app.receive(note_of(a.clone(), result));
     }
 }
