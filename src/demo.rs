@@ -246,35 +246,51 @@ pub fn run(home: Option<PathBuf>, json: bool, io: &mut Io<'_>) -> Result<u8, Cor
     Ok(code)
 }
 
+/// Creates the tour's SSH key (`demo_ed25519` in the demo home, 0600) and
+/// authorizes it as operator through the core, so the change is audited
+/// like any other; returns the private key's path. An existing key is kept.
+pub fn demo_key(core: &std::sync::Arc<Core>, home: &Home) -> Result<PathBuf, String> {
+    use russh::keys::{Algorithm, PrivateKey};
+    use std::os::unix::fs::OpenOptionsExt;
+    let key_path = home.root().join("demo_ed25519");
+    if key_path.exists() {
+        return Ok(key_path);
+    }
+    let mut key =
+        PrivateKey::random(&mut rand::rng(), Algorithm::Ed25519).map_err(|e| e.to_string())?;
+    key.set_comment("strata-demo");
+    let text = key
+        .to_openssh(russh::keys::ssh_key::LineEnding::LF)
+        .map_err(|e| e.to_string())?;
+    let mut f = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&key_path)
+        .map_err(|e| format!("cannot create {}: {e}", key_path.display()))?;
+    f.write_all(text.as_bytes())
+        .map_err(|e| format!("cannot write {}: {e}", key_path.display()))?;
+    let public = key.public_key().to_openssh().map_err(|e| e.to_string())?;
+    core.perform(
+        &Caller::local(None),
+        Action::AddKey {
+            key: Some(public),
+            file: None,
+            role: "operator".into(),
+            name: "demo".into(),
+        },
+    )
+    .map_err(|e| e.to_string())?;
+    Ok(key_path)
+}
+
 /// Starts SSH for the tour (port 2222, or any free port when it is taken)
 /// with a demo key authorized as operator; returns how to connect.
 fn demo_ssh(
     core: &std::sync::Arc<Core>,
     home: &Home,
 ) -> Result<(crate::ssh::Running, String), String> {
-    use russh::keys::{Algorithm, PrivateKey};
-    use std::os::unix::fs::OpenOptionsExt;
-    let key_path = home.root().join("demo_ed25519");
-    let keys = home.root().join("authorized_keys");
-    if !key_path.exists() {
-        let mut key =
-            PrivateKey::random(&mut rand::rng(), Algorithm::Ed25519).map_err(|e| e.to_string())?;
-        key.set_comment("strata-demo");
-        let text = key
-            .to_openssh(russh::keys::ssh_key::LineEnding::LF)
-            .map_err(|e| e.to_string())?;
-        let mut f = fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&key_path)
-            .map_err(|e| format!("cannot create {}: {e}", key_path.display()))?;
-        f.write_all(text.as_bytes())
-            .map_err(|e| format!("cannot write {}: {e}", key_path.display()))?;
-        let public = key.public_key().to_openssh().map_err(|e| e.to_string())?;
-        crate::core::keys::add(&keys, &public, crate::core::access::Role::Operator, "demo")
-            .map_err(|e| e.to_string())?;
-    }
+    let key_path = demo_key(core, home)?;
     let running = crate::ssh::start(core.clone(), "127.0.0.1:2222")
         .or_else(|_| crate::ssh::start(core.clone(), "127.0.0.1:0"))
         .map_err(|e| e.to_string())?;

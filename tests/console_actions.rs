@@ -113,7 +113,7 @@ fn the_verify_notice_names_the_verdict() {
     assert!(matches!(&r, Ok(Outcome::Verified(v)) if v.iter().all(|r| r.ok())));
     let (text, error) = k.notice();
     assert!(
-        !error && text.contains(&id) && text.contains(": ok"),
+        !error && text.starts_with(&format!("verify of {id}: ok, ")) && text.contains("chunks"),
         "{text}"
     );
     // A pack gone from the repository: the same key now says DAMAGED and where.
@@ -126,7 +126,9 @@ fn the_verify_notice_names_the_verdict() {
     let (text, error) = k.notice();
     assert!(error, "{text}");
     assert!(
-        text.contains("DAMAGED on local:") && text.contains("is missing"),
+        text.starts_with(&format!("verify of {id}: FAILED: "))
+            && text.contains("on local:")
+            && text.contains("is missing"),
         "{text}"
     );
 }

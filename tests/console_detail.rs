@@ -110,10 +110,38 @@ fn snapshot_task_detail_shows_its_local_snapshots() {
         "strata-cass_20261122-020000-0a1b2c3d",
         "1.1 GiB its own of 8.1 GiB · 412 files",
         "0 B its own of 8.1 GiB",
-        "clearing them frees 1.1 GiB: strata snapshot clear --task cass",
+        "clearing them frees 1.1 GiB: X (or strata snapshot clear --task cass)",
     ] {
         assert!(text.contains(want), "{want:?} missing:\n{text}");
     }
+    // X asks first, naming what it frees, and then clears only this task's.
+    let (mut app, snap) = on_snapshot_detail();
+    assert!(press(&mut app, &snap, &[key('X')]).is_empty());
+    let Mode::Confirm { prompt, yes } = &app.mode else {
+        panic!("X asks first: {:?}", app.mode);
+    };
+    assert!(
+        prompt.contains("2 local snapshot(s) of task cass") && prompt.contains("frees 1.1 GiB"),
+        "{prompt}"
+    );
+    assert_eq!(
+        yes,
+        &OnYes::Run(Request::Act(Action::ClearSnapshots {
+            task: Some("cass".into()),
+            older_than: None,
+        }))
+    );
+    // A task with no snapshot source says so instead.
+    let (mut app, snap) = on_web_detail();
+    assert!(press(&mut app, &snap, &[key('X')]).is_empty());
+    assert_eq!(app.mode, Mode::Normal);
+    assert!(
+        app.notices
+            .back()
+            .unwrap()
+            .text
+            .contains("not a snapshot task")
+    );
     // Another task's detail has no such section.
     let (app, snap) = on_web_detail();
     let text = screen_text(
@@ -310,13 +338,9 @@ fn sort_cycles_and_the_selection_follows_the_backup() {
     assert!(text.contains("LOGICAL ↓"), "{text}");
     press(&mut app, &snap, &[key('s'), key('s')]);
     assert_eq!(ids(&app)[0], WEB_DIFF, "back to newest first");
-    assert!(
-        app.notices
-            .back()
-            .unwrap()
-            .text
-            .contains("time, newest first")
-    );
+    // Sorting is navigation: the header's arrow shows it, no notice or Log entry.
+    assert!(app.notices.is_empty(), "{:?}", app.notices);
+    assert!(app.session.is_empty(), "{:?}", app.session);
 }
 
 #[test]

@@ -33,6 +33,54 @@ pub fn parse_line(line: &str) -> Result<Cli, LineError> {
     Cli::try_parse_from(words).map_err(|e| LineError::Usage(e.render().to_string()))
 }
 
+/// The one-line form of a usage error clap rendered: its first sentence
+/// (with the arguments a "not provided" list names) and its "did you mean",
+/// when the grammar gives one.
+pub fn usage_line(rendered: &str) -> String {
+    let mut lines = rendered.lines();
+    let first = lines
+        .by_ref()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("")
+        .trim()
+        .trim_start_matches("error: ")
+        .to_string();
+    let mut out = first.clone();
+    let rest: Vec<&str> = lines.collect();
+    if first.ends_with(':') {
+        let listed: Vec<&str> = rest
+            .iter()
+            .take_while(|l| !l.trim().is_empty())
+            .map(|l| l.trim())
+            .collect();
+        out = format!("{} {}", first, listed.join(", "));
+    }
+    // clap's tips: "a similar subcommand exists: 'backup'".
+    let similar = rest.iter().find_map(|l| {
+        let (_, tail) = l.split_once("tip: a similar ")?;
+        Some(tail.split_once("exists: ")?.1.trim().to_string())
+    });
+    if let Some(s) = similar {
+        out.push_str(&format!(" (did you mean {s}?)"));
+    }
+    out
+}
+
+/// Checks a line against the grammar without running it: `Err` holds the
+/// one-line usage error. Help and version requests are not errors.
+pub fn check_line(line: &str) -> Result<(), String> {
+    let words = shlex::split(line).ok_or_else(|| "unbalanced quotes in the command".to_string())?;
+    let words = match words.first().map(String::as_str) {
+        Some("strata") => words,
+        _ => std::iter::once("strata".to_string()).chain(words).collect(),
+    };
+    match Cli::try_parse_from(words) {
+        Ok(_) => Ok(()),
+        Err(e) if !e.use_stderr() => Ok(()),
+        Err(e) => Err(usage_line(&e.render().to_string())),
+    }
+}
+
 /// Where a line comes from: it decides what `serve`, `demo` and `tui` answer
 /// and where relative paths point.
 #[derive(Debug, Clone)]
@@ -248,5 +296,21 @@ mod tests {
             Err(LineError::Usage(_))
         ));
         assert!(matches!(parse_line(""), Err(LineError::Usage(_))));
+    }
+
+    #[test]
+    fn a_typo_is_one_line_with_its_did_you_mean() {
+        let e = check_line("backpu list").unwrap_err();
+        assert!(!e.contains('\n'), "{e}");
+        assert!(
+            e.contains("'backpu'") && e.contains("did you mean 'backup'?"),
+            "{e}"
+        );
+        let e = check_line("backup run web --fulll").unwrap_err();
+        assert!(e.contains("'--fulll'") && e.contains("'--full'"), "{e}");
+        let e = check_line("backup run").unwrap_err();
+        assert!(e.contains("not provided") && e.contains("<TASK>"), "{e}");
+        assert_eq!(check_line("backup list"), Ok(()));
+        assert_eq!(check_line("backup --help"), Ok(()));
     }
 }

@@ -13,6 +13,7 @@ macro_rules! note {
 pub mod apply_cmds;
 pub mod backup_cmds;
 pub mod browse_cmds;
+pub mod complete;
 pub mod config_cmds;
 mod dest_args;
 pub use dest_args::DestAddArgs;

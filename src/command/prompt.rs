@@ -2,7 +2,7 @@
 //! off, only when the command runs in this process on a terminal and the
 //! destination's passphrase variable is unset (docs/encryption.md).
 
-use crate::engine::crypto::Passphrase;
+use crate::core::passphrase::Passphrase;
 use std::io::IsTerminal;
 
 /// Installs the prompt when standard input is a terminal, so a script (whose

@@ -8,7 +8,9 @@
 //! error message or a run record: messages name only where it was read.
 
 use super::error::CoreError;
-use crate::engine::crypto::{Keys, Passphrase};
+use crate::engine::crypto::Keys;
+/// A passphrase in memory (zeroized when dropped), for the front ends that ask for one.
+pub use crate::engine::crypto::Passphrase;
 use crate::engine::keyring;
 use crate::engine::{EngineError, Repository};
 use crate::model::{DestinationConfig, EncryptionConfig, PASSPHRASE_ENV};

@@ -9,7 +9,7 @@
 //! place (repository id, object key, frame offset), so an object or frame
 //! moved elsewhere fails to authenticate like a damaged one.
 
-use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+use chacha20poly1305::aead::{Aead, AeadInOut, KeyInit, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -248,7 +248,44 @@ impl Keys {
         offset: u64,
         plain: &[u8],
     ) -> Result<Vec<u8>, CryptoError> {
-        seal_with(&self.cipher, &self.frame_aad(pack_key, offset), plain)
+        let mut out = Vec::with_capacity(plain.len() + OVERHEAD);
+        self.seal_frame_into(pack_key, offset, plain, &mut out)?;
+        Ok(out)
+    }
+
+    /// Appends [`Keys::seal_frame`]'s result to `out`, encrypting in place
+    /// there: a pack's frames are copied once on their way out, not thrice.
+    pub fn seal_frame_into(
+        &self,
+        pack_key: &str,
+        offset: u64,
+        plain: &[u8],
+        out: &mut Vec<u8>,
+    ) -> Result<(), CryptoError> {
+        let aad = self.frame_aad(pack_key, offset);
+        let mut nonce = [0u8; NONCE_LEN];
+        random(&mut nonce)?;
+        let start = out.len();
+        out.reserve(plain.len() + OVERHEAD);
+        out.extend_from_slice(&nonce);
+        out.extend_from_slice(plain);
+        let sealed = match out.get_mut(start + NONCE_LEN..) {
+            Some(body) => {
+                self.cipher
+                    .encrypt_inout_detached(&XNonce::from(nonce), &aad, body.into())
+            }
+            None => Err(chacha20poly1305::aead::Error),
+        };
+        match sealed {
+            Ok(tag) => {
+                out.extend_from_slice(&tag);
+                Ok(())
+            }
+            Err(_) => {
+                out.truncate(start);
+                Err(CryptoError::Auth)
+            }
+        }
     }
 
     /// Opens the frame read at `offset` of pack `pack_key`.

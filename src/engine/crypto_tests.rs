@@ -139,7 +139,12 @@ proptest! {
         let k = keys("prop");
         let sealed = k.seal_frame("backups/x/packs/000000.pack", off, &data).unwrap();
         prop_assert_eq!(sealed.len(), data.len() + OVERHEAD);
-        prop_assert_eq!(k.open_frame("backups/x/packs/000000.pack", off, &sealed).unwrap(), data);
+        prop_assert_eq!(&k.open_frame("backups/x/packs/000000.pack", off, &sealed).unwrap(), &data);
+        // Appended after what a pack already holds, it opens the same and leaves that alone.
+        let mut pack = b"head".to_vec();
+        k.seal_frame_into("backups/x/packs/000000.pack", off, &data, &mut pack).unwrap();
+        prop_assert_eq!(&pack[..4], b"head");
+        prop_assert_eq!(k.open_frame("backups/x/packs/000000.pack", off, &pack[4..]).unwrap(), data);
     }
 
     #[test]

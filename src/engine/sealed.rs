@@ -57,13 +57,11 @@ impl PackData {
         out.extend_from_slice(&SEALED_PACK_VERSION.to_le_bytes());
         for &(start, len) in &self.frames {
             let plain = self.bytes.get(start..start + len).unwrap_or_default();
-            let sealed = k
-                .seal_frame(pack_key, out.len() as u64, plain)
+            k.seal_frame_into(pack_key, out.len() as u64, plain, &mut out)
                 .map_err(|e| EngineError::Repo {
                     dest: pack_key.to_string(),
                     detail: format!("could not seal a frame: {e}"),
                 })?;
-            out.extend_from_slice(&sealed);
         }
         Ok(out)
     }

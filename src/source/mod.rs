@@ -12,6 +12,7 @@ pub mod snapshot;
 pub mod snapshot_glob;
 pub mod sqlite;
 pub mod sqlite_dump;
+mod sqlite_pages;
 
 pub use excludes::{BadPattern, Excludes};
 

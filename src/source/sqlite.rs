@@ -1,24 +1,25 @@
 //! The `sqlite` source: one SQLite database file, read consistently while
 //! the application keeps writing (WAL or rollback journal alike).
 //!
-//! * type `snapshot`: SQLite's online backup API copies every page, in one
-//!   step under one read transaction, into a private temporary file; the
-//!   copy is the one entry (the database's file name). The copy keeps the
-//!   page layout of the original, so the run asks the engine for fixed-size
-//!   chunks aligned to pages ([`SourceRun::block_size`]): a page rewritten in
-//!   place changes one chunk.
+//! * type `snapshot`: every page of one committed state, read under one
+//!   read transaction straight from the database (`sqlite_pages.rs`), or —
+//!   where that cannot be (a library without `sqlite_dbpage`, or a
+//!   rollback-journal database too big to read ahead into memory) — copied
+//!   first by SQLite's online backup API, in one step, into a private
+//!   temporary file. Either is the one entry (the database's file name),
+//!   with the page layout of the original, so the run asks the engine for
+//!   fixed-size chunks aligned to pages ([`SourceRun::block_size`]): a page
+//!   rewritten in place changes one chunk.
 //! * type `backup`: a logical SQL dump (`sqlite_dump.rs`) written in one
 //!   read transaction to a private temporary file, the entry `<stem>.sql`.
 //!
-//! The temporary directory (mode 0700) goes when the run is dropped, whatever
-//! the backup's outcome. It is under `$TMPDIR` when that is set; otherwise a
-//! snapshot that fits easily in memory is copied into `/dev/shm` (see
-//! [`copy_in_memory`]), the system's temporary directory else.
+//! The temporary directory (under `$TMPDIR`, mode 0700) goes when the run is
+//! dropped, whatever the backup's outcome.
 
-use super::sqlite_dump;
 use super::{
     EntryReader, Listing, Source, SourceEntry, SourceError, SourceKind, SourceReport, SourceRun,
 };
+use super::{sqlite_dump, sqlite_pages};
 use crate::model::SourceType;
 use rusqlite::{Connection, OpenFlags};
 use std::fs::File;
@@ -74,13 +75,10 @@ impl SqliteSource {
     }
 }
 
-/// Whether a snapshot copy of `db_size` bytes goes into memory (`/dev/shm`):
-/// when it takes at most a quarter of the available memory and the tmpfs
-/// has room for it twice over. The copy is written once and read once; on
-/// disk, its gigabyte of dirty pages is throttled by writeback before a
-/// single chunk can be compressed, in memory it is not.
-pub(crate) fn copy_in_memory(db_size: u64, mem_available: u64, shm_free: u64) -> bool {
-    db_size <= mem_available / 4 && db_size.saturating_mul(2) <= shm_free
+/// Whether `db_size` bytes may be held in memory for a while: at most a
+/// quarter of the available memory.
+pub(crate) fn fits_in_memory(db_size: u64, mem_available: u64) -> bool {
+    db_size <= mem_available / 4
 }
 
 /// `MemAvailable` of `/proc/meminfo`, in bytes (`None` where unreadable).
@@ -89,22 +87,6 @@ fn mem_available() -> Option<u64> {
     let line = text.lines().find(|l| l.starts_with("MemAvailable:"))?;
     let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kib.saturating_mul(1024))
-}
-
-/// The directory for a snapshot copy of `db_size` bytes (see the module doc).
-fn copy_dir(db_size: u64) -> PathBuf {
-    let shm = Path::new("/dev/shm");
-    if std::env::var_os("TMPDIR").is_none() {
-        let free = rustix::fs::statvfs(shm)
-            .ok()
-            .map(|v| v.f_bavail.saturating_mul(v.f_frsize));
-        if let (Some(mem), Some(free)) = (mem_available(), free) {
-            if copy_in_memory(db_size, mem, free) {
-                return shm.to_path_buf();
-            }
-        }
-    }
-    std::env::temp_dir()
 }
 
 /// Opens an existing database read-only (never creating one).
@@ -123,6 +105,23 @@ impl Source for SqliteSource {
     }
 
     fn begin(&self) -> Result<Box<dyn SourceRun>, SourceError> {
+        self.begin_with(Snapshotting::Pages)
+    }
+}
+
+/// How a snapshot is taken (a backup is always a dump into a file).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Snapshotting {
+    /// Straight from the pages (`sqlite_pages.rs`) where it can, else a copy.
+    Pages,
+    /// Always the online backup API's copy into a temporary file.
+    #[cfg_attr(not(test), allow(dead_code))] // tests take the copy path on purpose
+    Copy,
+}
+
+impl SqliteSource {
+    /// [`Source::begin`], choosing how a snapshot is taken.
+    pub(crate) fn begin_with(&self, how: Snapshotting) -> Result<Box<dyn SourceRun>, SourceError> {
         let md = std::fs::metadata(&self.path).map_err(|e| SourceError::Unreadable {
             what: self.path.display().to_string(),
             source: e,
@@ -133,15 +132,33 @@ impl Source for SqliteSource {
                 source: std::io::Error::other("not a file"),
             });
         }
-        let dir = match self.kind {
-            SourceType::Snapshot => copy_dir(md.len()),
-            SourceType::Backup => std::env::temp_dir(),
-        };
+        let name = Self::entry_name(&self.path, self.kind);
+        if self.kind == SourceType::Snapshot && how == Snapshotting::Pages {
+            let wal_len = std::fs::metadata(wal_of(&self.path)).map_or(0, |m| m.len());
+            let src = open_source(&self.path).map_err(|e| self.failed(e))?;
+            let wal = src
+                .query_row("PRAGMA journal_mode", [], |r| r.get::<_, String>(0))
+                .is_ok_and(|m| m.eq_ignore_ascii_case("wal"));
+            // A rollback-journal database is read ahead into memory, so writers
+            // wait no longer than for a copy: only when it fits easily.
+            let fits = wal || mem_available().is_some_and(|m| fits_in_memory(md.len(), m));
+            if fits && sqlite_pages::available(&src) {
+                let ahead = sqlite_pages::ahead(wal, md.len() + wal_len);
+                let (shape, pages) = sqlite_pages::start(src, ahead)
+                    .map_err(|e| self.failed(format!("reading the pages failed: {e}")))?;
+                return Ok(Box::new(SqliteRun {
+                    _tmp: None,
+                    data: Data::Pages(pages),
+                    entry: entry_of(name, &md, shape.bytes()),
+                    block: Some(shape.page_size.saturating_mul(PAGES_PER_CHUNK)),
+                }));
+            }
+        }
+        let dir = std::env::temp_dir();
         let tmp = tempfile::Builder::new()
             .prefix("strata-sqlite-")
             .tempdir_in(&dir)
             .map_err(|e| self.failed(format!("cannot create a temporary directory in {} ({e}); set TMPDIR to a directory with room for a copy", dir.display())))?;
-        let name = Self::entry_name(&self.path, self.kind);
         let copy = tmp.path().join(&name);
         let src = open_source(&self.path).map_err(|e| self.failed(e))?;
         let mut block = None;
@@ -193,30 +210,50 @@ impl Source for SqliteSource {
         drop(src);
         let md = std::fs::metadata(&copy).map_err(|e| self.failed(e))?;
         Ok(Box::new(SqliteRun {
-            _tmp: tmp,
-            copy,
-            entry: SourceEntry {
-                path: name.into_bytes(),
-                kind: SourceKind::File,
-                mode: 0o600,
-                uid: md.uid(),
-                gid: md.gid(),
-                mtime_ns: md.mtime().saturating_mul(1_000_000_000) + md.mtime_nsec(),
-                ctime_ns: md.ctime().saturating_mul(1_000_000_000) + md.ctime_nsec(),
-                inode: md.ino(),
-                dev: md.dev(),
-                size: Some(md.size()),
-                nlink: 1,
-            },
+            _tmp: Some(tmp),
+            entry: entry_of(name, &md, md.size()),
+            data: Data::File(copy),
             block,
         }))
     }
 }
 
-/// One backup of a SQLite database: the consistent copy in its temporary directory.
+/// The WAL file beside database `db` (`<db>-wal`).
+fn wal_of(db: &Path) -> PathBuf {
+    let mut p = db.as_os_str().to_owned();
+    p.push("-wal");
+    PathBuf::from(p)
+}
+
+/// The one entry of a run: named `name`, `size` bytes, times and owner of `md`.
+fn entry_of(name: String, md: &std::fs::Metadata, size: u64) -> SourceEntry {
+    SourceEntry {
+        path: name.into_bytes(),
+        kind: SourceKind::File,
+        mode: 0o600,
+        uid: md.uid(),
+        gid: md.gid(),
+        mtime_ns: md.mtime().saturating_mul(1_000_000_000) + md.mtime_nsec(),
+        ctime_ns: md.ctime().saturating_mul(1_000_000_000) + md.ctime_nsec(),
+        inode: md.ino(),
+        dev: md.dev(),
+        size: Some(size),
+        nlink: 1,
+    }
+}
+
+/// Where a run's bytes come from.
+enum Data {
+    /// The consistent copy or dump in the run's temporary directory.
+    File(PathBuf),
+    /// The pages, read under one transaction as they are consumed.
+    Pages(sqlite_pages::PageStream),
+}
+
+/// One backup of a SQLite database.
 struct SqliteRun {
-    _tmp: tempfile::TempDir,
-    copy: PathBuf,
+    _tmp: Option<tempfile::TempDir>,
+    data: Data,
     entry: SourceEntry,
     block: Option<u32>,
 }
@@ -229,9 +266,14 @@ impl SourceRun for SqliteRun {
         })
     }
 
-    fn open(&self, _entry: &SourceEntry) -> Result<Box<dyn EntryReader>, SourceError> {
-        let f = File::open(&self.copy).map_err(SourceError::read)?;
-        Ok(Box::new(Copy(f)))
+    fn open(&self, entry: &SourceEntry) -> Result<Box<dyn EntryReader>, SourceError> {
+        match &self.data {
+            Data::File(copy) => {
+                let f = File::open(copy).map_err(SourceError::read)?;
+                Ok(Box::new(Copy(f)))
+            }
+            Data::Pages(p) => Ok(Box::new(p.take(entry).map_err(SourceError::read)?)),
+        }
     }
 
     fn finish(self: Box<Self>) -> Result<SourceReport, SourceError> {

@@ -101,24 +101,49 @@ fn dump_restores_an_equal_database_in_small_writes() {
 }
 
 #[test]
+fn this_build_reads_snapshots_from_the_pages() {
+    // .cargo/config.toml compiles SQLite with sqlite_dbpage; without it every
+    // snapshot would silently take the slower copy.
+    let c = Connection::open_in_memory().unwrap();
+    assert!(sqlite_pages::available(&c));
+}
+
+#[test]
 fn snapshot_is_a_database_file_and_asks_for_page_chunks() {
+    for how in [Snapshotting::Pages, Snapshotting::Copy] {
+        for mode in ["WAL", "DELETE"] {
+            let d = tempfile::tempdir().unwrap();
+            let db = d.path().join("app.db");
+            sample(&db);
+            let live = Connection::open(&db).unwrap();
+            live.query_row(&format!("PRAGMA journal_mode={mode}"), [], |r| {
+                r.get::<_, String>(0)
+            })
+            .unwrap();
+            // A commit still in the WAL (never checkpointed) must be in the snapshot.
+            live.execute_batch("PRAGMA wal_autocheckpoint=0; CREATE TABLE late(x); INSERT INTO late VALUES ('in the wal');")
+                .unwrap();
+            let src = SqliteSource::new(&db, SourceType::Snapshot);
+            let mut run = src.begin_with(how).unwrap();
+            assert_eq!(run.block_size(), Some(8192), "{how:?} {mode}");
+            let l = run.entries().unwrap();
+            let bytes = read(run.as_ref(), &l.entries[0]);
+            assert_eq!(
+                Some(bytes.len() as u64),
+                l.entries[0].size,
+                "{how:?} {mode}"
+            );
+            // One self-contained file in rollback-journal mode, whatever the original's.
+            assert_eq!(&bytes[18..20], &[1, 1], "{how:?} {mode}");
+            let to = d.path().join("snap.db");
+            let mut sink = SnapshotSink::create(&to).unwrap();
+            sink.write_all(&bytes).unwrap();
+            sink.finish().unwrap();
+            assert_eq!(contents(&db), contents(&to), "{how:?} {mode}");
+            drop(live);
+        }
+    }
     let d = tempfile::tempdir().unwrap();
-    let db = d.path().join("app.db");
-    sample(&db);
-    Connection::open(&db)
-        .unwrap()
-        .query_row("PRAGMA journal_mode=WAL", [], |r| r.get::<_, String>(0))
-        .unwrap();
-    let src = SqliteSource::new(&db, SourceType::Snapshot);
-    let mut run = src.begin().unwrap();
-    assert_eq!(run.block_size(), Some(8192));
-    let l = run.entries().unwrap();
-    let bytes = read(run.as_ref(), &l.entries[0]);
-    let to = d.path().join("snap.db");
-    let mut sink = SnapshotSink::create(&to).unwrap();
-    sink.write_all(&bytes).unwrap();
-    sink.finish().unwrap();
-    assert_eq!(contents(&db), contents(&to));
     let bad = d.path().join("bad.db");
     let mut sink = SnapshotSink::create(&bad).unwrap();
     sink.write_all(b"not a database at all").unwrap();
@@ -137,13 +162,14 @@ fn a_truncated_dump_is_refused() {
 }
 
 #[test]
-fn a_snapshot_copy_goes_into_memory_only_when_it_fits_easily() {
+fn only_a_database_that_fits_easily_is_read_ahead_into_memory() {
     const GIB: u64 = 1 << 30;
-    assert!(copy_in_memory(GIB, 24 * GIB, 24 * GIB));
-    assert!(copy_in_memory(GIB, 4 * GIB, 2 * GIB));
-    // More than a quarter of the available memory, or tmpfs without room twice over: disk.
-    assert!(!copy_in_memory(GIB + 1, 4 * GIB, 24 * GIB));
-    assert!(!copy_in_memory(GIB, 24 * GIB, 2 * GIB - 1));
-    assert!(!copy_in_memory(u64::MAX, u64::MAX, u64::MAX));
-    assert!(copy_in_memory(0, 0, 0));
+    assert!(fits_in_memory(GIB, 24 * GIB));
+    assert!(fits_in_memory(GIB, 4 * GIB));
+    assert!(!fits_in_memory(GIB + 1, 4 * GIB));
+    assert!(!fits_in_memory(u64::MAX, u64::MAX));
+    assert!(fits_in_memory(0, 0));
+    // Rollback journal: the whole database may wait in memory; WAL: a few MiB.
+    assert!(sqlite_pages::ahead(false, GIB) > 1024);
+    assert!(sqlite_pages::ahead(true, GIB) <= 64);
 }

@@ -114,13 +114,20 @@ impl App {
                     n - 1
                 };
                 self.view = View::ALL[(tab + step) % n];
+                if self.view == View::Log {
+                    self.enter_log(s);
+                }
             }
             Action::ViewTasks => self.view = View::Tasks,
             Action::ViewBackups => self.view = View::Backups,
             Action::ViewJobs => self.view = View::Jobs,
             Action::ViewAudit => self.view = View::Audit,
-            Action::ViewLog => self.view = View::Log,
+            Action::ViewLog => {
+                self.view = View::Log;
+                self.enter_log(s);
+            }
             Action::ViewDestinations => self.view = View::Destinations,
+            Action::AuditTimes => self.audit_relative = !self.audit_relative,
             Action::Up => self.select(s, |c, _| c.saturating_sub(1)),
             Action::Down => self.select(s, |c, _| c + 1),
             Action::Top => self.select(s, |_, _| 0),
@@ -179,8 +186,8 @@ impl App {
                 {
                     self.selected[v] = i;
                 }
-                let words = self.sort.describe();
-                self.notice(format!("backups sorted by {words}"), false);
+                // Navigation, not a result: the header's arrow shows the order,
+                // and the Log keeps results and errors only.
             }
             Action::Restore => {
                 if let Some(r) = self.current_backup(s)
@@ -302,6 +309,13 @@ impl App {
                     self.mode = Mode::Confirm { prompt, yes };
                 }
             }
+            Action::ClearSnapshots => {
+                if let Some(t) = self.current_task(s)
+                    && self.allowed(b.needs, "clear snapshots")
+                {
+                    self.ask_clear_snapshots(s, &t.task);
+                }
+            }
             Action::Cancel => {
                 if let Some(j) = s.jobs.get(self.selection(s))
                     && self.allowed(b.needs, "cancel")
@@ -319,5 +333,38 @@ impl App {
             }
         }
         Vec::new()
+    }
+
+    /// `X` in a snapshot task's detail: asks to clear its local snapshots,
+    /// saying how many and how much space only they hold.
+    fn ask_clear_snapshots(&mut self, s: &Snapshot, task: &crate::model::TaskConfig) {
+        let name = &task.name;
+        if !matches!(task.source, crate::model::SourceConfig::Snapshot { .. }) {
+            self.notice(
+                format!("task {name} is not a snapshot task: it keeps no local snapshots"),
+                true,
+            );
+            return;
+        }
+        let mine: Vec<_> = s.snapshots.iter().filter(|r| &r.task == name).collect();
+        if mine.is_empty() {
+            self.notice(
+                format!("task {name} has no local snapshots on this host"),
+                false,
+            );
+            return;
+        }
+        let own: u64 = mine.iter().map(|r| r.exclusive_bytes).sum();
+        self.mode = Mode::Confirm {
+            prompt: format!(
+                "Clear the {} local snapshot(s) of task {name} with its clear command (frees {}; its backups stay)? y/N",
+                mine.len(),
+                crate::units::size(own)
+            ),
+            yes: OnYes::Run(Request::Act(CoreAction::ClearSnapshots {
+                task: Some(name.clone()),
+                older_than: None,
+            })),
+        };
     }
 }

@@ -67,7 +67,7 @@ pub enum Mode {
 /// A short message under the table.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Notice {
-    /// Text (one line).
+    /// Text (its lines, without blank ones).
     pub text: String,
     /// Whether it reports a failure.
     pub error: bool,
@@ -130,6 +130,16 @@ pub struct App {
     /// The file browser (kept after closing, so reopening the same backup
     /// does not load it again).
     pub(super) browse: Option<Box<super::browse::Browser>>,
+    /// The `:` line's history, oldest first (the front end loads it).
+    pub history: Vec<String>,
+    /// Up/Down in the history: the line shown and what was typed before.
+    pub(super) recall: Option<(usize, String)>,
+    /// A Tab completion being cycled.
+    pub tabbing: Option<super::cmdline::Tabbing>,
+    /// The terminal's size as the front end last drew it (columns, rows).
+    pub screen: (u16, u16),
+    /// Whether the Audit view shows times as "5m ago" instead of dates.
+    pub audit_relative: bool,
 }
 
 /// Index of a view in per-view state.
@@ -171,6 +181,11 @@ impl App {
             typed: Vec::new(),
             restoring: None,
             browse: None,
+            history: Vec::new(),
+            recall: None,
+            tabbing: None,
+            screen: (80, 24),
+            audit_relative: false,
         }
     }
 
@@ -240,13 +255,14 @@ impl App {
         while self.session.len() > SESSION_KEPT {
             self.session.pop_front();
         }
-        let line = text
+        // The whole text: the notice line wraps it rather than cutting it.
+        let whole: Vec<&str> = text
             .lines()
-            .find(|l| !l.trim().is_empty())
-            .unwrap_or("")
-            .trim()
-            .to_string();
-        self.notices.push_back(Notice { text: line, error });
+            .map(str::trim_end)
+            .filter(|l| !l.trim().is_empty())
+            .collect();
+        let text = whole.join("\n").trim().to_string();
+        self.notices.push_back(Notice { text, error });
         while self.notices.len() > 3 {
             self.notices.pop_front();
         }
@@ -339,25 +355,7 @@ impl App {
 
     fn handle(&mut self, key: KeyEvent, s: &Snapshot) -> Vec<Request> {
         match std::mem::replace(&mut self.mode, Mode::Normal) {
-            Mode::Command(mut text) => {
-                match key.code {
-                    KeyCode::Enter if !text.trim().is_empty() => {
-                        self.typed.push(text.trim().to_string());
-                        return vec![Request::Line(text.trim().to_string())];
-                    }
-                    KeyCode::Enter | KeyCode::Esc => {}
-                    KeyCode::Backspace => {
-                        text.pop();
-                        self.mode = Mode::Command(text);
-                    }
-                    KeyCode::Char(c) => {
-                        text.push(c);
-                        self.mode = Mode::Command(text);
-                    }
-                    _ => self.mode = Mode::Command(text),
-                }
-                Vec::new()
-            }
+            Mode::Command(text) => self.command_key(text, key, s),
             Mode::Filter(mut text) => {
                 match key.code {
                     KeyCode::Enter => {}
@@ -429,8 +427,10 @@ impl App {
             }
             Mode::Restore(form) => self.restore_key(*form, key),
             Mode::Output(out) => {
+                // The overlay's text area: the screen less its borders.
+                let width = usize::from(self.screen.0.saturating_sub(2));
                 self.mode = out
-                    .key(key)
+                    .key(key, width)
                     .map_or(Mode::Normal, |o| Mode::Output(Box::new(o)));
                 Vec::new()
             }

@@ -134,7 +134,7 @@ fn snapshot_items<'a>(s: &'a Snapshot, task: &str, out: &mut Vec<Item<'a>>) {
     let own: u64 = mine.iter().map(|r| r.exclusive_bytes).sum();
     out.push(Item::Note(
         format!(
-            "clearing them frees {}: strata snapshot clear --task {task}",
+            "clearing them frees {}: X (or strata snapshot clear --task {task})",
             crate::units::size(own)
         ),
         false,

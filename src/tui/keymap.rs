@@ -138,6 +138,10 @@ pub enum Action {
     Restore,
     /// Cycle the sort order of the Backups view.
     Sort,
+    /// Switch the Audit view between dates and "5m ago".
+    AuditTimes,
+    /// Clear the local snapshots of the task shown (asks first).
+    ClearSnapshots,
 }
 
 impl Action {
@@ -174,6 +178,8 @@ impl Action {
             Action::Cancel => "cancel_job",
             Action::Restore => "restore",
             Action::Sort => "sort",
+            Action::AuditTimes => "audit_times",
+            Action::ClearSnapshots => "clear_snapshots",
         }
     }
 }
@@ -213,6 +219,7 @@ const LISTS: &[View] = &[
     View::Browse,
 ];
 const JOBS: &[View] = &[View::Jobs];
+const AUDIT: &[View] = &[View::Audit];
 const FILTERED: &[View] = &[View::Tasks, View::Backups, View::Browse];
 
 fn b(keys: &[&str], action: Action, scope: Scope, help: &'static str, needs: Role) -> Binding {
@@ -273,6 +280,14 @@ pub fn defaults() -> Vec<Binding> {
         b(&["d"], Delete, Views(BACKUP), "delete", Admin),
         b(&["P"], Pin, Views(BACKUP), "pin/unpin", Admin),
         b(&["x"], Cancel, Views(JOBS), "cancel job", Operator),
+        b(
+            &["X"],
+            ClearSnapshots,
+            Views(DETAIL),
+            "clear local snapshots",
+            Operator,
+        ),
+        b(&["t"], AuditTimes, Views(AUDIT), "dates/ago", Viewer),
     ]
 }
 

@@ -7,8 +7,9 @@ use super::source::Snapshot;
 use crate::model::RunStatus;
 use chrono::{DateTime, Utc};
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Rect};
-use ratatui::widgets::{Cell, Row};
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::Line;
+use ratatui::widgets::{Cell, Paragraph, Row};
 
 /// How bad an event is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -95,7 +96,7 @@ fn run_events(s: &Snapshot, out: &mut Vec<Event>) {
 }
 
 /// Every event, newest first. Equal times keep runs before audit entries
-/// before notices, each in its own order, so rows never swap between frames.
+/// before notices (newest first), so rows never swap between frames.
 pub fn events(app: &App, s: &Snapshot) -> Vec<Event> {
     let mut out = Vec::with_capacity(s.runs.len() * 2 + s.audit.len() + app.session.len());
     run_events(s, &mut out);
@@ -112,7 +113,8 @@ pub fn events(app: &App, s: &Snapshot) -> Vec<Event> {
             key: format!("a{}", e.id),
         }
     }));
-    out.extend(app.session.iter().map(|n| Event {
+    // Newest first, so that notices of the same second keep that order too.
+    out.extend(app.session.iter().rev().map(|n| Event {
         at: n.at,
         source: "console",
         text: n.text.replace('\n', " · "),
@@ -123,9 +125,52 @@ pub fn events(app: &App, s: &Snapshot) -> Vec<Event> {
     out
 }
 
+impl App {
+    /// Entering the Log view selects its newest entry, wherever the list
+    /// puts it (newest first today; at the bottom if the order flips).
+    pub(super) fn enter_log(&mut self, s: &Snapshot) {
+        let all = events(self, s);
+        let newest_last = match (all.first(), all.last()) {
+            (Some(a), Some(b)) => b.at > a.at,
+            _ => false,
+        };
+        let i = super::app::idx(super::keymap::View::Log);
+        self.selected[i] = if newest_last { all.len() - 1 } else { 0 };
+        self.anchor[i] = None;
+    }
+}
+
 pub(super) fn draw_log(f: &mut Frame<'_>, area: Rect, c: &Ctx<'_>) {
     let all = events(c.app, c.snap);
     let sel = c.app.selection(c.snap);
+    // WHAT gets what WHEN and FROM leave; a longer selected entry (a long
+    // notice, say) is shown whole under the table.
+    let room = usize::from(area.width.saturating_sub(2 + 14 + 7 + 2));
+    let area = match all.get(sel) {
+        Some(e) if e.text.chars().count() > room && area.height > 8 => {
+            let rows = super::notice::wrap(&e.text, usize::from(area.width.saturating_sub(2)));
+            let most = usize::from(area.height / 3).max(4);
+            let n = rows.len().min(most) as u16;
+            let [table_area, whole] =
+                Layout::vertical([Constraint::Fill(1), Constraint::Length(n)]).areas(area);
+            let style = match e.level {
+                Level::Info => c.theme.text,
+                Level::Warn => c.theme.warn,
+                Level::Error => c.theme.error,
+            };
+            let lines: Vec<Line> = rows
+                .into_iter()
+                .take(most)
+                .enumerate()
+                .map(|(i, r)| {
+                    Line::styled(format!("{}{r}", if i == 0 { "▶ " } else { "  " }), style)
+                })
+                .collect();
+            f.render_widget(Paragraph::new(lines), whole);
+            table_area
+        }
+        _ => area,
+    };
     let (from, to) = super::views::window(sel, all.len(), area.height.saturating_sub(2) as usize);
     let rows: Vec<Row> = all[from..to]
         .iter()

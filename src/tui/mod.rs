@@ -5,14 +5,18 @@
 
 mod actions;
 pub mod app;
+pub mod audit_view;
 pub mod browse;
 mod browse_view;
+pub mod cmdline;
 mod dest_view;
 pub mod detail;
 mod detail_view;
+pub mod history;
 pub mod human;
 pub mod keymap;
 pub mod log;
+pub mod notice;
 pub mod output;
 pub mod render;
 pub mod restore;
@@ -200,6 +204,28 @@ pub fn host_name() -> String {
         .unwrap_or_else(|_| "localhost".into())
 }
 
+/// The `:` history file of the console's caller (over SSH the key's name,
+/// locally the OS user), when the source has a home.
+pub fn history_file(c: &Console) -> Option<std::path::PathBuf> {
+    let root = c.source.home_root()?;
+    Some(history::path(&root, &c.source.caller().name))
+}
+
+/// The console's state as a session starts: the caller's role and `:`
+/// history, and the greeting on the notice line.
+pub fn open_app(c: &Console) -> App {
+    let mut app = App::new(c.source.caller().role, c.keymap.clone());
+    app.jobs_die_with_console = !c.remote;
+    if let Some(file) = history_file(c) {
+        app.history = history::load(&file);
+    }
+    // One notice, so every line of the greeting shows at once.
+    if !c.greeting.is_empty() {
+        app.notice(c.greeting.join("\n"), false);
+    }
+    app
+}
+
 /// Runs a console on `terminal` until the user quits or input ends. `next`
 /// waits up to the given time for input; drawing happens at least 4 times a
 /// second whether or not input comes.
@@ -209,12 +235,11 @@ pub fn drive<B: Backend>(
     mut next: impl FnMut(Duration) -> Result<Option<Input>, CoreError>,
 ) -> Result<(), CoreError> {
     let (ntx, nrx) = channel::<Note>();
-    let mut app = App::new(c.source.caller().role, c.keymap.clone());
-    app.jobs_die_with_console = !c.remote;
+    let mut app = open_app(c);
+    let history = history_file(c);
+    // A history that cannot be written is said once, not on every line.
+    let mut history_told = false;
     let mut shown_error: Option<String> = None;
-    for g in &c.greeting {
-        app.notice(g.clone(), false);
-    }
     while !app.quit {
         let snap = c.feed.latest();
         app.follow(&snap);
@@ -236,9 +261,10 @@ pub fn drive<B: Backend>(
             place: &c.place,
             host: &c.host,
         };
-        terminal
+        let frame = terminal
             .draw(|f| render::draw(f, &ctx))
             .map_err(|e| CoreError::Failed(format!("cannot draw: {e}")))?;
+        app.screen = (frame.area.width, frame.area.height);
         match next(Duration::from_millis(200))? {
             Some(Input::Key(k)) => {
                 for request in app.handle_key(k, &snap) {
@@ -247,6 +273,13 @@ pub fn drive<B: Backend>(
                         Request::Line(l) => l.clone(),
                     };
                     app.notice(format!("running: {what}"), false);
+                    if let (Request::Line(l), Some(file)) = (&request, &history)
+                        && let Err(e) = history::append(file, l)
+                        && !history_told
+                    {
+                        history_told = true;
+                        app.notice(e.to_string(), true);
+                    }
                     run_request(c.source.clone(), request, c.remote, ntx.clone());
                 }
             }

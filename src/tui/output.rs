@@ -80,15 +80,50 @@ pub struct Output {
     pub lines: Vec<String>,
     /// First line shown.
     pub scroll: usize,
+    /// First column shown (lines wider than the screen scroll sideways).
+    pub column: usize,
     /// Whether the command failed.
     pub error: bool,
 }
 
+/// Columns Left/Right move the overlay's text.
+const STEP: usize = 8;
+
 impl Output {
-    /// Scrolls on `j`/`k`, arrows, PageUp/PageDown, `g`/`G`; closes (returns
-    /// `None`) on Esc, `q` or Enter.
-    pub fn key(mut self, key: KeyEvent) -> Option<Output> {
+    /// The overlay for `lines`, at the top left.
+    pub fn new(title: String, lines: Vec<String>, error: bool) -> Output {
+        Output {
+            title,
+            lines,
+            scroll: 0,
+            column: 0,
+            error,
+        }
+    }
+
+    /// Characters in the widest line.
+    pub fn widest(&self) -> usize {
+        self.lines
+            .iter()
+            .map(|l| l.chars().count())
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// Scrolls on `j`/`k`, arrows, PageUp/PageDown, `g`/`G` (Home/End), and
+    /// sideways on Left/Right (`h`/`l`), `0` and `$`, for a text area `width`
+    /// columns wide; closes (returns `None`) on Esc, `q` or Enter.
+    pub fn key(mut self, key: KeyEvent, width: usize) -> Option<Output> {
         let last = self.lines.len().saturating_sub(1);
+        let rightmost = self.widest().saturating_sub(width.max(1));
+        self.column = match key.code {
+            KeyCode::Right | KeyCode::Char('l') => self.column + STEP,
+            KeyCode::Left | KeyCode::Char('h') => self.column.saturating_sub(STEP),
+            KeyCode::Char('0') => 0,
+            KeyCode::Char('$') => rightmost,
+            _ => self.column,
+        }
+        .min(rightmost);
         self.scroll = match key.code {
             KeyCode::Esc | KeyCode::Enter | KeyCode::Char('q') => return None,
             KeyCode::Char('j') | KeyCode::Down => self.scroll + 1,
@@ -106,6 +141,10 @@ impl Output {
 
 /// The one-line summary of a finished `:` line for the notice line.
 pub fn summary(ran: &str, out: &Printed) -> String {
+    // A usage error is one line with its "did you mean", not clap's page.
+    if out.code == 2 && out.stdout.trim().is_empty() && out.stderr.starts_with("error:") {
+        return crate::command::line::usage_line(&out.stderr);
+    }
     if out.code == 0 {
         let first = out
             .stdout
@@ -133,12 +172,19 @@ pub fn said(action: &CoreAction, result: &Result<Outcome, Failure>) -> (String, 
     let what = title(action);
     match o {
         Outcome::Verified(reports) => {
+            // The verdict in words: "verify of X: ok, …" or "verify of X: FAILED: …".
+            let what = format!("verify of {}", action.requirement().target);
             let bad: Vec<_> = reports.iter().filter(|r| !r.ok()).collect();
             let chunks: u64 = reports.iter().map(|r| r.chunks_checked).sum();
+            let how = if reports.iter().any(|r| r.read_data) {
+                "read"
+            } else {
+                "checked"
+            };
             match bad.first() {
                 None => (
                     format!(
-                        "{what}: ok on {} cop{} ({chunks} chunks checked)",
+                        "{what}: ok, {chunks} chunks {how} on {} cop{}",
                         reports.len(),
                         if reports.len() == 1 { "y" } else { "ies" }
                     ),
@@ -146,9 +192,9 @@ pub fn said(action: &CoreAction, result: &Result<Outcome, Failure>) -> (String, 
                 ),
                 Some(r) => (
                     format!(
-                        "{what}: DAMAGED on {} ({} problem(s)): {}",
-                        r.destination,
+                        "{what}: FAILED: {} problem(s) on {}: {}",
                         r.problems.len(),
+                        r.destination,
                         r.problems.first().map(String::as_str).unwrap_or("")
                     ),
                     true,
@@ -269,14 +315,11 @@ impl App {
             .map(|l| l.trim_end().to_string())
             .collect();
         let shown = lines.iter().filter(|l| !l.trim().is_empty()).count();
+        let usage = out.code == 2 && out.stdout.trim().is_empty();
         // Never over a dialog: a question must not vanish under the output.
-        if shown > 1 && self.mode == Mode::Normal {
-            self.mode = Mode::Output(Box::new(Output {
-                title: ran,
-                lines,
-                scroll: 0,
-                error: out.code != 0,
-            }));
+        // A usage error already said all it has to on the notice line.
+        if shown > 1 && !usage && self.mode == Mode::Normal {
+            self.mode = Mode::Output(Box::new(Output::new(ran, lines, out.code != 0)));
         }
     }
 
@@ -297,34 +340,54 @@ impl App {
     }
 }
 
-/// Draws the output overlay over the view.
+/// Draws the output overlay over everything below the header; it clears
+/// all it covers, so nothing of the view shows at its edges.
 pub(super) fn draw_output(f: &mut Frame<'_>, area: Rect, c: &Ctx<'_>, o: &Output) {
     let r = Rect {
-        x: area.x + 1,
+        x: area.x,
         y: area.y + 1,
-        width: area.width.saturating_sub(2),
-        height: area.height.saturating_sub(2),
+        width: area.width,
+        height: area.height.saturating_sub(1),
     };
     let h = r.height.saturating_sub(2) as usize;
+    let w = r.width.saturating_sub(2) as usize;
     let from = o.scroll.min(o.lines.len().saturating_sub(h));
     let to = (from + h).min(o.lines.len());
+    let widest = o.widest();
+    let col = o.column.min(widest.saturating_sub(w));
     let lines: Vec<Line> = o.lines[from..to]
         .iter()
-        .map(|l| Line::styled(l.clone(), c.theme.text))
+        .map(|l| {
+            Line::styled(
+                l.chars().skip(col).take(w).collect::<String>(),
+                c.theme.text,
+            )
+        })
         .collect();
+    let sideways = if widest > w {
+        format!(" · cols {}-{} of {widest}", col + 1, (col + w).min(widest))
+    } else {
+        String::new()
+    };
     let title = format!(
-        " :{} · lines {}-{} of {} · j/k PgUp/PgDn scroll · Esc closes ",
+        " :{} · lines {}-{} of {}{sideways} ",
         o.title,
         from + 1,
         to,
         o.lines.len()
     );
+    let keys = if widest > w {
+        " j/k PgUp/PgDn · ←/→ 0/$ sideways · Esc closes "
+    } else {
+        " j/k PgUp/PgDn scroll · Esc closes "
+    };
     f.render_widget(Clear, r);
     f.render_widget(
         Paragraph::new(lines).block(
             Block::default()
                 .borders(Borders::ALL)
                 .title(title)
+                .title_bottom(Line::from(keys).right_aligned())
                 .border_style(if o.error {
                     c.theme.error
                 } else {

@@ -69,7 +69,7 @@ pub fn draw(f: &mut Frame<'_>, c: &Ctx<'_>) {
         Constraint::Length(1),
         Constraint::Length(1),
         Constraint::Min(3),
-        Constraint::Length(1),
+        Constraint::Length(super::notice::rows(c.app, area.width)),
         Constraint::Length(1),
     ])
     .areas(area);
@@ -79,20 +79,13 @@ pub fn draw(f: &mut Frame<'_>, c: &Ctx<'_>) {
         View::Tasks => super::views::draw_tasks(f, body, c),
         View::Backups => super::views::draw_backups(f, body, c),
         View::Jobs => super::views::draw_jobs(f, body, c),
-        View::Audit => super::views::draw_audit(f, body, c),
+        View::Audit => super::audit_view::draw_audit(f, body, c),
         View::Log => super::log::draw_log(f, body, c),
         View::Destinations => super::dest_view::draw_destinations(f, body, c),
         View::Detail => super::detail_view::draw_detail(f, body, c),
         View::Browse => super::browse_view::draw_browse(f, body, c),
     }
-    if let Some(n) = c.app.notices.back() {
-        let style = if n.error { c.theme.error } else { c.theme.ok };
-        let mark = if n.error { "✗ " } else { "✓ " };
-        f.render_widget(
-            Paragraph::new(format!("{mark}{}", n.text)).style(style),
-            notice,
-        );
-    }
+    super::notice::draw_notice(f, notice, c);
     draw_footer(f, footer, c);
     match &c.app.mode {
         Mode::Help(filter) => draw_help(f, area, c, filter),
@@ -188,10 +181,7 @@ fn draw_tabs(f: &mut Frame<'_>, area: Rect, c: &Ctx<'_>) {
 
 fn draw_footer(f: &mut Frame<'_>, area: Rect, c: &Ctx<'_>) {
     if let Mode::Command(text) = &c.app.mode {
-        f.render_widget(
-            Paragraph::new(format!(":{text}█")).style(c.theme.accent),
-            area,
-        );
+        super::cmdline::draw_line(f, area, c, text);
         return;
     }
     if let Mode::Filter(text) = &c.app.mode {
@@ -207,6 +197,11 @@ fn draw_footer(f: &mut Frame<'_>, area: Rect, c: &Ctx<'_>) {
     bindings.sort_by_key(|b| b.scope == super::keymap::Scope::Global);
     let mut spans = Vec::new();
     let mut used = 0usize;
+    // A notice cut at its last row: the key that shows it whole comes first.
+    if let Some(hint) = super::notice::cut_hint(c.app, area.width) {
+        used += hint.chars().count();
+        spans.push(Span::styled(hint, c.theme.warn));
+    }
     for b in bindings {
         if matches!(
             b.action.name(),

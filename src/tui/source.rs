@@ -74,6 +74,10 @@ pub trait Source: Send + Sync {
     fn describe(&self) -> String;
     /// Cancels jobs running in this process and waits for their cleanup.
     fn cancel_all_and_wait(&self) {}
+    /// The home's directory, where the console keeps its `:` history.
+    fn home_root(&self) -> Option<PathBuf> {
+        None
+    }
 }
 
 /// The snapshot in an overview's outcome, with the console's restore base.
@@ -188,6 +192,10 @@ impl Source for LocalSource {
         self.core.home().root().display().to_string()
     }
 
+    fn home_root(&self) -> Option<PathBuf> {
+        Some(self.core.home().root().to_path_buf())
+    }
+
     fn cancel_all_and_wait(&self) {
         // The daemon's jobs belong to the daemon, not to one session.
         if self.in_daemon {
@@ -268,6 +276,10 @@ impl Source for RemoteSource {
 
     fn describe(&self) -> String {
         format!("{} (via daemon)", self.home.root().display())
+    }
+
+    fn home_root(&self) -> Option<PathBuf> {
+        Some(self.home.root().to_path_buf())
     }
 }
 

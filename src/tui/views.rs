@@ -1,6 +1,6 @@
-//! The four list views (Tasks, Backups, Jobs, Audit): columns, narrow
-//! layouts and the visible-rows window. Frame layout, header, footer and
-//! overlays live in `render`.
+//! The list views Tasks, Backups and Jobs: columns, narrow layouts and
+//! the visible-rows window. The Audit view is in `audit_view`; frame
+//! layout, header, footer and overlays live in `render`.
 
 use super::render::{Ctx, relative};
 use crate::command::render::size;
@@ -414,66 +414,4 @@ pub(super) fn draw_jobs(f: &mut Frame<'_>, area: Rect, c: &Ctx<'_>) {
             inner,
         );
     }
-}
-
-pub(super) fn draw_audit(f: &mut Frame<'_>, area: Rect, c: &Ctx<'_>) {
-    let all: Vec<_> = c.snap.audit.iter().rev().collect();
-    let sel = c.app.selection(c.snap);
-    // OUTCOME gets what the fixed columns leave; when the selected entry's
-    // outcome is longer, it is shown whole under the table.
-    const FIXED: u16 = 2 + 10 + 8 + 8 + 15 + 14 + 20 + 6;
-    let room = area.width.saturating_sub(FIXED) as usize;
-    let area = match all.get(sel) {
-        Some(e) if e.outcome.chars().count() > room && area.height > 6 => {
-            let [table_area, full] =
-                ratatui::layout::Layout::vertical([Constraint::Fill(1), Constraint::Length(2)])
-                    .areas(area);
-            let bad = e.outcome.starts_with("refused") || e.outcome.starts_with("failed");
-            f.render_widget(
-                Paragraph::new(format!("▶ outcome: {}", e.outcome))
-                    .style(if bad { c.theme.error } else { c.theme.text })
-                    .wrap(ratatui::widgets::Wrap { trim: true }),
-                full,
-            );
-            table_area
-        }
-        _ => area,
-    };
-    let (from, to) = window(sel, all.len(), area.height.saturating_sub(2) as usize);
-    let rows: Vec<Row> = all[from..to]
-        .iter()
-        .map(|e| {
-            let style = if e.outcome.starts_with("refused") || e.outcome.starts_with("failed") {
-                c.theme.error
-            } else {
-                c.theme.text
-            };
-            Row::new(vec![
-                Cell::from(relative(Some(e.at), c.now)),
-                Cell::from(e.who.clone()),
-                Cell::from(e.role.clone()),
-                Cell::from(e.origin.clone()),
-                Cell::from(e.action.clone()),
-                Cell::from(e.target.clone()),
-                Cell::from(e.outcome.clone()).style(style),
-            ])
-        })
-        .collect();
-    let widths = [
-        Constraint::Length(10),
-        Constraint::Length(8),
-        Constraint::Length(8),
-        Constraint::Length(15),
-        Constraint::Length(14),
-        Constraint::Max(20),
-        Constraint::Fill(1),
-    ];
-    let t = table(
-        c,
-        format!(" Audit ({}) ", all.len()),
-        &["WHEN", "WHO", "ROLE", "FROM", "ACTION", "TARGET", "OUTCOME"],
-        &widths,
-        rows,
-    );
-    draw_rows(f, area, c, t, (!all.is_empty()).then_some(sel - from));
 }
