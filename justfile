@@ -25,7 +25,7 @@ ci:
 demo:
     cargo run --release -- demo
 
-# Strata vs tar+zstd and restic on the shared scale-1 data set, one repetition, ratios vs targets.
+# Strata (unencrypted and encrypted) vs tar+zstd and restic on the shared scale-1 data set, one repetition, ratios vs targets.
 bench:
     cargo build --release
     test -d {{bench_data}} || python3 {{shared}}/bench/gen-dataset.py {{bench_data}} --scale 1
