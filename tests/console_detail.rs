@@ -180,7 +180,8 @@ fn restore_dialog_snapshots() {
         panic!("{:?}", app.mode)
     };
     assert_eq!(form.id, WEB_FULL);
-    assert_eq!(form.target, "/srv/restore/restore-web-20261120-021200");
+    // Named after the time of the restore (the newest snapshot's), as the CLI names its restores.
+    assert_eq!(form.target, "/srv/restore/web-restore-20261122-120000");
     snapshot_screen("restore_form", &app, &snap);
     press(&mut app, &snap, &[code(KeyCode::Tab)]);
     type_text(&mut app, &snap, "etc/nginx");
@@ -264,15 +265,30 @@ fn detail_keys_act_on_the_task_and_its_chain() {
             read_data: 0
         })]
     );
-    // Enter lists the task's backups with the same backup selected.
-    press(&mut app, &snap, &[code(KeyCode::Enter)]);
-    assert_eq!(app.view, View::Backups);
+    // Enter on a backup of the chain tree browses its files; Esc comes back.
+    assert_eq!(
+        press(&mut app, &snap, &[code(KeyCode::Enter)]),
+        [act(Action::ListEntries {
+            id: WEB_INCR.into(),
+            path: None,
+            recursive: true
+        })]
+    );
+    assert_eq!(app.view, View::Browse);
+    press(&mut app, &snap, &[code(KeyCode::Esc)]);
+    assert_eq!(app.view, View::Detail);
     assert_eq!(app.current_backup(&snap).unwrap().record.id, WEB_INCR);
     // On a line that is not a backup, r does nothing.
-    press(&mut app, &snap, &[code(KeyCode::Esc), key('g'), key('r')]);
+    press(&mut app, &snap, &[key('g'), key('r')]);
     assert_eq!(app.view, View::Detail);
     assert_eq!(app.mode, Mode::Normal);
     assert!(app.notices.back().unwrap().text.contains("chain tree"));
+    // There Enter lists the task's backups; Esc comes back.
+    press(&mut app, &snap, &[code(KeyCode::Enter)]);
+    assert_eq!(app.view, View::Backups);
+    assert_eq!(app.task_filter.as_deref(), Some("web"));
+    press(&mut app, &snap, &[code(KeyCode::Esc)]);
+    assert_eq!(app.view, View::Detail);
 }
 
 #[test]
@@ -438,7 +454,7 @@ fn the_confirmation_needs_y_and_esc_cancels() {
     };
     assert_eq!(form.stage, Stage::Edit);
     // Editing the target: the line quotes it.
-    for _ in 0.."restore-web-20261120-021200".len() {
+    for _ in 0.."web-restore-20261122-120000".len() {
         press(&mut app, &snap, &[code(KeyCode::Backspace)]);
     }
     type_text(&mut app, &snap, "web copy");

@@ -221,11 +221,12 @@ fn pause_resume_and_drill_into_a_tasks_backups() {
             name: "media".into()
         })]
     );
-    // Enter on web opens its detail, Enter there lists only web's backups;
-    // Esc goes back to the detail, then to the tasks.
+    // Enter on web opens its detail, Enter there (off the chain tree, whose
+    // backups it browses) lists only web's backups; Esc goes back to the
+    // detail, then to the tasks.
     press(&mut app, &snap, &[key('k'), code(KeyCode::Enter)]);
     assert_eq!(app.view, View::Detail);
-    press(&mut app, &snap, &[code(KeyCode::Enter)]);
+    press(&mut app, &snap, &[key('g'), code(KeyCode::Enter)]);
     assert_eq!(app.view, View::Backups);
     assert_eq!(app.task_filter.as_deref(), Some("web"));
     let ids: Vec<&str> = app

@@ -439,7 +439,7 @@ fn an_operator_restores_from_the_ssh_console_under_the_restore_root() {
             .await;
         sc.keys(b"r").await;
         let form = sc
-            .wait_for("the restore dialog", |t| t.contains("restore-alpha-"))
+            .wait_for("the restore dialog", |t| t.contains("alpha-restore-"))
             .await;
         assert!(
             form.contains(&roots.display().to_string()),

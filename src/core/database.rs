@@ -141,12 +141,15 @@ impl Planned {
     }
 }
 
-/// `<task>-restore-<YYYYMMDD-HHMMSS>` (UTC, the time of the restore).
+/// `<task>-restore-<YYYYMMDD-HHMMSS>` (UTC) for a restore made at `at`: the
+/// one name every front end proposes, so two restores never collide.
+pub fn restore_name(task: &str, at: chrono::DateTime<chrono::Utc>) -> String {
+    format!("{task}-restore-{}", at.format("%Y%m%d-%H%M%S"))
+}
+
+/// The default name of a restore made now.
 fn default_name(task: &str) -> String {
-    format!(
-        "{task}-restore-{}",
-        chrono::Utc::now().format("%Y%m%d-%H%M%S")
-    )
+    restore_name(task, chrono::Utc::now())
 }
 
 fn source_err(e: SourceError) -> CoreError {

@@ -38,6 +38,14 @@ pub struct Overview {
     /// `restore_roots` entry of strata.toml (a front end may fill in its own
     /// working directory when there is none).
     pub restore_base: Option<PathBuf>,
+    /// Whether operators may restore files here: strata.toml has
+    /// `restore_roots` (the dialog says so before a target is chosen).
+    #[serde(default)]
+    pub restore_roots_set: bool,
+    /// Whether operators may restore databases by name: strata.toml has
+    /// `restore_databases`.
+    #[serde(default)]
+    pub restore_databases_set: bool,
     /// The local snapshots of snapshot tasks (for the task detail view).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub snapshots: Vec<LocalSnapshotRow>,

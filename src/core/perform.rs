@@ -366,6 +366,8 @@ impl Core {
             taken: Some(chrono::Utc::now()),
             destinations,
             restore_base: self.settings.restore_roots.first().cloned(),
+            restore_roots_set: !self.settings.restore_roots.is_empty(),
+            restore_databases_set: !self.settings.restore_databases.is_empty(),
             snapshots: self.cached_snapshot_rows(check_destinations),
         })
     }

@@ -27,7 +27,21 @@ impl App {
         match self.view {
             View::Backups => self.backups(s).get(self.selection(s)).copied(),
             View::Detail => super::detail::backup_at(self, s, self.selection(s)),
+            View::Browse => self.browsed_backup(s),
             _ => None,
+        }
+    }
+
+    /// The tab the current view belongs to: the detail view sits on Tasks,
+    /// the file browser on the tab it was opened from.
+    pub fn tab(&self) -> View {
+        match self.view {
+            View::Detail => View::Tasks,
+            View::Browse => match self.browse.as_ref().map_or(View::Backups, |b| b.from) {
+                View::Detail => View::Tasks,
+                v => v,
+            },
+            v => v,
         }
     }
 
@@ -50,6 +64,18 @@ impl App {
                 ),
                 true,
             );
+            return Vec::new();
+        }
+        if self.view == View::Browse
+            && b.action == Action::Restore
+            && self.current_backup(s).is_none()
+        {
+            let id = self
+                .browse
+                .as_ref()
+                .map_or("", |b| b.id.as_str())
+                .to_string();
+            self.notice(format!("backup {id} is no longer in the catalog"), true);
             return Vec::new();
         }
         match b.action {
@@ -78,9 +104,10 @@ impl App {
             Action::CommandLine => self.mode = Mode::Command(String::new()),
             Action::Filter => self.mode = Mode::Filter(self.filter[v].clone()),
             Action::NextView | Action::PrevView => {
-                // The detail view sits on the Tasks tab.
+                // The detail view and the browser sit on a tab.
                 let n = View::ALL.len();
-                let tab = View::ALL.iter().position(|x| *x == self.view).unwrap_or(0);
+                let here = self.tab();
+                let tab = View::ALL.iter().position(|x| *x == here).unwrap_or(0);
                 let step = if b.action == Action::NextView {
                     1
                 } else {
@@ -108,6 +135,8 @@ impl App {
             Action::Back => {
                 if !self.filter[v].is_empty() {
                     self.filter[v].clear();
+                } else if self.view == View::Browse {
+                    self.close_browser();
                 } else if self.view == View::Detail {
                     self.view = View::Tasks;
                 } else if self.view == View::Backups && self.task_filter.is_some() {
@@ -126,6 +155,19 @@ impl App {
                     self.open_detail(s, name);
                 }
             }
+            // On a backup of the chain tree: its files.
+            Action::TaskBackups if self.current_backup(s).is_some() => {
+                if let Some(r) = self.current_backup(s) {
+                    return self.open_browser(r);
+                }
+            }
+            Action::Browse => {
+                if let Some(r) = self.current_backup(s) {
+                    return self.open_browser(r);
+                }
+            }
+            Action::Open => self.browse_open(s),
+            Action::Parent => self.browse_parent(),
             Action::TaskBackups => {
                 if let Some(t) = self.detail.clone() {
                     let chosen = self.current_backup(s).map(|r| r.record.id.clone());
@@ -151,7 +193,16 @@ impl App {
                 if let Some(r) = self.current_backup(s)
                     && self.allowed(b.needs, "restore")
                 {
-                    let form = RestoreForm::new(r, s.restore_base.as_deref());
+                    // Named after the time of the restore: restoring twice never collides.
+                    let at = self.clock.or(s.taken).unwrap_or(r.record.finished);
+                    let mut form = RestoreForm::new(r, s.restore_base.as_deref(), at);
+                    form.check_role(self.role, s);
+                    if self.view == View::Browse
+                        && !form.database
+                        && let Some(path) = self.browse_selected_path(s)
+                    {
+                        form.subpath = path;
+                    }
                     self.mode = Mode::Restore(Box::new(form));
                 }
             }

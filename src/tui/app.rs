@@ -127,6 +127,9 @@ pub struct App {
     pub(super) typed: Vec<String>,
     /// The restore started from the dialog and still running: (action, target).
     pub(super) restoring: Option<(crate::core::Action, String)>,
+    /// The file browser (kept after closing, so reopening the same backup
+    /// does not load it again).
+    pub(super) browse: Option<Box<super::browse::Browser>>,
     /// The `:` line's history, oldest first (the front end loads it).
     pub history: Vec<String>,
     /// Up/Down in the history: the line shown and what was typed before.
@@ -146,7 +149,7 @@ pub(super) fn idx(v: View) -> usize {
 
 /// Case-insensitive substring match without allocating: it runs for every
 /// row of a 10,000-backup catalog on every frame.
-fn matches(filter: &str, fields: &[&str]) -> bool {
+pub(super) fn matches(filter: &str, fields: &[&str]) -> bool {
     let n = filter.as_bytes();
     n.is_empty()
         || fields.iter().any(|s| {
@@ -177,6 +180,7 @@ impl App {
             clock: None,
             typed: Vec::new(),
             restoring: None,
+            browse: None,
             history: Vec::new(),
             recall: None,
             tabbing: None,
@@ -194,6 +198,8 @@ impl App {
             View::Log => super::log::events(self, s).get(i).map(|e| e.key()),
             View::Destinations => s.destinations.get(i).map(|d| d.config.name.clone()),
             View::Detail => super::detail::key_of(self, s, i),
+            // Entries never move under the cursor: nothing to follow.
+            View::Browse => None,
         }
     }
 
@@ -209,6 +215,7 @@ impl App {
                 .position(|e| e.key() == want),
             View::Destinations => s.destinations.iter().position(|d| d.config.name == want),
             View::Detail => super::detail::position(self, s, want),
+            View::Browse => None,
         }
     }
 
@@ -308,6 +315,7 @@ impl App {
             View::Log => super::log::events(self, s).len(),
             View::Destinations => s.destinations.len(),
             View::Detail => super::detail::items(self, s).len(),
+            View::Browse => self.browse.as_ref().map_or(0, |b| b.rows()),
         }
     }
 
@@ -339,6 +347,8 @@ impl App {
     /// Handles one key; returns what to run.
     pub fn handle_key(&mut self, key: KeyEvent, s: &Snapshot) -> Vec<Request> {
         let out = self.handle(key, s);
+        // A filter typed into the browser narrows its rows once, here.
+        self.sync_browser();
         self.remember(s);
         out
     }

@@ -23,6 +23,8 @@ pub enum View {
     Destinations,
     /// One task in depth (not a tab: opened with Enter on a task).
     Detail,
+    /// The files of one backup (not a tab: opened with Enter on a backup).
+    Browse,
 }
 
 impl View {
@@ -37,7 +39,7 @@ impl View {
     ];
 
     /// Every view, tabs first (per-view state is indexed by this order).
-    pub const EVERY: [View; 7] = [
+    pub const EVERY: [View; 8] = [
         View::Tasks,
         View::Backups,
         View::Jobs,
@@ -45,6 +47,7 @@ impl View {
         View::Log,
         View::Destinations,
         View::Detail,
+        View::Browse,
     ];
 
     /// Tab title.
@@ -57,6 +60,7 @@ impl View {
             View::Log => "Log",
             View::Destinations => "Destinations",
             View::Detail => "Task detail",
+            View::Browse => "File browser",
         }
     }
 }
@@ -107,8 +111,15 @@ pub enum Action {
     Bottom,
     /// Drill in (a task's detail view).
     Enter,
-    /// The backups of the task shown in the detail view.
+    /// The backups of the task shown in the detail view (on a backup of
+    /// its chain tree: that backup's files).
     TaskBackups,
+    /// The file browser of the selected backup.
+    Browse,
+    /// Into the selected directory of the file browser.
+    Open,
+    /// Up to the parent directory (at the top: close the browser).
+    Parent,
     /// Back / clear filter / close.
     Back,
     /// Take a backup of the selected task now.
@@ -155,6 +166,9 @@ impl Action {
             Action::Bottom => "bottom",
             Action::Enter => "enter",
             Action::TaskBackups => "task_backups",
+            Action::Browse => "browse",
+            Action::Open => "open",
+            Action::Parent => "parent",
             Action::Back => "back",
             Action::BackupNow => "backup_now",
             Action::PauseResume => "pause_resume",
@@ -191,6 +205,9 @@ const DETAIL: &[View] = &[View::Detail];
 const BACKUPS: &[View] = &[View::Backups];
 // Actions on one backup work in the Backups view and on the detail's chain tree.
 const BACKUP: &[View] = &[View::Backups, View::Detail];
+// Restore also works on a file or directory of the browser.
+const RESTORE: &[View] = &[View::Backups, View::Detail, View::Browse];
+const BROWSE: &[View] = &[View::Browse];
 const LISTS: &[View] = &[
     View::Tasks,
     View::Backups,
@@ -199,10 +216,11 @@ const LISTS: &[View] = &[
     View::Log,
     View::Destinations,
     View::Detail,
+    View::Browse,
 ];
 const JOBS: &[View] = &[View::Jobs];
 const AUDIT: &[View] = &[View::Audit];
-const FILTERED: &[View] = &[View::Tasks, View::Backups];
+const FILTERED: &[View] = &[View::Tasks, View::Backups, View::Browse];
 
 fn b(keys: &[&str], action: Action, scope: Scope, help: &'static str, needs: Role) -> Binding {
     Binding {
@@ -241,11 +259,20 @@ pub fn defaults() -> Vec<Binding> {
             &["Enter"],
             TaskBackups,
             Views(DETAIL),
-            "its backups",
+            "browse/its backups",
+            Viewer,
+        ),
+        b(&["Enter"], Browse, Views(BACKUPS), "browse files", Viewer),
+        b(&["Enter"], Open, Views(BROWSE), "open dir", Viewer),
+        b(
+            &["Backspace", "h"],
+            Parent,
+            Views(BROWSE),
+            "up a dir",
             Viewer,
         ),
         b(&["Esc"], Back, Global, "back", Viewer),
-        b(&["r"], Restore, Views(BACKUP), "restore", Operator),
+        b(&["r"], Restore, Views(RESTORE), "restore", Operator),
         b(&["s"], Sort, Views(BACKUPS), "sort", Viewer),
         b(&["b"], BackupNow, Views(TASK), "backup now", Operator),
         b(&["p"], PauseResume, Views(TASK), "pause/resume", Operator),

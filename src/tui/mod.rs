@@ -7,6 +7,8 @@ mod actions;
 pub mod app;
 pub mod audit_view;
 mod backups_view;
+pub mod browse;
+mod browse_view;
 pub mod cmdline;
 mod delete_prompt;
 mod dest_view;
@@ -129,7 +131,7 @@ fn run_request(source: Arc<dyn Source>, request: Request, remote: bool, notices:
                     other => other,
                 };
                 let result = source.perform(sent).map_err(|e| Failure::from(&e));
-                Note::Acted { action, result }
+                browse::note_of(action, result)
             }
             Request::Line(line) => {
                 let ran = if remote && line.starts_with("backup run ") && !line.contains("--detach")

@@ -43,6 +43,13 @@ pub enum Note {
         /// What it produced, or why it failed.
         result: Result<Outcome, Failure>,
     },
+    /// The entries the file browser asked for, indexed on the worker.
+    Listed {
+        /// The `ListEntries` action as the browser asked for it.
+        action: CoreAction,
+        /// Its entries by directory.
+        listing: Box<super::browse::Listing>,
+    },
     /// A `:` line finished.
     Printed {
         /// The line as typed.
@@ -290,6 +297,10 @@ impl App {
         let (asked, ran, out) = match note {
             Note::Notice(text, error) => return self.notice(text, error),
             Note::Acted { action, result } => return self.acted(action, result),
+            Note::Listed { action, listing } => {
+                self.took_listing(&action, Ok(*listing));
+                return;
+            }
             Note::Printed { line, ran, out } => (line, ran, out),
         };
         self.notice(summary(&ran, &out), out.code != 0);
@@ -313,6 +324,9 @@ impl App {
     }
 
     fn acted(&mut self, action: CoreAction, result: Result<Outcome, Failure>) {
+        let Some(result) = self.took_entries(&action, result) else {
+            return;
+        };
         let (text, error) = said(&action, &result);
         self.notice(text, error);
         if self.restoring.as_ref().is_some_and(|(a, _)| *a == action) {

@@ -83,6 +83,7 @@ pub fn draw(f: &mut Frame<'_>, c: &Ctx<'_>) {
         View::Log => super::log::draw_log(f, body, c),
         View::Destinations => super::dest_view::draw_destinations(f, body, c),
         View::Detail => super::detail_view::draw_detail(f, body, c),
+        View::Browse => super::browse_view::draw_browse(f, body, c),
     }
     super::notice::draw_notice(f, notice, c);
     draw_footer(f, footer, c);
@@ -133,12 +134,8 @@ fn draw_header(f: &mut Frame<'_>, area: Rect, c: &Ctx<'_>) {
 
 fn draw_tabs(f: &mut Frame<'_>, area: Rect, c: &Ctx<'_>) {
     let mut spans = Vec::new();
-    // The detail view belongs to the Tasks tab.
-    let tab = if c.app.view == View::Detail {
-        View::Tasks
-    } else {
-        c.app.view
-    };
+    // The detail view and the browser belong to a tab.
+    let tab = c.app.tab();
     for (i, v) in View::ALL.iter().enumerate() {
         let label = format!(" {} {} ", i + 1, v.title());
         if *v == tab {
@@ -161,6 +158,9 @@ fn draw_tabs(f: &mut Frame<'_>, area: Rect, c: &Ctx<'_>) {
             format!("  task: {t} (Esc: all tasks)"),
             c.theme.accent,
         ));
+    }
+    if c.app.view == View::Browse {
+        spans.push(Span::styled("  files (Esc: back)", c.theme.accent));
     }
     if let Some(t) = &c.app.task_filter
         && c.app.view == View::Backups

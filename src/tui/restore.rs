@@ -6,9 +6,12 @@
 use super::app::{App, Mode, Request};
 use super::output::Failure;
 use super::render::Ctx;
+use super::source::Snapshot;
 use crate::command::render::size;
 use crate::core::Outcome;
+use crate::core::access::Role;
 use crate::core::backups::BackupRow;
+use chrono::{DateTime, Utc};
 use ratatui::Frame;
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
 use ratatui::layout::Rect;
@@ -69,6 +72,9 @@ pub struct RestoreForm {
     pub focus: Field,
     /// Stage of the dialog.
     pub stage: Stage,
+    /// Why this session cannot restore here at all (an operator without
+    /// restore roots), said before a target is chosen.
+    pub blocked: Option<String>,
 }
 
 /// Whether a backup row is of a database task (sqlite, command).
@@ -91,11 +97,12 @@ fn into_hint(row: &BackupRow) -> String {
 }
 
 impl RestoreForm {
-    /// A form for `row`, proposing `<base>/restore-<task>-<backup time>`: a
-    /// new directory named after what it will hold.
-    pub fn new(row: &BackupRow, base: Option<&Path>) -> RestoreForm {
+    /// A form for `row` opened at `at`, proposing `<base>/<task>-restore-<at>`:
+    /// a new directory named as the CLI names its restores, after the time
+    /// of the restore, so restoring the same backup twice never collides.
+    pub fn new(row: &BackupRow, base: Option<&Path>, at: DateTime<Utc>) -> RestoreForm {
         let b = &row.record;
-        let name = format!("restore-{}-{}", b.task, b.finished.format("%Y%m%d-%H%M%S"));
+        let name = crate::core::database::restore_name(&b.task, at);
         let target = match base {
             // A database backup left empty goes to the core's new
             // `<task>-restore-<time>` database (file or name).
@@ -120,7 +127,29 @@ impl RestoreForm {
             subpath: String::new(),
             focus: Field::Target,
             stage: Stage::Edit,
+            blocked: None,
         }
+    }
+
+    /// Marks the form blocked when `role` may not restore this backup
+    /// anywhere here: below admin, files need `restore_roots` and database
+    /// names `restore_databases` in strata.toml (the core would refuse).
+    pub fn check_role(&mut self, role: Role, s: &Snapshot) {
+        if role >= Role::Admin {
+            return;
+        }
+        let names = self.database && !self.into_hint.contains("SQLite");
+        self.blocked = if names && !s.restore_databases_set {
+            Some(format!(
+                "This session is {role}: it may restore databases only into names that restore_databases allows, and strata.toml sets none. Ask an admin to add restore_databases (e.g. restore_databases = [\"*-restore-*\"]) or to restore it."
+            ))
+        } else if !names && !s.restore_roots_set {
+            Some(format!(
+                "This session is {role}: it may restore only into a restore root, and strata.toml sets none. Ask an admin to add restore_roots (e.g. restore_roots = [\"/srv/restore\"]) or to restore it."
+            ))
+        } else {
+            None
+        };
     }
 
     /// The core action this form runs.
@@ -212,6 +241,11 @@ impl App {
     /// Keys of the restore dialog.
     pub(super) fn restore_key(&mut self, mut form: RestoreForm, key: KeyEvent) -> Vec<Request> {
         match form.stage.clone() {
+            Stage::Edit if form.blocked.is_some() => {
+                if matches!(key.code, KeyCode::Esc | KeyCode::Enter | KeyCode::Char('q')) {
+                    return Vec::new();
+                }
+            }
             Stage::Edit => match key.code {
                 KeyCode::Esc => {
                     self.notice("restore cancelled; nothing was changed", false);
@@ -302,6 +336,18 @@ fn field<'a>(c: &Ctx<'_>, label: &'a str, value: &str, focused: bool, hint: &str
 pub(super) fn draw_restore(f: &mut Frame<'_>, area: Rect, c: &Ctx<'_>, form: &RestoreForm) {
     let t = c.theme;
     let (title, style, lines): (&str, _, Vec<Line>) = match &form.stage {
+        Stage::Edit if form.blocked.is_some() => (
+            "Restore not allowed",
+            t.error,
+            vec![
+                Line::styled(format!("backup {}", form.id), t.text),
+                Line::styled(form.summary.clone(), t.muted),
+                Line::raw(""),
+                Line::styled(form.blocked.clone().unwrap_or_default(), t.error),
+                Line::raw(""),
+                Line::styled("Enter or Esc closes", t.muted),
+            ],
+        ),
         Stage::Edit => ("Restore", t.accent, {
             let mut l = vec![
                 Line::styled(format!("backup {}", form.id), t.text),

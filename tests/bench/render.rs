@@ -1,7 +1,8 @@
 //! Console frame time: a catalog of 10,000 backups (plus a few tasks, jobs
 //! and audit entries) drawn into a 120x40 `TestBackend`, frame after frame,
-//! with the selection moving, as `strata tui` draws it. Prints the mean, p99
-//! and worst frame time per case; the target is ≤ 5 ms per frame.
+//! with the selection moving, as `strata tui` draws it; and the file browser
+//! over a backup of 100,000 entries at 120x40 and 200x50. Prints the mean,
+//! p99 and worst frame time per case; the target is ≤ 5 ms per frame.
 //!
 //! Run it with `cargo bench --bench render` (release profile) or
 //! `just bench-render`. `FRAMES=N` changes the number of measured frames.
@@ -12,18 +13,22 @@
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use std::path::PathBuf;
 use std::time::Instant;
 use strata::core::access::Role;
 use strata::core::backups::BackupRow;
 use strata::core::registry::JobView;
 use strata::core::rows::{TaskRow, TaskStatus};
+use strata::model::ListedEntry;
 use strata::model::{
     AuditEntry, BackupKind, BackupRecord, BackupStatus, RetentionPolicy, RunRecord, RunStatus,
     SourceConfig, TaskConfig, VerifyMark,
 };
-use strata::tui::app::App;
+use strata::tui::app::{App, Request};
+use strata::tui::browse::Listing;
 use strata::tui::keymap::{Keymap, View};
+use strata::tui::output::Note;
 use strata::tui::render::{self, Ctx};
 use strata::tui::source::Snapshot;
 use strata::tui::theme::Theme;
@@ -244,12 +249,79 @@ fn runs_of(backups: &[BackupRow]) -> Vec<RunRecord> {
         .collect()
 }
 
+/// Entries of the browsed backup: 100 directories of 998 files, and 100
+/// files at the top.
+const ENTRIES: usize = 100_000;
+
+/// The browsed backup's listing, in manifest (not display) order.
+fn listing() -> Vec<ListedEntry> {
+    let entry = |path: String, kind: &str, size: u64| ListedEntry {
+        path,
+        kind: kind.into(),
+        size,
+        mode: if kind == "dir" { 0o755 } else { 0o644 },
+        uid: 1000,
+        gid: 1000,
+        mtime: now() - Duration::minutes(size as i64 % 10_000),
+        target: None,
+    };
+    let mut v = Vec::with_capacity(ENTRIES);
+    for d in (0..100u64).rev() {
+        v.push(entry(format!("d{d:03}"), "dir", 0));
+        for f in 0..998u64 {
+            v.push(entry(format!("d{d:03}/f{f:04}.dat"), "file", f * 4099));
+        }
+        v.push(entry(format!("top{d:03}.log"), "file", d * 17));
+    }
+    v
+}
+
+fn press(app: &mut App, snap: &Snapshot, keys: &[KeyCode]) {
+    for k in keys {
+        app.handle_key(KeyEvent::new(*k, KeyModifiers::NONE), snap);
+    }
+}
+
+/// The browser open on the newest backup, its 100,000 entries indexed (as
+/// the console's worker hands them over); prints how long indexing took.
+fn browse_root(app: &mut App, snap: &Snapshot) {
+    let Some(row) = snap.backups.last() else {
+        return;
+    };
+    let Some(Request::Act(action)) = app.open_browser(row).into_iter().next() else {
+        panic!("the browser asked for no listing")
+    };
+    let entries = listing();
+    let t = Instant::now();
+    let listing = Box::new(Listing::new(entries));
+    let built = t.elapsed().as_secs_f64() * 1e3;
+    app.receive(Note::Listed { action, listing });
+    println!("  (indexing {ENTRIES} entries by directory, once on arrival: {built:.1} ms)");
+}
+
+/// The browser inside d042 (998 files), filtered to the 98 named `f09…`.
+fn browse_filtered(app: &mut App, snap: &Snapshot) {
+    browse_root(app, snap);
+    let mut keys = vec![KeyCode::Home];
+    keys.extend([KeyCode::Down; 43]);
+    keys.extend([
+        KeyCode::Enter,
+        KeyCode::Char('/'),
+        KeyCode::Char('f'),
+        KeyCode::Char('0'),
+        KeyCode::Char('9'),
+        KeyCode::Enter,
+    ]);
+    press(app, snap, &keys);
+}
+
 /// One measured case: a view, its filter, and any other state it needs.
 struct Case<'a> {
     name: &'a str,
     view: View,
     filter: &'a str,
-    setup: fn(&mut App),
+    setup: fn(&mut App, &Snapshot),
+    size: (u16, u16),
 }
 
 struct Stats {
@@ -277,9 +349,9 @@ fn run(snap: &Snapshot, theme: &Theme, case: &Case, frames: usize) -> Vec<f64> {
     app.view = case.view;
     let vi = View::EVERY.iter().position(|v| *v == case.view).unwrap();
     app.filter[vi] = case.filter.to_string();
-    (case.setup)(&mut app);
+    (case.setup)(&mut app, snap);
     let rows = app.rows(snap).max(1);
-    let mut term = Terminal::new(TestBackend::new(SIZE.0, SIZE.1)).unwrap();
+    let mut term = Terminal::new(TestBackend::new(case.size.0, case.size.1)).unwrap();
     let mut times = Vec::with_capacity(frames);
     for f in 0..WARMUP + frames {
         // Mostly one row down (scrolling), with jumps across the list.
@@ -333,19 +405,26 @@ fn main() {
         "{:<32} {:>9} {:>9} {:>9} {:>9}  target <= {TARGET_MS} ms",
         "case", "mean ms", "p50 ms", "p99 ms", "max ms"
     );
-    fn none(_: &mut App) {}
-    fn by_stored(app: &mut App) {
+    fn none(_: &mut App, _: &Snapshot) {}
+    fn by_stored(app: &mut App, _: &Snapshot) {
         app.sort = app.sort.next().next();
     }
-    fn web_detail(app: &mut App) {
+    fn web_detail(app: &mut App, _: &Snapshot) {
         app.detail = Some("web".into());
     }
-    let case = |name, view, filter, setup: fn(&mut App)| Case {
+    let case = |name, view, filter, setup: fn(&mut App, &Snapshot)| Case {
         name,
         view,
         filter,
         setup,
+        size: SIZE,
     };
+    fn wide(c: Case<'_>) -> Case<'_> {
+        Case {
+            size: (200, 50),
+            ..c
+        }
+    }
     let per_task = BACKUPS / TASKS.len();
     let detail_name = format!("Task detail ({per_task} backups)");
     let cases = [
@@ -358,6 +437,19 @@ fn main() {
         case("Log view", View::Log, "", none),
         case("Destinations view", View::Destinations, "", none),
         case(&detail_name, View::Detail, "", web_detail),
+        case("File browser (100k entries)", View::Browse, "", browse_root),
+        wide(case(
+            "File browser (100k), 200x50",
+            View::Browse,
+            "",
+            browse_root,
+        )),
+        case(
+            "File browser, filter in a dir",
+            View::Browse,
+            "",
+            browse_filtered,
+        ),
     ];
     let mut worst: f64 = 0.0;
     for c in &cases {

@@ -406,6 +406,8 @@ pub fn fixture() -> Snapshot {
         taken: Some(now),
         destinations: fixture_destinations(now),
         restore_base: Some(PathBuf::from("/srv/restore")),
+        restore_roots_set: true,
+        restore_databases_set: true,
         snapshots: Vec::new(),
     }
 }
