@@ -324,12 +324,13 @@ pub struct KdfParams {
 }
 
 impl KdfParams {
-    /// What new key slots use: 128 MiB, 2 passes, 1 lane, about 0.5 s on
-    /// the 2-core machines this was measured on (docs/format.md).
+    /// What new key slots use: 128 MiB, 2 passes, 2 lanes computed on two
+    /// threads — the same memory and passes, so the same work per guess, as
+    /// one lane, in half the wait (docs/format.md).
     pub const DEFAULT: KdfParams = KdfParams {
         m_kib: 128 * 1024,
         t: 2,
-        p: 1,
+        p: 2,
     };
 
     /// Small parameters for tests of the engine (never for real slots).

@@ -122,8 +122,26 @@ fn draw_header(f: &mut Frame<'_>, area: Rect, c: &Ctx<'_>) {
     .areas(area);
     // The role comes before the place: on a narrow terminal the path is the
     // part to lose, not who you are acting as.
-    let left = format!(" strata · {} · {} · {}", c.host, c.app.role, c.place);
-    f.render_widget(Paragraph::new(left).style(c.theme.header), left_area);
+    let head = format!(" strata · {} · {} · ", c.host, c.app.role);
+    // One space before the clock; a place that does not fit keeps its end
+    // ("…/srv/strata" reads better than "/srv/strat" run into "jobs").
+    let room = (left_area.width as usize)
+        .saturating_sub(1)
+        .saturating_sub(head.chars().count());
+    let place = c.place.to_string();
+    let n = place.chars().count();
+    let place = if n <= room {
+        place
+    } else if room == 0 {
+        String::new()
+    } else {
+        let tail: String = place.chars().skip(n + 1 - room).collect();
+        format!("…{tail}")
+    };
+    f.render_widget(
+        Paragraph::new(format!("{head}{place}")).style(c.theme.header),
+        left_area,
+    );
     f.render_widget(
         Paragraph::new(right)
             .style(c.theme.header)

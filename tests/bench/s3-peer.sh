@@ -51,7 +51,7 @@ rep_strata_s3() {
   echo "strata_s3,$r,$full,$(bytes "$S3_ROOT/$S3_BUCKET/strata"),$(alloc "$S3_ROOT/$S3_BUCKET/strata"),$(bytes "$d/home"),$(nfiles "$S3_ROOT/$S3_BUCKET/strata")" >> "$WORK/rep-sizes.csv"
   measure_counted strata_s3 nochange "$r" "${S[@]}" backup run bench --incremental
   measure strata_s3 open "$r" "${S[@]}" backup list
-  id=$("${S[@]}" backup list --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[-1]["id"])')
+  id=$("${S[@]}" backup list --json | python3 -c 'import json,sys; print(max(json.load(sys.stdin), key=lambda b: b["started"])["id"])')
   rm -rf "$RESTORE"
   measure_counted strata_s3 restore "$r" "${S[@]}" restore "$id" --to "$RESTORE"
   verify strata_s3 "$r" "$RESTORE"

@@ -17,7 +17,7 @@ strata_rep() {
   echo "$tool,$r,$full,$(bytes "$d/repo"),$(alloc "$d/repo"),$(bytes "$d/home"),$(nfiles "$d/repo")" >> "$WORK/rep-sizes.csv"
   measure "$tool" nochange "$r" "${S[@]}" backup run bench --incremental
   measure "$tool" open "$r" "${S[@]}" backup list
-  id=$("${S[@]}" backup list --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[-1]["id"])')
+  id=$("${S[@]}" backup list --json | python3 -c 'import json,sys; print(max(json.load(sys.stdin), key=lambda b: b["started"])["id"])')
   rm -rf "$RESTORE"
   measure "$tool" restore "$r" "${S[@]}" restore "$id" --to "$RESTORE"
   verify "$tool" "$r" "$RESTORE"
