@@ -9,6 +9,7 @@ pub mod crypto;
 pub mod error;
 pub mod fetch;
 pub mod frame;
+pub mod key_slot;
 pub mod keyring;
 pub mod manifest;
 pub mod pack;
