@@ -89,6 +89,14 @@ fn a_terminal_is_asked_twice_on_creation_and_once_to_open() {
     let src_arg = src.to_str().unwrap();
     s.ok(&["task", "add", "t", "--dir", src_arg, "--dest", "e"]);
 
+    // Checks that run on their own (dest list's health checks) never ask:
+    // the destination shows as locked.
+    let t = on_terminal(&s, "dest list");
+    let screen = exited(&t);
+    assert!(!screen.contains("Passphrase for"), "{screen}");
+    assert!(screen.contains("LOCKED"), "{screen}");
+    drop(t);
+
     // A script is never asked: exit 2 naming the ways, at once.
     let (code, _, err) = s.run(&["backup", "run", "t", "--full"]);
     assert_eq!(code, 2, "{err}");

@@ -5,7 +5,7 @@
 //! the console that asked.
 
 use super::rows::HealthState;
-use super::service::open_repository;
+use super::service::probe_repository;
 use crate::model::DestinationConfig;
 use chrono::{DateTime, Utc};
 use std::collections::HashMap;
@@ -242,7 +242,7 @@ impl Health {
 /// The check itself: the same repository open a backup makes first.
 fn probe(cfg: &DestinationConfig) -> Probe {
     let t0 = Instant::now();
-    let (problem, free_bytes, locked) = match open_repository(cfg) {
+    let (problem, free_bytes, locked) = match probe_repository(cfg) {
         Ok(repo) => (None, repo.free_bytes(), false),
         Err(e) => {
             let locked = matches!(

@@ -226,13 +226,37 @@ pub(crate) fn missing(name: &str, enc: &EncryptionConfig) -> CoreError {
 /// process's memory, else with the destination's passphrase. A wrong one is
 /// exit 4 naming the destination and the source.
 pub(crate) fn unlock(cfg: &DestinationConfig, repo: Repository) -> Result<Repository, CoreError> {
+    unlock_as(cfg, repo, true)
+}
+
+/// [`unlock`] that never asks at a prompt: for the checks and recoveries
+/// that run on their own (health checks on threads nobody watches, the
+/// recovery a command does before its own work); a locked destination then
+/// waits like an unreachable one.
+pub(crate) fn unlock_unasked(
+    cfg: &DestinationConfig,
+    repo: Repository,
+) -> Result<Repository, CoreError> {
+    unlock_as(cfg, repo, false)
+}
+
+fn unlock_as(
+    cfg: &DestinationConfig,
+    repo: Repository,
+    asking: bool,
+) -> Result<Repository, CoreError> {
     if !repo.is_encrypted() || repo.keys().is_some() {
         return Ok(repo);
     }
     if let Some(k) = repo.id().and_then(cached) {
         return Ok(repo.with_keys(k));
     }
-    let (pass, from) = require(cfg)?;
+    let (pass, from) = if asking {
+        require(cfg)?
+    } else {
+        let enc = cfg.encryption.as_deref().cloned().unwrap_or_default();
+        read(&enc)?.ok_or_else(|| missing(&cfg.name, &enc))?
+    };
     let (repo, _slot) = unlock_with(cfg, repo, &pass, &from)?;
     Ok(repo)
 }

@@ -352,7 +352,7 @@ fn inspect(cfg: &DestinationConfig, claim: &Claim) -> Result<RunCopy, Unreachabl
     // unlocked first, and while its passphrase is unavailable it waits like
     // an unreachable destination.
     let repo = if cfg.encryption.is_some() {
-        super::service::open_repository(cfg).map_err(|e| unreachable(e.to_string()))?
+        super::service::probe_repository(cfg).map_err(|e| unreachable(e.to_string()))?
     } else {
         let dest = crate::dest::open(cfg).map_err(|e| unreachable(e.to_string()))?;
         Repository::attach(&cfg.name, dest)

@@ -378,8 +378,18 @@ impl Core {
     }
 }
 
-/// [`Core::open_repo`] without the core, for the health checks' threads.
+/// [`Core::open_repo`] without the core.
 pub(crate) fn open_repository(cfg: &DestinationConfig) -> Result<Repository, CoreError> {
+    open_repository_as(cfg, true)
+}
+
+/// [`open_repository`] that never asks for a passphrase at a prompt (health
+/// checks' threads, recovery): a locked destination stays locked.
+pub(crate) fn probe_repository(cfg: &DestinationConfig) -> Result<Repository, CoreError> {
+    open_repository_as(cfg, false)
+}
+
+fn open_repository_as(cfg: &DestinationConfig, asking: bool) -> Result<Repository, CoreError> {
     let r = match Repository::open(&cfg.name, crate::dest::open(cfg)?) {
         Ok(r) => r,
         Err(EngineError::Dest(crate::dest::DestError::NotFound { dest: describe, .. })) => {
@@ -413,5 +423,9 @@ pub(crate) fn open_repository(cfg: &DestinationConfig) -> Result<Repository, Cor
     }
     // An encrypted repository is unlocked here, once per process: every
     // reader and writer gets a handle that seals and opens.
-    super::passphrase::unlock(cfg, r)
+    if asking {
+        super::passphrase::unlock(cfg, r)
+    } else {
+        super::passphrase::unlock_unasked(cfg, r)
+    }
 }
