@@ -9,6 +9,7 @@ pub mod backups;
 pub mod bounds;
 pub mod browse;
 pub mod catalog;
+mod claiming;
 pub mod clock;
 mod copy_plan;
 pub mod database;
