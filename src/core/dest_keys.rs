@@ -62,7 +62,7 @@ pub(crate) fn create_or_adopt(
                 }
                 None => None,
             };
-            let (pass, _from) = passphrase::require_for(cfg, passphrase::Asking::Create)?;
+            let (pass, _from) = passphrase::require_for(cfg, Some(passphrase::Asking::Create))?;
             let host = host_name();
             let who = SlotLabel {
                 host: &host,
@@ -250,7 +250,7 @@ pub(crate) fn passwd(
 
 fn new_passphrase(name: &str, new: &EncryptionConfig) -> Result<Passphrase, CoreError> {
     check_sources(name, new)?;
-    match passphrase::read_or_ask(new, name, passphrase::Asking::NewSlot)? {
+    match passphrase::read_or_ask(new, name, Some(passphrase::Asking::NewSlot))? {
         Some((p, _)) => Ok(p),
         None => Err(CoreError::Invalid(format!(
             "the new passphrase for destination {name} is not available ({} is not set); give it with --new-passphrase-file FILE, --new-passphrase-command CMD or STRATA_NEW_PASSPHRASE, or run the command on a terminal to be asked",

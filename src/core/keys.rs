@@ -13,8 +13,6 @@
 
 use crate::core::access::Role;
 use russh::keys::{HashAlg, PublicKey};
-use std::io::Write;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 /// Why the keys file could not be read or changed.
@@ -203,25 +201,11 @@ impl AuthorizedKeys {
 
 /// Replaces the file's text atomically, owner-only.
 fn write_file(path: &Path, text: &str) -> Result<(), KeysError> {
-    let io = |what, source| KeysError::Io {
-        what,
+    super::private::replace(path, text.as_bytes()).map_err(|source| KeysError::Io {
+        what: "replace",
         path: path.to_path_buf(),
         source,
-    };
-    let tmp = path.with_extension("tmp");
-    let _ = std::fs::remove_file(&tmp);
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(&tmp)
-        .map_err(|e| io("create", e))?;
-    f.write_all(text.as_bytes())
-        .and_then(|_| f.sync_all())
-        .map_err(|e| io("write", e))?;
-    std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o600))
-        .map_err(|e| io("restrict", e))?;
-    std::fs::rename(&tmp, path).map_err(|e| io("replace", e))
+    })
 }
 
 fn read_text(path: &Path) -> Result<String, KeysError> {
@@ -321,6 +305,7 @@ pub fn host_key_fingerprint(path: &Path) -> Option<String> {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+    use std::os::unix::fs::PermissionsExt;
 
     fn fresh(comment: &str) -> String {
         let mut k =

@@ -186,27 +186,29 @@ fn run_command(cmd: &str, from: &str) -> Result<Passphrase, CoreError> {
 
 /// The passphrase of `cfg`, or exit 2 naming the destination and the ways to give it.
 pub(crate) fn require(cfg: &DestinationConfig) -> Result<(Passphrase, String), CoreError> {
-    require_for(cfg, Asking::Open)
+    require_for(cfg, Some(Asking::Open))
 }
 
-/// Like [`require`]; a prompt asks as `why` says.
+/// Like [`require`]; a prompt asks as `why` says, or not at all (`None`).
 pub(crate) fn require_for(
     cfg: &DestinationConfig,
-    why: Asking,
+    why: Option<Asking>,
 ) -> Result<(Passphrase, String), CoreError> {
     let enc = cfg.encryption.as_deref().cloned().unwrap_or_default();
     read_or_ask(&enc, &cfg.name, why)?.ok_or_else(|| missing(&cfg.name, &enc))
 }
 
-/// [`read`], then — only when the source is an unset variable — the prompt.
+/// [`read`], then — only when the source is an unset variable, and `why`
+/// says what for — the prompt.
 pub(crate) fn read_or_ask(
     enc: &EncryptionConfig,
     name: &str,
-    why: Asking,
+    why: Option<Asking>,
 ) -> Result<Option<(Passphrase, String)>, CoreError> {
-    match read(enc)? {
-        Some(got) => Ok(Some(got)),
-        None => ask(name, why),
+    match (read(enc)?, why) {
+        (Some(got), _) => Ok(Some(got)),
+        (None, Some(why)) => ask(name, why),
+        (None, None) => Ok(None),
     }
 }
 
@@ -251,12 +253,7 @@ fn unlock_as(
     if let Some(k) = repo.id().and_then(cached) {
         return Ok(repo.with_keys(k));
     }
-    let (pass, from) = if asking {
-        require(cfg)?
-    } else {
-        let enc = cfg.encryption.as_deref().cloned().unwrap_or_default();
-        read(&enc)?.ok_or_else(|| missing(&cfg.name, &enc))?
-    };
+    let (pass, from) = require_for(cfg, asking.then_some(Asking::Open))?;
     let (repo, _slot) = unlock_with(cfg, repo, &pass, &from)?;
     Ok(repo)
 }

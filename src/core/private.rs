@@ -26,6 +26,25 @@ pub fn write(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     f.write_all(bytes)
 }
 
+/// Replaces `path` with `bytes` atomically, readable by the owner only: the
+/// bytes go to `<path>.tmp` (synced), which is then renamed over `path`, so
+/// a reader sees the old file or the new one, never half of either.
+pub fn replace(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let tmp = std::path::PathBuf::from(tmp);
+    let _ = std::fs::remove_file(&tmp);
+    let mut f = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(FILE_MODE)
+        .open(&tmp)?;
+    // `mode` is narrowed by the umask; the file must still be writable by us.
+    f.set_permissions(std::fs::Permissions::from_mode(FILE_MODE))?;
+    f.write_all(bytes).and_then(|()| f.sync_all())?;
+    std::fs::rename(&tmp, path)
+}
+
 /// Opens `path` for appending, creating it private; an existing file is made private.
 pub fn append(path: &Path) -> std::io::Result<File> {
     let f = OpenOptions::new()

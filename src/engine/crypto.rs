@@ -271,14 +271,12 @@ impl Keys {
         out.reserve(plain.len() + OVERHEAD);
         out.extend_from_slice(&nonce);
         out.extend_from_slice(plain);
-        let sealed = match out.get_mut(start + NONCE_LEN..) {
-            Some(body) => {
-                self.cipher
-                    .encrypt_inout_detached(&XNonce::from(nonce), &aad, body.into())
-            }
-            None => Err(chacha20poly1305::aead::Error),
-        };
-        match sealed {
+        // The nonce and the plaintext were just appended: the body is there.
+        let body = &mut out[start + NONCE_LEN..];
+        match self
+            .cipher
+            .encrypt_inout_detached(&XNonce::from(nonce), &aad, body.into())
+        {
             Ok(tag) => {
                 out.extend_from_slice(&tag);
                 Ok(())

@@ -134,7 +134,6 @@ impl SqliteSource {
         }
         let name = Self::entry_name(&self.path, self.kind);
         if self.kind == SourceType::Snapshot && how == Snapshotting::Pages {
-            let wal_len = std::fs::metadata(wal_of(&self.path)).map_or(0, |m| m.len());
             let src = open_source(&self.path).map_err(|e| self.failed(e))?;
             let wal = src
                 .query_row("PRAGMA journal_mode", [], |r| r.get::<_, String>(0))
@@ -143,7 +142,7 @@ impl SqliteSource {
             // wait no longer than for a copy: only when it fits easily.
             let fits = wal || mem_available().is_some_and(|m| fits_in_memory(md.len(), m));
             if fits && sqlite_pages::available(&src) {
-                let ahead = sqlite_pages::ahead(wal, md.len() + wal_len);
+                let ahead = sqlite_pages::ahead(wal, md.len());
                 let (shape, pages) = sqlite_pages::start(src, ahead)
                     .map_err(|e| self.failed(format!("reading the pages failed: {e}")))?;
                 return Ok(Box::new(SqliteRun {
@@ -218,13 +217,6 @@ impl SqliteSource {
     }
 }
 
-/// The WAL file beside database `db` (`<db>-wal`).
-fn wal_of(db: &Path) -> PathBuf {
-    let mut p = db.as_os_str().to_owned();
-    p.push("-wal");
-    PathBuf::from(p)
-}
-
 /// The one entry of a run: named `name`, `size` bytes, times and owner of `md`.
 fn entry_of(name: String, md: &std::fs::Metadata, size: u64) -> SourceEntry {
     SourceEntry {
@@ -266,13 +258,13 @@ impl SourceRun for SqliteRun {
         })
     }
 
-    fn open(&self, entry: &SourceEntry) -> Result<Box<dyn EntryReader>, SourceError> {
+    fn open(&self, _entry: &SourceEntry) -> Result<Box<dyn EntryReader>, SourceError> {
         match &self.data {
             Data::File(copy) => {
                 let f = File::open(copy).map_err(SourceError::read)?;
                 Ok(Box::new(Copy(f)))
             }
-            Data::Pages(p) => Ok(Box::new(p.take(entry).map_err(SourceError::read)?)),
+            Data::Pages(p) => Ok(Box::new(p.take().map_err(SourceError::read)?)),
         }
     }
 

@@ -186,7 +186,7 @@ pub(crate) struct PageStream {
 
 impl PageStream {
     /// The reader of the one entry (a second call has nothing left to read).
-    pub fn take(&self, _entry: &SourceEntry) -> std::io::Result<Pages> {
+    pub fn take(&self) -> std::io::Result<Pages> {
         let rx = self
             .rx
             .lock()

@@ -4,8 +4,7 @@
 //! each line it sends; `App` only holds the lines in memory. Lines that
 //! carry a secret are never kept, in memory or on disk.
 
-use std::io::Write;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 
 /// Lines a history file keeps.
@@ -92,18 +91,9 @@ pub fn append(file: &Path, line: &str) -> Result<(), HistoryError> {
             .create(dir)
             .map_err(err)?;
     }
-    let tmp = file.with_extension("tmp");
-    let _ = std::fs::remove_file(&tmp);
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(&tmp)
-        .map_err(err)?;
     let mut text = lines[skip..].join("\n");
     text.push('\n');
-    f.write_all(text.as_bytes()).map_err(err)?;
-    std::fs::rename(&tmp, file).map_err(err)
+    crate::core::private::replace(file, text.as_bytes()).map_err(err)
 }
 
 #[cfg(test)]
