@@ -327,7 +327,7 @@ fn tour(
             while !s.load(Ordering::Relaxed) {
                 std::thread::sleep(std::time::Duration::from_millis(250));
                 ticks += 1;
-                if ticks % 80 == 0 {
+                if ticks.is_multiple_of(80) {
                     let _ = mutate_sample(&d);
                 }
             }

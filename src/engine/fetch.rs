@@ -9,23 +9,19 @@ use super::manifest::{ChunkRef, Manifest};
 use super::repo;
 use super::repository::Repository;
 use super::sealed::Ids;
+use super::shared_frames::{Fallback, FrameKey, Lookup, SharedFrames};
 use crate::source::display_path;
 use std::sync::Arc;
-
-/// (pack index, frame offset).
-type FrameKey = (u32, u64);
-
-/// A fallback: the index of the copy that served a frame, and why the
-/// preferred copy could not.
-type Fallback = Option<(usize, String)>;
 
 /// Fallback lines kept in a report; the count goes on beyond them.
 pub(super) const FALLBACK_LINES: usize = 100;
 
-/// Small per-worker cache of decoded frames: neighbouring small files share frames.
-pub(super) struct FrameCache {
+/// Small per-worker cache of decoded frames: neighbouring small files share
+/// frames. Behind it, when given, the frames the other workers decoded.
+pub(super) struct FrameCache<'r> {
     slots: Vec<(FrameKey, Fallback, Arc<Vec<u8>>)>,
     dctx: Option<zstd::bulk::Decompressor<'static>>,
+    shared: Option<&'r SharedFrames>,
 }
 
 /// One chunk's bytes, inside the decoded frame that holds them.
@@ -44,7 +40,7 @@ impl Chunk {
 /// One restore worker's reader of chunks from the copies of a backup,
 /// preferred first, with the fallbacks it had to take.
 pub(super) struct CopyReader<'r> {
-    cache: FrameCache,
+    cache: FrameCache<'r>,
     repos: &'r [Repository],
     /// One line per fallback, at most [`FALLBACK_LINES`].
     pub(super) fallbacks: Vec<String>,
@@ -55,12 +51,27 @@ pub(super) struct CopyReader<'r> {
 impl<'r> CopyReader<'r> {
     /// A reader over `repos`, the preferred copy first.
     pub(super) fn new(repos: &'r [Repository]) -> CopyReader<'r> {
+        CopyReader::sharing(repos, None)
+    }
+
+    /// A reader over `repos` that reads each frame once with the other
+    /// readers of `shared`.
+    pub(super) fn sharing(
+        repos: &'r [Repository],
+        shared: Option<&'r SharedFrames>,
+    ) -> CopyReader<'r> {
         CopyReader {
-            cache: FrameCache::new(),
+            cache: FrameCache::new(shared),
             repos,
             fallbacks: Vec::new(),
             fallback_count: 0,
         }
+    }
+
+    /// The frames this reader shares with others, for a prefetching
+    /// thread's reader to share them too.
+    pub(super) fn shared(&self) -> Option<&'r SharedFrames> {
+        self.cache.shared
     }
 
     /// Takes over another reader's fallbacks (a prefetching thread's), keeping the list bounded.
@@ -95,11 +106,12 @@ impl<'r> CopyReader<'r> {
     }
 }
 
-impl FrameCache {
-    fn new() -> FrameCache {
+impl<'r> FrameCache<'r> {
+    fn new(shared: Option<&'r SharedFrames>) -> FrameCache<'r> {
         FrameCache {
             slots: Vec::new(),
             dctx: zstd::bulk::Decompressor::new().ok(),
+            shared,
         }
     }
 
@@ -132,7 +144,22 @@ impl FrameCache {
         let mut tried = None;
         // Every copy of one backup shares its manifest, so its chunk ids.
         let ids = repos.first().map_or(Ids::Plain, Repository::ids);
-        if let Some((from, frame)) = self.cached(key) {
+        let mut claim = None;
+        let hit = match (self.cached(key), self.shared) {
+            (Some(h), _) => Some(h),
+            (None, Some(shared)) => match shared.get_or_claim(key) {
+                Lookup::Hit(from, frame) => {
+                    self.keep(key, from.clone(), frame.clone());
+                    Some((from, frame))
+                }
+                Lookup::Claimed(c) => {
+                    claim = Some(c);
+                    None
+                }
+            },
+            (None, None) => None,
+        };
+        if let Some((from, frame)) = hit {
             match locate(&frame, m, c, &ids) {
                 Ok(range) => return Ok((Chunk { frame, range }, from)),
                 Err(e) => {
@@ -153,6 +180,9 @@ impl FrameCache {
                     let frame = Arc::new(frame);
                     let from = (i > 0).then(|| (i, why.take().unwrap_or_default()));
                     self.keep(key, from.clone(), frame.clone());
+                    if let Some(c) = claim.take() {
+                        c.fill(from.clone(), frame.clone());
+                    }
                     return Ok((Chunk { frame, range }, from));
                 }
                 Err(e) if why.is_none() => why = Some(e),

@@ -18,6 +18,7 @@ pub mod repo;
 pub mod repository;
 pub mod restore;
 pub mod sealed;
+mod shared_frames;
 pub mod stop;
 pub mod store;
 pub mod stream;

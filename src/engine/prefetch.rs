@@ -84,11 +84,12 @@ pub(super) fn each_chunk(
         return Ok(());
     }
     let ahead = threads + 2;
+    let shared = reader.shared();
     let window = Mutex::new(Window::default());
     let moved = Condvar::new();
     let next = AtomicUsize::new(0);
     let fetch = || {
-        let mut own = CopyReader::new(repos);
+        let mut own = CopyReader::sharing(repos, shared);
         loop {
             let g = next.fetch_add(1, Ordering::Relaxed);
             let Some(range) = groups.get(g) else { break };

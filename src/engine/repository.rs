@@ -14,6 +14,20 @@ use crate::dest::{DestError, Destination};
 use chrono::Utc;
 use std::sync::Arc;
 
+/// A frame as read from a pack, its plaintext in place (after the nonce of
+/// a sealed frame, before its tag).
+pub(super) struct FrameBytes {
+    buf: Vec<u8>,
+    plain: std::ops::Range<usize>,
+}
+
+impl std::ops::Deref for FrameBytes {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        self.buf.get(self.plain.clone()).unwrap_or_default()
+    }
+}
+
 /// A repository on one destination.
 #[derive(Clone)]
 pub struct Repository {
@@ -200,23 +214,25 @@ impl Repository {
     }
 
     /// The decoded-ready bytes of the frame stored at `offset` (`len` bytes)
-    /// of pack `key`: opened in an encrypted repository. Errors name the pack.
+    /// of pack `key`: opened where they were read in an encrypted
+    /// repository. Errors name the pack.
     pub(super) fn read_frame_bytes(
         &self,
         key: &str,
         offset: u64,
         len: u64,
-    ) -> Result<Vec<u8>, String> {
-        let bytes = self
+    ) -> Result<FrameBytes, String> {
+        let mut buf = self
             .dest
             .get_range(key, offset, len)
             .map_err(|e| format!("{e}"))?;
-        match self.sealing(key).map_err(|e| e.to_string())? {
-            None => Ok(bytes),
+        let plain = match self.sealing(key).map_err(|e| e.to_string())? {
+            None => 0..buf.len(),
             Some(k) => k
-                .open_frame(key, offset, &bytes)
-                .map_err(|e| format!("{key} at offset {offset}: frame {e}")),
-        }
+                .open_frame_in_place(key, offset, &mut buf)
+                .map_err(|e| format!("{key} at offset {offset}: frame {e}"))?,
+        };
+        Ok(FrameBytes { buf, plain })
     }
 
     /// The destination's name in the catalog.

@@ -6,6 +6,7 @@ use super::error::EngineError;
 use super::fetch::{CopyReader, FALLBACK_LINES};
 use super::manifest::{Entry, EntryKind, Manifest};
 use super::repository::Repository;
+use super::shared_frames::SharedFrames;
 use super::target::{RestoreTarget, open_dir_at};
 use crate::model::EntryError;
 use crate::progress::{Phase, Progress};
@@ -231,6 +232,9 @@ fn fail_dir(e: &Entry, err: &dyn std::fmt::Display) -> EntryError {
     }
 }
 
+/// Decoded frames the workers of a restore share, per worker (~1 MiB each).
+const SHARED_FRAMES_PER_WORKER: usize = 4;
+
 /// Restores the selected entries of `req.manifest` under `req.target`.
 pub fn restore(
     req: &RestoreRequest<'_>,
@@ -301,11 +305,12 @@ pub fn restore(
     }
     let next = AtomicUsize::new(0);
     let threads = req.threads.max(1);
+    let shared = SharedFrames::new(SHARED_FRAMES_PER_WORKER * threads);
     let results: Vec<WorkerTally> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..threads)
             .map(|_| {
                 s.spawn(|| {
-                    let mut reader = CopyReader::new(req.repos);
+                    let mut reader = CopyReader::sharing(req.repos, Some(&shared));
                     let mut errors = Vec::new();
                     let (mut n, mut bytes) = (0u64, 0u64);
                     loop {

@@ -83,7 +83,7 @@ fn snapshot() -> Snapshot {
         let t = i % TASKS.len();
         let finished = start + Duration::hours(i as i64);
         let id = format!("{}-{:04x}", finished.format("%Y%m%d-%H%M%S"), i);
-        let full = (i / TASKS.len()) % 24 == 0;
+        let full = (i / TASKS.len()).is_multiple_of(24);
         let (kind, par, chain) = match (&parent[t], full) {
             (Some((p, c)), false) => (BackupKind::Incremental, Some(p.clone()), c.clone()),
             _ => (BackupKind::Full, None, id.clone()),
