@@ -35,6 +35,13 @@ bench:
       bash {{shared}}/bench/peers.sh {{bench_data}} {{bench_work}}
     python3 tests/bench/ratios.py {{bench_work}}
 
+# What encryption costs (issue 14): plain vs encrypted repository, each command on its own and
+# through `strata serve`, REPS repetitions side by side, medians and ratios (docs/performance.md).
+bench-enc:
+    cargo build --release
+    test -d {{bench_data}} || python3 {{shared}}/bench/gen-dataset.py {{bench_data}} --scale 1
+    GEN={{shared}}/bench/gen-dataset.py REPS="${BENCH_REPS:-3}" bash tests/bench/enc-run.sh {{bench_data}} {{bench_work}}-enc
+
 # Console frame time: 10,000 backups drawn at 120x40, mean and p99 per view (target <= 5 ms).
 bench-render:
     cargo bench --bench render
